@@ -1,0 +1,40 @@
+"""The `passerelles` command: one entry point, each sub-command implemented beside what it drives.
+
+Each sub-command is `module:function`, called with the remaining arguments; it parses them itself and returns
+an exit code. Imports are lazy so that `passerelles --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "stack": ("deployments.stack:main", "démarre toute la pile locale (Prefect, SMTP, données de démo)"),
+    "db-upgrade": ("deployments.admin:db_upgrade", "met le schéma de la base à jour (Alembic)"),
+    "seed": ("deployments.demo:main", "charge les données de démonstration (idempotent)"),
+    "import-volunteers": ("tasks.volunteer_import:main", "importe des bénévoles depuis un fichier CSV"),
+    "start-mission": ("deployments.admin:start_mission", "ouvre une mission et démarre son flow"),
+    "apply": ("deployments.admin:apply", "enregistre la candidature d'un bénévole à une mission"),
+    "serve": ("deployments.serve:main", "sert les flows (le processus qui exécute les missions)"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a sub-command."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help") or args[0] not in COMMANDS:
+        width = max(map(len, COMMANDS))
+        lines = [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+        print("usage: passerelles COMMANDE [options]\n\nCommandes :\n" + "\n".join(lines))
+        if args and args[0] not in ("-h", "--help"):
+            print(f"\nCommande inconnue : « {args[0]} ».", file=sys.stderr)
+            return 2
+        return 0
+    target, _ = COMMANDS[args[0]]
+    module, func = target.split(":")
+    return int(getattr(importlib.import_module(module), func)(args[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

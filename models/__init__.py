@@ -1,0 +1,33 @@
+"""Entities, enums and the pure rules of the domain. Importing this package registers every table."""
+
+from models.association import Association, FeeBracket, FeeKind, FeeRecord, FeeStatus
+from models.base import Base, utcnow
+from models.mission import AuditEvent, Mission, MissionCompetence, Scope
+from models.mission_steps import (
+    Announcement,
+    AnnouncementStatus,
+    Application,
+    ApplicationStatus,
+    Channel,
+    CheckIn,
+    CheckInStatus,
+    Diffusion,
+    ObjectivesMet,
+    Review,
+    Roadmap,
+    RoadmapObjective,
+)
+from models.org import Branch, Coordinator, Role
+from models.outbox import MailStatus, OutboxMail
+from models.rules import IllegalTransition, MissionStatus
+from models.taxonomy import Competence, Domain
+from models.volunteer import Availability, PriorityFlag, Volunteer, VolunteerCompetence
+
+__all__ = [
+    "Announcement", "AnnouncementStatus", "Application", "ApplicationStatus", "Association", "AuditEvent",
+    "Availability", "Base", "Branch", "Channel", "CheckIn", "CheckInStatus", "Competence", "Coordinator",
+    "Diffusion", "Domain", "FeeBracket", "FeeKind", "FeeRecord", "FeeStatus", "IllegalTransition",
+    "MailStatus", "Mission", "MissionCompetence", "MissionStatus", "ObjectivesMet", "OutboxMail",
+    "PriorityFlag", "Review", "Roadmap", "RoadmapObjective", "Role", "Scope", "Volunteer",
+    "VolunteerCompetence", "utcnow",
+]

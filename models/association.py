@@ -1,0 +1,85 @@
+"""Associations (the beneficiaries), the fee schedule and the fee records."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, str_enum, utcnow
+from models.rules import Bracket
+
+
+class Association(Base):
+    """A solidarity association asking for help."""
+
+    __tablename__ = "association"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
+    name: Mapped[str] = mapped_column(String(160), unique=True)
+    city: Mapped[str] = mapped_column(String(80), default="")
+    purpose: Mapped[str] = mapped_column(String(300), default="")
+    contact_name: Mapped[str] = mapped_column(String(160))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    annual_budget: Mapped[int] = mapped_column(comment="Annual operating budget, euros")
+    values_validated_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeeBracket(Base):
+    """One line of the fee schedule in force from `valid_from` (a year) on."""
+
+    __tablename__ = "fee_bracket"
+    __table_args__ = (UniqueConstraint("valid_from", "min_budget"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    valid_from: Mapped[int]
+    min_budget: Mapped[int]
+    max_budget: Mapped[int | None]
+    membership_fee: Mapped[int]
+    search_fee: Mapped[int]
+
+    def rule(self) -> Bracket:
+        """The pure bracket the fee rules work on."""
+        return Bracket(self.min_budget, self.max_budget, self.membership_fee, self.search_fee)
+
+
+class FeeKind(StrEnum):
+    """Yearly membership or flat fee per mission search."""
+
+    MEMBERSHIP = "membership"
+    SEARCH = "search"
+
+
+class FeeStatus(StrEnum):
+    """Where a fee stands."""
+
+    DUE = "due"
+    PAID = "paid"
+    WAIVED = "waived"
+
+
+class FeeRecord(Base):
+    """A fee owed by an association: the membership of a year, or the search fee of a mission."""
+
+    __tablename__ = "fee_record"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # `membership:<association>:<year>` or `search:<mission>`: one record each, whatever replays.
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    association_id: Mapped[int] = mapped_column(ForeignKey("association.id"), index=True)
+    mission_id: Mapped[int | None] = mapped_column(ForeignKey("mission.id"), index=True)
+    kind: Mapped[FeeKind] = mapped_column(str_enum(FeeKind))
+    year: Mapped[int]
+    amount: Mapped[int] = mapped_column(comment="euros")
+    status: Mapped[FeeStatus] = mapped_column(str_enum(FeeStatus), default=FeeStatus.DUE)
+    due_on: Mapped[date]
+    paid_on: Mapped[date | None]
+    note: Mapped[str] = mapped_column(String(300), default="")

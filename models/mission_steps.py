@@ -1,0 +1,183 @@
+"""What each step of a mission produces: annonces, diffusions, applications, roadmap, check-ins, bilan."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, str_enum, utcnow
+
+
+class AnnouncementStatus(StrEnum):
+    """The association's answer to one version of the annonce."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    REVISE = "revise"
+    CANCELLED = "cancelled"
+
+
+class Announcement(Base):
+    """One version (round) of the « recherche d'un bénévole » text."""
+
+    __tablename__ = "announcement"
+    __table_args__ = (UniqueConstraint("mission_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("mission.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    social_text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[AnnouncementStatus] = mapped_column(
+        str_enum(AnnouncementStatus), default=AnnouncementStatus.DRAFT
+    )
+    remarks: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class Channel(StrEnum):
+    """How an annonce went out, or how an application came in."""
+
+    EMAIL = "email"
+    NATIONAL_EMAIL = "national_email"
+    SOCIAL = "social"
+    FORM = "form"
+    CLI = "cli"
+    PHONE = "phone"
+    RELAY = "relay"
+
+
+class Diffusion(Base):
+    """One sending of the annonce on one channel, in one round (1 = first, 2+ = widened)."""
+
+    __tablename__ = "diffusion"
+    __table_args__ = (UniqueConstraint("mission_id", "channel", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("mission.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    round: Mapped[int] = mapped_column(default=1)
+    audience_size: Mapped[int] = mapped_column(default=0)
+    priority_count: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApplicationStatus(StrEnum):
+    """Where a volunteer's application stands."""
+
+    RECEIVED = "received"
+    SELECTED = "selected"
+    NOT_SELECTED = "not_selected"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class Application(Base):
+    """A volunteer's offer to take a mission: one per mission and volunteer."""
+
+    __tablename__ = "application"
+    __table_args__ = (UniqueConstraint("mission_id", "volunteer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("mission.id", ondelete="CASCADE"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), index=True)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        str_enum(ApplicationStatus), default=ApplicationStatus.RECEIVED
+    )
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel), default=Channel.EMAIL)
+    message: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float | None]
+    score_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    wants_other_mission: Mapped[bool] = mapped_column(default=False)
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class Roadmap(Base):
+    """The feuille de route agreed by volunteer and association; its validation closes the search."""
+
+    __tablename__ = "roadmap"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("mission.id", ondelete="CASCADE"), unique=True)
+    start_on: Mapped[date]
+    end_on: Mapped[date]
+    checkin_every_days: Mapped[int] = mapped_column(default=30)
+    validated_on: Mapped[date]
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    objectives: Mapped[list[RoadmapObjective]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="RoadmapObjective.position"
+    )
+
+
+class RoadmapObjective(Base):
+    """One objective of a roadmap with its deliverable and due date."""
+
+    __tablename__ = "roadmap_objective"
+    __table_args__ = (UniqueConstraint("roadmap_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    roadmap_id: Mapped[int] = mapped_column(ForeignKey("roadmap.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    objective: Mapped[str] = mapped_column(Text)
+    deliverable: Mapped[str] = mapped_column(Text, default="")
+    due_on: Mapped[date | None]
+
+
+class CheckInStatus(StrEnum):
+    """How the mission goes, as the Passerelle sees it at a check-in."""
+
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    BLOCKED = "blocked"
+
+
+class CheckIn(Base):
+    """The Passerelle's n-th contact with both sides during the mission."""
+
+    __tablename__ = "check_in"
+    __table_args__ = (UniqueConstraint("mission_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("mission.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    held_on: Mapped[date]
+    status: Mapped[CheckInStatus] = mapped_column(str_enum(CheckInStatus))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ObjectivesMet(StrEnum):
+    """Whether the roadmap's objectives were reached."""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+
+
+class Review(Base):
+    """The bilan that ends a mission, with both sides."""
+
+    __tablename__ = "review"
+    __table_args__ = (
+        CheckConstraint("association_rating BETWEEN 1 AND 5", name="association_rating_range"),
+        CheckConstraint("volunteer_rating BETWEEN 1 AND 5", name="volunteer_rating_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("mission.id", ondelete="CASCADE"), unique=True)
+    held_on: Mapped[date]
+    association_rating: Mapped[int]
+    volunteer_rating: Mapped[int]
+    objectives_met: Mapped[ObjectivesMet] = mapped_column(str_enum(ObjectivesMet))
+    testimony: Mapped[str] = mapped_column(Text, default="")
+    association_would_redo: Mapped[bool] = mapped_column(default=True)
+    volunteer_would_redo: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,165 @@
+"""Pure domain rules: mission lifecycle, fees by budget bracket, mission references.
+
+Plain Python, no database and no Prefect, so they are tested in milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class MissionStatus(StrEnum):
+    """Where a mission stands; the order is the lifecycle's."""
+
+    REQUESTED = "requested"
+    ANALYSED = "analysed"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    SELECTED = "selected"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        """French label shown to people."""
+        return STATUS_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        """True while the mission still needs someone to act."""
+        return self not in (MissionStatus.COMPLETED, MissionStatus.CANCELLED)
+
+
+STATUS_LABELS = {
+    MissionStatus.REQUESTED: "Demandée",
+    MissionStatus.ANALYSED: "Besoin analysé",
+    MissionStatus.APPROVED: "Annonce validée",
+    MissionStatus.PUBLISHED: "Annonce diffusée",
+    MissionStatus.SELECTED: "Bénévole(s) retenu(s)",
+    MissionStatus.IN_PROGRESS: "En cours (recherche close)",
+    MissionStatus.COMPLETED: "Terminée",
+    MissionStatus.CANCELLED: "Annulée",
+}
+
+# The forward path; CANCELLED is reachable from every open status.
+_FORWARD = [
+    MissionStatus.REQUESTED,
+    MissionStatus.ANALYSED,
+    MissionStatus.APPROVED,
+    MissionStatus.PUBLISHED,
+    MissionStatus.SELECTED,
+    MissionStatus.IN_PROGRESS,
+    MissionStatus.COMPLETED,
+]
+
+# Column of Mission holding the moment each status was reached.
+REACHED_AT = {
+    MissionStatus.REQUESTED: "requested_at",
+    MissionStatus.ANALYSED: "analysed_at",
+    MissionStatus.APPROVED: "approved_at",
+    MissionStatus.PUBLISHED: "published_at",
+    MissionStatus.SELECTED: "selected_at",
+    MissionStatus.IN_PROGRESS: "started_at",
+    MissionStatus.COMPLETED: "completed_at",
+    MissionStatus.CANCELLED: "cancelled_at",
+}
+
+
+class IllegalTransition(ValueError):
+    """A status change the lifecycle does not allow."""
+
+    def __init__(self, current: MissionStatus, target: MissionStatus) -> None:
+        self.current, self.target = current, target
+        super().__init__(
+            f"Transition interdite : la mission est « {current.label} » ({current.value}) "
+            f"et ne peut pas passer à « {target.label} » ({target.value})."
+        )
+
+
+def can_transition(current: MissionStatus, target: MissionStatus) -> bool:
+    """Whether a mission in `current` may move to `target`."""
+    if not current.is_open:
+        return False
+    if target is MissionStatus.CANCELLED:
+        return True
+    i = _FORWARD.index(current)
+    return i + 1 < len(_FORWARD) and _FORWARD[i + 1] is target
+
+
+def check_transition(current: MissionStatus, target: MissionStatus) -> None:
+    """Raise IllegalTransition unless `current` → `target` is allowed."""
+    if not can_transition(current, target):
+        raise IllegalTransition(current, target)
+
+
+# --- Fees -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """Fees owed by an association whose annual operating budget is in [min_budget, max_budget)."""
+
+    min_budget: int
+    max_budget: int | None
+    membership_fee: int
+    search_fee: int
+
+
+@dataclass(frozen=True)
+class Fees:
+    """What an association pays: a yearly membership and a flat fee per mission search (euros)."""
+
+    membership_fee: int
+    search_fee: int
+
+
+def fees_for_budget(budget: int, brackets: Sequence[Bracket]) -> Fees:
+    """The fees for an annual operating budget (euros), from the bracket that contains it."""
+    if budget < 0:
+        raise ValueError(f"Budget de fonctionnement négatif : {budget} €.")
+    for b in sorted(brackets, key=lambda b: b.min_budget):
+        if budget >= b.min_budget and (b.max_budget is None or budget < b.max_budget):
+            return Fees(b.membership_fee, b.search_fee)
+    raise ValueError(f"Aucune tranche du barème ne couvre un budget de {budget} €.")
+
+
+def check_brackets(brackets: Sequence[Bracket]) -> None:
+    """Raise ValueError unless the brackets cover [0, ∞) without gap or overlap."""
+    ordered = sorted(brackets, key=lambda b: b.min_budget)
+    if not ordered or ordered[0].min_budget != 0:
+        raise ValueError("Le barème doit commencer à 0 €.")
+    for prev, nxt in itertools.pairwise(ordered):
+        if prev.max_budget != nxt.min_budget:
+            raise ValueError(f"Trou ou chevauchement dans le barème autour de {prev.max_budget} €.")
+    if ordered[-1].max_budget is not None:
+        raise ValueError("La dernière tranche du barème doit être ouverte (sans plafond).")
+
+
+# --- References -----------------------------------------------------------------------------------
+
+_REF = re.compile(r"^(?P<code>[A-Z]{2,5})-(?P<year>\d{4})-(?P<seq>\d{3,})$")
+
+
+def format_reference(branch_code: str, year: int, seq: int) -> str:
+    """The human reference of a mission: branch code, year, number in that year (`STR-2026-014`)."""
+    if seq < 1:
+        raise ValueError("Le numéro d'une mission commence à 1.")
+    return f"{branch_code.upper()}-{year:04d}-{seq:03d}"
+
+
+def parse_reference(reference: str) -> tuple[str, int, int]:
+    """Split `STR-2026-014` into ('STR', 2026, 14); a malformed reference raises ValueError."""
+    m = _REF.match(reference.strip().upper())
+    if not m:
+        raise ValueError(f"Référence de mission invalide : « {reference} » (attendu par exemple STR-2026-014).")
+    return m["code"], int(m["year"]), int(m["seq"])
+
+
+def next_sequence(used: Iterable[int]) -> int:
+    """The next mission number of a branch's year, after those already used."""
+    return max(used, default=0) + 1

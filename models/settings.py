@@ -1,0 +1,53 @@
+"""Application settings, read from the environment and from a `.env` file.
+
+Every setting has the prefix ``PASSERELLES_`` (``PASSERELLES_DATABASE_URL``...). The README lists them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+
+class Settings(BaseSettings):
+    """Where the application database, the mail server and Prefect are."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSERELLES_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{VAR / 'passerelles.db'}",
+        description="SQLAlchemy URL of the application database (postgresql+psycopg://... in production).",
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server host.")
+    smtp_port: int = Field(default=8025, description="SMTP server port.")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")
+    smtp_user: str = Field(default="", description="SMTP user name; empty means no login.")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    mail_sender: str = Field(
+        default="Passerelles & Compétences <missions@passerelles-competences.org>",
+        description="From: header of every mail.",
+    )
+    mail_domain: str = Field(
+        default="passerelles-competences.org", description="Domain used in generated Message-IDs."
+    )
+    prefect_api_url: str = Field(
+        default="http://127.0.0.1:4200/api", description="Prefect API the flows and the CLI talk to."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:4200",
+        description="Base URL of the Prefect UI, used in links put in mails.",
+    )
+    report_dir: Path = Field(default=VAR / "reports", description="Where HTML and CSV reports are written.")
+    maildir: Path = Field(default=VAR / "mail", description="Where the embedded SMTP server keeps mails.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache)."""
+    return Settings()

@@ -1,0 +1,110 @@
+"""Volunteers (bénévoles), their competences and their priority flags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, str_enum, utcnow
+
+
+class Availability(StrEnum):
+    """How much room a volunteer has for a new mission."""
+
+    AVAILABLE = "available"
+    LIMITED = "limited"
+    UNAVAILABLE = "unavailable"
+
+
+AVAILABILITY_LABELS = {
+    Availability.AVAILABLE: "Disponible",
+    Availability.LIMITED: "Peu disponible",
+    Availability.UNAVAILABLE: "Indisponible",
+}
+
+LEVEL_LABELS = {1: "notions", 2: "confirmé", 3: "expert"}
+
+
+class Volunteer(Base):
+    """A professional who gives their skills. The e-mail is stored lower-cased, hence unique regardless of case."""
+
+    __tablename__ = "volunteer"
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    profession: Mapped[str] = mapped_column(String(120), default="")
+    consent_annonces: Mapped[bool] = mapped_column(default=False)
+    consent_national: Mapped[bool] = mapped_column(default=False)
+    is_relay: Mapped[bool] = mapped_column(default=False)
+    availability: Mapped[Availability] = mapped_column(
+        str_enum(Availability), default=Availability.AVAILABLE
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    archived_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+
+    competences: Mapped[list[VolunteerCompetence]] = relationship(
+        back_populates="volunteer", lazy="raise", cascade="all, delete-orphan"
+    )
+    priority_flags: Mapped[list[PriorityFlag]] = relationship(
+        back_populates="volunteer", lazy="raise", cascade="all, delete-orphan"
+    )
+
+    @property
+    def full_name(self) -> str:
+        """First and last name."""
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def label(self) -> str:
+        """Stable label used in forms: `V-0042 Alice Martin`."""
+        return f"V-{self.id:04d} {self.full_name}"
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the volunteer may receive annonces."""
+        return self.consent_annonces and self.archived_at is None and self.unsubscribed_at is None
+
+
+class VolunteerCompetence(Base):
+    """A competence a volunteer has, at a level from 1 (notions) to 3 (expert)."""
+
+    __tablename__ = "volunteer_competence"
+    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 3", name="level_range"),)
+
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id", ondelete="CASCADE"), primary_key=True)
+    competence_id: Mapped[int] = mapped_column(ForeignKey("competence.id"), primary_key=True, index=True)
+    level: Mapped[int] = mapped_column(default=2)
+
+    volunteer: Mapped[Volunteer] = relationship(back_populates="competences")
+
+
+class PriorityFlag(Base):
+    """A volunteer not selected who still wants a mission goes first next time in this domain."""
+
+    __tablename__ = "priority_flag"
+    __table_args__ = (UniqueConstraint("volunteer_id", "domain_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id", ondelete="CASCADE"), index=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domain.id"), index=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    source_mission_id: Mapped[int | None] = mapped_column(ForeignKey("mission.id"))
+    cleared_at: Mapped[datetime | None]
+    cleared_by_mission_id: Mapped[int | None] = mapped_column(ForeignKey("mission.id"))
+
+    volunteer: Mapped[Volunteer] = relationship(back_populates="priority_flags")
+
+    @property
+    def active(self) -> bool:
+        """Whether the flag still gives priority."""
+        return self.cleared_at is None
