@@ -105,3 +105,63 @@ def session(db: Engine) -> Iterator[Session]:
     """A session on the emptied-after test database; the test commits what it wants to be seen."""
     with session_factory(db)() as s:
         yield s
+
+
+@pytest.fixture
+def app_db(db_url: str, db: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """Point the application settings (and so every task) at the test database."""
+    from models.db import get_engine
+    from models.settings import get_settings
+
+    monkeypatch.setenv("PASSERELLES_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield db
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One real Prefect server (subprocess, SQLite) for the whole session; clients in this process use it."""
+    from prefect.settings import temporary_settings
+    from prefect.settings.models.root import Settings as _  # noqa: F401 - loads the settings models
+
+    from deployments.local import PrefectServer
+
+    server = PrefectServer(home=tmp_path_factory.mktemp("prefect"), ui=True)
+    server.start()
+    saved = {k: os.environ.get(k) for k in server.env()}
+    os.environ.update(server.env())
+    import prefect.settings as ps
+
+    with temporary_settings(
+        updates={
+            ps.PREFECT_API_URL: server.api_url,
+            ps.PREFECT_HOME: str(server.home),
+            ps.PREFECT_RESULTS_PERSIST_BY_DEFAULT: True,
+            ps.PREFECT_LOCAL_STORAGE_PATH: str(server.home / "storage"),
+        }
+    ):
+        yield server
+    server.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def mail_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A real SMTP server on localhost that keeps what it receives; the settings point at it."""
+    from deployments.local import MailServer
+    from models.settings import get_settings
+
+    server = MailServer().start()
+    monkeypatch.setenv("PASSERELLES_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("PASSERELLES_SMTP_HOST", "127.0.0.1")
+    get_settings.cache_clear()
+    yield server
+    server.stop()
+    get_settings.cache_clear()

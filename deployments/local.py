@@ -1,0 +1,164 @@
+"""The embedded parts of the local stack: a Prefect server subprocess and an SMTP server that keeps mails.
+
+Used by `passerelles stack` and by the tests, so both run the same real parts.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prefect_env(home: Path, port: int) -> dict[str, str]:
+    """Environment for a Prefect server (and its clients) kept in `home`, listening on `port`."""
+    api = f"http://127.0.0.1:{port}/api"
+    return {
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": api,
+        "PREFECT_UI_API_URL": api,
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+    }
+
+
+@dataclass
+class PrefectServer:
+    """A `prefect server start` subprocess on SQLite, stopped gracefully."""
+
+    home: Path
+    port: int = field(default_factory=free_port)
+    ui: bool = True
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL."""
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        """The UI base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """The environment a client of this server needs."""
+        return prefect_env(self.home, self.port)
+
+    def start(self, timeout: float = 90.0, log: Path | None = None) -> None:
+        """Start the server and wait until it answers its health check."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        out = open(log or self.home / "server.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        args = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        if not self.ui:
+            args.append("--no-ui")
+        self.proc = subprocess.Popen(
+            args, env={**os.environ, **self.env()}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Prefect server exited with {self.proc.returncode}; see {out.name}")
+            try:
+                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise TimeoutError(f"Prefect server not healthy after {timeout} s; see {out.name}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM the server's process group, then SIGKILL what is left."""
+        stop_process(self.proc, timeout)
+        self.proc = None
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 20.0) -> None:
+    """Stop a child started with start_new_session=True, and everything in its process group."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+    except ProcessLookupError:
+        pass
+
+
+class _KeepingHandler:
+    """aiosmtpd handler that keeps each message in memory and, when given a folder, as an .eml file."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+        self.counter = 0
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        with self.lock:
+            self.counter += 1
+            n = self.counter
+            self.messages.append(msg)
+        if self.folder:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            (self.folder / f"{stamp}-{os.getpid()}-{n:06d}.eml").write_bytes(raw)
+        return "250 Message accepted for delivery"
+
+
+class MailServer:
+    """A real SMTP server on localhost that keeps every message it receives."""
+
+    def __init__(self, port: int | None = None, folder: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.handler = _KeepingHandler(folder)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """What was received so far, in order."""
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    def start(self) -> MailServer:
+        """Start listening."""
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self.controller.stop()

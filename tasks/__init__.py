@@ -1,0 +1,1 @@
+"""Units of work: plain functions over a session or ids, with thin Prefect @task wrappers."""
