@@ -1,0 +1,87 @@
+"""`mission-lifecycle`: one long-lived run per mission. Each human step suspends the run until the Passerelle
+submits its form in the Prefect UI; the tasks do the rest.
+
+On every resume Prefect re-executes this function from the top: the suspends already answered return their
+stored input at once and the tasks are idempotent by database keys, so the run reaches the same keys in the same
+order and nothing is written or sent twice. Only sequencing lives here.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+
+from prefect import flow, get_client, suspend_flow_run
+from prefect.runtime import flow_run
+from prefect.states import Completed, State
+from prefect.utilities.asyncutils import run_coro_as_sync
+
+from flows.forms import build_form
+from tasks.lifecycle import attach_run, closing_state, prepare_form, publish, submit
+
+
+def _answered_keys() -> set[str]:
+    """Suspend keys this run has already passed: their forms need no description on replay."""
+
+    async def read() -> set[str]:
+        async with get_client() as client:
+            run = await client.read_flow_run(flow_run.get_id())
+            return set(run.empirical_policy.pause_keys or ())
+
+    return run_coro_as_sync(read()) or set()
+
+
+class MissionCancelled(Exception):
+    """Raised inside the flow to stop at the step where the mission was cancelled."""
+
+
+def ask(mission_id: int, step: str, key: str, answered: set[str], *, n: int = 1) -> str:
+    """Suspend on the step's form until an answer passes the business checks; return its outcome.
+
+    A refused answer is asked again under a new key (`<key>-essai-2`...) with the reason on top and the refused
+    values prefilled, so nothing typed is lost.
+    """
+    error, previous = "", None
+    for attempt in count(1):
+        k = key if attempt == 1 else f"{key}-essai-{attempt}"
+        spec = {} if k in answered else prepare_form(mission_id, step, k, n, error, previous)
+        answer = suspend_flow_run(wait_for_input=build_form(step, **spec), key=k, timeout=None)
+        data = answer.model_dump(mode="json")
+        verdict = submit(mission_id, step, k, data, n)
+        if verdict["outcome"] == "cancelled":
+            raise MissionCancelled
+        if not verdict["error"]:
+            return verdict["outcome"]
+        error, previous = verdict["error"], data
+    raise AssertionError("unreachable")
+
+
+@flow(name="mission-lifecycle", persist_result=True)
+def mission_lifecycle(mission_id: int) -> State:
+    """Run a mission from the needs analysis to the bilan (or to its cancellation)."""
+    attach_run(mission_id, str(flow_run.get_id()))
+    answered = _answered_keys()
+    try:
+        ask(mission_id, "needs-analysis", "needs-analysis", answered)
+        for n in count(1):
+            if ask(mission_id, "annonce", f"annonce-review-{n}", answered, n=n) == "approved":
+                break
+        diffusion_round = 1
+        publish(mission_id, diffusion_round)
+        for n in count(1):
+            outcome = ask(mission_id, "applications", f"applications-{n}", answered, n=n)
+            if outcome == "select":
+                break
+            if outcome == "widen":
+                diffusion_round += 1
+                publish(mission_id, diffusion_round)
+        ask(mission_id, "selection", "selection", answered)
+        ask(mission_id, "roadmap", "roadmap", answered)
+        for n in count(1):
+            if ask(mission_id, "check-in", f"check-in-{n}", answered, n=n) == "finished":
+                break
+        ask(mission_id, "review", "review", answered)
+    except MissionCancelled:
+        end = closing_state(mission_id)
+        return Completed(name="Annulée", message=f"Mission {end['reference']} annulée : {end['reason']}")
+    end = closing_state(mission_id)
+    return Completed(name="Terminée", message=f"Mission {end['reference']} terminée.")

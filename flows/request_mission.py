@@ -1,0 +1,22 @@
+"""`request-mission`: an association asks for help; opens the mission and starts its lifecycle run.
+
+Run it from the deployment's form in the Prefect UI, or with `passerelles start-mission`.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+from pydantic import Field
+
+from tasks.lifecycle import open_and_start
+
+
+@flow(name="request-mission", validate_parameters=True)
+def request_mission(
+    association: str = Field(description="Association demandeuse : son nom exact."),
+    passerelle: str = Field(description="Passerelle qui suit la mission : son e-mail ou son numéro (C-12)."),
+    titre: str = Field(description="Intitulé de la mission, par exemple « Refonte du site internet »."),
+    demande: str = Field(default="", description="La demande de l'association, dans ses mots."),
+) -> dict[str, str]:
+    """Open a mission and start its `mission-lifecycle` run (named `mission-<référence>`)."""
+    return open_and_start(association, passerelle, titre, demande)

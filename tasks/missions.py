@@ -1,0 +1,272 @@
+"""Mission writes: opening a mission, moving it along its lifecycle with an audit event, cancelling it,
+recording applications. Plain functions over a session; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import (
+    Application,
+    ApplicationStatus,
+    Association,
+    AuditEvent,
+    Channel,
+    Coordinator,
+    FeeBracket,
+    FeeKind,
+    FeeRecord,
+    Mission,
+    MissionStatus,
+    Volunteer,
+)
+from models.base import utcnow
+from models.rules import REACHED_AT, check_transition, fees_for_budget, format_reference, next_sequence
+
+
+class StepRefused(ValueError):
+    """Well-formed input the business rules refuse; the message (French) goes back to the Passerelle."""
+
+
+def get_mission(session: Session, mission_id: int, *, lock: bool = False) -> Mission:
+    """The mission, or StepRefused when there is none."""
+    mission = session.get(Mission, mission_id, with_for_update=lock)
+    if mission is None:
+        raise StepRefused(f"Mission inconnue : n° {mission_id}.")
+    return mission
+
+
+def find_mission(session: Session, reference: str) -> Mission:
+    """The mission with this reference (`STR-2026-014`), or StepRefused."""
+    mission = session.scalar(select(Mission).where(Mission.reference == reference.strip().upper()))
+    if mission is None:
+        raise StepRefused(f"Aucune mission n'a la référence « {reference} ».")
+    return mission
+
+
+def audit(
+    session: Session,
+    mission: Mission,
+    *,
+    actor: str,
+    action: str,
+    step_key: str,
+    from_status: MissionStatus | None = None,
+    to_status: MissionStatus | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record who did what to the mission (unique per mission and step key)."""
+    event = AuditEvent(
+        mission_id=mission.id,
+        actor=actor,
+        action=action,
+        step_key=step_key,
+        from_status=from_status,
+        to_status=to_status,
+        details=details or {},
+    )
+    session.add(event)
+    return event
+
+
+def step_done(session: Session, mission_id: int, step_key: str) -> AuditEvent | None:
+    """The audit event of a step already handled (accepted or refused), if any."""
+    return session.scalar(
+        select(AuditEvent).where(AuditEvent.mission_id == mission_id, AuditEvent.step_key == step_key)
+    )
+
+
+def advance(
+    session: Session,
+    mission: Mission,
+    target: MissionStatus,
+    *,
+    actor: str,
+    step_key: str,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Move the mission to `target`, stamp when, and audit it; IllegalTransition if the lifecycle forbids it."""
+    previous = mission.status
+    check_transition(previous, target)
+    mission.status = target
+    setattr(mission, REACHED_AT[target], utcnow())
+    audit(
+        session,
+        mission,
+        actor=actor,
+        action=action,
+        step_key=step_key,
+        from_status=previous,
+        to_status=target,
+        details=details,
+    )
+
+
+def cancel(session: Session, mission: Mission, *, reason: str, actor: str, step_key: str) -> None:
+    """Cancel the mission with a reason (required), remembering the status it was cancelled from."""
+    if not reason.strip():
+        raise StepRefused("Pour annuler la mission, indiquez le motif d'annulation.")
+    mission.cancelled_from = mission.status
+    mission.cancel_reason = reason.strip()
+    advance(
+        session,
+        mission,
+        MissionStatus.CANCELLED,
+        actor=actor,
+        step_key=step_key,
+        action="cancel",
+        details={"reason": reason.strip()},
+    )
+
+
+def open_mission(
+    session: Session,
+    *,
+    association: Association,
+    coordinator: Coordinator,
+    title: str,
+    request: str,
+    today: date | None = None,
+) -> Mission:
+    """Create a `requested` mission with its reference and the fees it makes due; audited."""
+    today = today or utcnow().date()
+    if coordinator.branch_id is None:
+        raise StepRefused(f"{coordinator.full_name} n'est rattaché(e) à aucune antenne.")
+    if not title.strip():
+        raise StepRefused("L'intitulé de la mission est vide.")
+    branch = coordinator.branch
+    assert branch is not None
+    used = session.scalars(
+        select(Mission.seq).where(Mission.branch_id == branch.id, Mission.year == today.year).with_for_update()
+    )
+    seq = next_sequence(used)
+    mission = Mission(
+        reference=format_reference(branch.code, today.year, seq),
+        branch_id=branch.id,
+        year=today.year,
+        seq=seq,
+        association_id=association.id,
+        coordinator_id=coordinator.id,
+        title=title.strip(),
+        request=request.strip(),
+    )
+    session.add(mission)
+    session.flush()
+    fees = fees_for_budget(association.annual_budget, current_brackets(session, today.year))
+    membership_key = f"membership:{association.id}:{today.year}"
+    if session.scalar(select(FeeRecord.id).where(FeeRecord.key == membership_key)) is None:
+        session.add(
+            FeeRecord(
+                key=membership_key,
+                association_id=association.id,
+                kind=FeeKind.MEMBERSHIP,
+                year=today.year,
+                amount=fees.membership_fee,
+                due_on=today,
+            )
+        )
+    session.add(
+        FeeRecord(
+            key=f"search:{mission.id}",
+            association_id=association.id,
+            mission_id=mission.id,
+            kind=FeeKind.SEARCH,
+            year=today.year,
+            amount=fees.search_fee,
+            due_on=today,
+        )
+    )
+    audit(
+        session,
+        mission,
+        actor=coordinator.full_name,
+        action="request",
+        step_key="request",
+        to_status=MissionStatus.REQUESTED,
+        details={"membership_fee": fees.membership_fee, "search_fee": fees.search_fee},
+    )
+    return mission
+
+
+def current_brackets(session: Session, year: int) -> list[Any]:
+    """The fee brackets in force in `year` (the latest schedule not after it)."""
+    since = session.scalar(select(func.max(FeeBracket.valid_from)).where(FeeBracket.valid_from <= year))
+    if since is None:
+        raise StepRefused(f"Aucun barème de cotisation n'est en vigueur en {year}.")
+    return [b.rule() for b in session.scalars(select(FeeBracket).where(FeeBracket.valid_from == since))]
+
+
+_VOLUNTEER_NO = re.compile(r"^V-?(\d+)$", re.IGNORECASE)
+
+
+def find_volunteer(session: Session, ref: str) -> Volunteer:
+    """A volunteer by number (`V-0042`, `42`) or e-mail (any case); StepRefused names what was not found."""
+    ref = ref.strip()
+    m = _VOLUNTEER_NO.match(ref) or re.match(r"^(\d+)$", ref)
+    if m:
+        volunteer = session.get(Volunteer, int(m.group(1)))
+    elif "@" in ref:
+        volunteer = session.scalar(select(Volunteer).where(Volunteer.email == ref.lower()))
+    else:
+        raise StepRefused(f"« {ref} » n'est ni un numéro de bénévole (V-0042) ni une adresse e-mail.")
+    if volunteer is None:
+        raise StepRefused(f"Bénévole inconnu : « {ref} ».")
+    return volunteer
+
+
+def record_application(
+    session: Session, mission: Mission, volunteer: Volunteer, *, channel: Channel, message: str = ""
+) -> tuple[Application, bool]:
+    """Record a volunteer's application once per mission; returns it and whether it is new."""
+    if volunteer.archived_at is not None:
+        raise StepRefused(f"{volunteer.label} est archivé(e) : sa candidature ne peut pas être enregistrée.")
+    if mission.status is not MissionStatus.PUBLISHED:
+        raise StepRefused(
+            f"La mission {mission.reference} est « {mission.status.label} » : "
+            "elle ne reçoit de candidatures que lorsque son annonce est diffusée."
+        )
+    existing = session.scalar(
+        select(Application).where(Application.mission_id == mission.id, Application.volunteer_id == volunteer.id)
+    )
+    if existing is not None:
+        return existing, False
+    application = Application(
+        mission_id=mission.id,
+        volunteer_id=volunteer.id,
+        channel=channel,
+        message=message.strip(),
+        status=ApplicationStatus.RECEIVED,
+    )
+    session.add(application)
+    session.flush()
+    return application, True
+
+
+def find_coordinator(session: Session, ref: str) -> Coordinator:
+    """A coordinator by e-mail (any case) or number (`C-3`, `3`); StepRefused otherwise."""
+    ref = ref.strip()
+    m = re.match(r"^C?-?(\d+)$", ref, re.IGNORECASE)
+    if m:
+        coordinator = session.get(Coordinator, int(m.group(1)))
+    else:
+        coordinator = session.scalar(select(Coordinator).where(func.lower(Coordinator.email) == ref.lower()))
+    if coordinator is None or not coordinator.active:
+        raise StepRefused(f"Passerelle inconnue ou inactive : « {ref} ».")
+    return coordinator
+
+
+def find_association(session: Session, name: str) -> Association:
+    """An association by exact name (any case); StepRefused with close names otherwise."""
+    association = session.scalar(select(Association).where(func.lower(Association.name) == name.strip().lower()))
+    if association is None:
+        names = list(session.scalars(select(Association.name)))
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f" Vouliez-vous dire : {', '.join(close)} ?" if close else ""
+        raise StepRefused(f"Association inconnue : « {name} ».{hint}")
+    return association

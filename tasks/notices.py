@@ -1,0 +1,156 @@
+"""What the lifecycle tells people, queued in the outbox in the same transaction as the step that causes it.
+
+One mail per (mission, recipient, kind): the deduplication keys below.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Application, ApplicationStatus, Branch, Competence, Domain, Mission, MissionCompetence, Volunteer
+from models.settings import get_settings
+from tasks.mail import compose, enqueue
+from tasks.rendering import render
+
+
+def run_url(flow_run_id: str) -> str:
+    """The run's page in the Prefect UI, where its form is."""
+    return f"{get_settings().public_base_url}/runs/flow-run/{flow_run_id}"
+
+
+def waiting_url() -> str:
+    """Every run waiting for someone."""
+    return f"{get_settings().public_base_url}/runs?state=Suspended"
+
+
+def _volunteers(session: Session, ids: list[int]) -> list[Volunteer]:
+    return list(session.scalars(select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id))) if ids else []
+
+
+def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, **ctx: object) -> None:
+    content = compose(kind, mission=mission, volunteer=v, name=v.first_name, is_volunteer=True, **ctx)
+    enqueue(
+        session,
+        dedup_key=f"m{mission.id}:{kind}:v{v.id}",
+        kind=kind,
+        to=v.email,
+        content=content,
+        mission_id=mission.id,
+    )
+
+
+def _to_association(session: Session, mission: Mission, kind: str, **ctx: object) -> None:
+    a = mission.association
+    content = compose(kind, mission=mission, name=a.contact_name, is_volunteer=False, **ctx)
+    enqueue(
+        session,
+        dedup_key=f"m{mission.id}:{kind}:association",
+        kind=kind,
+        to=a.contact_email,
+        content=content,
+        mission_id=mission.id,
+    )
+
+
+def waiting(session: Session, mission: Mission, *, step_key: str, step_title: str, instructions: str) -> None:
+    """Tell the Passerelle that the mission waits for them, with the link to its form."""
+    c = mission.coordinator
+    content = compose(
+        "waiting",
+        mission=mission,
+        coordinator=c,
+        step_title=step_title,
+        instructions=instructions,
+        run_url=run_url(mission.flow_run_id or ""),
+        waiting_url=waiting_url(),
+    )
+    enqueue(
+        session,
+        dedup_key=f"m{mission.id}:waiting:{step_key}",
+        kind="waiting",
+        to=c.email,
+        content=content,
+        mission_id=mission.id,
+    )
+
+
+def competence_names(session: Session, mission: Mission) -> list[str]:
+    """Names of the mission's required competences."""
+    return list(
+        session.scalars(
+            select(Competence.name)
+            .join(MissionCompetence, MissionCompetence.competence_id == Competence.id)
+            .where(MissionCompetence.mission_id == mission.id)
+            .order_by(Competence.name)
+        )
+    )
+
+
+def _annonce_context(session: Session, mission: Mission) -> dict[str, object]:
+    return {
+        "mission": mission,
+        "association": mission.association,
+        "branch": session.get(Branch, mission.branch_id),
+        "competences": competence_names(session, mission),
+        "national": mission.scope.value == "national",
+    }
+
+
+def draft_annonce(session: Session, mission: Mission) -> str:
+    """The annonce drafted from the analysed need."""
+    return render("annonce.txt.j2", **_annonce_context(session, mission)).strip()
+
+
+def social_text(session: Session, mission: Mission, text: str) -> str:
+    """The ready-to-post text for social networks (short, with hashtags)."""
+    return render("social.txt.j2", **_annonce_context(session, mission)).strip()
+
+
+def selection(session: Session, mission: Mission) -> None:
+    """Tell the retained (and introduce them to the association) and thank the others."""
+    apps = list(session.scalars(select(Application).where(Application.mission_id == mission.id)))
+    people = {v.id: v for v in _volunteers(session, [a.volunteer_id for a in apps])}
+    domain = session.get(Domain, mission.domain_id) if mission.domain_id else None
+    chosen = []
+    for app in apps:
+        v = people[app.volunteer_id]
+        if app.status is ApplicationStatus.SELECTED:
+            chosen.append(v)
+            _to_volunteer(session, mission, v, "selected")
+            _to_volunteer(session, mission, v, "introduction_volunteer")
+        elif app.status is ApplicationStatus.NOT_SELECTED:
+            _to_volunteer(
+                session,
+                mission,
+                v,
+                "not_selected",
+                priority=app.wants_other_mission,
+                domain=domain.name if domain else "",
+            )
+    _to_association(session, mission, "introduction_association", volunteers=chosen)
+
+
+def search_closed(session: Session, mission: Mission, volunteer_ids: list[int]) -> None:
+    """Tell the applicants still waiting that the search is closed."""
+    for v in _volunteers(session, volunteer_ids):
+        _to_volunteer(session, mission, v, "search_closed")
+
+
+def completed(session: Session, mission: Mission) -> None:
+    """Thank the retained volunteers and the association."""
+    ids = session.scalars(
+        select(Application.volunteer_id).where(
+            Application.mission_id == mission.id, Application.status == ApplicationStatus.SELECTED
+        )
+    )
+    for v in _volunteers(session, list(ids)):
+        _to_volunteer(session, mission, v, "completed")
+    _to_association(session, mission, "completed")
+
+
+def cancelled(session: Session, mission: Mission, volunteer_ids: list[int]) -> None:
+    """Tell the association and the volunteers concerned that the mission is cancelled, and why."""
+    for v in _volunteers(session, volunteer_ids):
+        _to_volunteer(session, mission, v, "cancelled")
+    _to_association(session, mission, "cancelled")

@@ -1,0 +1,220 @@
+"""Drive mission-lifecycle runs in this process against the real Prefect server (see PREFECT_NOTES.md):
+run until the run suspends, resume it through the API with `run_input`, run the replay to the next suspend."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.flow_engine import run_flow
+from prefect.flow_runs import resume_flow_run
+from prefect.input.run_input import keyset_from_paused_state
+from prefect.utilities.asyncutils import run_coro_as_sync
+from sqlalchemy import select
+
+from flows.mission_lifecycle import mission_lifecycle
+from models import Association, Branch, Coordinator, Role, Volunteer, VolunteerCompetence
+from models.base import utcnow
+from models.db import unit_of_work
+from models.reference_data import ensure_reference_data
+from models.taxonomy import Competence
+from tasks.lifecycle import start_run
+from tasks.missions import find_association, find_coordinator, open_mission
+
+
+def deploy() -> None:
+    """Register the lifecycle deployment (no process serves it: the test runs it in-process)."""
+    mission_lifecycle.to_deployment(name="mission-lifecycle").apply()
+
+
+def seed_small(n_volunteers: int = 6) -> dict[str, Any]:
+    """A branch, a Passerelle with a lead, an association and a few volunteers with web competences."""
+    with unit_of_work() as s:
+        ensure_reference_data(s)
+        branch = s.scalar(select(Branch).where(Branch.code == "STR"))
+        if branch is None:
+            branch = Branch(code="STR", name="Strasbourg", region="Grand Est", founded_on=date(2008, 1, 1))
+            s.add(branch)
+            s.flush()
+            s.add_all(
+                [
+                    Coordinator(
+                        branch_id=branch.id,
+                        first_name="Claire",
+                        last_name="Muller",
+                        email="claire.muller@pc.example",
+                        role=Role.PASSERELLE,
+                    ),
+                    Coordinator(
+                        branch_id=branch.id,
+                        first_name="Jean",
+                        last_name="Kieffer",
+                        email="jean.kieffer@pc.example",
+                        role=Role.BRANCH_LEAD,
+                    ),
+                    Association(
+                        branch_id=branch.id,
+                        name="Les Restos du Quartier",
+                        contact_name="Paul Weber",
+                        contact_email="contact@restos.example",
+                        annual_budget=80_000,
+                        city="Strasbourg",
+                    ),
+                ]
+            )
+            s.flush()
+            web = {c.code: c.id for c in s.scalars(select(Competence))}
+            for i in range(1, n_volunteers + 1):
+                v = Volunteer(
+                    branch_id=branch.id,
+                    first_name=f"Prénom{i}",
+                    last_name=f"Nom{i}",
+                    email=f"benevole{i}@exemple.fr",
+                    consent_annonces=i != n_volunteers,
+                    consent_national=i % 2 == 0,
+                )
+                s.add(v)
+                s.flush()
+                s.add(VolunteerCompetence(volunteer_id=v.id, competence_id=web["site-web"], level=1 + i % 3))
+        return {"branch_id": branch.id}
+
+
+def open_and_start(title: str = "Refonte du site internet") -> tuple[int, str]:
+    """Open a mission in the database and start its run; (mission id, flow run id)."""
+    with unit_of_work() as s:
+        m = open_mission(
+            s,
+            association=find_association(s, "Les Restos du Quartier"),
+            coordinator=find_coordinator(s, "claire.muller@pc.example"),
+            title=title,
+            request="Notre site date de 2010, nous voulons le refaire.",
+        )
+        mission_id = m.id
+    return mission_id, start_run(mission_id)
+
+
+@dataclass
+class Driver:
+    """One mission's run, moved step by step."""
+
+    flow_run_id: str
+    keys: list[str] = field(default_factory=list)
+
+    def read(self) -> FlowRun:
+        async def go() -> FlowRun:
+            async with get_client() as c:
+                return await c.read_flow_run(UUID(self.flow_run_id))
+
+        return run_coro_as_sync(go())
+
+    def run(self) -> FlowRun:
+        """Execute the run in this process until it suspends or ends."""
+        try:
+            run_flow(mission_lifecycle, flow_run=self.read(), return_type="state")
+        except BaseException as exc:  # the engine re-raises Pause/Abort in some versions
+            if type(exc).__name__ not in ("Pause", "Abort"):
+                raise
+        fr = self.read()
+        if fr.state and fr.state.type == StateType.PAUSED:
+            self.keys.append(fr.state.state_details.pause_key or "")
+        return fr
+
+    def form(self) -> dict[str, Any]:
+        """The waiting form: its key, description (markdown) and JSON schema."""
+        fr = self.read()
+        assert fr.state is not None and fr.state.type == StateType.PAUSED, fr.state
+        keyset = keyset_from_paused_state(fr.state)
+
+        async def go() -> dict[str, Any]:
+            async with get_client() as c:
+                run_id = UUID(self.flow_run_id)
+                return {
+                    "key": fr.state.state_details.pause_key,
+                    "description": json.loads(await c.read_flow_run_input(run_id, keyset["description"])),
+                    "schema": json.loads(await c.read_flow_run_input(run_id, keyset["schema"])),
+                }
+
+        return run_coro_as_sync(go())
+
+    def resume(self, run_input: dict[str, Any], *, run: bool = True) -> FlowRun:
+        """Submit the form through the API (retrying 503s of the SQLite server), then replay to the next suspend."""
+        for attempt in range(10):
+            try:
+                resume_flow_run(UUID(self.flow_run_id), run_input=run_input)
+                break
+            except Exception as exc:  # the SQLite-backed server may answer 503 under load
+                if "503" not in str(exc) or attempt == 9:
+                    raise
+                time.sleep(0.5)
+        return self.run() if run else self.read()
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def needs_analysis(**over: Any) -> dict[str, Any]:
+    """A valid needs-analysis answer."""
+    d = {
+        "meeting_date": str(today()),
+        "values_accepted": True,
+        "title": "Refonte du site internet",
+        "need": "Un site clair pour présenter nos actions et recruter des bénévoles.",
+        "deliverables": "Un site WordPress en ligne et une formation de l'équipe.",
+        "domain": "web-numerique · Web et numérique",
+        "competences": ["site-web · Conception de site internet (Web et numérique)"],
+        "effort": "Deux demi-journées par mois",
+        "expected_start": str(today() + timedelta(days=10)),
+        "expected_end": str(today() + timedelta(days=100)),
+        "remote_ok": False,
+        "volunteers_needed": 1,
+        "decision": "valider l'analyse",
+        "cancel_reason": "",
+    }
+    d.update(over)
+    return d
+
+
+def roadmap(**over: Any) -> dict[str, Any]:
+    """A valid roadmap answer."""
+    start, end = today() + timedelta(days=10), today() + timedelta(days=100)
+    d = {
+        "objectives": [
+            {"objectif": "Maquette validée", "livrable": "Maquette", "echeance": str(start + timedelta(days=20))},
+            {"objectif": "Site en ligne", "livrable": "Site", "echeance": str(end)},
+        ],
+        "start_on": str(start),
+        "end_on": str(end),
+        "checkin_every_days": 30,
+        "validated_by_association": True,
+        "validated_on": str(today()),
+        "notes": "",
+        "decision": "valider la feuille de route",
+        "cancel_reason": "",
+    }
+    d.update(over)
+    return d
+
+
+def check_in(decision: str = "poursuivre la mission", status: str = "dans les temps") -> dict[str, Any]:
+    """A check-in answer."""
+    return {"held_on": str(today()), "status": status, "notes": "RAS", "decision": decision, "cancel_reason": ""}
+
+
+def review() -> dict[str, Any]:
+    """A bilan answer."""
+    return {
+        "held_on": str(today()),
+        "association_rating": 5,
+        "volunteer_rating": 4,
+        "objectives_met": "oui",
+        "testimony": "Une belle collaboration.",
+        "association_would_redo": True,
+        "volunteer_would_redo": True,
+    }

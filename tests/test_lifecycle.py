@@ -1,0 +1,126 @@
+"""The mission lifecycle on a real Prefect server, real database (SQLite and PostgreSQL), real SMTP server."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from models import (
+    Announcement,
+    Application,
+    ApplicationStatus,
+    AuditEvent,
+    CheckIn,
+    Diffusion,
+    Mission,
+    MissionStatus,
+    OutboxMail,
+    PriorityFlag,
+    Review,
+    Roadmap,
+)
+from models.db import unit_of_work
+from tests import lifecycle_driver as d
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def lifecycle(prefect_server, app_db, mail_server):  # type: ignore[no-untyped-def]
+    d.deploy()
+    d.seed_small()
+    return mail_server
+
+
+def mission(mission_id: int) -> Mission:
+    with unit_of_work() as s:
+        return s.get(Mission, mission_id)  # type: ignore[return-value]
+
+
+def count(model: type, mission_id: int) -> int:
+    with unit_of_work() as s:
+        return s.scalar(select(func.count()).select_from(model).where(model.mission_id == mission_id)) or 0
+
+
+def sent_to(server, kind: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(m["To"] for m in server.messages if m["X-Passerelles-Kind"] == kind)
+
+
+def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore[no-untyped-def]
+    mail = lifecycle
+    mission_id, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    assert mission(mission_id).status is MissionStatus.REQUESTED
+
+    fr = drv.run()
+    assert fr.name.startswith("mission-STR-")
+    assert "antenne:STR" in fr.tags
+    form = drv.form()
+    assert form["key"] == "needs-analysis"
+    assert "Analyse du besoin" in form["description"]
+    assert form["schema"]["properties"]["volunteers_needed"]["maximum"] == 10
+    assert sent_to(mail, "waiting") == ["claire.muller@pc.example"]
+    assert run_id in mail.messages[0].get_body(("plain",)).get_content()
+
+    drv.resume(d.needs_analysis())
+    m = mission(mission_id)
+    assert m.status is MissionStatus.ANALYSED and m.analysed_at is not None
+    form = drv.form()
+    assert form["key"] == "annonce-review-1"
+    text = form["schema"]["properties"]["text"]["default"]
+    assert "RECHERCHE BÉNÉVOLE" in text and "Conception de site internet" in text
+
+    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    m = mission(mission_id)
+    assert m.status is MissionStatus.PUBLISHED
+    # 6 volunteers, the last one without consent: 5 annonces, in priority order
+    assert len(sent_to(mail, "annonce")) == 5
+    assert count(Diffusion, mission_id) == 2
+    assert drv.form()["key"] == "applications-1"
+
+    drv.resume({"applications": "V-0001 : intéressé\nbenevole2@EXEMPLE.fr\nV-3", "decision": "passer à la sélection",
+                "cancel_reason": ""})  # fmt: skip
+    assert count(Application, mission_id) == 3
+    form = drv.form()
+    assert form["key"] == "selection"
+    assert "Candidats classés" in form["description"] and "compétences" in form["description"].lower()
+    labels = form["schema"]["properties"]["selected"]["items"]["enum"]
+    assert len(labels) == 3
+
+    first, second = labels[0], labels[1]
+    drv.resume({"selected": [first], "wants_other": [second], "decision": "valider la sélection", "cancel_reason": ""})
+    m = mission(mission_id)
+    assert m.status is MissionStatus.SELECTED
+    with unit_of_work() as s:
+        statuses = dict(s.execute(select(Application.volunteer_id, Application.status)).tuples().all())
+        assert sorted(statuses.values()) == [ApplicationStatus.NOT_SELECTED] * 2 + [ApplicationStatus.SELECTED]
+        assert s.scalar(select(func.count()).select_from(PriorityFlag)) == 1
+    assert len(sent_to(mail, "selected")) == 1
+    assert len(sent_to(mail, "not_selected")) == 2
+    assert sent_to(mail, "introduction_association") == ["contact@restos.example"]
+    assert drv.form()["key"] == "roadmap"
+
+    drv.resume(d.roadmap())
+    assert mission(mission_id).status is MissionStatus.IN_PROGRESS
+    assert count(Roadmap, mission_id) == 1
+    assert drv.form()["key"] == "check-in-1"
+
+    drv.resume(d.check_in(status="à risque"))
+    assert drv.form()["key"] == "check-in-2"
+    drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
+    assert count(CheckIn, mission_id) == 2
+    assert drv.form()["key"] == "review"
+
+    fr = drv.resume(d.review())
+    assert fr.state.type.value == "COMPLETED" and fr.state.name == "Terminée"
+    m = mission(mission_id)
+    assert m.status is MissionStatus.COMPLETED and m.completed_at is not None
+    assert count(Review, mission_id) == 1
+    assert sorted(sent_to(mail, "completed"))[0] == "benevole1@exemple.fr" or len(sent_to(mail, "completed")) == 2
+    # every step audited once; every mail once
+    with unit_of_work() as s:
+        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.mission_id == mission_id)))
+        assert actions.count("needs-analysis") == 1 and actions.count("review") == 1
+        keys = list(s.scalars(select(OutboxMail.dedup_key).where(OutboxMail.mission_id == mission_id)))
+        assert len(keys) == len(set(keys)) == len(mail.messages)
+        assert count(Announcement, mission_id) == 1
