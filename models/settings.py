@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:4200",
         description="Base URL of the Prefect UI, used in links put in mails.",
     )
+    instance: str = Field(
+        default="passerelles",
+        description="Name of this installation; prefixes the idempotency key of every mission run, so two "
+        "installations (production, staging) can share one Prefect server.",
+    )
     report_dir: Path = Field(default=VAR / "reports", description="Where HTML and CSV reports are written.")
     maildir: Path = Field(default=VAR / "mail", description="Where the embedded SMTP server keeps mails.")
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from models import Announcement, AnnouncementStatus, MissionStatus
 from models.db import session_factory, unit_of_work
+from models.settings import get_settings
 from tasks import notices
 from tasks.diffusion import diffuse
 from tasks.mail import send_pending
@@ -125,7 +126,7 @@ def start_run(mission_id: int) -> str:
     run = run_deployment(
         LIFECYCLE_DEPLOYMENT,
         parameters={"mission_id": mission_id},
-        idempotency_key=f"mission-{mission_id}",
+        idempotency_key=f"{get_settings().instance}:mission-{mission_id}",
         flow_run_name=f"mission-{ref}",
         tags=[f"antenne:{branch}", f"passerelle:C-{coordinator}"],
         timeout=0,

@@ -114,6 +114,8 @@ def app_db(db_url: str, db: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator
     from models.settings import get_settings
 
     monkeypatch.setenv("PASSERELLES_DATABASE_URL", db_url)
+    # Tests share one Prefect server: keep mission runs of different test databases apart.
+    monkeypatch.setenv("PASSERELLES_INSTANCE", f"test-{uuid.uuid4().hex[:8]}")
     get_settings.cache_clear()
     get_engine.cache_clear()
     yield db
