@@ -16,6 +16,8 @@ from prefect.states import Completed, State
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.forms import build_form
+from models.rules import MissionStatus as S
+from models.rules import has_reached
 from tasks.lifecycle import attach_run, closing_state, prepare_form, publish, submit
 
 
@@ -58,30 +60,43 @@ def ask(mission_id: int, step: str, key: str, answered: set[str], *, n: int = 1)
 @flow(name="mission-lifecycle", persist_result=True)
 def mission_lifecycle(mission_id: int) -> State:
     """Run a mission from the needs analysis to the bilan (or to its cancellation)."""
-    attach_run(mission_id, str(flow_run.get_id()))
+    start = attach_run(mission_id, str(flow_run.get_id()))
+    status = S(start["status"])
     answered = _answered_keys()
+
+    def todo(target: S) -> bool:
+        return not has_reached(status, target)
+
     try:
-        ask(mission_id, "needs-analysis", "needs-analysis", answered)
-        for n in count(1):
-            if ask(mission_id, "annonce", f"annonce-review-{n}", answered, n=n) == "approved":
-                break
-        diffusion_round = 1
-        publish(mission_id, diffusion_round)
-        for n in count(1):
-            outcome = ask(mission_id, "applications", f"applications-{n}", answered, n=n)
-            if outcome == "select":
-                break
-            if outcome == "widen":
-                diffusion_round += 1
-                publish(mission_id, diffusion_round)
-        ask(mission_id, "selection", "selection", answered)
-        ask(mission_id, "roadmap", "roadmap", answered)
-        for n in count(1):
+        if not status.is_open:
+            raise MissionCancelled
+        if todo(S.ANALYSED):
+            ask(mission_id, "needs-analysis", "needs-analysis", answered)
+        if todo(S.APPROVED):
+            for n in count(start["annonce_round"]):
+                if ask(mission_id, "annonce", f"annonce-review-{n}", answered, n=n) == "approved":
+                    break
+        if todo(S.PUBLISHED):
+            publish(mission_id, 1)
+        if todo(S.SELECTED):
+            diffusion_round = 1
+            for n in count(1):
+                outcome = ask(mission_id, "applications", f"applications-{n}", answered, n=n)
+                if outcome == "select":
+                    break
+                if outcome == "widen":
+                    diffusion_round += 1
+                    publish(mission_id, diffusion_round)
+            ask(mission_id, "selection", "selection", answered)
+        if todo(S.IN_PROGRESS):
+            ask(mission_id, "roadmap", "roadmap", answered)
+        for n in count(start["check_in"]):
             if ask(mission_id, "check-in", f"check-in-{n}", answered, n=n) == "finished":
                 break
         ask(mission_id, "review", "review", answered)
     except MissionCancelled:
-        end = closing_state(mission_id)
-        return Completed(name="Annulée", message=f"Mission {end['reference']} annulée : {end['reason']}")
+        pass
     end = closing_state(mission_id)
-    return Completed(name="Terminée", message=f"Mission {end['reference']} terminée.")
+    if end["status"] == S.COMPLETED.value:
+        return Completed(name="Terminée", message=f"Mission {end['reference']} terminée.")
+    return Completed(name="Annulée", message=f"Mission {end['reference']} annulée : {end['reason']}")

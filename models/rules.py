@@ -91,6 +91,13 @@ def can_transition(current: MissionStatus, target: MissionStatus) -> bool:
     return i + 1 < len(_FORWARD) and _FORWARD[i + 1] is target
 
 
+def has_reached(status: MissionStatus, target: MissionStatus) -> bool:
+    """Whether a mission in `status` is at or past `target` on the forward path (never for CANCELLED)."""
+    if MissionStatus.CANCELLED in (status, target):
+        return status is target
+    return _FORWARD.index(status) >= _FORWARD.index(target)
+
+
 def check_transition(current: MissionStatus, target: MissionStatus) -> None:
     """Raise IllegalTransition unless `current` → `target` is allowed."""
     if not can_transition(current, target):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import task
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import Announcement, AnnouncementStatus, MissionStatus
+from models import Announcement, AnnouncementStatus, CheckIn, MissionStatus
 from models.db import session_factory, unit_of_work
 from models.settings import get_settings
 from tasks import notices
@@ -30,14 +30,26 @@ def send_mails(mission_id: int) -> dict[str, int]:
 
 
 @task(retries=2, retry_delay_seconds=2)
-def attach_run(mission_id: int, flow_run_id: str) -> str:
-    """Record the run that follows the mission; refuse a second run for the same mission."""
+def attach_run(mission_id: int, flow_run_id: str) -> dict[str, Any]:
+    """Record the run that follows the mission and where the mission stood when the run started.
+
+    A run may start on a mission already under way (demo data, a run rebuilt after an incident): the flow skips
+    the steps the database says are done. The starting point is audited once, so every replay sees the same.
+    """
+    key = f"run:{flow_run_id}"
     with unit_of_work() as session:
+        done = step_done(session, mission_id, key)
+        if done is not None:
+            return dict(done.details["start"])
         mission = get_mission(session, mission_id, lock=True)
         if mission.flow_run_id and mission.flow_run_id != flow_run_id:
             raise StepRefused(f"La mission {mission.reference} est déjà suivie par le run {mission.flow_run_id}.")
         mission.flow_run_id = flow_run_id
-        return mission.status.value
+        rounds = session.scalar(select(func.max(Announcement.round)).where(Announcement.mission_id == mission_id))
+        check_ins = session.scalar(select(func.max(CheckIn.number)).where(CheckIn.mission_id == mission_id))
+        start = {"status": mission.status.value, "annonce_round": (rounds or 0) + 1, "check_in": (check_ins or 0) + 1}
+        audit(session, mission, actor="prefect", action="run-attached", step_key=key, details={"start": start})
+        return start
 
 
 @task(retries=2, retry_delay_seconds=2)
@@ -122,13 +134,14 @@ def start_run(mission_id: int) -> str:
 
     with unit_of_work() as session:
         mission = get_mission(session, mission_id)
-        ref, branch, coordinator = mission.reference, mission.branch.code, mission.coordinator_id
+        ref, branch = mission.reference, mission.branch.code
+        coordinator = mission.coordinator.email.split("@")[0].lower()
     run = run_deployment(
         LIFECYCLE_DEPLOYMENT,
         parameters={"mission_id": mission_id},
         idempotency_key=f"{get_settings().instance}:mission-{mission_id}",
         flow_run_name=f"mission-{ref}",
-        tags=[f"antenne:{branch}", f"passerelle:C-{coordinator}"],
+        tags=[f"antenne:{branch}", f"passerelle:{coordinator}"],
         timeout=0,
         as_subflow=False,
     )

@@ -99,6 +99,16 @@ def open_and_start(title: str = "Refonte du site internet") -> tuple[int, str]:
     return mission_id, start_run(mission_id)
 
 
+def submit_form(flow_run_id: str, run_input: dict[str, Any]) -> tuple[bool, str]:
+    """Resume through the API as the UI does; (accepted, reason). The server answers a refused or losing resume
+    with a status in the body (REJECT or ABORT), which `prefect.flow_runs.resume_flow_run` only partly raises."""
+    from prefect.client.schemas.responses import SetStateStatus
+
+    with get_client(sync_client=True) as client:
+        result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+    return result.status == SetStateStatus.ACCEPT, str(getattr(result.details, "reason", "") or "")
+
+
 @dataclass
 class Driver:
     """One mission's run, moved step by step."""

@@ -1,0 +1,205 @@
+"""Lifecycle paths other than the straight one: revisions, cancellations, refused input, concurrent resumes."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+from prefect.flow_runs import resume_flow_run
+from sqlalchemy import func, select
+
+from models import Announcement, AnnouncementStatus, Application, AuditEvent, Mission, MissionStatus
+from models.db import unit_of_work
+from tests import lifecycle_driver as d
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def lifecycle(prefect_server, app_db, mail_server):  # type: ignore[no-untyped-def]
+    d.deploy()
+    d.seed_small()
+    return mail_server
+
+
+def status(mission_id: int) -> MissionStatus:
+    with unit_of_work() as s:
+        return s.get(Mission, mission_id).status  # type: ignore[union-attr]
+
+
+def kinds(server) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m["X-Passerelles-Kind"] for m in server.messages]
+
+
+def to_annonce(drv: d.Driver) -> None:
+    drv.run()
+    drv.resume(d.needs_analysis())
+
+
+def approve(drv: d.Driver) -> None:
+    text = drv.form()["schema"]["properties"]["text"]["default"]
+    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+
+
+def test_annonce_revision_round(lifecycle) -> None:  # type: ignore[no-untyped-def]
+    mission_id, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    to_annonce(drv)
+    drv.resume(
+        {"text": "Première version", "decision": "à réviser", "remarks": "Plus court, svp.", "cancel_reason": ""}
+    )
+    form = drv.form()
+    assert form["key"] == "annonce-review-2"
+    assert "Plus court, svp." in form["description"]
+    assert form["schema"]["properties"]["text"]["default"] == "Première version"
+    assert status(mission_id) is MissionStatus.ANALYSED
+    drv.resume(
+        {"text": "Version courte", "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""}
+    )
+    assert status(mission_id) is MissionStatus.PUBLISHED
+    with unit_of_work() as s:
+        rows = list(
+            s.execute(
+                select(Announcement.round, Announcement.status, Announcement.text)
+                .where(Announcement.mission_id == mission_id)
+                .order_by(Announcement.round)
+            )
+        )
+    assert [(r, st) for r, st, _ in rows] == [(1, AnnouncementStatus.REVISE), (2, AnnouncementStatus.APPROVED)]
+    assert rows[1][2] == "Version courte"
+
+
+@pytest.mark.parametrize("where", ["needs-analysis", "applications", "check-in"])
+def test_cancel_at_three_steps(lifecycle, where: str) -> None:  # type: ignore[no-untyped-def]
+    mail = lifecycle
+    mission_id, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    drv.run()
+    cancel = {"decision": "annuler la mission", "cancel_reason": "L'association a trouvé une solution en interne."}
+    if where == "needs-analysis":
+        fr = drv.resume(d.needs_analysis(**cancel))
+        told_volunteers = 0
+    else:
+        drv.resume(d.needs_analysis())
+        approve(drv)
+        drv.resume({"applications": "V-1\nV-2", "decision": "attendre d'autres candidatures", "cancel_reason": ""})
+        if where == "check-in":
+            drv.resume({"applications": "", "decision": "passer à la sélection", "cancel_reason": ""})
+            labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
+            drv.resume(
+                {"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""}
+            )
+            drv.resume(d.roadmap())
+            assert drv.form()["key"] == "check-in-1"
+            told_volunteers = 1  # the retained one; the other was thanked at selection
+            fr = drv.resume({**d.check_in(), **cancel})
+        else:
+            assert drv.form()["key"] == "applications-2"
+            told_volunteers = 2
+            fr = drv.resume({"applications": "", **cancel})
+    assert fr.state.name == "Annulée" and fr.state.type.value == "COMPLETED"
+    with unit_of_work() as s:
+        m = s.get(Mission, mission_id)
+        assert m.status is MissionStatus.CANCELLED and m.cancel_reason.startswith("L'association")
+        assert m.cancelled_from is not None
+    cancelled = [m for m in mail.messages if m["X-Passerelles-Kind"] == "cancelled"]
+    assert len(cancelled) == told_volunteers + 1  # + the association
+    assert "contact@restos.example" in [m["To"] for m in cancelled]
+    assert "solution en interne" in cancelled[0].get_body(("plain",)).get_content()
+
+
+def test_cancel_without_reason_is_asked_again(lifecycle) -> None:  # type: ignore[no-untyped-def]
+    mission_id, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    drv.run()
+    drv.resume(d.needs_analysis(decision="annuler la mission", cancel_reason="  "))
+    form = drv.form()
+    assert form["key"] == "needs-analysis-essai-2"
+    assert "motif d'annulation" in form["description"]
+    assert status(mission_id) is MissionStatus.REQUESTED
+
+
+def test_wrong_but_well_formed_input_is_asked_again(lifecycle) -> None:  # type: ignore[no-untyped-def]
+    mission_id, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    drv.run()
+    today = d.today()
+    bad = d.needs_analysis(expected_start=str(today + timedelta(days=30)), expected_end=str(today), need="Texte gardé")
+    drv.resume(bad)
+    form = drv.form()
+    assert form["key"] == "needs-analysis-essai-2"
+    assert form["description"].startswith("> ⚠️ **Saisie refusée**")
+    assert "précède le début" in form["description"]
+    assert form["schema"]["properties"]["need"]["default"] == "Texte gardé"  # nothing typed is lost
+    assert status(mission_id) is MissionStatus.REQUESTED
+    drv.resume(d.needs_analysis())
+    text = drv.form()["schema"]["properties"]["text"]["default"]
+    drv.resume({"text": "   ", "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    form = drv.form()
+    assert form["key"] == "annonce-review-1-essai-2" and "annonce est vide" in form["description"]
+    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    drv.resume(
+        {"applications": "V-0001\nV-9999\ninconnu@exemple.fr", "decision": "passer à la sélection", "cancel_reason": ""}
+    )
+    form = drv.form()
+    assert form["key"] == "applications-1-essai-2"
+    assert "Bénévole inconnu : « V-9999 »" in form["description"]
+    assert "inconnu@exemple.fr" in form["description"]
+    with unit_of_work() as s:  # all or nothing: V-0001 was not recorded either
+        assert s.scalar(select(func.count()).select_from(Application)) == 0
+    drv.resume({"applications": "V-0001", "decision": "passer à la sélection", "cancel_reason": ""})
+    # Selecting someone who did not apply: the form only offers applicants, and the server refuses anything else.
+    with pytest.raises(RuntimeError, match="is not one of"):
+        resume_flow_run(
+            UUID(run_id),
+            run_input={
+                "selected": ["V-0004 Prénom4 Nom4"],
+                "wants_other": [],
+                "decision": "valider la sélection",
+                "cancel_reason": "",
+            },
+        )
+    assert drv.form()["key"] == "selection"
+    drv.resume({"selected": [], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    form = drv.form()
+    assert form["key"] == "selection-essai-2" and "Retenez au moins un bénévole" in form["description"]
+    assert status(mission_id) is MissionStatus.PUBLISHED
+    with unit_of_work() as s:
+        refused = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action.like("%:refused")))
+    assert refused == 4
+
+
+def test_schema_rejects_out_of_range_before_the_flow(lifecycle) -> None:  # type: ignore[no-untyped-def]
+    _, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    drv.run()
+    with pytest.raises(RuntimeError, match=r"volunteers_needed|maximum|10"):
+        resume_flow_run(UUID(run_id), run_input=d.needs_analysis(volunteers_needed=50))
+    assert drv.read().state.type.value == "PAUSED"
+
+
+def test_two_resumes_of_the_same_step_exactly_one_wins(lifecycle) -> None:  # type: ignore[no-untyped-def]
+    mission_id, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    drv.run()
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def submit(title: str) -> None:
+        barrier.wait()
+        accepted, _ = d.submit_form(run_id, d.needs_analysis(title=title))
+        results.append(f"ok:{title}" if accepted else "refused:")
+
+    threads = [threading.Thread(target=submit, args=(t,)) for t in ("Titre A", "Titre B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.split(":")[0] for r in results) == ["ok", "refused"], results
+    winner = next(r.split(":", 1)[1] for r in results if r.startswith("ok"))
+    drv.run()
+    with unit_of_work() as s:
+        assert s.get(Mission, mission_id).title == winner  # type: ignore[union-attr]
+    assert drv.form()["key"] == "annonce-review-1"

@@ -1,0 +1,112 @@
+"""The lifecycle through the real serving process (`passerelles serve`), killed mid-way and restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from prefect.client.schemas.objects import StateType
+from sqlalchemy import func, select
+
+from models import AuditEvent, Mission, MissionStatus, OutboxMail
+from models.db import unit_of_work
+from tests import lifecycle_driver as d
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_serving(log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "deployments.cli", "serve", "--recover"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+def wait_for(drv: d.Driver, *, key: str | None = None, state: StateType = StateType.PAUSED, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    fr = drv.read()
+    while time.monotonic() < deadline:
+        fr = drv.read()
+        if fr.state and fr.state.type == state and (key is None or fr.state.state_details.pause_key == key):
+            return fr
+        time.sleep(0.3)
+    raise AssertionError(f"run never reached {state} {key}; last: {fr.state}")
+
+
+def submit(drv: d.Driver, data: dict) -> None:  # type: ignore[type-arg]
+    for _ in range(20):
+        ok, reason = d.submit_form(drv.flow_run_id, data)
+        if ok:
+            return
+        time.sleep(0.5)  # the SQLite server may be busy; a refusal here is not expected
+    raise AssertionError(reason)
+
+
+def test_serving_killed_and_restarted_sends_nothing_twice(prefect_server, app_db, mail_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    d.seed_small()
+    log = tmp_path / "serve.log"
+    serving = start_serving(log)
+    try:
+        from deployments.demo_runs import wait_for_deployments
+
+        wait_for_deployments(timeout=120, serving=serving)
+        mission_id, run_id = d.open_and_start()
+        drv = d.Driver(run_id)
+        wait_for(drv, key="needs-analysis")
+        submit(drv, d.needs_analysis())
+        fr = wait_for(drv, key="annonce-review-1")
+        text = d.Driver(run_id).form()["schema"]["properties"]["text"]["default"]
+
+        # 1. The serving process dies while the mission waits; the Passerelle answers meanwhile.
+        kill(serving)
+        submit(drv, {"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+        time.sleep(3)
+        assert drv.read().state.type == StateType.SCHEDULED  # waits in Resuming for a server
+        serving = start_serving(log)
+        wait_for(drv, key="applications-1")
+        with unit_of_work() as s:
+            assert s.get(Mission, mission_id).status is MissionStatus.PUBLISHED  # type: ignore[union-attr]
+
+        # 2. The serving process dies in the middle of a step.
+        submit(drv, {"applications": "V-1\nV-2", "decision": "passer à la sélection", "cancel_reason": ""})
+        wait_for(drv, state=StateType.RUNNING, timeout=60)
+        kill(serving)
+        time.sleep(1)
+        serving = start_serving(log)
+        fr = wait_for(drv, key="selection")
+        assert fr.state.type == StateType.PAUSED
+    finally:
+        serving.send_signal(signal.SIGTERM)
+        try:
+            serving.wait(30)
+        except subprocess.TimeoutExpired:
+            kill(serving)
+
+    received = Counter((m["To"], m["Subject"]) for m in mail_server.messages)
+    assert received, "no mail received"
+    assert max(received.values()) == 1, received  # nothing sent twice
+    waiting = [m for m in mail_server.messages if m["X-Passerelles-Kind"] == "waiting"]
+    assert len(waiting) == 4  # one per step the mission waited at: analysis, annonce, applications, selection
+    with unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.status != "sent")) == 0
+        steps = list(s.scalars(select(AuditEvent.step_key).where(AuditEvent.mission_id == mission_id)))
+    assert len(steps) == len(set(steps))
+    assert {"needs-analysis", "annonce-review-1", "diffusion-1", "applications-1"} <= set(steps)
+    annonces = [m for m in mail_server.messages if m["X-Passerelles-Kind"] == "annonce"]
+    assert len(annonces) == 5
