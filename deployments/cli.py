@@ -7,6 +7,7 @@ an exit code. Imports are lazy so that `passerelles --help` stays fast.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nCommande inconnue : « {args[0]} ».", file=sys.stderr)
             return 2
         return 0
+    # Prefect reads its own PREFECT_API_URL; ours fills it in when it is not set (before Prefect is imported).
+    from models.settings import get_settings
+
+    os.environ.setdefault("PREFECT_API_URL", get_settings().prefect_api_url)
     target, _ = COMMANDS[args[0]]
     module, func = target.split(":")
     return int(getattr(importlib.import_module(module), func)(args[1:]) or 0)

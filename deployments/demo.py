@@ -241,8 +241,10 @@ def _plan_volunteers(plan: Plan, now: datetime) -> list[Person]:
             email = _unique_email(f"{_slug(first)}.{_slug(last)}", rng.choice(data.PERSONAL_DOMAINS), used)
             founder = i < 8
             span = (now - _at(b.founded_on)).days
-            created = _at(b.founded_on + timedelta(days=rng.randint(1, 15) if founder else
-                                                   int(span * rng.random() ** 1.3)), rng.randint(8, 20))
+            created = _at(
+                b.founded_on + timedelta(days=rng.randint(1, 15) if founder else int(span * rng.random() ** 1.3)),
+                rng.randint(8, 20),
+            )
             gone = None if founder else _between(rng, created + (now - created) * 0.3, now - timedelta(days=1))
             fate = rng.random()
             # Professions go round so that each branch has people for every kind of mission.
@@ -465,8 +467,12 @@ def _score(person: Person, m: MissionPlan, priority: bool) -> tuple[float, dict[
         has = person.levels.get(code, 0)
         cover += 1.0 if has >= min_level else 0.5 if has else 0.0
         level += has
-    detail = {"competence": round(cover / len(needed), 3), "level": round(level / (3 * len(needed)), 3),
-              "availability": AVAILABILITY_SCORE[person.availability], "priority": 1.0 if priority else 0.0}
+    detail = {
+        "competence": round(cover / len(needed), 3),
+        "level": round(level / (3 * len(needed)), 3),
+        "availability": AVAILABILITY_SCORE[person.availability],
+        "priority": 1.0 if priority else 0.0,
+    }
     return round(sum(SCORE_WEIGHTS[k] * v for k, v in detail.items()), 3), detail
 
 
@@ -581,8 +587,17 @@ def _plan_follow_up(plan: Plan, m: MissionPlan, now: datetime) -> None:
     start = started.date()
     end_on = start + timedelta(days=rng.randint(45, 120))
     every = rng.choice([14, 21, 30])
-    plan.add(Roadmap, _parent=m.mission, mission_id=m.mission, start_on=start, end_on=end_on,
-             checkin_every_days=every, validated_on=start, notes=rng.choice(data.ROADMAP_NOTES), created_at=started)
+    plan.add(
+        Roadmap,
+        _parent=m.mission,
+        mission_id=m.mission,
+        start_on=start,
+        end_on=end_on,
+        checkin_every_days=every,
+        validated_on=start,
+        notes=rng.choice(data.ROADMAP_NOTES),
+        created_at=started,
+    )
     objectives = m.template.objectives[: rng.randint(1, len(m.template.objectives))]
     for k, (objective, deliverable) in enumerate(objectives, 1):
         plan.add(RoadmapObjective, _parent=m.mission, roadmap_id=Ref("roadmap", m.reference), position=k,
@@ -604,10 +619,19 @@ def _plan_follow_up(plan: Plan, m: MissionPlan, now: datetime) -> None:
         met = rng.choices(list(ObjectivesMet), weights=[70, 25, 5])[0]
         best = 5 if met is ObjectivesMet.YES else 4 if met is ObjectivesMet.PARTLY else 3
         ratings = [rng.choices(range(1, best + 1), weights=[1, 3, 8, 30, 50][:best])[0] for _ in range(2)]
-        plan.add(Review, _parent=m.mission, mission_id=m.mission, held_on=t[S.COMPLETED].date(),
-                 association_rating=ratings[0], volunteer_rating=ratings[1], objectives_met=met,
-                 testimony=rng.choice(data.TESTIMONIES), association_would_redo=ratings[0] >= 3,
-                 volunteer_would_redo=ratings[1] >= 3 or rng.random() < 0.5, created_at=t[S.COMPLETED])
+        plan.add(
+            Review,
+            _parent=m.mission,
+            mission_id=m.mission,
+            held_on=t[S.COMPLETED].date(),
+            association_rating=ratings[0],
+            volunteer_rating=ratings[1],
+            objectives_met=met,
+            testimony=rng.choice(data.TESTIMONIES),
+            association_would_redo=ratings[0] >= 3,
+            volunteer_would_redo=ratings[1] >= 3 or rng.random() < 0.5,
+            created_at=t[S.COMPLETED],
+        )
         _audit(plan, m, "review", "review", t[S.COMPLETED], S.IN_PROGRESS, S.COMPLETED, objectives_met=met.value)
 
 

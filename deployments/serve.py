@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from datetime import timedelta
 from uuid import UUID
 
 from prefect import get_client, serve
@@ -20,6 +21,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import StateType
+from prefect.schedules import Cron
 from prefect.states import Scheduled
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import select
@@ -35,6 +37,7 @@ LIFECYCLE = "mission-lifecycle"
 def deployments() -> list:  # type: ignore[type-arg]
     """Every deployment this process serves."""
     from flows.mission_lifecycle import mission_lifecycle
+    from flows.monitoring import branch_dashboard, mission_reminders
     from flows.regional_report import regional_report
     from flows.request_mission import request_mission
 
@@ -48,6 +51,8 @@ def deployments() -> list:  # type: ignore[type-arg]
         regional_report.to_deployment(
             name="regional-report", description="Rapport régional ou national sur une période, pour les admins."
         ),
+        branch_dashboard.to_deployment(name="branch-dashboard", interval=timedelta(hours=1)),
+        mission_reminders.to_deployment(name="mission-reminders", schedule=Cron("0 8 * * *", timezone="Europe/Paris")),
     ]
 
 

@@ -9,6 +9,7 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 
@@ -170,3 +171,85 @@ def parse_reference(reference: str) -> tuple[str, int, int]:
 def next_sequence(used: Iterable[int]) -> int:
     """The next mission number of a branch's year, after those already used."""
     return max(used, default=0) + 1
+
+
+# --- Service levels -------------------------------------------------------------------------------
+
+# Days a step may wait before the Passerelle is reminded; the branch lead is told at twice that.
+DEFAULT_SERVICE_LEVELS: dict[str, int] = {
+    "needs-analysis": 14,  # from the request
+    "annonce": 7,  # the association's approval
+    "diffusion": 2,
+    "applications": 21,
+    "selection": 7,
+    "roadmap": 14,
+    "check-in": 30,  # replaced by the roadmap's own rhythm when there is one
+    "review": 30,  # after the roadmap's end
+}
+
+STEP_LABELS = {
+    "needs-analysis": "Analyse du besoin",
+    "annonce": "Validation de l'annonce",
+    "diffusion": "Diffusion",
+    "applications": "Candidatures",
+    "selection": "Sélection",
+    "roadmap": "Feuille de route",
+    "check-in": "Suivi",
+    "review": "Bilan",
+}
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The step an open mission waits at, since when (a date), and its service level in days."""
+
+    step: str
+    since: date
+    level_days: int
+
+    def days(self, today: date) -> int:
+        """Days waited so far."""
+        return max((today - self.since).days, 0)
+
+    def overdue_level(self, today: date) -> int:
+        """0 within the level, 1 past it (remind the Passerelle), 2 past twice it (tell the branch lead)."""
+        days = self.days(today)
+        if days > 2 * self.level_days:
+            return 2
+        return 1 if days > self.level_days else 0
+
+
+def waiting_step(
+    status: MissionStatus,
+    *,
+    today: date,
+    reached: dict[MissionStatus, date | None],
+    selection_asked_on: date | None,
+    last_check_in: date | None,
+    roadmap_end: date | None,
+    checkin_every_days: int | None,
+    levels: dict[str, int],
+) -> Waiting | None:
+    """Where an open mission waits and since when; None for a closed one."""
+    if not status.is_open:
+        return None
+    since = reached.get(status)
+    assert since is not None, f"status {status} without its date"
+    match status:
+        case MissionStatus.REQUESTED:
+            return Waiting("needs-analysis", since, levels["needs-analysis"])
+        case MissionStatus.ANALYSED:
+            return Waiting("annonce", since, levels["annonce"])
+        case MissionStatus.APPROVED:
+            return Waiting("diffusion", since, levels["diffusion"])
+        case MissionStatus.PUBLISHED if selection_asked_on is not None:
+            return Waiting("selection", selection_asked_on, levels["selection"])
+        case MissionStatus.PUBLISHED:
+            return Waiting("applications", since, levels["applications"])
+        case MissionStatus.SELECTED:
+            return Waiting("roadmap", since, levels["roadmap"])
+        case _:  # in progress
+            if roadmap_end is not None and today > roadmap_end:
+                return Waiting("review", roadmap_end, levels["review"])
+            start = max(filter(None, [last_check_in, since]))
+            return Waiting("check-in", start, checkin_every_days or levels["check-in"])

@@ -78,8 +78,10 @@ def submit(mission_id: int, step: str, key: str, answer: dict[str, Any], n: int)
     """Apply a form's answer once; returns the outcome and, when refused, the reason in French."""
     with unit_of_work() as session:
         verdict = handle(session, mission_id, step, key, answer, n=n)
-        publish_dashboard(session, get_mission(session, mission_id))
-    send_mails.fn(mission_id)
+        if not verdict.replayed:
+            publish_dashboard(session, get_mission(session, mission_id))
+    if not verdict.replayed:
+        send_mails.fn(mission_id)
     return {"outcome": verdict.outcome, "error": verdict.error}
 
 

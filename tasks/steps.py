@@ -79,6 +79,7 @@ class Verdict:
 
     outcome: str
     error: str = ""
+    replayed: bool = False  # the answer had been handled before: nothing was done now
 
     @property
     def accepted(self) -> bool:
@@ -92,7 +93,7 @@ def handle(
     """Apply the answer to a step's form once; `n` is the step's round (annonce version, check-in number)."""
     done = step_done(session, mission_id, step_key)
     if done is not None:
-        return Verdict(done.details.get("outcome", "retry"), done.details.get("error", ""))
+        return Verdict(done.details.get("outcome", "retry"), done.details.get("error", ""), replayed=True)
     mission = get_mission(session, mission_id, lock=True)
     actor = mission.coordinator.full_name
     if mission.status is MissionStatus.CANCELLED:

@@ -133,8 +133,10 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
 
     server = PrefectServer(home=tmp_path_factory.mktemp("prefect"), ui=True)
     server.start()
-    saved = {k: os.environ.get(k) for k in server.env()}
-    os.environ.update(server.env())
+    # Run logs would outlive the server at the end of the session ("Error logging to API"): keep them local.
+    env = {**server.env(), "PREFECT_LOGGING_TO_API_ENABLED": "false"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     import prefect.settings as ps
 
     with temporary_settings(
@@ -143,6 +145,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
             ps.PREFECT_HOME: str(server.home),
             ps.PREFECT_RESULTS_PERSIST_BY_DEFAULT: True,
             ps.PREFECT_LOCAL_STORAGE_PATH: str(server.home / "storage"),
+            ps.PREFECT_LOGGING_TO_API_ENABLED: False,
         }
     ):
         yield server

@@ -38,7 +38,9 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(10)
 
 
-def wait_for(drv: d.Driver, *, key: str | None = None, state: StateType = StateType.PAUSED, timeout: float = 120):
+def wait_for(
+    drv: d.Driver, log: Path, *, key: str | None = None, state: StateType = StateType.PAUSED, timeout: float = 120
+):
     deadline = time.monotonic() + timeout
     fr = drv.read()
     while time.monotonic() < deadline:
@@ -46,7 +48,8 @@ def wait_for(drv: d.Driver, *, key: str | None = None, state: StateType = StateT
         if fr.state and fr.state.type == state and (key is None or fr.state.state_details.pause_key == key):
             return fr
         time.sleep(0.3)
-    raise AssertionError(f"run never reached {state} {key}; last: {fr.state}")
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    raise AssertionError(f"run never reached {state} {key}; last: {fr.state}\nserve log:\n{tail}")
 
 
 def submit(drv: d.Driver, data: dict) -> None:  # type: ignore[type-arg]
@@ -68,9 +71,9 @@ def test_serving_killed_and_restarted_sends_nothing_twice(prefect_server, app_db
         wait_for_deployments(timeout=120, serving=serving)
         mission_id, run_id = d.open_and_start()
         drv = d.Driver(run_id)
-        wait_for(drv, key="needs-analysis")
+        wait_for(drv, log, key="needs-analysis")
         submit(drv, d.needs_analysis())
-        fr = wait_for(drv, key="annonce-review-1")
+        fr = wait_for(drv, log, key="annonce-review-1")
         text = d.Driver(run_id).form()["schema"]["properties"]["text"]["default"]
 
         # 1. The serving process dies while the mission waits; the Passerelle answers meanwhile.
@@ -79,17 +82,17 @@ def test_serving_killed_and_restarted_sends_nothing_twice(prefect_server, app_db
         time.sleep(3)
         assert drv.read().state.type == StateType.SCHEDULED  # waits in Resuming for a server
         serving = start_serving(log)
-        wait_for(drv, key="applications-1")
+        wait_for(drv, log, key="applications-1")
         with unit_of_work() as s:
             assert s.get(Mission, mission_id).status is MissionStatus.PUBLISHED  # type: ignore[union-attr]
 
         # 2. The serving process dies in the middle of a step.
         submit(drv, {"applications": "V-1\nV-2", "decision": "passer à la sélection", "cancel_reason": ""})
-        wait_for(drv, state=StateType.RUNNING, timeout=60)
+        wait_for(drv, log, state=StateType.RUNNING, timeout=60)
         kill(serving)
         time.sleep(1)
         serving = start_serving(log)
-        fr = wait_for(drv, key="selection")
+        fr = wait_for(drv, log, key="selection")
         assert fr.state.type == StateType.PAUSED
     finally:
         serving.send_signal(signal.SIGTERM)

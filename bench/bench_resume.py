@@ -1,0 +1,145 @@
+"""Median time from a resume to the next suspend, on the embedded stack (SQLite Prefect server, SQLite app
+database, real SMTP server, one `serve()` process), against a baseline flow that only suspends, in the same run.
+
+    python bench/bench_resume.py [--missions 3]
+
+What it measures: the Passerelle's wait between clicking « Resume » and the next form being ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from uuid import UUID
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--missions", type=int, default=3)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-resume-"))
+    from deployments.local import MailServer, PrefectServer, stop_process
+
+    server = PrefectServer(home=tmp / "prefect", ui=False)
+    os.environ.update(server.env())
+    mail = MailServer().start()
+    os.environ.update(
+        {"PASSERELLES_DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "PASSERELLES_SMTP_PORT": str(mail.port)}
+    )
+    from deployments import demo
+
+    demo.main([])
+    server.start()
+    serving = subprocess.Popen(
+        [sys.executable, "bench/resume_serve.py"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=(tmp / "serve.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        ours, base = run(args.missions)
+    finally:
+        stop_process(serving)
+        mail.stop()
+        server.stop()
+    report("mission-lifecycle, resume → next form", ours)
+    report("baseline (suspend only), resume → next", base)
+    print(f"ratio of medians: {statistics.median(ours) / statistics.median(base):.2f}×")
+    return 0
+
+
+def report(label: str, xs: list[float]) -> None:
+    xs = sorted(xs)
+    p90 = xs[min(len(xs) - 1, int(0.9 * len(xs)))]
+    print(f"{label:42s} n={len(xs):3d}  median {statistics.median(xs):5.2f} s  p90 {p90:5.2f} s  max {xs[-1]:5.2f} s")
+
+
+def run(missions: int) -> tuple[list[float], list[float]]:
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.deployments import run_deployment
+    from sqlalchemy import select
+
+    from deployments.demo_runs import wait_for_deployments
+    from models import Association, Coordinator, Role
+    from models.db import unit_of_work
+    from tasks.lifecycle import open_and_start
+    from tests import lifecycle_driver as d
+
+    wait_for_deployments(timeout=120)
+
+    def paused(run_id: str, after: str | None) -> float:
+        t0 = time.perf_counter()
+        with get_client(sync_client=True) as c:
+            while True:
+                st = c.read_flow_run(UUID(run_id)).state
+                if st and st.type in (StateType.PAUSED, StateType.COMPLETED) and st.state_details.pause_key != after:
+                    return time.perf_counter() - t0
+                time.sleep(0.05)
+
+    def step(run_id: str, key: str, data: dict) -> float:  # type: ignore[type-arg]
+        t0 = time.perf_counter()
+        while not d.submit_form(run_id, data)[0]:
+            time.sleep(0.2)
+        paused(run_id, key)
+        return time.perf_counter() - t0
+
+    ours: list[float] = []
+    with unit_of_work() as s:
+        coordinator = s.scalar(select(Coordinator).where(Coordinator.role == Role.PASSERELLE).order_by(Coordinator.id))
+        association = s.scalar(select(Association).where(Association.branch_id == coordinator.branch_id))
+        who, assoc = coordinator.email, association.name
+    for i in range(missions):
+        run_id = open_and_start.fn(assoc, who, f"Mission de mesure {i}", "")["flow_run_id"]
+        drv = d.Driver(run_id)
+        paused(run_id, None)
+        ours.append(step(run_id, "needs-analysis", d.needs_analysis()))
+        text = drv.form()["schema"]["properties"]["text"]["default"]
+        ours.append(
+            step(
+                run_id,
+                "annonce-review-1",
+                {"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""},
+            )
+        )
+        ours.append(
+            step(
+                run_id,
+                "applications-1",
+                {"applications": "V-1\nV-2", "decision": "passer à la sélection", "cancel_reason": ""},
+            )
+        )
+        labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
+        ours.append(
+            step(
+                run_id,
+                "selection",
+                {"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""},
+            )
+        )
+        ours.append(step(run_id, "roadmap", d.roadmap()))
+        ours.append(step(run_id, "check-in-1", d.check_in()))
+        ours.append(step(run_id, "check-in-2", d.check_in(decision="mission terminée : passer au bilan")))
+        ours.append(step(run_id, "review", d.review()))
+    base: list[float] = []
+    for _ in range(missions):
+        run = run_deployment("baseline-suspend/baseline", parameters={"steps": 8}, timeout=0)
+        paused(str(run.id), None)
+        for k in range(8):
+            base.append(step(str(run.id), f"step-{k}", {"value": k}))
+    return ours, base
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,463 @@
+"""The regional / national report: aggregation in SQL, HTML / CSV / markdown renderings, files and artifacts.
+
+Every figure is computed by the database (GROUP BY, conditional counts, medians): a national report over ten
+years reads a few hundred aggregated rows, never the missions themselves. The same queries run on SQLite and
+PostgreSQL; only the day difference and the median are compiled per dialect.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from sqlalchemy import Float, String, and_, case, distinct, func, literal, or_, select, true, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from models import Application, ApplicationStatus, Association, Branch, Domain, FeeRecord, Mission, Review
+from models import report_rules as rules
+from models.db import unit_of_work
+from models.report_rules import EVENTS, ReportData
+from models.settings import get_settings
+from tasks.rendering import date_fr, number_fr, render
+
+EVENT_COLUMNS = dict(zip(EVENTS, ("requested_at", "started_at", "completed_at", "cancelled_at"), strict=True))
+
+
+# --- SQL building blocks --------------------------------------------------------------------------
+
+
+class days_between(FunctionElement[float]):
+    """`later - earlier` in days (fractional), as a float, on SQLite and PostgreSQL."""
+
+    type = Float()
+    name = "days_between"
+    inherit_cache = True
+
+
+@compiles(days_between)
+def _days_between_default(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION) / 86400.0)"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    # COUNT(CASE ...) rather than FILTER: identical on every SQL database and 0 (not NULL) on no rows.
+    return func.count(case((condition, 1)))
+
+
+def _year_of(col: Any, start: date, end: date) -> ColumnElement[int]:
+    """The UTC calendar year of `col` as a CASE over the period's year boundaries.
+
+    EXTRACT(YEAR) on PostgreSQL would follow the session's time zone while the period bounds are UTC; comparing
+    with UTC boundaries keeps the yearly rows consistent with the period on every database and server setting.
+    """
+    whens = [(col < datetime(y + 1, 1, 1, tzinfo=UTC), y) for y in range(start.year, end.year)]
+    return case(*whens, else_=end.year) if whens else literal(end.year)
+
+
+def _medians(session: Session, rows: Any) -> dict[str, float]:
+    """Median of `rows.c.v` per `rows.c.grp` (mean of the two middle values for an even count).
+
+    PostgreSQL: percentile_cont, one sort per group (2.5x faster than the window form on 100k missions).
+    Elsewhere (SQLite): rows are numbered within their group and the median is the mean of rows (n+1)//2 and
+    (n+2)//2, the same row twice for odd n. The tests run both against the naive Python median.
+    """
+    present = rows.c.v.is_not(None)
+    if session.get_bind().dialect.name == "postgresql":
+        q = select(rows.c.grp, func.percentile_cont(0.5).within_group(rows.c.v)).where(present).group_by(rows.c.grp)
+        return {g: float(v) for g, v in session.execute(q)}
+    ranked = (
+        select(
+            rows.c.grp,
+            rows.c.v,
+            func.row_number().over(partition_by=rows.c.grp, order_by=rows.c.v).label("rn"),
+            func.count().over(partition_by=rows.c.grp).label("n"),
+        )
+        .where(present)
+        .subquery()
+    )
+    q = (
+        select(ranked.c.grp, func.avg(ranked.c.v))
+        .where(ranked.c.rn.between((ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2))
+        .group_by(ranked.c.grp)
+    )
+    return {g: float(v) for g, v in session.execute(q)}
+
+
+# --- Branches -------------------------------------------------------------------------------------
+
+
+def resolve_branches(session: Session, codes: list[str] | None) -> tuple[tuple[rules.BranchRef, ...], dict[int, str]]:
+    """The branches a report covers (all for no codes) and their ids → codes; unknown codes raise in French."""
+    all_branches = session.execute(select(Branch.id, Branch.code, Branch.name).order_by(Branch.code)).all()
+    wanted = rules.check_branch_codes(codes, [b.code for b in all_branches])
+    chosen = [b for b in all_branches if not wanted or b.code in wanted]
+    return tuple(rules.BranchRef(b.code, b.name) for b in chosen), {b.id: b.code for b in chosen}
+
+
+# --- The report: one query per part -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What every query of one report filters on."""
+
+    session: Session
+    ids: dict[int, str]  # branch id → code
+    national: bool
+    start: date
+    end: date
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        return rules.period_bounds(self.start, self.end)
+
+    def in_branches(self, branch_id: Any = Mission.branch_id) -> ColumnElement[bool]:
+        # A national report filters nothing: no IN list of every branch id for the planner to chew on.
+        return true() if self.national else branch_id.in_(self.ids)
+
+    def within(self, col: Any) -> ColumnElement[bool]:
+        lo, hi = self.bounds
+        return and_(col >= lo, col < hi)
+
+    def rows(self, q: Any) -> list[Any]:
+        return list(self.session.execute(q).all())
+
+
+_EVENT_COLS = {e: getattr(Mission, c) for e, c in EVENT_COLUMNS.items()}
+
+
+def _domains(sc: _Scope) -> dict[str | None, dict[str, int]]:
+    # One pass over the missions touched in the period, a conditional count per event.
+    q = (
+        select(Domain.name, *(_count_where(sc.within(col)) for col in _EVENT_COLS.values()))
+        .select_from(Mission)
+        .outerjoin(Domain, Domain.id == Mission.domain_id)
+        .where(sc.in_branches(), or_(*(sc.within(col) for col in _EVENT_COLS.values())))
+        .group_by(Domain.name)
+    )
+    return {name: dict(zip(EVENTS, counts, strict=True)) for name, *counts in sc.rows(q)}
+
+
+def _cancellations(sc: _Scope) -> dict[tuple[str, str | None], int]:
+    m = Mission
+    q = (
+        select(m.cancel_reason, m.cancelled_from, func.count())
+        .where(sc.in_branches(), sc.within(m.cancelled_at))
+        .group_by(m.cancel_reason, m.cancelled_from)
+    )
+    return {(r, f.value if f else None): n for r, f, n in sc.rows(q)}
+
+
+def _funnel(sc: _Scope) -> tuple[list[int], dict[str, float]]:
+    """Count reaching each step and median delays, over the missions requested in the period (the cohort)."""
+    cohort = and_(sc.in_branches(), sc.within(Mission.requested_at))
+    cols = [getattr(Mission, c) for _, _, c in rules.FUNNEL]
+    counts = sc.session.execute(select(func.count(), *(func.count(c) for c in cols[1:])).where(cohort)).one()
+    deltas = [
+        select(literal(rules.FUNNEL[i][0], String).label("grp"), days_between(cols[i], cols[i - 1]).label("v")).where(
+            cohort, cols[i].is_not(None), cols[i - 1].is_not(None)
+        )
+        for i in range(1, len(rules.FUNNEL))
+    ]
+    deltas.append(
+        select(literal("total", String).label("grp"), days_between(cols[-1], cols[0]).label("v")).where(
+            cohort, cols[-1].is_not(None)
+        )
+    )
+    return list(counts), _medians(sc.session, union_all(*deltas).subquery())
+
+
+def _applications(sc: _Scope) -> rules.ApplicationStats:
+    """Applications per annonce published in the period."""
+    per = (
+        select(Mission.id, func.count(Application.id).label("n"))
+        .outerjoin(Application, Application.mission_id == Mission.id)
+        .where(sc.in_branches(), sc.within(Mission.published_at))
+        .group_by(Mission.id)
+        .subquery()
+    )
+    annonces, applications, without = sc.session.execute(
+        select(func.count(), func.coalesce(func.sum(per.c.n), 0), _count_where(per.c.n == 0))
+    ).one()
+    med = _medians(sc.session, select(literal("a", String).label("grp"), per.c.n.label("v")).subquery()).get("a")
+    return rules.ApplicationStats(annonces, int(applications), without, rules.round2(med))
+
+
+def _volunteers(sc: _Scope) -> rules.VolunteerStats:
+    """Applicants in the period; volunteers selected on missions whose selection is in the period; and among
+    them those never selected before the period, in any branch."""
+    a, m = Application, Mission
+    applicants = sc.session.scalar(
+        select(func.count(distinct(a.volunteer_id)))
+        .join(m, m.id == a.mission_id)
+        .where(sc.in_branches(), sc.within(a.applied_at))
+    )
+    selected = a.status == ApplicationStatus.SELECTED
+    engaged_q = (
+        select(a.volunteer_id)
+        .join(m, m.id == a.mission_id)
+        .where(selected, sc.in_branches(), sc.within(m.selected_at))
+        .distinct()
+        .subquery()
+    )
+    # Each engaged volunteer's first selection ever, in any branch, grouped once (a correlated NOT EXISTS per
+    # volunteer took 26 s on the national benchmark).
+    first = (
+        select(a.volunteer_id, func.min(m.selected_at).label("first"))
+        .join(m, m.id == a.mission_id)
+        .where(selected, a.volunteer_id.in_(select(engaged_q.c.volunteer_id)))
+        .group_by(a.volunteer_id)
+        .subquery()
+    )
+    engaged, newly = sc.session.execute(
+        select(func.count(), _count_where(first.c.first >= sc.bounds[0])).select_from(
+            engaged_q.join(first, first.c.volunteer_id == engaged_q.c.volunteer_id)
+        )
+    ).one()
+    return rules.VolunteerStats(applicants or 0, engaged, newly)
+
+
+def _satisfaction(sc: _Scope) -> rules.Satisfaction:
+    """The bilans of the missions completed in the period."""
+    r = Review
+    row = sc.session.execute(
+        select(
+            func.count(r.id),
+            func.avg(r.association_rating),
+            func.avg(r.volunteer_rating),
+            *(_count_where(r.objectives_met == k) for k in rules.OBJECTIVES_LABELS),
+            _count_where(r.association_would_redo == true()),
+            _count_where(r.volunteer_would_redo == true()),
+        )
+        .join(Mission, Mission.id == r.mission_id)
+        .where(sc.in_branches(), sc.within(Mission.completed_at))
+    ).one()
+    return rules.make_satisfaction(
+        row[0],
+        association_rating=row[1],
+        volunteer_rating=row[2],
+        objectives=dict(zip(rules.OBJECTIVES_LABELS, row[3:6], strict=True)),
+        association_would_redo=row[6],
+        volunteer_would_redo=row[7],
+    )
+
+
+def _fees(sc: _Scope) -> dict[tuple[str, str], tuple[int, int]]:
+    """Fees falling due in the period, attributed to the association's branch."""
+    q = (
+        select(FeeRecord.kind, FeeRecord.status, func.count(), func.coalesce(func.sum(FeeRecord.amount), 0))
+        .join(Association, Association.id == FeeRecord.association_id)
+        .where(sc.in_branches(Association.branch_id), FeeRecord.due_on >= sc.start, FeeRecord.due_on <= sc.end)
+        .group_by(FeeRecord.kind, FeeRecord.status)
+    )
+    return {(k.value, s.value): (n, int(total)) for k, s, n, total in sc.rows(q)}
+
+
+def _yearly(sc: _Scope) -> dict[tuple[str, int], dict[str, int]]:
+    """Missions by branch and year: one UNION ALL of the four events, grouped once."""
+    events = union_all(
+        *(
+            select(
+                Mission.branch_id.label("b"), _year_of(col, sc.start, sc.end).label("y"), literal(e, String).label("e")
+            ).where(sc.in_branches(), sc.within(col))
+            for e, col in _EVENT_COLS.items()
+        )
+    ).subquery()
+    out: dict[tuple[str, int], dict[str, int]] = {}
+    q = select(events.c.b, events.c.y, events.c.e, func.count()).group_by(events.c.b, events.c.y, events.c.e)
+    for b, y, e, n in sc.rows(q):
+        out.setdefault((sc.ids[b], int(y)), {})[e] = n
+    return out
+
+
+def build_report(session: Session, *, branch_codes: list[str] | None, start: date, end: date) -> ReportData:
+    """The report for these branches (None or empty: all, national) over [start, end], aggregated in SQL."""
+    rules.check_period(start, end)
+    branches, ids = resolve_branches(session, branch_codes)
+    sc = _Scope(session, ids, not rules.normalise_codes(branch_codes), start, end)
+    q = select(Mission.status, func.count()).where(sc.in_branches(), sc.within(Mission.requested_at))
+    statuses = rules.make_status_rows({s.value: n for s, n in sc.rows(q.group_by(Mission.status))})
+    cancel_reasons, cancelled_from = rules.make_cancel_rows(_cancellations(sc))
+    counts, medians = _funnel(sc)
+    return ReportData(
+        branches=branches,
+        national=sc.national,
+        start=start,
+        end=end,
+        domains=rules.make_domain_rows(_domains(sc)),
+        statuses=statuses,
+        cancel_reasons=cancel_reasons,
+        cancelled_from=cancelled_from,
+        funnel=rules.make_funnel(counts, medians),
+        median_total_days=rules.round2(medians.get("total")),
+        applications=_applications(sc),
+        volunteers=_volunteers(sc),
+        satisfaction=_satisfaction(sc),
+        fees=rules.make_fee_rows(_fees(sc)),
+        yearly=rules.make_year_rows(_yearly(sc), branches),
+    )
+
+
+# --- Formatting for people -----------------------------------------------------------------------
+
+
+def cell(value: Any) -> str:
+    """A table value for people: French numbers, `—` for undefined."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return number_fr(value, 1)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return number_fr(value)
+    return str(value)
+
+
+def pct(value: float | None) -> str:
+    """A rate as a French percentage (`85,0 %`)."""
+    return "—" if value is None else f"{number_fr(value * 100, 1)} %"
+
+
+def days(value: float | None) -> str:
+    """A delay in days (`12,5 j`)."""
+    return "—" if value is None else f"{number_fr(value, 1)} j"
+
+
+# --- Renderings -----------------------------------------------------------------------------------
+
+CSV_HEADER = ("Rubrique", "Libellé", "Indicateur", "Valeur")
+
+
+def render_csv(report: ReportData) -> str:
+    """Every figure in long format: French headers, `;` delimiter and decimal comma, as French spreadsheets want."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for table in rules.report_tables(report).values():
+        for row in table.rows:
+            label = " ".join(str(k) for k in row[: table.keys])
+            for column, value in zip(table.columns[table.keys :], row[table.keys :], strict=True):
+                text = "" if value is None else str(value).replace(".", ",")
+                writer.writerow((table.title, label, column, text))
+    return buf.getvalue()
+
+
+def _context(report: ReportData, **extra: Any) -> dict[str, Any]:
+    return {"r": report, "tables": rules.report_tables(report), "cell": cell, "pct": pct, "days": days, **extra}
+
+
+def render_markdown(report: ReportData, *, html_path: Path | None = None, csv_path: Path | None = None) -> str:
+    """The summary shown as the run's markdown artifact."""
+    return render("report/report.md.j2", **_context(report, html_path=html_path, csv_path=csv_path))
+
+
+def render_html(report: ReportData, *, generated_at: datetime | None = None) -> str:
+    """The standalone HTML report; charts are inline SVG drawn by the template (no script, no outside file)."""
+    totals: dict[int, list[int]] = {}
+    per_branch: dict[str, list[tuple[str, list[int]]]] = {}
+    for y in report.yearly:
+        values = [getattr(y, e) for e in EVENTS]
+        totals[y.year] = [t + v for t, v in zip(totals.get(y.year, [0] * len(EVENTS)), values, strict=True)]
+        per_branch.setdefault(f"{y.branch_name} ({y.branch_code})", []).append((str(y.year), values))
+    return render(
+        "report/report.html.j2",
+        **_context(
+            report,
+            generated_at=generated_at or datetime.now(UTC),
+            events=EVENTS,
+            event_labels=rules.EVENT_LABELS,
+            ev=[rules.EVENT_LABELS[e] for e in EVENTS],
+            domain_bars=[(d.domain, [getattr(d, e) for e in EVENTS]) for d in report.domains],
+            funnel_bars=[(f.label, [f.count]) for f in report.funnel],
+            objectives_bars=[(o.label, [o.count]) for o in report.satisfaction.objectives],
+            fee_bars=[(f.kind, [f.paid, f.waived, f.outstanding]) for f in report.fees if f.kind != "Total"],
+            year_totals=[(str(year), values) for year, values in sorted(totals.items())],
+            per_branch=per_branch,
+        ),
+    )
+
+
+# --- Files, artifacts, tasks ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where one report was written."""
+
+    slug: str
+    html: Path
+    csv: Path
+
+
+def write_report_files(report: ReportData, directory: Path | None = None) -> ReportFiles:
+    """Write the HTML and CSV files under the report directory, replacing those of an earlier identical run."""
+    directory = directory or get_settings().report_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    slug = rules.report_slug(report.codes, report.start, report.end)
+    html, csv_path = directory / f"{slug}.html", directory / f"{slug}.csv"
+    html.write_text(render_html(report), encoding="utf-8")
+    # The byte-order mark makes Excel read the file as UTF-8 instead of Windows-1252.
+    csv_path.write_text(render_csv(report), encoding="utf-8-sig")
+    return ReportFiles(slug, html.resolve(), csv_path.resolve())
+
+
+def publish_artifacts(report: ReportData, files: ReportFiles) -> dict[str, str]:
+    """Create the keyed markdown and table artifacts of the report; return their keys."""
+    period = f"du {date_fr(report.start)} au {date_fr(report.end)}"
+    key = rules.artifact_key(files.slug)
+    create_markdown_artifact(
+        markdown=render_markdown(report, html_path=files.html, csv_path=files.csv),
+        key=key,
+        description=f"Rapport d'activité {period} — {report.scope_label}",
+    )
+    keys = {"resume": key}
+    tables = rules.report_tables(report)
+    for name in ("domaines", "annees", "entonnoir"):
+        keys[name] = rules.artifact_key(files.slug, name)
+        create_table_artifact(
+            table=tables[name].as_dicts(), key=keys[name], description=f"{tables[name].title} {period}"
+        )
+    return keys
+
+
+@task(name="verifier-antennes")
+def check_report_branches(codes: list[str]) -> list[str]:
+    """The normalised branch codes (empty: national), or a French error naming the unknown ones."""
+    with unit_of_work() as session:
+        resolve_branches(session, codes)
+    return rules.normalise_codes(codes)
+
+
+@task(name="produire-rapport")
+def produce_report(codes: list[str], start: date, end: date) -> dict[str, Any]:
+    """Build the report in SQL, write its files, publish its artifacts; return paths and headline counts only.
+
+    One task on purpose: the report itself never becomes a Prefect result (results are pickles outside our
+    retention rules).
+    """
+    with unit_of_work() as session:
+        report = build_report(session, branch_codes=codes, start=start, end=end)
+    files = write_report_files(report)
+    return {
+        "html": str(files.html),
+        "csv": str(files.csv),
+        "artefacts": publish_artifacts(report, files),
+        "missions_demandees": report.total("requested"),
+        "missions_terminees": report.total("completed"),
+        "missions_annulees": report.total("cancelled"),
+    }
