@@ -57,7 +57,7 @@ def ask(mission_id: int, step: str, key: str, answered: set[str], *, n: int = 1)
     raise AssertionError("unreachable")
 
 
-@flow(name="mission-lifecycle", persist_result=True)
+@flow(name="mission-lifecycle", persist_result=False)
 def mission_lifecycle(mission_id: int) -> State:
     """Run a mission from the needs analysis to the bilan (or to its cancellation)."""
     start = attach_run(mission_id, str(flow_run.get_id()))

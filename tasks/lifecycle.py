@@ -52,7 +52,9 @@ def attach_run(mission_id: int, flow_run_id: str) -> dict[str, Any]:
         return start
 
 
-@task(retries=2, retry_delay_seconds=2)
+# Task results are not persisted: some carry names (form descriptions, a cancellation reason), and the database,
+# not Prefect's result storage, is what makes a replay safe.
+@task(retries=2, retry_delay_seconds=2, persist_result=False)
 def prepare_form(
     mission_id: int, step: str, key: str, n: int, error: str, previous: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -118,7 +120,7 @@ def publish(mission_id: int, round_: int) -> dict[str, int]:
     return counts
 
 
-@task
+@task(persist_result=False)
 def closing_state(mission_id: int) -> dict[str, str]:
     """How the mission ended: its status and, when cancelled, the reason."""
     with unit_of_work() as session:

@@ -120,6 +120,11 @@ def card(session: Session, mission: Mission) -> str:
     last = session.scalar(select(CheckIn).where(CheckIn.mission_id == mission.id).order_by(CheckIn.number.desc()))
     labels = {"on_track": "dans les temps", "at_risk": "⚠️ à risque", "blocked": "⛔ bloquée"}
     domain = session.get(Domain, mission.domain_id) if mission.domain_id else None
+    social = session.scalar(
+        select(Announcement.social_text)
+        .where(Announcement.mission_id == mission.id, Announcement.social_text != "")
+        .order_by(Announcement.round.desc())
+    )
     return render(
         "mission_card.md.j2",
         m=mission,
@@ -128,6 +133,7 @@ def card(session: Session, mission: Mission) -> str:
         domain=domain.name if domain else "",
         competences=notices.competence_names(session, mission),
         applications=len(apps),
+        social=social or "",
         selected=selected,
         last_check_in=f"n° {last.number} du {last.held_on:%d/%m/%Y} : {labels[last.status.value]}" if last else "",
     )

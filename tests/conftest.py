@@ -143,7 +143,6 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
         updates={
             ps.PREFECT_API_URL: server.api_url,
             ps.PREFECT_HOME: str(server.home),
-            ps.PREFECT_RESULTS_PERSIST_BY_DEFAULT: True,
             ps.PREFECT_LOCAL_STORAGE_PATH: str(server.home / "storage"),
             ps.PREFECT_LOGGING_TO_API_ENABLED: False,
         }
