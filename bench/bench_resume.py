@@ -133,6 +133,13 @@ def run(missions: int) -> tuple[list[float], list[float]]:
         ours.append(step(run_id, "check-in-2", d.check_in(decision="mission terminée : passer au bilan")))
         ours.append(step(run_id, "review", d.review()))
     base: list[float] = []
+    with get_client(sync_client=True) as c:
+        while True:  # the serving process registers its deployments one by one
+            try:
+                c.read_deployment_by_name("baseline-suspend/baseline")
+                break
+            except Exception:
+                time.sleep(0.5)
     for _ in range(missions):
         run = run_deployment("baseline-suspend/baseline", parameters={"steps": 8}, timeout=0)
         paused(str(run.id), None)

@@ -21,14 +21,7 @@ from models import Mission, MissionStatus
 from models.db import unit_of_work
 from tasks.lifecycle import LIFECYCLE_DEPLOYMENT, start_run
 
-OPEN = [
-    MissionStatus.REQUESTED,
-    MissionStatus.ANALYSED,
-    MissionStatus.APPROVED,
-    MissionStatus.PUBLISHED,
-    MissionStatus.SELECTED,
-    MissionStatus.IN_PROGRESS,
-]
+OPEN = [s for s in MissionStatus if s.is_open]  # in lifecycle order
 
 
 def wait_for_deployments(*, timeout: float, serving: subprocess.Popen[bytes] | None = None) -> None:

@@ -82,8 +82,7 @@ def submit(mission_id: int, step: str, key: str, answer: dict[str, Any], n: int)
         verdict = handle(session, mission_id, step, key, answer, n=n)
         if not verdict.replayed:
             publish_dashboard(session, get_mission(session, mission_id))
-    if not verdict.replayed:
-        send_mails.fn(mission_id)
+    send_mails.fn(mission_id)  # also on replay: a crash may have come between the commit and the sending
     return {"outcome": verdict.outcome, "error": verdict.error}
 
 

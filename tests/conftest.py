@@ -169,3 +169,13 @@ def mail_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     yield server
     server.stop()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def lifecycle(prefect_server, app_db, mail_server):  # type: ignore[no-untyped-def]
+    """The lifecycle deployment registered, a small branch seeded; returns the SMTP server."""
+    from tests import lifecycle_driver
+
+    lifecycle_driver.deploy()
+    lifecycle_driver.seed_small()
+    return mail_server

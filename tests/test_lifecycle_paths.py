@@ -17,13 +17,6 @@ from tests import lifecycle_driver as d
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def lifecycle(prefect_server, app_db, mail_server):  # type: ignore[no-untyped-def]
-    d.deploy()
-    d.seed_small()
-    return mail_server
-
-
 def status(mission_id: int) -> MissionStatus:
     with unit_of_work() as s:
         return s.get(Mission, mission_id).status  # type: ignore[union-attr]
