@@ -90,7 +90,10 @@ def main(argv: list[str]) -> int:
         print("4/4 Déploiements et runs des missions de démonstration…")
         wait_for_deployments(timeout=120, serving=serving)
         started = start_demo_runs(limit=args.demo_runs)
-        print(f"    {started} mission(s) de démonstration suivie(s) par un run.")
+        if started:
+            print(f"    {started} mission(s) de démonstration suivie(s) par un run.")
+        else:
+            print("    Les runs des missions reprennent où ils en étaient.")
         _print_where_to_click(server.ui_url, settings.maildir, log_path)
         while not stopping:
             if serving.poll() is not None:

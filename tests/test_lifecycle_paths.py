@@ -201,3 +201,23 @@ def test_two_resumes_of_the_same_step_exactly_one_wins(lifecycle) -> None:  # ty
     with unit_of_work() as s:
         assert s.get(Mission, mission_id).title == winner  # type: ignore[union-attr]
     assert drv.form()["key"] == "annonce-review-1"
+
+
+def test_a_suspend_cut_short_is_asked_again_under_a_new_key(lifecycle) -> None:  # type: ignore[no-untyped-def]
+    """A run stopped while it suspends, then rescheduled (serve --recover), must not reuse the unanswered key."""
+    from prefect import get_client
+    from prefect.states import Scheduled
+
+    mission_id, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    drv.run()
+    assert drv.form()["key"] == "needs-analysis"
+    with get_client(sync_client=True) as c:  # what recover_runs does to an interrupted run
+        c.set_flow_run_state(UUID(run_id), Scheduled(), force=True)
+    drv.run()
+    form = drv.form()
+    assert form["key"] == "needs-analysis-reprise"
+    assert "Analyse du besoin" in form["description"]
+    drv.resume(d.needs_analysis())
+    assert drv.form()["key"] == "annonce-review-1"
+    assert status(mission_id) is MissionStatus.ANALYSED
