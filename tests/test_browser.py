@@ -18,6 +18,7 @@ from tests import lifecycle_driver as d
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LOCAL = ("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")
 SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 ARGS = [
     "--no-sandbox",
@@ -41,6 +42,7 @@ def in_browser(steps: Callable[[Any], None]) -> None:
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
     SHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[BaseException] = []
+    outside: list[str] = []
 
     def run() -> None:
         try:
@@ -48,6 +50,8 @@ def in_browser(steps: Callable[[Any], None]) -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.set_default_timeout(30_000)
+                # The stack is private: the UI must not call any outside host (the v2 UI calls an analytics one).
+                page.on("request", lambda r: None if r.url.startswith(LOCAL) else outside.append(r.url))
                 try:
                     steps(page)
                 finally:
@@ -60,6 +64,7 @@ def in_browser(steps: Callable[[Any], None]) -> None:
     thread.join()
     if errors:
         raise errors[0]
+    assert outside == [], f"the UI called outside hosts: {outside}"
 
 
 def test_passerelle_resumes_a_mission_from_its_form_and_reads_the_dashboards(
