@@ -148,6 +148,13 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
         }
     ):
         yield server
+        # Deliver what Prefect still holds (events, logs) while the server is up: drained later, at exit, they
+        # would find no API URL and start a throw-away server of their own.
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        EventsWorker.drain_all(timeout=10)
+        APILogWorker.drain_all(timeout=10)
     server.stop()
     for k, v in saved.items():
         if v is None:
