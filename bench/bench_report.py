@@ -161,6 +161,7 @@ def build_report_naive(session: Session, *, branch_codes: list[str] | None, star
         yearly=make_year_rows(yearly, branches),
     )
 
+
 # --- The national data set, generated in SQL ------------------------------------------------------
 
 REASONS = [
@@ -326,8 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(url)
         t = time.perf_counter()
         counts = generate(engine, args.per_year)
-        print(f"Data set generated in {time.perf_counter() - t:.1f} s: "
-              + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
+        print(
+            f"Data set generated in {time.perf_counter() - t:.1f} s: "
+            + ", ".join(f"{n:,} {table}" for table, n in counts.items())
+        )
         cases = [
             ("national, 20 branches x 10 years", None, date(FIRST_YEAR, 1, 1), date(FIRST_YEAR + YEARS - 1, 12, 31)),
             ("one branch (STR), one year", ["STR"], date(FIRST_YEAR + 5, 1, 1), date(FIRST_YEAR + 5, 12, 31)),
@@ -337,8 +340,10 @@ def main(argv: list[str] | None = None) -> int:
             t_sql, sql = measure(engine, build_report, codes, start, end, args.repeat)
             t_naive, naive = measure(engine, build_report_naive, codes, start, end, args.repeat)
             agree = "agree" if sql == naive else "DISAGREE"
-            print(f"{label:<34} {t_sql * 1000:>7.0f}ms {t_naive * 1000:>7.0f}ms {t_naive / t_sql:>6.1f}x  "
-                  f"results {agree}; {sql.total('requested'):,} missions requested")
+            print(
+                f"{label:<34} {t_sql * 1000:>7.0f}ms {t_naive * 1000:>7.0f}ms {t_naive / t_sql:>6.1f}x  "
+                f"results {agree}; {sql.total('requested'):,} missions requested"
+            )
             if sql != naive:
                 return 1
     finally:

@@ -2,7 +2,7 @@
 
 Every person, association and e-mail here is fictional. Personal e-mails use reserved example domains
 (RFC 2606) and phone numbers the ranges ARCEP keeps for fiction, so nothing can reach a real person.
-`deployments/demo.py` draws from these tables with a seeded random generator.
+`deployments/demo/` draws from these tables with a seeded random generator.
 """
 
 from __future__ import annotations

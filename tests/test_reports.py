@@ -39,7 +39,8 @@ from models.report_rules import (
     rate,
     report_slug,
 )
-from tasks.reports import CSV_HEADER, build_report, render_csv, render_html, render_markdown
+from tasks.report_rendering import CSV_HEADER, render_csv, render_html, render_markdown
+from tasks.reports import build_report
 
 # --- Pure rules -----------------------------------------------------------------------------------
 
@@ -101,73 +102,153 @@ STEP_COLS = ("analysed_at", "approved_at", "published_at", "selected_at", "start
 def seed(session: Session) -> None:
     """Three branches, nine missions; the expected figures in the tests below are worked out by hand."""
     comm, fin = Domain(code="communication", name="Communication"), Domain(code="finance", name="Finance et gestion")
-    str_, mul = Branch(code="STR", name="Strasbourg", region="Grand Est"), Branch(code="MUL", name="Mulhouse",
-                                                                                    region="Grand Est")
+    str_, mul = (
+        Branch(code="STR", name="Strasbourg", region="Grand Est"),
+        Branch(code="MUL", name="Mulhouse", region="Grand Est"),
+    )
     met = Branch(code="MET", name="Metz", region="Grand Est")
     session.add_all([comm, fin, str_, mul, met])
     session.flush()
-    coord = {b.code: Coordinator(branch_id=b.id, first_name="Claire", last_name=b.code, email=f"c-{b.code}@ex.org",
-                                 role=Role.PASSERELLE) for b in (str_, mul)}
-    asso = {b.code: Association(branch_id=b.id, name=f"Asso {b.code}", contact_name="Paul", annual_budget=50_000,
-                                contact_email=f"a-{b.code}@ex.org") for b in (str_, mul)}
+    coord = {
+        b.code: Coordinator(
+            branch_id=b.id, first_name="Claire", last_name=b.code, email=f"c-{b.code}@ex.org", role=Role.PASSERELLE
+        )
+        for b in (str_, mul)
+    }
+    asso = {
+        b.code: Association(
+            branch_id=b.id,
+            name=f"Asso {b.code}",
+            contact_name="Paul",
+            annual_budget=50_000,
+            contact_email=f"a-{b.code}@ex.org",
+        )
+        for b in (str_, mul)
+    }
     vols = [Volunteer(branch_id=str_.id, first_name="V", last_name=str(i), email=f"v{i}@ex.org") for i in range(1, 5)]
     session.add_all([*coord.values(), *asso.values(), *vols])
     session.flush()
     v = {i: vol.id for i, vol in enumerate(vols, 1)}
     seqs: dict[tuple[str, int], int] = {}
 
-    def mission(branch: Branch, requested: date, domain: Domain | None, steps: dict[str, float],
-                status: MissionStatus, **extra: object) -> Mission:
+    def mission(
+        branch: Branch,
+        requested: date,
+        domain: Domain | None,
+        steps: dict[str, float],
+        status: MissionStatus,
+        **extra: object,
+    ) -> Mission:
         seq = seqs[(branch.code, requested.year)] = seqs.get((branch.code, requested.year), 0) + 1
-        m = Mission(reference=f"{branch.code}-{requested.year}-{seq:03d}", branch_id=branch.id, year=requested.year,
-                    seq=seq, association_id=asso[branch.code].id, coordinator_id=coord[branch.code].id,
-                    title="Mission", domain_id=domain.id if domain else None, status=status,
-                    requested_at=at(requested), **{c: at(requested, d) for c, d in steps.items()}, **extra)
+        m = Mission(
+            reference=f"{branch.code}-{requested.year}-{seq:03d}",
+            branch_id=branch.id,
+            year=requested.year,
+            seq=seq,
+            association_id=asso[branch.code].id,
+            coordinator_id=coord[branch.code].id,
+            title="Mission",
+            domain_id=domain.id if domain else None,
+            status=status,
+            requested_at=at(requested),
+            **{c: at(requested, d) for c, d in steps.items()},
+            **extra,
+        )
         session.add(m)
         session.flush()
         return m
 
     def full(pub: float, sel: float, start: float, done: float | None = None) -> dict[str, float]:
-        steps = {"analysed_at": pub - 3, "approved_at": pub - 1, "published_at": pub, "selected_at": sel,
-                 "started_at": start}
+        steps = {
+            "analysed_at": pub - 3,
+            "approved_at": pub - 1,
+            "published_at": pub,
+            "selected_at": sel,
+            "started_at": start,
+        }
         return steps | ({"completed_at": done} if done is not None else {})
 
     done, cancelled = MissionStatus.COMPLETED, MissionStatus.CANCELLED
     m1 = mission(str_, date(2014, 2, 1), comm, full(10, 20, 30, 90), done)
     m2 = mission(str_, date(2014, 3, 1), comm, full(12, 22, 40, 110), done)
     m3 = mission(str_, date(2014, 5, 1), fin, full(6, 30, 35), MissionStatus.IN_PROGRESS)
-    mission(str_, date(2014, 6, 1), fin, {"analysed_at": 2, "approved_at": 7, "published_at": 8,
-                                               "cancelled_at": 50}, cancelled,
-                 cancel_reason="L'association a trouvé  une solution en interne",
-                 cancelled_from=MissionStatus.PUBLISHED)
+    mission(
+        str_,
+        date(2014, 6, 1),
+        fin,
+        {"analysed_at": 2, "approved_at": 7, "published_at": 8, "cancelled_at": 50},
+        cancelled,
+        cancel_reason="L'association a trouvé  une solution en interne",
+        cancelled_from=MissionStatus.PUBLISHED,
+    )
     mission(str_, date(2014, 11, 1), None, {}, MissionStatus.REQUESTED)
     m6 = mission(str_, date(2013, 11, 15), comm, full(10, 40, 50, 110), done)
-    mission(str_, date(2014, 12, 20), None, {"cancelled_at": 21}, cancelled, cancel_reason="Injoignable",
-            cancelled_from=MissionStatus.REQUESTED)
+    mission(
+        str_,
+        date(2014, 12, 20),
+        None,
+        {"cancelled_at": 21},
+        cancelled,
+        cancel_reason="Injoignable",
+        cancelled_from=MissionStatus.REQUESTED,
+    )
     mission(str_, date(2014, 9, 1), None, {"cancelled_at": 14}, cancelled, cancelled_from=MissionStatus.REQUESTED)
     m9 = mission(mul, date(2014, 4, 1), comm, full(10, 20, 25, 60), done)
     m10 = mission(mul, date(2012, 3, 1), comm, full(5, 19, 31, 92), done)
 
     sel, other = ApplicationStatus.SELECTED, ApplicationStatus.NOT_SELECTED
-    for m, apps in ((m1, [(1, sel), (2, other)]), (m2, [(3, sel), (1, other), (4, other)]), (m3, [(2, sel)]),
-                    (m6, [(1, sel)]), (m9, [(4, sel)]), (m10, [(3, sel)])):
+    for m, apps in (
+        (m1, [(1, sel), (2, other)]),
+        (m2, [(3, sel), (1, other), (4, other)]),
+        (m3, [(2, sel)]),
+        (m6, [(1, sel)]),
+        (m9, [(4, sel)]),
+        (m10, [(3, sel)]),
+    ):
         for vid, status in apps:
-            session.add(Application(mission_id=m.id, volunteer_id=v[vid], status=status,
-                                    applied_at=m.published_at + timedelta(days=2)))
-    for m, ar, vr, obj, a_redo, v_redo in ((m1, 5, 4, "yes", True, True), (m2, 3, 4, "partly", False, True),
-                                          (m6, 4, 2, "no", False, False), (m9, 5, 5, "yes", True, True)):
-        session.add(Review(mission_id=m.id, held_on=m.completed_at.date(), association_rating=ar, volunteer_rating=vr,
-                           objectives_met=ObjectivesMet(obj), association_would_redo=a_redo,
-                           volunteer_would_redo=v_redo))
-    fees = [("STR", None, FeeKind.MEMBERSHIP, 2014, 60, FeeStatus.PAID, date(2014, 1, 31)),
-            ("STR", m1, FeeKind.SEARCH, 2014, 150, FeeStatus.PAID, date(2014, 2, 15)),
-            ("STR", m2, FeeKind.SEARCH, 2014, 150, FeeStatus.DUE, date(2014, 3, 15)),
-            ("STR", m3, FeeKind.SEARCH, 2014, 150, FeeStatus.WAIVED, date(2014, 5, 15)),
-            ("STR", None, FeeKind.MEMBERSHIP, 2013, 60, FeeStatus.PAID, date(2013, 1, 31)),
-            ("MUL", None, FeeKind.MEMBERSHIP, 2014, 30, FeeStatus.PAID, date(2014, 1, 31))]
+            session.add(
+                Application(
+                    mission_id=m.id, volunteer_id=v[vid], status=status, applied_at=m.published_at + timedelta(days=2)
+                )
+            )
+    for m, ar, vr, obj, a_redo, v_redo in (
+        (m1, 5, 4, "yes", True, True),
+        (m2, 3, 4, "partly", False, True),
+        (m6, 4, 2, "no", False, False),
+        (m9, 5, 5, "yes", True, True),
+    ):
+        session.add(
+            Review(
+                mission_id=m.id,
+                held_on=m.completed_at.date(),
+                association_rating=ar,
+                volunteer_rating=vr,
+                objectives_met=ObjectivesMet(obj),
+                association_would_redo=a_redo,
+                volunteer_would_redo=v_redo,
+            )
+        )
+    fees = [
+        ("STR", None, FeeKind.MEMBERSHIP, 2014, 60, FeeStatus.PAID, date(2014, 1, 31)),
+        ("STR", m1, FeeKind.SEARCH, 2014, 150, FeeStatus.PAID, date(2014, 2, 15)),
+        ("STR", m2, FeeKind.SEARCH, 2014, 150, FeeStatus.DUE, date(2014, 3, 15)),
+        ("STR", m3, FeeKind.SEARCH, 2014, 150, FeeStatus.WAIVED, date(2014, 5, 15)),
+        ("STR", None, FeeKind.MEMBERSHIP, 2013, 60, FeeStatus.PAID, date(2013, 1, 31)),
+        ("MUL", None, FeeKind.MEMBERSHIP, 2014, 30, FeeStatus.PAID, date(2014, 1, 31)),
+    ]
     for i, (code, m, kind, year, amount, status, due) in enumerate(fees):
-        session.add(FeeRecord(key=f"fee:{i}", association_id=asso[code].id, mission_id=m.id if m else None,
-                              kind=kind, year=year, amount=amount, status=status, due_on=due))
+        session.add(
+            FeeRecord(
+                key=f"fee:{i}",
+                association_id=asso[code].id,
+                mission_id=m.id if m else None,
+                kind=kind,
+                year=year,
+                amount=amount,
+                status=status,
+                due_on=due,
+            )
+        )
     session.commit()
 
 
@@ -185,11 +266,17 @@ def test_report_of_one_branch_is_exact(session: Session) -> None:
         ("Non renseigné", 3, 0, 0, 1),
     ]
     assert (r.total("requested"), r.total("started"), r.total("completed"), r.total("cancelled")) == (7, 4, 3, 2)
-    assert r.statuses == (CountRow("Demandée", 1), CountRow("En cours (recherche close)", 1), CountRow("Terminée", 2),
-                          CountRow("Annulée", 3))
+    assert r.statuses == (
+        CountRow("Demandée", 1),
+        CountRow("En cours (recherche close)", 1),
+        CountRow("Terminée", 2),
+        CountRow("Annulée", 3),
+    )
     # The reason's doubled space is normalised; the empty reason gets a label.
-    assert r.cancel_reasons == (CountRow("L'association a trouvé une solution en interne", 1),
-                                CountRow("Motif non précisé", 1))
+    assert r.cancel_reasons == (
+        CountRow("L'association a trouvé une solution en interne", 1),
+        CountRow("Motif non précisé", 1),
+    )
     assert r.cancelled_from == (CountRow("Annonce diffusée", 1), CountRow("Demandée", 1))
 
     assert [(s.key, s.count, s.rate_previous, s.rate_start, s.median_days) for s in r.funnel] == [
@@ -202,8 +289,13 @@ def test_report_of_one_branch_is_exact(session: Session) -> None:
     assert r.median_total_days == 100.0  # 90, 110
 
     a = r.applications
-    assert (a.annonces, a.applications, a.without_application, a.median_per_annonce, a.per_annonce) == (4, 6, 1, 1.5,
-                                                                                                        1.5)
+    assert (a.annonces, a.applications, a.without_application, a.median_per_annonce, a.per_annonce) == (
+        4,
+        6,
+        1,
+        1.5,
+        1.5,
+    )
     # v1 was selected in 2013 (STR) and v3 in 2012 (MUL): only v2 is newly engaged.
     assert (r.volunteers.applicants, r.volunteers.engaged, r.volunteers.newly_engaged) == (4, 3, 1)
 
@@ -281,10 +373,19 @@ def test_html_csv_and_markdown(session: Session) -> None:
     r = build_report(session, branch_codes=["STR", "MUL"], start=date(2013, 1, 1), end=date(2014, 12, 31))
 
     html = render_html(r, generated_at=datetime(2015, 1, 5, tzinfo=UTC))
-    assert html.count("<svg") >= 4 and "<script" not in html and "http://" not in html.replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")
-    for heading in ("Missions par domaine", "Entonnoir : de la demande au bilan", "Satisfaction",
-                    "Cotisations et participations", "Missions par année", "Strasbourg (STR)"):
+    assert (
+        html.count("<svg") >= 4
+        and "<script" not in html
+        and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )
+    for heading in (
+        "Missions par domaine",
+        "Entonnoir : de la demande au bilan",
+        "Satisfaction",
+        "Cotisations et participations",
+        "Missions par année",
+        "Strasbourg (STR)",
+    ):
         assert heading in html
     assert "généré le 5 janvier 2015" in html and "L&#39;association a trouvé" in html
 
@@ -292,8 +393,12 @@ def test_html_csv_and_markdown(session: Session) -> None:
     assert tuple(rows[0]) == CSV_HEADER and all(len(row) == 4 for row in rows)
     assert ["Missions par domaine", "Communication", "Demandées", "4"] in rows  # M1, M2, M6 (STR), M9 (MUL)
     assert ["Missions par antenne et par année", "Strasbourg (STR) 2013", "Demandées", "1"] in rows
-    assert ["Entonnoir des missions demandées sur la période", "Annonce diffusée",
-            "Délai médian depuis l'étape précédente (jours)", "10,0"] in rows
+    assert [
+        "Entonnoir des missions demandées sur la période",
+        "Annonce diffusée",
+        "Délai médian depuis l'étape précédente (jours)",
+        "10,0",
+    ] in rows
 
     md = render_markdown(r, html_path=Path("/tmp/r.html"), csv_path=Path("/tmp/r.csv"))
     assert "# Rapport d'activité du 1 janvier 2013 au 31 décembre 2014" in md
@@ -339,13 +444,23 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
     assert tuple(rows[0]) == CSV_HEADER
 
     key = "rapport-mul-str-2014-01-01-2014-12-31"
-    assert out["artefacts"] == {"resume": key, "domaines": f"{key}-domaines", "annees": f"{key}-annees",
-                                "entonnoir": f"{key}-entonnoir"}
+    assert out["artefacts"] == {
+        "resume": key,
+        "domaines": f"{key}-domaines",
+        "annees": f"{key}-annees",
+        "entonnoir": f"{key}-entonnoir",
+    }
     with get_client(sync_client=True) as client:
         # Keys are per report, so other runs of the same report add versions: keep this run's.
-        found = {a.key: a for a in client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=list(out["artefacts"].values())),
-            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))}
+        found = {
+            a.key: a
+            for a in client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=list(out["artefacts"].values())),
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+                )
+            )
+        }
     assert set(found) == set(out["artefacts"].values())
     summary = found[key]
     assert summary.type == "markdown" and "Antennes : Mulhouse, Strasbourg" in summary.data
@@ -357,8 +472,14 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
     assert {"Domaine": "Communication", "Demandées": 3, "Démarrées": 4, "Terminées": 4, "Annulées": 0} in table
     years = found[f"{key}-annees"].data
     years = json.loads(years) if isinstance(years, str) else years
-    assert {"Antenne": "Strasbourg (STR)", "Année": 2014, "Demandées": 7, "Démarrées": 4, "Terminées": 3,
-            "Annulées": 2} in years
+    assert {
+        "Antenne": "Strasbourg (STR)",
+        "Année": 2014,
+        "Demandées": 7,
+        "Démarrées": 4,
+        "Terminées": 3,
+        "Annulées": 2,
+    } in years
 
 
 @pytest.mark.slow

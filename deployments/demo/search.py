@@ -1,0 +1,139 @@
+"""The search for volunteers: diffusion rounds, applications, selection and the priority flags they leave."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from deployments import demo_data as data
+from deployments.demo.plan import MissionPlan, Person, Plan, Ref, audit, between
+from models import Application, ApplicationStatus, Availability, Channel, Diffusion, PriorityFlag
+from models.reference_data import TAXONOMY
+from models.rules import MissionStatus as S
+
+COMPETENCE_DOMAINS = {code: domain for domain, _, items in TAXONOMY for code, _ in items}
+WANTS_OTHER_RATE = 0.06
+SCORE_WEIGHTS = {"competence": 0.55, "level": 0.15, "availability": 0.15, "priority": 0.15}
+AVAILABILITY_SCORE = {Availability.AVAILABLE: 1.0, Availability.LIMITED: 0.5, Availability.UNAVAILABLE: 0.0}
+APPLICATION_CHANNELS = {Channel.EMAIL: 60, Channel.FORM: 15, Channel.PHONE: 10, Channel.RELAY: 10, Channel.SOCIAL: 5}
+
+
+def _score(person: Person, m: MissionPlan, priority: bool) -> tuple[float, dict[str, Any]]:
+    """A matching score in [0, 1] and its breakdown, like the one the Passerelle sees at selection."""
+    needed, cover, level = m.template.competences, 0.0, 0
+    for code, min_level in needed:
+        has = person.levels.get(code, 0)
+        cover += 1.0 if has >= min_level else 0.5 if has else 0.0
+        level += has
+    detail = {
+        "competence": round(cover / len(needed), 3),
+        "level": round(level / (3 * len(needed)), 3),
+        "availability": AVAILABILITY_SCORE[person.availability],
+        "priority": 1.0 if priority else 0.0,
+    }
+    return round(sum(SCORE_WEIGHTS[k] * v for k, v in detail.items()), 3), detail
+
+
+class FlagBook:
+    """Priority flags over time: raised when a volunteer not selected wants another mission, cleared by a bilan."""
+
+    def __init__(self) -> None:
+        self.spans: dict[tuple[str, str], list[list[Any]]] = {}  # [since, cleared_at, source, cleared_by]
+
+    def active(self, email: str, domain: str, at: datetime) -> bool:
+        """Whether the volunteer had priority in the domain at that moment."""
+        return any(s[0] <= at and (s[1] is None or s[1] > at) for s in self.spans.get((email, domain), []))
+
+    def raise_flag(self, email: str, domain: str, at: datetime, reference: str) -> None:
+        """Give priority from `at` on, unless the volunteer already has it."""
+        if not self.active(email, domain, at):
+            self.spans.setdefault((email, domain), []).append([at, None, reference, None])
+
+    def clear(self, email: str, domain: str, at: datetime, reference: str) -> None:
+        """End the priority the volunteer had before `at`."""
+        for span in self.spans.get((email, domain), []):
+            if span[0] < at and span[1] is None:
+                span[1], span[3] = at, reference
+
+    def plan(self, plan: Plan) -> None:
+        """One flag row per volunteer and domain: the latest span."""
+        for (email, domain), spans in self.spans.items():
+            since, cleared, source, cleared_by = max(spans, key=lambda s: s[0])
+            plan.add(PriorityFlag, volunteer_id=Ref("volunteer", email), domain_id=Ref("domain", domain),
+                     since=since, source_mission_id=Ref("mission", source), cleared_at=cleared,
+                     cleared_by_mission_id=Ref("mission", cleared_by) if cleared_by else None)  # fmt: skip
+
+
+def _applicants(rng: random.Random, m: MissionPlan, pool: list[Person], scores: dict[str, Any],
+                count: int) -> list[Person]:  # fmt: skip
+    """Who answers the annonce: volunteers with a required competence (priority ones more often), sometimes one
+    volunteer of the same domain or, failing that, anyone."""
+    needed = {c for c, _ in m.template.competences}
+    holders = [p for p in pool if needed & p.levels.keys()]
+    weight = {p.email: 1 + 2 * scores[p.email][1]["priority"] for p in holders}
+    chosen = sorted(holders, key=lambda p: rng.random() ** (1 / weight[p.email]), reverse=True)[:count]
+    if count and ((len(chosen) < count and rng.random() < 0.5) or not chosen):
+        others = [p for p in pool if p not in chosen]
+        near = [p for p in others if any(COMPETENCE_DOMAINS[c] == m.template.domain for c in p.levels)]
+        chosen += [rng.choice(near or others)] if others else []
+    return chosen
+
+
+def _channel(rng: random.Random, person: Person, m: MissionPlan) -> Channel:
+    """How an application came in: mostly an answer to the annonce mail."""
+    if person.branch != m.branch:
+        return Channel.NATIONAL_EMAIL
+    return rng.choices(list(APPLICATION_CHANNELS), weights=list(APPLICATION_CHANNELS.values()))[0]
+
+
+def plan_search(plan: Plan, m: MissionPlan, people: list[Person], flags: FlagBook, now: datetime) -> None:
+    """Diffusion rounds, applications, selection and the priority flags it raises or clears."""
+    rng, t, domain = m.rng, m.times, m.template.domain
+    published = t[S.PUBLISHED]
+    pool = [p for p in people if (p.branch == m.branch or (m.national and p.national)) and p.reachable(published)]
+    local = [p for p in pool if p.branch == m.branch]
+    priority = sum(flags.active(p.email, domain, published) for p in pool)
+    channels = [(Channel.EMAIL, len(local))] + [(Channel.NATIONAL_EMAIL, len(pool) - len(local))] * m.national
+    for channel, audience in [*channels, (Channel.SOCIAL, 0)]:
+        plan.add(Diffusion, _parent=m.mission, mission_id=m.mission, channel=channel, round=1, audience_size=audience,
+                 priority_count=priority if channel is not Channel.SOCIAL else 0, sent_at=published)  # fmt: skip
+    audit(plan, m, "diffusion-1", "diffusion", published, S.APPROVED, S.PUBLISHED, audience=len(pool),
+          priority=priority)  # fmt: skip
+    end = min([x for x in (t.get(S.SELECTED), m.cancel[1] if m.cancel else None, now) if x is not None])
+    if (end - published).days >= 10 and rng.random() < 0.15:
+        sent = published + timedelta(days=rng.randint(7, 9))
+        plan.add(Diffusion, _parent=m.mission, mission_id=m.mission, channel=Channel.EMAIL, round=2,
+                 audience_size=len(local), priority_count=priority, sent_at=sent)  # fmt: skip
+        audit(plan, m, "diffusion-2", "diffusion", sent, S.PUBLISHED, S.PUBLISHED, audience=len(local))
+    if end - published < timedelta(minutes=5):
+        return
+    count = rng.randint(1, 6) if m.reached(S.SELECTED) else rng.randint(0, 4 if m.status is S.PUBLISHED else 2)
+    # Priority volunteers of the domain get the annonce first and go first at selection.
+    scores = {p.email: _score(p, m, flags.active(p.email, domain, published)) for p in pool}
+    scored = [(p, *scores[p.email]) for p in _applicants(rng, m, pool, scores, count)]
+    ranked = sorted(scored, key=lambda x: (x[2]["competence"] > 0, x[2]["priority"], x[1] + rng.uniform(0, 0.15)),
+                    reverse=True)  # fmt: skip
+    m.selected = [p for p, _, _ in ranked[: m.needed]] if m.reached(S.SELECTED) else []
+    flagged = []
+    for p, score, detail in scored:
+        status, decided, wants = ApplicationStatus.RECEIVED, None, False
+        if m.reached(S.SELECTED):
+            decided, wants = t[S.SELECTED], p not in m.selected and rng.random() < WANTS_OTHER_RATE
+            status = ApplicationStatus.SELECTED if p in m.selected else ApplicationStatus.NOT_SELECTED
+        elif m.cancel:
+            status, decided = ApplicationStatus.CLOSED, m.cancel[1]
+        if wants:
+            flags.raise_flag(p.email, domain, t[S.SELECTED], m.reference)
+            flagged.append(p.email)
+        plan.add(Application, _parent=m.mission, mission_id=m.mission, volunteer_id=Ref("volunteer", p.email),
+                 status=status, channel=_channel(rng, p, m),
+                 message=rng.choice(data.APPLICATION_MESSAGES), score=score, score_detail=detail,
+                 wants_other_mission=wants, applied_at=between(rng, published + timedelta(minutes=1), end),
+                 decided_at=decided)  # fmt: skip
+    if m.reached(S.SELECTED):
+        audit(plan, m, "selection", "selection", t[S.SELECTED], S.PUBLISHED, S.SELECTED,
+              applicants=len(scored), selected=len(m.selected), priority_flagged=len(flagged))  # fmt: skip
+    if m.reached(S.COMPLETED):
+        for p in m.selected:
+            flags.clear(p.email, domain, t[S.COMPLETED], m.reference)
