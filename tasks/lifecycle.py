@@ -23,13 +23,18 @@ from tasks.steps import handle
 from tasks.views import STEPS, form_spec, publish_dashboard
 
 
+def not_refused(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry on infrastructure errors, never on a business refusal: it would be refused again."""
+    return not isinstance(state.result(raise_on_failure=False), StepRefused)
+
+
 @task(retries=3, retry_delay_seconds=2)
 def send_mails(mission_id: int) -> dict[str, int]:
     """Send the mission's pending mails."""
     return send_pending(session_factory(), mission_id=mission_id)
 
 
-@task(retries=2, retry_delay_seconds=2)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=not_refused)
 def attach_run(mission_id: int, flow_run_id: str) -> dict[str, Any]:
     """Record the run that follows the mission and where the mission stood when the run started.
 
@@ -86,7 +91,7 @@ def submit(mission_id: int, step: str, key: str, answer: dict[str, Any], n: int)
     return {"outcome": verdict.outcome, "error": verdict.error}
 
 
-@task(retries=2, retry_delay_seconds=2)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=not_refused)
 def publish(mission_id: int, round_: int) -> dict[str, int]:
     """Diffuse the approved annonce (round 1: the mission becomes published; later rounds widen it)."""
     key = f"diffusion-{round_}"
@@ -151,7 +156,7 @@ def start_run(mission_id: int) -> str:
     return str(run.id)
 
 
-@task(retries=2, retry_delay_seconds=2)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=not_refused)
 def open_and_start(association: str, passerelle: str, title: str, request: str) -> dict[str, str]:
     """Open a mission for an association, run by a Passerelle, and start its lifecycle run."""
     from tasks.missions import find_association, find_coordinator, open_mission
