@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     )
     instance: str = Field(
         default="passerelles",
-        description="Name of this installation; prefixes the idempotency key of every mission run, so two "
-        "installations (production, staging) can share one Prefect server.",
+        description="Name of this installation; prefixes the idempotency key of every mission run. One Prefect "
+        "server serves one installation (its serving process runs every scheduled run of the deployments); the "
+        "tests, which share one server across test databases, set a name per database.",
     )
     service_levels: dict[str, int] = Field(
         default_factory=dict,

@@ -81,11 +81,6 @@ class Verdict:
     error: str = ""
     replayed: bool = False  # the answer had been handled before: nothing was done now
 
-    @property
-    def accepted(self) -> bool:
-        """Whether the answer was taken."""
-        return not self.error
-
 
 def handle(
     session: Session, mission_id: int, step: str, step_key: str, answer: dict[str, Any], *, n: int = 1

@@ -22,6 +22,28 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture
+def own_prefect_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A Prefect server for this test alone: a serving process runs every scheduled run of its deployments, so
+    the runs other tests left on the shared server (against other databases) must not be there."""
+    import prefect.settings as ps
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import temporary_settings
+
+    from deployments.local import PrefectServer
+
+    server = PrefectServer(home=tmp_path / "prefect", ui=False)
+    server.start()
+    for k, v in {**server.env(), "PREFECT_LOGGING_TO_API_ENABLED": "false"}.items():
+        monkeypatch.setenv(k, v)
+    with temporary_settings(updates={ps.PREFECT_API_URL: server.api_url, ps.PREFECT_HOME: str(server.home)}):
+        yield server
+        EventsWorker.drain_all(timeout=10)
+        APILogWorker.drain_all(timeout=10)
+    server.stop()
+
+
 def start_serving(log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "deployments.cli", "serve", "--recover"],
@@ -61,7 +83,7 @@ def submit(drv: d.Driver, data: dict) -> None:  # type: ignore[type-arg]
     raise AssertionError(reason)
 
 
-def test_serving_killed_and_restarted_sends_nothing_twice(prefect_server, app_db, mail_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_serving_killed_and_restarted_sends_nothing_twice(own_prefect_server, app_db, mail_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     d.seed_small()
     log = tmp_path / "serve.log"
     serving = start_serving(log)
