@@ -17,9 +17,10 @@ from prefect.flow_runs import resume_flow_run
 from prefect.input.run_input import keyset_from_paused_state
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from flows.mission_lifecycle import mission_lifecycle
-from models import Association, Branch, Coordinator, Role, Volunteer, VolunteerCompetence
+from models import Association, Branch, Coordinator, Mission, Role, Volunteer, VolunteerCompetence
 from models.base import utcnow
 from models.db import unit_of_work
 from models.reference_data import ensure_reference_data
@@ -85,17 +86,23 @@ def seed_small(n_volunteers: int = 6) -> dict[str, Any]:
         return {"branch_id": branch.id}
 
 
+def new_mission(
+    s: Session, title: str = "Refonte du site internet", passerelle: str = "claire.muller@pc.example"
+) -> Mission:
+    """Open a mission of the small seed's association, in the caller's transaction."""
+    return open_mission(
+        s,
+        association=find_association(s, "Les Restos du Quartier"),
+        coordinator=find_coordinator(s, passerelle),
+        title=title,
+        request="Notre site date de 2010, nous voulons le refaire.",
+    )
+
+
 def open_and_start(title: str = "Refonte du site internet") -> tuple[int, str]:
     """Open a mission in the database and start its run; (mission id, flow run id)."""
     with unit_of_work() as s:
-        m = open_mission(
-            s,
-            association=find_association(s, "Les Restos du Quartier"),
-            coordinator=find_coordinator(s, "claire.muller@pc.example"),
-            title=title,
-            request="Notre site date de 2010, nous voulons le refaire.",
-        )
-        mission_id = m.id
+        mission_id = new_mission(s, title).id
     return mission_id, start_run(mission_id)
 
 

@@ -16,15 +16,7 @@ from tests import lifecycle_driver as d
 def published(app_db) -> str:  # type: ignore[no-untyped-def]
     d.seed_small()
     with unit_of_work() as s:
-        from tasks.missions import find_association, find_coordinator, open_mission
-
-        m = open_mission(
-            s,
-            association=find_association(s, "Les Restos du Quartier"),
-            coordinator=find_coordinator(s, "claire.muller@pc.example"),
-            title="Site",
-            request="",
-        )
+        m = d.new_mission(s, "Site")
         m.status = MissionStatus.PUBLISHED
         return m.reference
 

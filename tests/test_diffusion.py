@@ -8,7 +8,6 @@ from models import Branch, Domain, Mission, PriorityFlag, Scope, Volunteer
 from models.base import utcnow
 from models.db import unit_of_work
 from tasks.diffusion import audience
-from tasks.missions import find_association, find_coordinator, open_mission
 from tests import lifecycle_driver as d
 
 
@@ -39,13 +38,7 @@ def test_audience_by_scope_consent_and_priority(app_db) -> None:  # type: ignore
         s.add_all(far)
         s.get(Volunteer, 3).unsubscribed_at = utcnow()  # type: ignore[union-attr]
         s.get(Volunteer, 5).archived_at = utcnow()  # type: ignore[union-attr]
-        m = open_mission(
-            s,
-            association=find_association(s, "Les Restos du Quartier"),
-            coordinator=find_coordinator(s, "claire.muller@pc.example"),
-            title="Site",
-            request="",
-        )
+        m = d.new_mission(s, "Site")
         domain = s.scalar(select(Domain).where(Domain.code == "web-numerique"))
         m.domain_id = domain.id  # type: ignore[union-attr]
         s.add(PriorityFlag(volunteer_id=4, domain_id=domain.id))  # type: ignore[union-attr]

@@ -13,7 +13,6 @@ from models.db import session_factory, unit_of_work
 from models.rules import DEFAULT_SERVICE_LEVELS, waiting_step
 from models.rules import MissionStatus as S
 from tasks.mail import send_pending
-from tasks.missions import find_association, find_coordinator, open_mission
 from tasks.monitoring import open_missions, remind
 from tests import lifecycle_driver as d
 
@@ -59,13 +58,7 @@ def test_overdue_levels() -> None:
 
 def _mission(title: str, status: MissionStatus, days_ago: int) -> int:
     with unit_of_work() as s:
-        m = open_mission(
-            s,
-            association=find_association(s, "Les Restos du Quartier"),
-            coordinator=find_coordinator(s, "claire.muller@pc.example"),
-            title=title,
-            request="",
-        )
+        m = d.new_mission(s, title)
         m.status = status
         at = datetime.combine(TODAY - timedelta(days=days_ago), datetime.min.time(), tzinfo=UTC)
         m.requested_at = at
@@ -122,13 +115,7 @@ def test_one_failing_mission_does_not_stop_the_others(app_db, mail_server) -> No
         )
     _mission("Strasbourg très en retard", MissionStatus.REQUESTED, 40)
     with unit_of_work() as s:  # a Mulhouse mission, and Mulhouse has no branch lead to escalate to
-        m = open_mission(
-            s,
-            association=find_association(s, "Les Restos du Quartier"),
-            coordinator=find_coordinator(s, "luc.meyer@pc.example"),
-            title="Mulhouse",
-            request="",
-        )
+        m = d.new_mission(s, "Mulhouse", passerelle="luc.meyer@pc.example")
         m.requested_at = datetime.combine(TODAY - timedelta(days=40), datetime.min.time(), tzinfo=UTC)
     with unit_of_work() as s:
         result = remind(s, open_missions(s, today=TODAY, levels=L), TODAY)
