@@ -33,7 +33,7 @@ def audience(session: Session, mission: Mission, *, national: bool) -> list[tupl
     return [(vid, bool(p)) for vid, p in session.execute(query.order_by(priority.desc(), Volunteer.id))]
 
 
-def diffuse(session: Session, mission: Mission, *, round_: int, text: str, social_text: str) -> dict[str, int]:
+def diffuse(session: Session, mission: Mission, *, round_: int, text: str) -> dict[str, int]:
     """Queue the annonce for everyone in the audience not mailed yet, and record the diffusion of this round."""
     national = mission.scope is Scope.NATIONAL
     targets = audience(session, mission, national=national)
@@ -69,4 +69,4 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str, socia
             session.add(
                 Diffusion(mission_id=mission.id, channel=ch, round=round_, audience_size=size, priority_count=prio)
             )
-    return {"queued": queued, "priority": priority_count, "social_chars": len(social_text)}
+    return {"queued": queued, "priority": priority_count}

@@ -106,7 +106,7 @@ def publish(mission_id: int, round_: int) -> dict[str, int]:
         )
         if annonce is None:
             raise StepRefused(f"La mission {mission.reference} n'a pas d'annonce approuvée.")
-        counts = diffuse(session, mission, round_=round_, text=annonce.text, social_text=annonce.social_text)
+        counts = diffuse(session, mission, round_=round_, text=annonce.text)
         if mission.status is MissionStatus.APPROVED:
             advance(
                 session,

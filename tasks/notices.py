@@ -102,7 +102,7 @@ def draft_annonce(session: Session, mission: Mission) -> str:
     return render("annonce.txt.j2", **_annonce_context(session, mission)).strip()
 
 
-def social_text(session: Session, mission: Mission, text: str) -> str:
+def social_text(session: Session, mission: Mission) -> str:
     """The ready-to-post text for social networks (short, with hashtags)."""
     return render("social.txt.j2", **_annonce_context(session, mission)).strip()
 

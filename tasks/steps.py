@@ -220,7 +220,7 @@ def apply_annonce(session: Session, mission: Mission, a: dict[str, Any], ctx: Ct
     session.add(ann)
     if status is AnnouncementStatus.REVISE:
         return "revise"
-    ann.social_text = notices.social_text(session, mission, text)
+    ann.social_text = notices.social_text(session, mission)
     advance(
         session,
         mission,
