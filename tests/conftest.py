@@ -18,6 +18,10 @@ from sqlalchemy.orm import Session
 import models
 from models.db import make_engine, session_factory, upgrade
 
+# Tests talk to the servers their fixtures start; never to a throw-away server Prefect would start by itself
+# (its default profile allows it), which could outlive the session.
+os.environ["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
+
 PG_ADMIN_URL = os.environ.get(
     "PASSERELLES_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from datetime import timedelta
 from uuid import UUID
@@ -190,7 +191,10 @@ def test_two_resumes_of_the_same_step_exactly_one_wins(lifecycle) -> None:  # ty
             return
         results.append(f"ok:{title}" if accepted else "refused:")
 
-    threads = [threading.Thread(target=submit, args=(t,)) for t in ("Titre A", "Titre B")]
+    # Each thread carries this test's Prefect settings (a thread starts with none of the caller's context).
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(submit, t)) for t in ("Titre A", "Titre B")
+    ]
     for t in threads:
         t.start()
     for t in threads:
