@@ -17,4 +17,5 @@ run: install
 ## Lint, then every test (SQLite and PostgreSQL, real Prefect server, real SMTP server, real browser).
 test: install-dev
 	ruff check .
+	mypy
 	$(PYTHON) -m pytest

@@ -108,9 +108,9 @@ def build_report_naive(session: Session, *, branch_codes: list[str] | None, star
 
     applications = session.scalars(of_branches(select(Application).join(Mission))).all()
     published = {mid for mid, m in missions.items() if within(m.published_at)}
-    per_annonce = Counter(dict.fromkeys(published, 0))
-    per_annonce.update(a.mission_id for a in applications if a.mission_id in published)
-    counts = list(per_annonce.values())
+    per_announcement = Counter(dict.fromkeys(published, 0))
+    per_announcement.update(a.mission_id for a in applications if a.mission_id in published)
+    counts = list(per_announcement.values())
     selected = ApplicationStatus.SELECTED
     engaged = {
         a.volunteer_id for a in applications if a.status is selected and within(missions[a.mission_id].selected_at)
@@ -186,7 +186,7 @@ GENERATE = [
        SELECT b.id, 'Association ' || b.code || '-' || i, b.name, '', 'Contact', 'asso' || i || '@bench.example', '',
               (ARRAY[8000, 45000, 250000, 900000, 3000000])[1 + floor(random() * 5)::int], now()
        FROM branch b, generate_series(1, :assos) i""",
-    """INSERT INTO volunteer (branch_id, first_name, last_name, email, phone, city, profession, consent_annonces,
+    """INSERT INTO volunteer (branch_id, first_name, last_name, email, phone, city, profession, consent_announcements,
                              consent_national, is_relay, availability, created_at)
        SELECT b.id, 'Bénévole', b.code || '-' || i, lower(b.code) || '-' || i || '@vol.bench.example', '', b.name,
               '', true, random() < 0.3, random() < 0.1, 'available', now()

@@ -72,9 +72,9 @@ def run(missions: int) -> tuple[list[float], list[float]]:
     from sqlalchemy import select
 
     from deployments.demo_runs import wait_for_deployments
+    from deployments.runs import open_and_start
     from models import Association, Coordinator, Role
     from models.db import unit_of_work
-    from tasks.lifecycle import open_and_start
     from tests import lifecycle_driver as d
 
     wait_for_deployments(timeout=120)
@@ -101,7 +101,7 @@ def run(missions: int) -> tuple[list[float], list[float]]:
         association = s.scalar(select(Association).where(Association.branch_id == coordinator.branch_id))
         who, assoc = coordinator.email, association.name
     for i in range(missions):
-        run_id = open_and_start.fn(assoc, who, f"Mission de mesure {i}", "")["flow_run_id"]
+        run_id = open_and_start(assoc, who, f"Mission de mesure {i}", "")["flow_run_id"]
         drv = d.Driver(run_id)
         paused(run_id, None)
         ours.append(step(run_id, "needs-analysis", d.needs_analysis()))

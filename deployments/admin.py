@@ -1,9 +1,12 @@
-"""Administrative sub-commands: schema upgrade, opening a mission, recording an application."""
+"""Administrative sub-commands: schema upgrade, opening a mission, recording an application, importing volunteers."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from models.db import upgrade
 from models.settings import get_settings
@@ -25,11 +28,11 @@ def start_mission(argv: list[str]) -> int:
     parser.add_argument("--titre", required=True, help="intitulé de la mission")
     parser.add_argument("--demande", default="", help="la demande de l'association, dans ses mots")
     args = parser.parse_args(argv)
-    from tasks.lifecycle import open_and_start
+    from deployments.runs import open_and_start
     from tasks.missions import StepRefused
 
     try:
-        result = open_and_start.fn(args.association, args.passerelle, args.titre, args.demande)
+        result = open_and_start(args.association, args.passerelle, args.titre, args.demande)
     except StepRefused as exc:
         print(f"Refusé : {exc}", file=sys.stderr)
         return 1
@@ -67,3 +70,60 @@ def apply(argv: list[str]) -> int:
     else:
         print(f"{label} avait déjà candidaté à {ref} : rien de changé.")
     return 0
+
+
+def import_volunteers_command(argv: list[str]) -> int:
+    """`passerelles import-volunteers FICHIER.csv [--antenne CODE] [--encodage cp1252] [--rapport rejets.csv]`."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from models.db import unit_of_work
+    from tasks.volunteer_import import ImportRefused, import_volunteers, write_rejects
+
+    parser = argparse.ArgumentParser(
+        prog="passerelles import-volunteers", description="Importe des bénévoles depuis un fichier CSV."
+    )
+    parser.add_argument("fichier", type=Path, help="fichier CSV (séparateur ; ou ,)")
+    parser.add_argument("--antenne", help="code de l'antenne des lignes sans colonne antenne (ex. STR)")
+    parser.add_argument("--encodage", default="utf-8", help="encodage du fichier (défaut utf-8 ; Excel : cp1252)")
+    parser.add_argument("--rapport", type=Path, help="écrit les lignes rejetées, avec leur motif, dans ce CSV")
+    args = parser.parse_args(argv)
+    console = Console(soft_wrap=True)
+    try:
+        data = args.fichier.read_bytes()
+    except OSError as exc:
+        console.print(f"Impossible de lire « {args.fichier} » : {exc.strerror}.", style="red", markup=False)
+        return 2
+    try:
+        with (
+            unit_of_work() as session,
+            Progress(
+                TextColumn("Import des bénévoles"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+            ) as bar,
+        ):
+            task = bar.add_task("import", total=None)
+            report = import_volunteers(
+                session,
+                data,
+                default_branch_code=args.antenne,
+                encoding=args.encodage,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except ImportRefused as exc:
+        console.print("Fichier refusé, rien n'a été importé.", style="red")
+        console.print(str(exc), markup=False, highlight=False)
+        return 2
+    except SQLAlchemyError as exc:
+        console.print("Erreur de la base de données, rien n'a été importé.", style="red")
+        console.print(str(getattr(exc, "orig", None) or exc).splitlines()[0], markup=False, highlight=False)
+        return 2
+    console.print(f"Lignes lues : {report.rows_read}")
+    console.print(f"Bénévoles importés : {report.imported}")
+    console.print(f"Lignes rejetées : {len(report.rejected)}")
+    for row in report.rejected:
+        console.print(f"  ligne {row.line} : {row.reason}", highlight=False, markup=False)
+    if args.rapport:
+        write_rejects(report, args.rapport)
+        console.print(f"Lignes rejetées écrites dans {args.rapport} (colonne « motif »).")
+    return 1 if report.rejected else 0
+

@@ -14,7 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stack": ("deployments.stack:main", "démarre toute la pile locale (Prefect, SMTP, données de démo)"),
     "db-upgrade": ("deployments.admin:db_upgrade", "met le schéma de la base à jour (Alembic)"),
     "seed": ("deployments.demo:main", "charge les données de démonstration (idempotent)"),
-    "import-volunteers": ("tasks.volunteer_import:main", "importe des bénévoles depuis un fichier CSV"),
+    "import-volunteers": ("deployments.admin:import_volunteers_command", "importe des bénévoles depuis un fichier CSV"),
     "start-mission": ("deployments.admin:start_mission", "ouvre une mission et démarre son flow"),
     "apply": ("deployments.admin:apply", "enregistre la candidature d'un bénévole à une mission"),
     "serve": ("deployments.serve:main", "sert les flows (le processus qui exécute les missions)"),

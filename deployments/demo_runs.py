@@ -17,9 +17,9 @@ from prefect.client.schemas.objects import StateType
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import select
 
+from deployments.runs import LIFECYCLE, LIFECYCLE_DEPLOYMENT, start_run
 from models import Mission, MissionStatus
 from models.db import unit_of_work
-from tasks.lifecycle import LIFECYCLE_DEPLOYMENT, start_run
 
 OPEN = [s for s in MissionStatus if s.is_open]  # in lifecycle order
 
@@ -76,7 +76,7 @@ def wait_until_quiet(timeout: float) -> None:
     async def busy() -> int:
         async with get_client() as client:
             runs = await client.read_flow_runs(
-                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["mission-lifecycle"])),
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[LIFECYCLE])),
                 flow_run_filter=FlowRunFilter(
                     state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING]))
                 ),

@@ -26,12 +26,12 @@ from prefect.states import Scheduled
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import select
 
+from deployments.runs import LIFECYCLE
 from models import Mission
 from models.db import unit_of_work
 
 log = logging.getLogger("passerelles.serve")
 
-LIFECYCLE = "mission-lifecycle"
 
 
 def deployments() -> list:  # type: ignore[type-arg]

@@ -1,9 +1,10 @@
 """`mission-lifecycle`: one long-lived run per mission. Each human step suspends the run until the Passerelle
-submits its form in the Prefect UI; the tasks do the rest.
+submits its form in the Prefect UI; automatic steps run as tasks.
 
-On every resume Prefect re-executes this function from the top: the suspends already answered return their
-stored input at once and the tasks are idempotent by database keys, so the run reaches the same keys in the same
-order and nothing is written or sent twice. Only sequencing lives here.
+The steps and their order come from the registry (tasks/steps). On every resume Prefect re-executes this
+function from the top: the suspends already answered return their stored input at once and the tasks are
+idempotent by database keys, so the run reaches the same keys in the same order and nothing is written or sent
+twice. Only sequencing lives here.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-from flows.forms import build_form
-from models.rules import MissionStatus as S
-from models.rules import has_reached
-from tasks.lifecycle import attach_run, closing_state, prepare_form, publish, submit
+from deployments.runs import LIFECYCLE
+from models.rules import MissionStatus
+from tasks.lifecycle import attach_run, closing_state, prepare_form, run_step, submit
+from tasks.steps import REGISTRY, Outcome, Step, build_form
 
 
 @dataclass(frozen=True)
@@ -51,69 +52,61 @@ class MissionCancelled(Exception):
     """Raised inside the flow to stop at the step where the mission was cancelled."""
 
 
-def ask(mission_id: int, step: str, key: str, suspends: Suspends, *, n: int = 1) -> str:
-    """Suspend on the step's form until an answer passes the business checks; return its outcome.
+def ask(mission_id: int, step: Step, n: int, suspends: Suspends) -> Outcome:
+    """Suspend on round `n` of the step's form until an answer passes the business checks; return its outcome.
 
     A refused answer is asked again under a new key (`<key>-essai-2`...) with the reason on top and the refused
     values prefilled, so nothing typed is lost.
     """
+    assert step.form is not None
+    key = step.step_key(n)
     error, previous = "", None
     for attempt in count(1):
         k = key if attempt == 1 else f"{key}-essai-{attempt}"
         while k in suspends.used and k not in suspends.answered:
             k += "-reprise"  # that suspend was cut short before anyone could answer: ask again, anew
-        spec = {} if k in suspends.answered else prepare_form(mission_id, step, k, n, error, previous)
-        answer = suspend_flow_run(wait_for_input=build_form(step, **spec), key=k, timeout=None)
+        spec = {} if k in suspends.answered else prepare_form(mission_id, step.key, k, n, error, previous)
+        answer = suspend_flow_run(wait_for_input=build_form(step.form, **spec), key=k, timeout=None)
         data = answer.model_dump(mode="json")
-        verdict = submit(mission_id, step, k, data, n)
-        if verdict["outcome"] == "cancelled":
+        verdict = submit(mission_id, step.key, k, data, n)
+        outcome = Outcome(verdict["outcome"])
+        if outcome is Outcome.CANCELLED:
             raise MissionCancelled
-        if not verdict["error"]:
-            return verdict["outcome"]
+        if outcome is not Outcome.RETRY:
+            return outcome
         error, previous = verdict["error"], data
     raise AssertionError("unreachable")
 
 
-@flow(name="mission-lifecycle", persist_result=False)
+@flow(name=LIFECYCLE, persist_result=False)
 def mission_lifecycle(mission_id: int) -> State:
     """Run a mission from the needs analysis to the bilan (or to its cancellation)."""
     start = attach_run(mission_id, str(flow_run.get_id()))
-    status = S(start["status"])
+    status = MissionStatus(start["status"])
     suspends = _suspends()
-
-    def todo(target: S) -> bool:
-        return not has_reached(status, target)
-
+    automatic_rounds: dict[str, int] = {}  # rounds of each automatic step run (or skipped) so far
     try:
         if not status.is_open:
             raise MissionCancelled
-        if todo(S.ANALYSED):
-            ask(mission_id, "needs-analysis", "needs-analysis", suspends)
-        if todo(S.APPROVED):
-            for n in count(start["annonce_round"]):
-                if ask(mission_id, "annonce", f"annonce-review-{n}", suspends, n=n) == "approved":
+        for step in REGISTRY.steps:
+            if REGISTRY.passed(status, step):  # a run started mid-way: the database says it is done
+                automatic_rounds[step.key] = 1
+                continue
+            if step.form is None:
+                automatic_rounds[step.key] = 1
+                run_step(mission_id, step.key, 1)
+                continue
+            for n in count(start["rounds"].get(step.key, 1)):
+                outcome = ask(mission_id, step, n, suspends)
+                if outcome in step.then:
+                    then = step.then[outcome]
+                    automatic_rounds[then] = automatic_rounds.get(then, 0) + 1
+                    run_step(mission_id, then, automatic_rounds[then])
+                if outcome not in step.repeat_on:
                     break
-        if todo(S.PUBLISHED):
-            publish(mission_id, 1)
-        if todo(S.SELECTED):
-            diffusion_round = 1
-            for n in count(1):
-                outcome = ask(mission_id, "applications", f"applications-{n}", suspends, n=n)
-                if outcome == "select":
-                    break
-                if outcome == "widen":
-                    diffusion_round += 1
-                    publish(mission_id, diffusion_round)
-            ask(mission_id, "selection", "selection", suspends)
-        if todo(S.IN_PROGRESS):
-            ask(mission_id, "roadmap", "roadmap", suspends)
-        for n in count(start["check_in"]):
-            if ask(mission_id, "check-in", f"check-in-{n}", suspends, n=n) == "finished":
-                break
-        ask(mission_id, "review", "review", suspends)
     except MissionCancelled:
         pass
     end = closing_state(mission_id)
-    if end["status"] == S.COMPLETED.value:
+    if end["status"] == MissionStatus.COMPLETED.value:
         return Completed(name="Terminée", message=f"Mission {end['reference']} terminée.")
     return Completed(name="Annulée", message=f"Mission {end['reference']} annulée : {end['reason']}")

@@ -8,7 +8,8 @@ from __future__ import annotations
 from prefect import flow
 from pydantic import Field
 
-from tasks.lifecycle import open_and_start
+from deployments.runs import start_run
+from tasks.lifecycle import open_request
 
 
 @flow(name="request-mission", validate_parameters=True)
@@ -19,4 +20,6 @@ def request_mission(
     demande: str = Field(default="", description="La demande de l'association, dans ses mots."),
 ) -> dict[str, str]:
     """Open a mission and start its `mission-lifecycle` run (named `mission-<référence>`)."""
-    return open_and_start(association, passerelle, titre, demande)
+    opened = open_request(association, passerelle, titre, demande)
+    run_id = start_run(opened["mission_id"])
+    return {"mission_id": str(opened["mission_id"]), "reference": opened["reference"], "flow_run_id": run_id}

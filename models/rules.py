@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
 
 class MissionStatus(StrEnum):
@@ -173,30 +174,41 @@ def next_sequence(used: Iterable[int]) -> int:
     return max(used, default=0) + 1
 
 
-# --- Service levels -------------------------------------------------------------------------------
+# --- Where an open mission waits -----------------------------------------------------------------
 
-# Days a step may wait before the Passerelle is reminded; the branch lead is told at twice that.
-DEFAULT_SERVICE_LEVELS: dict[str, int] = {
-    "needs-analysis": 14,  # from the request
-    "annonce": 7,  # the association's approval
-    "diffusion": 2,
-    "applications": 21,
-    "selection": 7,
-    "roadmap": 14,
-    "check-in": 30,  # replaced by the roadmap's own rhythm when there is one
-    "review": 30,  # after the roadmap's end
-}
 
-STEP_LABELS = {
-    "needs-analysis": "Analyse du besoin",
-    "annonce": "Validation de l'annonce",
-    "diffusion": "Diffusion",
-    "applications": "Candidatures",
-    "selection": "Sélection",
-    "roadmap": "Feuille de route",
-    "check-in": "Suivi",
-    "review": "Bilan",
-}
+@dataclass(frozen=True)
+class MissionSnapshot:
+    """What the lifecycle rules need to know of a mission to tell where it waits (no database, no Prefect)."""
+
+    status: MissionStatus
+    today: date
+    reached: Mapping[MissionStatus, date | None]
+    selection_asked_on: date | None = None
+    last_check_in: date | None = None
+    roadmap_end: date | None = None
+    checkin_every_days: int | None = None
+
+    @property
+    def status_since(self) -> date:
+        """When the mission reached its current status."""
+        since = self.reached.get(self.status)
+        assert since is not None, f"status {self.status} without its date"
+        return since
+
+
+class StepTiming(Protocol):
+    """What the waiting rule needs of a step (the registry's `Step` has it)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def status(self) -> MissionStatus: ...
+
+    def waiting_since(self, snapshot: MissionSnapshot) -> date | None: ...
+
+    def level_days(self, snapshot: MissionSnapshot, configured: int) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -219,37 +231,26 @@ class Waiting:
         return 1 if days > self.level_days else 0
 
 
-def waiting_step(
-    status: MissionStatus,
-    *,
-    today: date,
-    reached: dict[MissionStatus, date | None],
-    selection_asked_on: date | None,
-    last_check_in: date | None,
-    roadmap_end: date | None,
-    checkin_every_days: int | None,
-    levels: dict[str, int],
-) -> Waiting | None:
-    """Where an open mission waits and since when; None for a closed one."""
-    if not status.is_open:
+def waiting_step(snapshot: MissionSnapshot, steps: Sequence[StepTiming], levels: Mapping[str, int]) -> Waiting | None:
+    """Where an open mission waits and since when (None for a closed one).
+
+    Of the steps taken while the mission is in its status (in lifecycle order), the last one that says the
+    mission waits for it wins: a mission `published` waits for its applications until the selection is asked.
+    """
+    if not snapshot.status.is_open:
         return None
-    since = reached.get(status)
-    assert since is not None, f"status {status} without its date"
-    match status:
-        case MissionStatus.REQUESTED:
-            return Waiting("needs-analysis", since, levels["needs-analysis"])
-        case MissionStatus.ANALYSED:
-            return Waiting("annonce", since, levels["annonce"])
-        case MissionStatus.APPROVED:
-            return Waiting("diffusion", since, levels["diffusion"])
-        case MissionStatus.PUBLISHED if selection_asked_on is not None:
-            return Waiting("selection", selection_asked_on, levels["selection"])
-        case MissionStatus.PUBLISHED:
-            return Waiting("applications", since, levels["applications"])
-        case MissionStatus.SELECTED:
-            return Waiting("roadmap", since, levels["roadmap"])
-        case _:  # in progress
-            if roadmap_end is not None and today > roadmap_end:
-                return Waiting("review", roadmap_end, levels["review"])
-            start = max(filter(None, [last_check_in, since]))
-            return Waiting("check-in", start, checkin_every_days or levels["check-in"])
+    found = None
+    for step in steps:
+        if step.status is snapshot.status:
+            since = step.waiting_since(snapshot)
+            if since is not None:
+                found = Waiting(step.key, since, step.level_days(snapshot, levels[step.key]))
+    assert found is not None, f"no step waits at status {snapshot.status}"
+    return found
+
+
+def steps_done(status: MissionStatus, steps: Sequence[StepTiming]) -> int:
+    """How many steps of the lifecycle a mission in `status` has behind it (all of them once completed)."""
+    if status is MissionStatus.COMPLETED:
+        return len(steps)
+    return next((i for i, step in enumerate(steps) if step.status is status), len(steps))

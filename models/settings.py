@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     )
     service_levels: dict[str, int] = Field(
         default_factory=dict,
-        description='Days each step may wait before a reminder, overriding the defaults of models/rules.py, as JSON: '
-        '{"needs-analysis": 10, "annonce": 5}. The branch lead is told at twice the level.',
+        description='Days each step may wait before a reminder, overriding the step registry (tasks/steps), as JSON: '
+        '{"selection": 10, "annonce": 5}. The branch lead is told at twice the level.',
     )
     report_dir: Path = Field(default=VAR / "reports", description="Where HTML and CSV reports are written.")
     maildir: Path = Field(default=VAR / "mail", description="Where the embedded SMTP server keeps mails.")
@@ -63,12 +63,3 @@ def get_settings() -> Settings:
     """The process-wide settings (cached; tests clear the cache)."""
     return Settings()
 
-
-def service_levels() -> dict[str, int]:
-    """The service level of each step, in days: the defaults with the configured overrides."""
-    from models.rules import DEFAULT_SERVICE_LEVELS
-
-    unknown = set(get_settings().service_levels) - set(DEFAULT_SERVICE_LEVELS)
-    if unknown:
-        raise ValueError(f"PASSERELLES_SERVICE_LEVELS : étape(s) inconnue(s) {sorted(unknown)}")
-    return {**DEFAULT_SERVICE_LEVELS, **get_settings().service_levels}

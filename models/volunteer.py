@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, UniqueConstraint, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
@@ -42,7 +43,7 @@ class Volunteer(Base):
     phone: Mapped[str] = mapped_column(String(30), default="")
     city: Mapped[str] = mapped_column(String(80), default="")
     profession: Mapped[str] = mapped_column(String(120), default="")
-    consent_annonces: Mapped[bool] = mapped_column(default=False)
+    consent_announcements: Mapped[bool] = mapped_column(default=False)
     consent_national: Mapped[bool] = mapped_column(default=False)
     is_relay: Mapped[bool] = mapped_column(default=False)
     availability: Mapped[Availability] = mapped_column(
@@ -69,10 +70,15 @@ class Volunteer(Base):
         """Stable label used in forms: `V-0042 Alice Martin`."""
         return f"V-{self.id:04d} {self.full_name}"
 
-    @property
+    @hybrid_property
     def reachable(self) -> bool:
-        """Whether the volunteer may receive annonces."""
-        return self.consent_annonces and self.archived_at is None and self.unsubscribed_at is None
+        """Whether the volunteer may receive annonces: consenting, not archived, not unsubscribed (also as SQL)."""
+        return self.consent_announcements and self.archived_at is None and self.unsubscribed_at is None
+
+    @reachable.inplace.expression
+    @classmethod
+    def _reachable_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.consent_announcements.is_(True), cls.archived_at.is_(None), cls.unsubscribed_at.is_(None))
 
 
 class VolunteerCompetence(Base):

@@ -2,44 +2,43 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from models import Branch, Channel, Diffusion, Mission, PriorityFlag, Scope, Volunteer
 from models.outbox import OutboxMail
-from tasks.mail import compose, enqueue
+from tasks.mail import compose, enqueue, outbox_key
+
+KIND = "annonce"  # the outbox kind of an annonce mail
 
 
-def audience(session: Session, mission: Mission, *, national: bool) -> list[tuple[int, bool]]:
-    """(volunteer id, has priority in the domain) of everyone the annonce may reach, priority first.
+def may_receive(mission: Mission) -> ColumnElement[bool]:
+    """Who the mission's annonce may reach (SQL): reachable volunteers of the branch, and nationally those who
+    accept national annonces when the mission can be done remotely. Diffusion and suggestions both use it."""
+    scope: ColumnElement[bool] = Volunteer.branch_id == mission.branch_id
+    if mission.scope is Scope.NATIONAL:
+        scope = or_(scope, Volunteer.consent_national.is_(True))
+    return and_(Volunteer.reachable, scope)
 
-    Consenting, not archived, not unsubscribed; from the branch, plus everyone who accepts national annonces
-    when the mission is national.
-    """
+
+def audience(session: Session, mission: Mission) -> list[tuple[int, bool]]:
+    """(volunteer id, has priority in the domain) of everyone the annonce may reach, priority first."""
     priority = exists().where(
         PriorityFlag.volunteer_id == Volunteer.id,
         PriorityFlag.domain_id == mission.domain_id,
         PriorityFlag.cleared_at.is_(None),
     )
-    query = select(Volunteer.id, priority.label("priority")).where(
-        Volunteer.consent_annonces.is_(True),
-        Volunteer.archived_at.is_(None),
-        Volunteer.unsubscribed_at.is_(None),
-    )
-    if national:
-        query = query.where((Volunteer.branch_id == mission.branch_id) | Volunteer.consent_national.is_(True))
-    else:
-        query = query.where(Volunteer.branch_id == mission.branch_id)
+    query = select(Volunteer.id, priority.label("priority")).where(may_receive(mission))
     return [(vid, bool(p)) for vid, p in session.execute(query.order_by(priority.desc(), Volunteer.id))]
 
 
 def diffuse(session: Session, mission: Mission, *, round_: int, text: str) -> dict[str, int]:
     """Queue the annonce for everyone in the audience not mailed yet, and record the diffusion of this round."""
     national = mission.scope is Scope.NATIONAL
-    targets = audience(session, mission, national=national)
+    targets = audience(session, mission)
     already = set(
         session.scalars(
-            select(OutboxMail.dedup_key).where(OutboxMail.mission_id == mission.id, OutboxMail.kind == "annonce")
+            select(OutboxMail.dedup_key).where(OutboxMail.mission_id == mission.id, OutboxMail.kind == KIND)
         )
     )
     branch = session.get(Branch, mission.branch_id)
@@ -48,12 +47,11 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str) -> di
     ids = [vid for vid, _ in targets]
     people = {v.id: v for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(ids)))} if ids else {}
     for vid, has_priority in targets:
-        key = f"m{mission.id}:annonce:v{vid}"
-        if key in already:
+        if outbox_key(mission.id, KIND, f"v{vid}") in already:
             continue
         v = people[vid]
-        content = compose("annonce", mission=mission, volunteer=v, text=text, branch=branch, priority=has_priority)
-        enqueue(session, dedup_key=key, kind="annonce", to=v.email, content=content, mission_id=mission.id)
+        content = compose(KIND, mission=mission, volunteer=v, text=text, branch=branch, priority=has_priority)
+        enqueue(session, mission_id=mission.id, kind=KIND, about=f"v{vid}", to=v.email, content=content)
         queued += 1
         priority_count += has_priority
     channel = Channel.NATIONAL_EMAIL if national else Channel.EMAIL

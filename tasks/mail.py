@@ -58,10 +58,15 @@ def check_address(address: str) -> str:
         raise ValueError(f"Adresse e-mail invalide « {address} » : {exc}") from exc
 
 
-def enqueue(
-    session: Session, *, dedup_key: str, kind: str, to: str, content: MailContent, mission_id: int | None = None
-) -> bool:
-    """Put a mail in the outbox unless one with the same key is there; True when added."""
+def outbox_key(mission_id: int, kind: str, about: str) -> str:
+    """The deduplication key of a mail: one per mission, kind and recipient (`v42`, `association`) or occasion
+    (the step key a Passerelle is told of, the waiting period of a reminder)."""
+    return f"m{mission_id}:{kind}:{about}"
+
+
+def enqueue(session: Session, *, mission_id: int, kind: str, about: str, to: str, content: MailContent) -> bool:
+    """Put a mail in the outbox unless the same one (`outbox_key`) is there; True when added."""
+    dedup_key = outbox_key(mission_id, kind, about)
     if session.scalar(select(OutboxMail.id).where(OutboxMail.dedup_key == dedup_key)) is not None:
         return False
     row = OutboxMail(

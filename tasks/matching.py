@@ -14,11 +14,11 @@ from models import (
     MissionCompetence,
     MissionStatus,
     PriorityFlag,
-    Scope,
     Volunteer,
     VolunteerCompetence,
 )
 from models.matching import Candidate, Score, rank
+from tasks.diffusion import may_receive
 
 
 def required_competences(session: Session, mission_id: int) -> dict[int, int]:
@@ -92,20 +92,10 @@ def suggest(session: Session, mission: Mission, *, limit: int = 5) -> list[Score
     query = (
         select(VolunteerCompetence.volunteer_id)
         .join(Volunteer, Volunteer.id == VolunteerCompetence.volunteer_id)
-        .where(
-            VolunteerCompetence.competence_id.in_(required),
-            Volunteer.consent_annonces.is_(True),
-            Volunteer.archived_at.is_(None),
-            Volunteer.unsubscribed_at.is_(None),
-            Volunteer.id.not_in(applied),
-        )
+        .where(VolunteerCompetence.competence_id.in_(required), may_receive(mission), Volunteer.id.not_in(applied))
         .group_by(VolunteerCompetence.volunteer_id)
         .order_by(func.sum(VolunteerCompetence.level).desc(), VolunteerCompetence.volunteer_id)
         .limit(limit * 20)
     )
-    if mission.scope is Scope.REGIONAL:
-        query = query.where(Volunteer.branch_id == mission.branch_id)
-    else:
-        query = query.where((Volunteer.branch_id == mission.branch_id) | Volunteer.consent_national.is_(True))
     ids = list(session.scalars(query))
     return rank(candidates(session, mission, ids), required)[:limit]

@@ -1,6 +1,7 @@
 """Where open missions stand: the branch dashboards and the reminders and escalations of overdue steps.
 
-One query loads every open mission with what the rule needs (models/rules.waiting_step); the rest is small.
+One query loads every open mission with what the rule needs (models/rules.waiting_step over the step
+registry); the rest is small.
 """
 
 from __future__ import annotations
@@ -27,21 +28,16 @@ from models import (
 )
 from models.base import utcnow
 from models.db import session_factory, unit_of_work
-from models.rules import REACHED_AT, STEP_LABELS, Waiting, waiting_step
-from models.settings import service_levels
+from models.rules import REACHED_AT, MissionSnapshot, Waiting
+from models.settings import get_settings
 from tasks.mail import check_address, compose, enqueue, send_pending
 from tasks.notices import run_url
+from tasks.steps import APPLICATIONS, REGISTRY, Outcome
 
-NEXT_ACTION = {
-    "needs-analysis": "rencontrer l'association et saisir l'analyse du besoin",
-    "annonce": "obtenir la validation de l'annonce par l'association",
-    "diffusion": "vérifier la diffusion (automatique)",
-    "applications": "relancer, élargir la diffusion ou passer à la sélection",
-    "selection": "retenir un ou plusieurs candidats",
-    "roadmap": "faire valider la feuille de route",
-    "check-in": "faire le point de suivi",
-    "review": "faire le bilan avec les deux parties",
-}
+
+def service_levels() -> dict[str, int]:
+    """The service level of each step, in days: the registry's defaults with the configured overrides."""
+    return REGISTRY.levels(get_settings().service_levels)
 
 
 @dataclass(frozen=True)
@@ -58,18 +54,22 @@ class OpenMission:
     flow_run_id: str | None
 
 
-def open_missions(session: Session, *, today: date, levels: dict[str, int]) -> list[OpenMission]:
-    """Every open mission with the step it waits at, oldest wait first."""
+def open_missions(
+    session: Session, *, today: date, levels: dict[str, int], mission_id: int | None = None
+) -> list[OpenMission]:
+    """Every open mission (or only `mission_id`) with the step it waits at, oldest wait first."""
     last_check_in = (
         select(CheckIn.mission_id, func.max(CheckIn.held_on).label("held_on")).group_by(CheckIn.mission_id).subquery()
     )
     selection_asked = (
         select(AuditEvent.mission_id, func.max(AuditEvent.at).label("at"))
-        .where(AuditEvent.action == "applications", AuditEvent.details["outcome"].as_string() == "select")
+        .where(
+            AuditEvent.action == APPLICATIONS.key, AuditEvent.details["outcome"].as_string() == Outcome.SELECT.value
+        )
         .group_by(AuditEvent.mission_id)
         .subquery()
     )
-    rows = session.execute(
+    query = (
         select(
             Mission,
             Branch.code,
@@ -88,11 +88,14 @@ def open_missions(session: Session, *, today: date, levels: dict[str, int]) -> l
         .outerjoin(selection_asked, selection_asked.c.mission_id == Mission.id)
         .outerjoin(Roadmap, Roadmap.mission_id == Mission.id)
         .where(Mission.status.not_in([MissionStatus.COMPLETED, MissionStatus.CANCELLED]))
-    ).tuples()
+    )
+    if mission_id is not None:
+        query = query.where(Mission.id == mission_id)
     result = []
+    rows = session.execute(query).tuples()
     for m, code, association, first, last, checked, asked, end_on, every in rows:
         reached = {s: (getattr(m, col).date() if getattr(m, col) else None) for s, col in REACHED_AT.items()}
-        waiting = waiting_step(
+        snapshot = MissionSnapshot(
             m.status,
             today=today,
             reached=reached,
@@ -100,8 +103,8 @@ def open_missions(session: Session, *, today: date, levels: dict[str, int]) -> l
             last_check_in=checked,
             roadmap_end=end_on,
             checkin_every_days=every,
-            levels=levels,
         )
+        waiting = REGISTRY.waiting(snapshot, levels)
         assert waiting is not None
         result.append(
             OpenMission(
@@ -117,12 +120,12 @@ def dashboard_rows(missions: list[OpenMission], today: date) -> list[dict[str, A
         {
             "Référence": o.reference,
             "Association": o.association,
-            "Étape": STEP_LABELS[o.waiting.step],
+            "Étape": REGISTRY[o.waiting.step].label,
             "Passerelle": o.coordinator,
             "En attente depuis (jours)": o.waiting.days(today),
             "Délai prévu (jours)": o.waiting.level_days,
             "En retard": ["non", "oui", "oui, signalé à l'antenne"][o.waiting.overdue_level(today)],
-            "Prochaine action": NEXT_ACTION[o.waiting.step],
+            "Prochaine action": REGISTRY[o.waiting.step].next_action,
         }
         for o in missions
     ]
@@ -186,19 +189,19 @@ def _remind_one(
     period = f"{o.waiting.step}:{o.waiting.since.isoformat()}"
     ctx = {
         "o": o,
-        "step": STEP_LABELS[o.waiting.step],
+        "step": REGISTRY[o.waiting.step].label,
         "days": o.waiting.days(today),
-        "action": NEXT_ACTION[o.waiting.step],
+        "action": REGISTRY[o.waiting.step].next_action,
         "url": run_url(o.flow_run_id) if o.flow_run_id else "",
     }
     to = check_address(passerelle.email)
     if enqueue(
         session,
-        dedup_key=f"m{o.mission_id}:reminder:{period}",
+        mission_id=o.mission_id,
         kind="reminder",
+        about=period,
         to=to,
         content=compose("reminder", name=passerelle.first_name, **ctx),
-        mission_id=o.mission_id,
     ):
         counts["reminders"] += 1
     if level == 2:
@@ -206,11 +209,11 @@ def _remind_one(
             raise ValueError(f"l'antenne {o.branch_code} n'a pas de responsable à qui signaler le retard")
         if enqueue(
             session,
-            dedup_key=f"m{o.mission_id}:escalation:{period}",
+            mission_id=o.mission_id,
             kind="escalation",
+            about=period,
             to=check_address(lead.email),
             content=compose("escalation", name=lead.first_name, **ctx),
-            mission_id=o.mission_id,
         ):
             counts["escalations"] += 1
 
@@ -223,7 +226,7 @@ def branch_key(code: str) -> str:
 NATIONAL_KEY = "national-missions-ouvertes"
 
 
-@task(name="tableaux-de-bord")
+@task(name="publish-dashboards")
 def publish_dashboards(today: date | None = None) -> dict[str, int]:
     """Publish each branch's table of open missions and the national summary (keyed table artifacts)."""
     today = today or utcnow().date()
@@ -247,7 +250,7 @@ def publish_dashboards(today: date | None = None) -> dict[str, int]:
     return {"branches": len(branches), "open_missions": len(missions)}
 
 
-@task(name="rappels")
+@task(name="send-reminders")
 def send_reminders(today: date | None = None) -> dict[str, Any]:
     """Queue the reminders and escalations due today, then send every pending mail."""
     today = today or utcnow().date()

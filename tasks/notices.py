@@ -30,27 +30,13 @@ def _volunteers(session: Session, ids: list[int]) -> list[Volunteer]:
 
 def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, **ctx: object) -> None:
     content = compose(kind, mission=mission, volunteer=v, name=v.first_name, is_volunteer=True, **ctx)
-    enqueue(
-        session,
-        dedup_key=f"m{mission.id}:{kind}:v{v.id}",
-        kind=kind,
-        to=v.email,
-        content=content,
-        mission_id=mission.id,
-    )
+    enqueue(session, mission_id=mission.id, kind=kind, about=f"v{v.id}", to=v.email, content=content)
 
 
 def _to_association(session: Session, mission: Mission, kind: str, **ctx: object) -> None:
     a = mission.association
     content = compose(kind, mission=mission, name=a.contact_name, is_volunteer=False, **ctx)
-    enqueue(
-        session,
-        dedup_key=f"m{mission.id}:{kind}:association",
-        kind=kind,
-        to=a.contact_email,
-        content=content,
-        mission_id=mission.id,
-    )
+    enqueue(session, mission_id=mission.id, kind=kind, about="association", to=a.contact_email, content=content)
 
 
 def waiting(session: Session, mission: Mission, *, step_key: str, step_title: str, instructions: str) -> None:
@@ -65,14 +51,7 @@ def waiting(session: Session, mission: Mission, *, step_key: str, step_title: st
         run_url=run_url(mission.flow_run_id or ""),
         waiting_url=waiting_url(),
     )
-    enqueue(
-        session,
-        dedup_key=f"m{mission.id}:waiting:{step_key}",
-        kind="waiting",
-        to=c.email,
-        content=content,
-        mission_id=mission.id,
-    )
+    enqueue(session, mission_id=mission.id, kind="waiting", about=step_key, to=c.email, content=content)
 
 
 def competence_names(session: Session, mission: Mission) -> list[str]:
@@ -87,7 +66,7 @@ def competence_names(session: Session, mission: Mission) -> list[str]:
     )
 
 
-def _annonce_context(session: Session, mission: Mission) -> dict[str, object]:
+def _announcement_context(session: Session, mission: Mission) -> dict[str, object]:
     return {
         "mission": mission,
         "association": mission.association,
@@ -97,14 +76,14 @@ def _annonce_context(session: Session, mission: Mission) -> dict[str, object]:
     }
 
 
-def draft_annonce(session: Session, mission: Mission) -> str:
+def draft_announcement(session: Session, mission: Mission) -> str:
     """The annonce drafted from the analysed need."""
-    return render("annonce.txt.j2", **_annonce_context(session, mission)).strip()
+    return render("annonce.txt.j2", **_announcement_context(session, mission)).strip()
 
 
 def social_text(session: Session, mission: Mission) -> str:
     """The ready-to-post text for social networks (short, with hashtags)."""
-    return render("social.txt.j2", **_annonce_context(session, mission)).strip()
+    return render("social.txt.j2", **_announcement_context(session, mission)).strip()
 
 
 def selection(session: Session, mission: Mission) -> None:

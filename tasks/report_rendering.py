@@ -16,6 +16,7 @@ from typing import Any
 
 from models import report_rules as rules
 from models.report_rules import EVENTS, ReportData
+from models.report_tables import report_tables
 from models.settings import get_settings
 from tasks.rendering import number_fr, render
 
@@ -53,7 +54,7 @@ def render_csv(report: ReportData) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for table in rules.report_tables(report).values():
+    for table in report_tables(report).values():
         for row in table.rows:
             label = " ".join(str(k) for k in row[: table.keys])
             for column, value in zip(table.columns[table.keys :], row[table.keys :], strict=True):
@@ -63,7 +64,7 @@ def render_csv(report: ReportData) -> str:
 
 
 def _context(report: ReportData, **extra: Any) -> dict[str, Any]:
-    return {"r": report, "tables": rules.report_tables(report), "cell": cell, "pct": pct, "days": days, **extra}
+    return {"r": report, "tables": report_tables(report), "cell": cell, "pct": pct, "days": days, **extra}
 
 
 def render_markdown(report: ReportData, *, html_path: Path | None = None, csv_path: Path | None = None) -> str:

@@ -24,6 +24,7 @@ from models import Application, ApplicationStatus, Association, Branch, Domain, 
 from models import report_rules as rules
 from models.db import unit_of_work
 from models.report_rules import EVENTS, ReportData
+from models.report_tables import report_tables
 from tasks.rendering import date_fr
 from tasks.report_rendering import ReportFiles, render_markdown, write_report_files
 
@@ -190,11 +191,11 @@ def _applications(sc: _Scope) -> rules.ApplicationStats:
         .group_by(Mission.id)
         .subquery()
     )
-    annonces, applications, without = sc.session.execute(
+    announcements, applications, without = sc.session.execute(
         select(func.count(), func.coalesce(func.sum(per.c.n), 0), _count_where(per.c.n == 0))
     ).one()
     med = _medians(sc.session, select(literal("a", String).label("grp"), per.c.n.label("v")).subquery()).get("a")
-    return rules.ApplicationStats(annonces, int(applications), without, rules.round2(med))
+    return rules.ApplicationStats(announcements, int(applications), without, rules.round2(med))
 
 
 def _volunteers(sc: _Scope) -> rules.VolunteerStats:
@@ -325,7 +326,7 @@ def publish_artifacts(report: ReportData, files: ReportFiles) -> dict[str, str]:
         description=f"Rapport d'activité {period} — {report.scope_label}",
     )
     keys = {"resume": key}
-    tables = rules.report_tables(report)
+    tables = report_tables(report)
     for name in ("domaines", "annees", "entonnoir"):
         keys[name] = rules.artifact_key(files.slug, name)
         create_table_artifact(

@@ -31,21 +31,19 @@ Atomicity: ``import_volunteers`` only flushes, in batches; the caller owns the o
 
 from __future__ import annotations
 
-import argparse
 import codecs
 import csv
 import difflib
 import io
 import re
-import sys
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
 from models.org import Branch
@@ -119,7 +117,7 @@ class VolunteerRecord:
     phone: str = ""
     city: str = ""
     profession: str = ""
-    consent_annonces: bool = False
+    consent_announcements: bool = False
     consent_national: bool = False
     is_relay: bool = False
     availability: Availability = Availability.AVAILABLE
@@ -249,8 +247,8 @@ def _competences(value: str, lookup: Lookup, errors: list[str]) -> dict[str, int
             # Some names contain a comma (« Réseau, matériel et sécurité »): take the longest run that is a name.
             for n in range(len(pieces), 0, -1):
                 item = ",".join(pieces[:n])
-                name, _, level = item.rpartition(":") if ":" in item else (item, "", "")
-                if n == 1 or ("," not in level and _fold(name) in lookup.competences):
+                name, _, tail = item.rpartition(":") if ":" in item else (item, "", "")
+                if n == 1 or ("," not in tail and _fold(name) in lookup.competences):
                     break
             items.append(item)
             pieces = pieces[n:]
@@ -264,7 +262,7 @@ def _competences(value: str, lookup: Lookup, errors: list[str]) -> dict[str, int
             hint = f" ; vouliez-vous dire {' ou '.join(f'« {c} »' for c in ideas)} ?" if ideas else ""
             errors.append(f"compétence inconnue « {name} »{hint}")
             continue
-        level = LEVELS.get(_fold(raw_level)) if raw_level else DEFAULT_LEVEL
+        level: int | None = LEVELS.get(_fold(raw_level)) if raw_level else DEFAULT_LEVEL
         if level is None:
             errors.append(f"niveau « {raw_level} » invalide pour « {entry[0]} » (attendu 1, 2 ou 3)")
         elif entry[0] in found:
@@ -290,7 +288,7 @@ def validate_row(line: int, columns: list[str], cells: list[str], lookup: Lookup
     texts = {}
     for column, attr in TEXT_FIELDS.items():
         value = row.get(column, "")
-        limit = Volunteer.__table__.c[attr].type.length
+        limit = cast(String, Volunteer.__table__.c[attr].type).length or 0
         if len(value) > limit:
             errors.append(f"{column} trop long ({len(value)} caractères, {limit} au plus)")
         texts[attr] = value
@@ -321,7 +319,7 @@ def validate_row(line: int, columns: list[str], cells: list[str], lookup: Lookup
         branch_code=branch,
         competences=competences,
         availability=availability,
-        consent_annonces=flags["consentement_annonces"],
+        consent_announcements=flags["consentement_annonces"],
         consent_national=flags["consentement_national"],
         is_relay=flags["relais"],
         **texts,
@@ -414,62 +412,3 @@ def write_rejects(report: ImportReport, path: Path) -> None:
             extra = row.cells[len(report.header) :]
             cells = [row.cells[i] if i < len(row.cells) else "" for i in keep] + extra
             writer.writerow([f"ligne {row.line} : {row.reason}", *cells])
-
-
-def main(argv: list[str]) -> int:
-    """`passerelles import-volunteers FICHIER.csv [--antenne CODE] [--encodage cp1252] [--rapport rejets.csv]`."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from models.db import unit_of_work
-
-    parser = argparse.ArgumentParser(
-        prog="passerelles import-volunteers", description="Importe des bénévoles depuis un fichier CSV."
-    )
-    parser.add_argument("fichier", type=Path, help="fichier CSV (séparateur ; ou ,)")
-    parser.add_argument("--antenne", help="code de l'antenne des lignes sans colonne antenne (ex. STR)")
-    parser.add_argument("--encodage", default="utf-8", help="encodage du fichier (défaut utf-8 ; Excel : cp1252)")
-    parser.add_argument("--rapport", type=Path, help="écrit les lignes rejetées, avec leur motif, dans ce CSV")
-    args = parser.parse_args(argv)
-    console = Console(soft_wrap=True)
-    try:
-        data = args.fichier.read_bytes()
-    except OSError as exc:
-        console.print(f"Impossible de lire « {args.fichier} » : {exc.strerror}.", style="red", markup=False)
-        return 2
-    try:
-        with (
-            unit_of_work() as session,
-            Progress(
-                TextColumn("Import des bénévoles"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
-            ) as bar,
-        ):
-            task = bar.add_task("import", total=None)
-            report = import_volunteers(
-                session,
-                data,
-                default_branch_code=args.antenne,
-                encoding=args.encodage,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    except ImportRefused as exc:
-        console.print("Fichier refusé, rien n'a été importé.", style="red")
-        console.print(str(exc), markup=False, highlight=False)
-        return 2
-    except SQLAlchemyError as exc:
-        console.print("Erreur de la base de données, rien n'a été importé.", style="red")
-        console.print(str(getattr(exc, "orig", None) or exc).splitlines()[0], markup=False, highlight=False)
-        return 2
-    console.print(f"Lignes lues : {report.rows_read}")
-    console.print(f"Bénévoles importés : {report.imported}")
-    console.print(f"Lignes rejetées : {len(report.rejected)}")
-    for row in report.rejected:
-        console.print(f"  ligne {row.line} : {row.reason}", highlight=False, markup=False)
-    if args.rapport:
-        write_rejects(report, args.rapport)
-        console.print(f"Lignes rejetées écrites dans {args.rapport} (colonne « motif »).")
-    return 1 if report.rejected else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

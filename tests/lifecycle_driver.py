@@ -19,14 +19,14 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from deployments.runs import start_run
 from flows.mission_lifecycle import mission_lifecycle
-from models import Association, Branch, Coordinator, Mission, Role, Volunteer, VolunteerCompetence
+from models import Branch, Mission, Role
 from models.base import utcnow
 from models.db import unit_of_work
 from models.reference_data import ensure_reference_data
-from models.taxonomy import Competence
-from tasks.lifecycle import start_run
 from tasks.missions import find_association, find_coordinator, open_mission
+from tests import factories as f
 
 
 def deploy() -> None:
@@ -35,54 +35,24 @@ def deploy() -> None:
 
 
 def seed_small(n_volunteers: int = 6) -> dict[str, Any]:
-    """A branch, a Passerelle with a lead, an association and a few volunteers with web competences."""
+    """A branch, a Passerelle with a lead, an association and a few volunteers with web competences.
+
+    Volunteers V-1..V-n: the last one without consent; the even ones accept national annonces.
+    """
     with unit_of_work() as s:
         ensure_reference_data(s)
         branch = s.scalar(select(Branch).where(Branch.code == "STR"))
         if branch is None:
-            branch = Branch(code="STR", name="Strasbourg", region="Grand Est", founded_on=date(2008, 1, 1))
-            s.add(branch)
-            s.flush()
-            s.add_all(
-                [
-                    Coordinator(
-                        branch_id=branch.id,
-                        first_name="Claire",
-                        last_name="Muller",
-                        email="claire.muller@pc.example",
-                        role=Role.PASSERELLE,
-                    ),
-                    Coordinator(
-                        branch_id=branch.id,
-                        first_name="Jean",
-                        last_name="Kieffer",
-                        email="jean.kieffer@pc.example",
-                        role=Role.BRANCH_LEAD,
-                    ),
-                    Association(
-                        branch_id=branch.id,
-                        name="Les Restos du Quartier",
-                        contact_name="Paul Weber",
-                        contact_email="contact@restos.example",
-                        annual_budget=80_000,
-                        city="Strasbourg",
-                    ),
-                ]
-            )
-            s.flush()
-            web = {c.code: c.id for c in s.scalars(select(Competence))}
+            branch = f.branch(s, "STR", founded_on=date(2008, 1, 1))
+            f.coordinator(s, branch, "Claire", "Muller")
+            f.coordinator(s, branch, "Jean", "Kieffer", role=Role.BRANCH_LEAD)
+            f.association(s, branch)
             for i in range(1, n_volunteers + 1):
-                v = Volunteer(
-                    branch_id=branch.id,
-                    first_name=f"Prénom{i}",
-                    last_name=f"Nom{i}",
-                    email=f"benevole{i}@exemple.fr",
-                    consent_annonces=i != n_volunteers,
-                    consent_national=i % 2 == 0,
-                )
-                s.add(v)
-                s.flush()
-                s.add(VolunteerCompetence(volunteer_id=v.id, competence_id=web["site-web"], level=1 + i % 3))
+                f.volunteer(
+                    s, branch, first_name=f"Prénom{i}", last_name=f"Nom{i}", email=f"benevole{i}@exemple.fr",
+                    consent_announcements=i != n_volunteers, consent_national=i % 2 == 0,
+                    competences={"site-web": 1 + i % 3},
+                )  # fmt: skip
         return {"branch_id": branch.id}
 
 
@@ -203,8 +173,8 @@ def roadmap(**over: Any) -> dict[str, Any]:
     start, end = today() + timedelta(days=10), today() + timedelta(days=100)
     d = {
         "objectives": [
-            {"objectif": "Maquette validée", "livrable": "Maquette", "echeance": str(start + timedelta(days=20))},
-            {"objectif": "Site en ligne", "livrable": "Site", "echeance": str(end)},
+            {"objective": "Maquette validée", "deliverable": "Maquette", "due_on": str(start + timedelta(days=20))},
+            {"objective": "Site en ligne", "deliverable": "Site", "due_on": str(end)},
         ],
         "start_on": str(start),
         "end_on": str(end),

@@ -18,6 +18,7 @@ from models import (
     PriorityFlag,
     Review,
     Roadmap,
+    Volunteer,
 )
 from models.db import unit_of_work
 from tests import lifecycle_driver as d
@@ -109,7 +110,14 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore
     m = mission(mission_id)
     assert m.status is MissionStatus.COMPLETED and m.completed_at is not None
     assert count(Review, mission_id) == 1
-    assert sorted(sent_to(mail, "completed"))[0] == "benevole1@exemple.fr" or len(sent_to(mail, "completed")) == 2
+    with unit_of_work() as s:  # thanked: the retained volunteer and the association, nobody else
+        retained = s.scalars(
+            select(Volunteer.email)
+            .join(Application, Application.volunteer_id == Volunteer.id)
+            .where(Application.mission_id == mission_id, Application.status == ApplicationStatus.SELECTED)
+        ).all()
+    assert len(retained) == 1
+    assert sent_to(mail, "completed") == sorted([*retained, "contact@restos.example"])
     # every step audited once; every mail once
     with unit_of_work() as s:
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.mission_id == mission_id)))

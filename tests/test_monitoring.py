@@ -8,31 +8,23 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from models import Branch, Coordinator, Mission, MissionStatus, Role
+from models import Mission, MissionStatus
 from models.db import session_factory, unit_of_work
-from models.rules import DEFAULT_SERVICE_LEVELS, waiting_step
+from models.rules import MissionSnapshot
 from models.rules import MissionStatus as S
 from tasks.mail import send_pending
 from tasks.monitoring import open_missions, remind
+from tasks.steps import REGISTRY
+from tests import factories as f
 from tests import lifecycle_driver as d
 
 TODAY = date(2026, 11, 26)
-L = DEFAULT_SERVICE_LEVELS
+L = REGISTRY.levels()
 
 
 def wait(status: S, **kw):  # type: ignore[no-untyped-def]
-    reached = {st: TODAY - timedelta(days=10) for st in S}
-    base = {
-        "today": TODAY,
-        "reached": reached,
-        "selection_asked_on": None,
-        "last_check_in": None,
-        "roadmap_end": None,
-        "checkin_every_days": None,
-        "levels": L,
-    }
-    base.update(kw)
-    return waiting_step(status, **base)
+    kw.setdefault("reached", {st: TODAY - timedelta(days=10) for st in S})
+    return REGISTRY.waiting(MissionSnapshot(status, today=TODAY, **kw), L)
 
 
 def test_waiting_step_per_status() -> None:
@@ -101,18 +93,7 @@ def test_reminders_once_escalation_at_twice_and_stop_when_step_moves(app_db, mai
 def test_one_failing_mission_does_not_stop_the_others(app_db, mail_server) -> None:  # type: ignore[no-untyped-def]
     d.seed_small()
     with unit_of_work() as s:
-        other = Branch(code="MUL", name="Mulhouse", region="Grand Est")
-        s.add(other)
-        s.flush()
-        s.add(
-            Coordinator(
-                branch_id=other.id,
-                first_name="Luc",
-                last_name="Meyer",
-                email="luc.meyer@pc.example",
-                role=Role.PASSERELLE,
-            )
-        )
+        f.coordinator(s, f.branch(s, "MUL"), "Luc", "Meyer")
     _mission("Strasbourg très en retard", MissionStatus.REQUESTED, 40)
     with unit_of_work() as s:  # a Mulhouse mission, and Mulhouse has no branch lead to escalate to
         m = d.new_mission(s, "Mulhouse", passerelle="luc.meyer@pc.example")

@@ -14,9 +14,7 @@ from bench.bench_report import build_report_naive
 from models import (
     Application,
     ApplicationStatus,
-    Association,
     Branch,
-    Coordinator,
     Domain,
     FeeKind,
     FeeRecord,
@@ -25,8 +23,6 @@ from models import (
     MissionStatus,
     ObjectivesMet,
     Review,
-    Role,
-    Volunteer,
 )
 from models.report_rules import (
     CountRow,
@@ -41,6 +37,7 @@ from models.report_rules import (
 )
 from tasks.report_rendering import CSV_HEADER, render_csv, render_html, render_markdown
 from tasks.reports import build_report
+from tests import factories as f
 
 # --- Pure rules -----------------------------------------------------------------------------------
 
@@ -102,32 +99,15 @@ STEP_COLS = ("analysed_at", "approved_at", "published_at", "selected_at", "start
 def seed(session: Session) -> None:
     """Three branches, nine missions; the expected figures in the tests below are worked out by hand."""
     comm, fin = Domain(code="communication", name="Communication"), Domain(code="finance", name="Finance et gestion")
-    str_, mul = (
-        Branch(code="STR", name="Strasbourg", region="Grand Est"),
-        Branch(code="MUL", name="Mulhouse", region="Grand Est"),
-    )
-    met = Branch(code="MET", name="Metz", region="Grand Est")
-    session.add_all([comm, fin, str_, mul, met])
-    session.flush()
-    coord = {
-        b.code: Coordinator(
-            branch_id=b.id, first_name="Claire", last_name=b.code, email=f"c-{b.code}@ex.org", role=Role.PASSERELLE
-        )
-        for b in (str_, mul)
-    }
+    session.add_all([comm, fin])
+    str_, mul = f.branch(session, "STR"), f.branch(session, "MUL")
+    f.branch(session, "MET")  # a branch with no mission
+    coord = {b.code: f.coordinator(session, b, "Claire", b.code) for b in (str_, mul)}
     asso = {
-        b.code: Association(
-            branch_id=b.id,
-            name=f"Asso {b.code}",
-            contact_name="Paul",
-            annual_budget=50_000,
-            contact_email=f"a-{b.code}@ex.org",
-        )
+        b.code: f.association(session, b, f"Asso {b.code}", annual_budget=50_000, contact_email=f"a-{b.code}@ex.org")
         for b in (str_, mul)
     }
-    vols = [Volunteer(branch_id=str_.id, first_name="V", last_name=str(i), email=f"v{i}@ex.org") for i in range(1, 5)]
-    session.add_all([*coord.values(), *asso.values(), *vols])
-    session.flush()
+    vols = [f.volunteer(session, str_, email=f"v{i}@ex.org") for i in range(1, 5)]
     v = {i: vol.id for i, vol in enumerate(vols, 1)}
     seqs: dict[tuple[str, int], int] = {}
 
@@ -289,7 +269,7 @@ def test_report_of_one_branch_is_exact(session: Session) -> None:
     assert r.median_total_days == 100.0  # 90, 110
 
     a = r.applications
-    assert (a.annonces, a.applications, a.without_application, a.median_per_annonce, a.per_annonce) == (
+    assert (a.announcements, a.applications, a.without_application, a.median_per_announcement, a.per_announcement) == (
         4,
         6,
         1,
@@ -334,7 +314,7 @@ def test_empty_period_and_unknown_branch(session: Session) -> None:
     seed(session)
     r = build_report(session, branch_codes=["MET"], **YEAR_2014)
     assert r.domains == () and r.funnel[0].count == 0 and r.funnel[1].rate_previous is None
-    assert r.applications.median_per_annonce is None and r.satisfaction.association_rating is None
+    assert r.applications.median_per_announcement is None and r.satisfaction.association_rating is None
     assert r.yearly == () and r.fees == tuple(r.fees[:2])
     with pytest.raises(ReportParameterError, match="Antenne inconnue : XYZ"):
         build_report(session, branch_codes=["XYZ"], **YEAR_2014)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from deployments.admin import import_volunteers_command as main
 from models import Branch, Competence, Volunteer, VolunteerCompetence
 from models.db import session_factory, unit_of_work
 from models.reference_data import TAXONOMY, ensure_reference_data
@@ -21,10 +22,10 @@ from tasks.volunteer_import import (
     Lookup,
     VolunteerRecord,
     import_volunteers,
-    main,
     parse_csv,
     validate_row,
 )
+from tests import factories as f
 
 HEADER = (
     "prenom;nom;email;antenne;competences;telephone;ville;profession;"
@@ -55,12 +56,8 @@ def row(**changes: str) -> str:
 
 def setup_db(session: Session) -> None:
     ensure_reference_data(session)
-    session.add_all(
-        [
-            Branch(code="STR", name="Strasbourg", region="Grand Est"),
-            Branch(code="MUL", name="Mulhouse", region="Grand Est"),
-        ]
-    )
+    f.branch(session, "STR")
+    f.branch(session, "MUL")
     session.commit()
 
 
@@ -103,7 +100,7 @@ def test_validate_good_row_with_names_codes_and_levels() -> None:
     assert record.email == "alice.martin@example.fr"
     assert record.branch_code == "STR"
     assert record.competences == {"comptabilite": 1, "referencement": 2, "site-web": 3}
-    assert (record.consent_annonces, record.consent_national, record.is_relay) == (True, False, True)
+    assert (record.consent_announcements, record.consent_national, record.is_relay) == (True, False, True)
     assert record.availability is Availability.LIMITED
 
 
@@ -191,10 +188,8 @@ def test_duplicate_in_file_differing_by_case_names_the_first_line(session: Sessi
 
 def test_already_in_database_is_rejected_not_updated(session: Session, db: Engine) -> None:
     setup_db(session)
-    branch_id = session.scalar(select(Branch.id).where(Branch.code == "STR"))
-    session.add(
-        Volunteer(branch_id=branch_id, first_name="Ancienne", last_name="Fiche", email="alice.martin@example.fr")
-    )
+    strasbourg = session.scalars(select(Branch).where(Branch.code == "STR")).one()
+    f.volunteer(session, strasbourg, first_name="Ancienne", last_name="Fiche", email="alice.martin@example.fr")
     session.commit()
     report = import_volunteers(session, csv_bytes(row(email="ALICE.Martin@Example.fr"), row(email="b@example.fr")))
     session.commit()
@@ -310,7 +305,8 @@ def test_happy_path_several_rows_and_competences(session: Session, db: Engine) -
             ("chloe@example.fr", "STR", None, None),
         ]
         bruno = s.scalars(select(Volunteer).where(Volunteer.email == "bruno@example.fr")).one()
-        assert (bruno.is_relay, bruno.consent_annonces, bruno.availability) == (False, False, Availability.UNAVAILABLE)
+        flags = (bruno.is_relay, bruno.consent_announcements, bruno.availability)
+        assert flags == (False, False, Availability.UNAVAILABLE)
 
 
 def many_rows(n: int) -> bytes:

@@ -36,6 +36,7 @@ from models import (
 from models.reference_data import TAXONOMY
 from models.rules import MissionStatus as S
 from models.rules import format_reference, parse_reference
+from tasks.steps import ANNOUNCEMENT, CHECK_IN, NEEDS_ANALYSIS, REVIEW, ROADMAP
 
 COMPETENCE_NAMES = {code: name for _, _, items in TAXONOMY for code, name in items}
 FORWARD = [S.REQUESTED, S.ANALYSED, S.APPROVED, S.PUBLISHED, S.SELECTED, S.IN_PROGRESS, S.COMPLETED]
@@ -179,7 +180,7 @@ def plan_mission(plan: Plan, m: MissionPlan, now: datetime) -> None:
     for code, level in tpl.competences:
         plan.add(MissionCompetence, _parent=m.mission, mission_id=m.mission, competence_id=Ref("competence", code),
                  min_level=level)  # fmt: skip
-    audit(plan, m, "needs-analysis", "needs_analysis", t[S.ANALYSED], S.REQUESTED, S.ANALYSED,
+    audit(plan, m, NEEDS_ANALYSIS.key, NEEDS_ANALYSIS.key, t[S.ANALYSED], S.REQUESTED, S.ANALYSED,
           meeting_on=meeting.isoformat() if meeting else None, values_accepted=True)  # fmt: skip
     _plan_announcements(plan, m, effort, now)
 
@@ -209,11 +210,11 @@ def _plan_announcements(plan: Plan, m: MissionPlan, effort: str, now: datetime) 
         remarks = rng.choice(data.REVISION_REMARKS)
         plan.add(Announcement, **common, round=1, status=AnnouncementStatus.REVISE, remarks=remarks,
                  created_at=drafted, decided_at=decided)  # fmt: skip
-        audit(plan, m, "annonce-review-1", "annonce_revise", decided, S.ANALYSED, S.ANALYSED, round=1)
+        audit(plan, m, ANNOUNCEMENT.step_key(1), ANNOUNCEMENT.key, decided, S.ANALYSED, S.ANALYSED, round=1)
         drafted, rounds = decided + timedelta(hours=2), 2
     plan.add(Announcement, **common, round=rounds, status=AnnouncementStatus.APPROVED, created_at=drafted,
              decided_at=approved)  # fmt: skip
-    audit(plan, m, f"annonce-review-{rounds}", "annonce_approve", approved, S.ANALYSED, S.APPROVED, round=rounds)
+    audit(plan, m, ANNOUNCEMENT.step_key(rounds), ANNOUNCEMENT.key, approved, S.ANALYSED, S.APPROVED, round=rounds)
 
 
 def plan_follow_up(plan: Plan, m: MissionPlan, now: datetime) -> None:
@@ -239,7 +240,7 @@ def plan_follow_up(plan: Plan, m: MissionPlan, now: datetime) -> None:
         plan.add(RoadmapObjective, _parent=m.mission, roadmap_id=Ref("roadmap", m.reference), position=k,
                  objective=objective, deliverable=deliverable,
                  due_on=start + (end_on - start) * k // len(objectives))  # fmt: skip
-    audit(plan, m, "roadmap", "roadmap", started, S.SELECTED, S.IN_PROGRESS, objectives=len(objectives))
+    audit(plan, m, ROADMAP.key, ROADMAP.key, started, S.SELECTED, S.IN_PROGRESS, objectives=len(objectives))
     stop = t.get(S.COMPLETED) or (m.cancel[1] if m.cancel else now)
     days = [start + timedelta(days=every * k) for k in range(1, 7)]
     days = [d for d in days if d < stop.date()]
@@ -250,7 +251,7 @@ def plan_follow_up(plan: Plan, m: MissionPlan, now: datetime) -> None:
         at = moment(day, 18)
         plan.add(CheckIn, _parent=m.mission, mission_id=m.mission, number=n, held_on=day, status=status,
                  notes=rng.choice(data.CHECK_IN_NOTES[status.value]), created_at=at)  # fmt: skip
-        audit(plan, m, f"check-in-{n}", "check_in", at, S.IN_PROGRESS, S.IN_PROGRESS, status=status.value)
+        audit(plan, m, CHECK_IN.step_key(n), CHECK_IN.key, at, S.IN_PROGRESS, S.IN_PROGRESS, status=status.value)
     if m.reached(S.COMPLETED):
         met = rng.choices(list(ObjectivesMet), weights=[70, 25, 5])[0]
         best = 5 if met is ObjectivesMet.YES else 4 if met is ObjectivesMet.PARTLY else 3
@@ -268,4 +269,4 @@ def plan_follow_up(plan: Plan, m: MissionPlan, now: datetime) -> None:
             volunteer_would_redo=ratings[1] >= 3 or rng.random() < 0.5,
             created_at=t[S.COMPLETED],
         )
-        audit(plan, m, "review", "review", t[S.COMPLETED], S.IN_PROGRESS, S.COMPLETED, objectives_met=met.value)
+        audit(plan, m, REVIEW.key, REVIEW.key, t[S.COMPLETED], S.IN_PROGRESS, S.COMPLETED, objectives_met=met.value)

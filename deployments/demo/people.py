@@ -103,7 +103,7 @@ def plan_volunteers(plan: Plan, now: datetime) -> list[Person]:
             plan.add(Volunteer, branch_id=Ref("branch", b.code), first_name=first, last_name=last, email=email,
                      phone=f"06 39 98 {rng.randint(0, 99):02d} {rng.randint(0, 99):02d}",
                      city=rng.choice(b.cities), profession=profession.feminine if female else profession.masculine,
-                     consent_annonces=person.consent, consent_national=person.national,
+                     consent_announcements=person.consent, consent_national=person.national,
                      is_relay=rng.random() < 0.55, availability=person.availability, created_at=created,
                      archived_at=person.archived_at, unsubscribed_at=person.unsubscribed_at)  # fmt: skip
             for code, level in levels.items():

@@ -8,31 +8,34 @@ from typing import Any
 
 from deployments import demo_data as data
 from deployments.demo.plan import MissionPlan, Person, Plan, Ref, audit, between
-from models import Application, ApplicationStatus, Availability, Channel, Diffusion, PriorityFlag
+from models import Application, ApplicationStatus, Channel, Diffusion, PriorityFlag
+from models.matching import Candidate
+from models.matching import score as match_score
 from models.reference_data import TAXONOMY
 from models.rules import MissionStatus as S
+from tasks.steps import DIFFUSION, SELECTION
 
 COMPETENCE_DOMAINS = {code: domain for domain, _, items in TAXONOMY for code, _ in items}
 WANTS_OTHER_RATE = 0.06
-SCORE_WEIGHTS = {"competence": 0.55, "level": 0.15, "availability": 0.15, "priority": 0.15}
-AVAILABILITY_SCORE = {Availability.AVAILABLE: 1.0, Availability.LIMITED: 0.5, Availability.UNAVAILABLE: 0.0}
 APPLICATION_CHANNELS = {Channel.EMAIL: 60, Channel.FORM: 15, Channel.PHONE: 10, Channel.RELAY: 10, Channel.SOCIAL: 5}
 
 
+COMPETENCE_NUMBERS = {code: i for i, code in enumerate(COMPETENCE_DOMAINS, 1)}
+
+
 def _score(person: Person, m: MissionPlan, priority: bool) -> tuple[float, dict[str, Any]]:
-    """A matching score in [0, 1] and its breakdown, like the one the Passerelle sees at selection."""
-    needed, cover, level = m.template.competences, 0.0, 0
-    for code, min_level in needed:
-        has = person.levels.get(code, 0)
-        cover += 1.0 if has >= min_level else 0.5 if has else 0.0
-        level += has
-    detail = {
-        "competence": round(cover / len(needed), 3),
-        "level": round(level / (3 * len(needed)), 3),
-        "availability": AVAILABILITY_SCORE[person.availability],
-        "priority": 1.0 if priority else 0.0,
-    }
-    return round(sum(SCORE_WEIGHTS[k] * v for k, v in detail.items()), 3), detail
+    """The score the Passerelle sees at selection (models/matching.py), so seeded scores have production's scale
+    and breakdown."""
+    candidate = Candidate(
+        volunteer_id=0,
+        competences={COMPETENCE_NUMBERS[code]: level for code, level in person.levels.items()},
+        priority_in_domain=priority,
+        availability=person.availability,
+        current_missions=0,
+        same_branch=person.branch == m.branch,
+    )
+    result = match_score(candidate, {COMPETENCE_NUMBERS[code]: level for code, level in m.template.competences})
+    return result.total, result.breakdown
 
 
 class FlagBook:
@@ -71,7 +74,7 @@ def _applicants(rng: random.Random, m: MissionPlan, pool: list[Person], scores: 
     volunteer of the same domain or, failing that, anyone."""
     needed = {c for c, _ in m.template.competences}
     holders = [p for p in pool if needed & p.levels.keys()]
-    weight = {p.email: 1 + 2 * scores[p.email][1]["priority"] for p in holders}
+    weight = {p.email: 1 + 2 * (scores[p.email][1]["priorité"] > 0) for p in holders}
     chosen = sorted(holders, key=lambda p: rng.random() ** (1 / weight[p.email]), reverse=True)[:count]
     if count and ((len(chosen) < count and rng.random() < 0.5) or not chosen):
         others = [p for p in pool if p not in chosen]
@@ -98,21 +101,21 @@ def plan_search(plan: Plan, m: MissionPlan, people: list[Person], flags: FlagBoo
     for channel, audience in [*channels, (Channel.SOCIAL, 0)]:
         plan.add(Diffusion, _parent=m.mission, mission_id=m.mission, channel=channel, round=1, audience_size=audience,
                  priority_count=priority if channel is not Channel.SOCIAL else 0, sent_at=published)  # fmt: skip
-    audit(plan, m, "diffusion-1", "diffusion", published, S.APPROVED, S.PUBLISHED, audience=len(pool),
+    audit(plan, m, DIFFUSION.step_key(1), DIFFUSION.key, published, S.APPROVED, S.PUBLISHED, audience=len(pool),
           priority=priority)  # fmt: skip
     end = min([x for x in (t.get(S.SELECTED), m.cancel[1] if m.cancel else None, now) if x is not None])
     if (end - published).days >= 10 and rng.random() < 0.15:
         sent = published + timedelta(days=rng.randint(7, 9))
         plan.add(Diffusion, _parent=m.mission, mission_id=m.mission, channel=Channel.EMAIL, round=2,
                  audience_size=len(local), priority_count=priority, sent_at=sent)  # fmt: skip
-        audit(plan, m, "diffusion-2", "diffusion", sent, S.PUBLISHED, S.PUBLISHED, audience=len(local))
+        audit(plan, m, DIFFUSION.step_key(2), DIFFUSION.key, sent, S.PUBLISHED, S.PUBLISHED, audience=len(local))
     if end - published < timedelta(minutes=5):
         return
     count = rng.randint(1, 6) if m.reached(S.SELECTED) else rng.randint(0, 4 if m.status is S.PUBLISHED else 2)
     # Priority volunteers of the domain get the annonce first and go first at selection.
     scores = {p.email: _score(p, m, flags.active(p.email, domain, published)) for p in pool}
     scored = [(p, *scores[p.email]) for p in _applicants(rng, m, pool, scores, count)]
-    ranked = sorted(scored, key=lambda x: (x[2]["competence"] > 0, x[2]["priority"], x[1] + rng.uniform(0, 0.15)),
+    ranked = sorted(scored, key=lambda x: (x[2]["compétences"] > 0, x[2]["priorité"], x[1] + rng.uniform(0, 15)),
                     reverse=True)  # fmt: skip
     m.selected = [p for p, _, _ in ranked[: m.needed]] if m.reached(S.SELECTED) else []
     flagged = []
@@ -132,7 +135,7 @@ def plan_search(plan: Plan, m: MissionPlan, people: list[Person], flags: FlagBoo
                  wants_other_mission=wants, applied_at=between(rng, published + timedelta(minutes=1), end),
                  decided_at=decided)  # fmt: skip
     if m.reached(S.SELECTED):
-        audit(plan, m, "selection", "selection", t[S.SELECTED], S.PUBLISHED, S.SELECTED,
+        audit(plan, m, SELECTION.key, SELECTION.key, t[S.SELECTED], S.PUBLISHED, S.SELECTED,
               applicants=len(scored), selected=len(m.selected), priority_flagged=len(flagged))  # fmt: skip
     if m.reached(S.COMPLETED):
         for p in m.selected:

@@ -1,0 +1,44 @@
+"""The names of the deployments, and starting a mission's lifecycle run."""
+
+from __future__ import annotations
+
+from models.db import unit_of_work
+from models.settings import get_settings
+from tasks.missions import get_mission
+
+LIFECYCLE = "mission-lifecycle"  # the flow's name and its deployment's
+LIFECYCLE_DEPLOYMENT = f"{LIFECYCLE}/{LIFECYCLE}"
+
+
+def run_labels(mission_id: int) -> tuple[str, list[str]]:
+    """The run's name (`mission-STR-2026-014`) and tags (branch code, the Passerelle's e-mail name)."""
+    with unit_of_work() as session:
+        mission = get_mission(session, mission_id)
+        coordinator = mission.coordinator.email.split("@")[0].lower()
+        return f"mission-{mission.reference}", [f"antenne:{mission.branch.code}", f"passerelle:{coordinator}"]
+
+
+def start_run(mission_id: int) -> str:
+    """Start (once: the mission id is the idempotency key) the mission's lifecycle run; returns its id."""
+    from prefect.deployments import run_deployment
+
+    name, tags = run_labels(mission_id)
+    run = run_deployment(
+        LIFECYCLE_DEPLOYMENT,
+        parameters={"mission_id": mission_id},
+        idempotency_key=f"{get_settings().instance}:mission-{mission_id}",
+        flow_run_name=name,
+        tags=tags,
+        timeout=0,
+        as_subflow=False,
+    )
+    return str(run.id)
+
+
+def open_and_start(association: str, passerelle: str, title: str, request: str) -> dict[str, str]:
+    """Open a mission (StepRefused in French when the association or the Passerelle is unknown) and start its run."""
+    from tasks.lifecycle import open_request
+
+    opened = open_request.fn(association, passerelle, title, request)
+    return {"mission_id": str(opened["mission_id"]), "reference": opened["reference"],
+            "flow_run_id": start_run(opened["mission_id"])}  # fmt: skip

@@ -1,0 +1,117 @@
+"""Answering a step: what its form shows (describe) and what its answer does (handle).
+
+`handle` is the one entry point for an answer: it checks the mission is where the step expects it, runs the
+step's checks before writing anything, then writes the step's rows, the status change and one audit event keyed
+by the suspend key, in the caller's transaction. A refused answer is audited with its French reason. Replaying
+the same key returns the recorded verdict: the flow takes the same path and nothing is written twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Application, ApplicationStatus, Mission, MissionStatus
+from tasks import notices
+from tasks.missions import StepRefused, audit, cancel, get_mission, step_done
+from tasks.steps.base import CANCEL, Ctx, Outcome, Step
+from tasks.views import card
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became of an answer: `outcome` drives the flow; `error` is shown when the form is asked again."""
+
+    outcome: Outcome
+    error: str = ""
+    replayed: bool = False  # the answer had been handled before: nothing was done now
+
+
+def handle(
+    session: Session, mission_id: int, step: Step, step_key: str, data: dict[str, Any], *, n: int = 1
+) -> Verdict:
+    """Apply the answer to a step's form once; `n` is the step's round (annonce version, check-in number)."""
+    done = step_done(session, mission_id, step_key)
+    if done is not None:
+        return Verdict(
+            Outcome(done.details.get("outcome", Outcome.RETRY)), done.details.get("error", ""), replayed=True
+        )
+    mission = get_mission(session, mission_id, lock=True)
+    actor = mission.coordinator.full_name
+    if mission.status is MissionStatus.CANCELLED:
+        return Verdict(Outcome.CANCELLED)
+    assert step.form is not None and step.apply is not None, f"{step.key} has no form"
+    try:
+        if mission.status is not step.status:
+            raise StepRefused(
+                f"La mission {mission.reference} est « {mission.status.label} » : "
+                "cette étape ne la concerne plus ou pas encore."
+            )
+        try:
+            answer = step.form.model_validate(data)
+        except ValidationError as exc:
+            raise StepRefused(f"Réponse illisible : {_french(exc)}") from exc
+        if getattr(answer, "decision", None) == CANCEL:
+            applicants = _people_to_tell_of_cancel(session, mission)
+            cancel(session, mission, reason=getattr(answer, "cancel_reason", ""), actor=actor, step_key=step_key)
+            notices.cancelled(session, mission, applicants)
+            outcome = Outcome.CANCELLED
+        else:
+            outcome = step.apply(session, mission, answer, Ctx(n=n, key=step_key, actor=actor))
+    except StepRefused as exc:
+        audit(
+            session, mission, actor=actor, action=f"{step.key}:refused", step_key=step_key,
+            details={"outcome": Outcome.RETRY.value, "error": str(exc), "answer": _redact(data)},
+        )  # fmt: skip
+        return Verdict(Outcome.RETRY, str(exc))
+    event = step_done(session, mission_id, step_key) or audit(
+        session, mission, actor=actor, action=step.key, step_key=step_key
+    )
+    event.details = {**event.details, "outcome": outcome.value}
+    return Verdict(outcome)
+
+
+def _french(exc: ValidationError) -> str:
+    """Which fields are wrong, by their French titles where the form has them."""
+    return "; ".join(f"champ « {'.'.join(str(p) for p in e['loc'])} » : {e['msg']}" for e in exc.errors()[:5])
+
+
+def _redact(answer: dict[str, Any]) -> dict[str, Any]:
+    """Keep the refused answer for the audit, without long texts."""
+    return {k: (v[:200] if isinstance(v, str) else v) for k, v in answer.items()}
+
+
+def _people_to_tell_of_cancel(session: Session, mission: Mission) -> list[int]:
+    return list(
+        session.scalars(
+            select(Application.volunteer_id).where(
+                Application.mission_id == mission.id,
+                Application.status.in_([ApplicationStatus.RECEIVED, ApplicationStatus.SELECTED]),
+            )
+        )
+    )
+
+
+def describe(
+    session: Session, mission: Mission, step: Step, *, n: int, error: str, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Description, prefill and database choices of a step's form; a refused answer is prefilled again."""
+    assert step.prefill is not None, f"{step.key} has no form"
+    spec = step.prefill(session, mission, n)
+    defaults = dict(spec.defaults)
+    if previous:
+        defaults.update({k: v for k, v in previous.items() if k != "decision" or v})
+    banner = (
+        f"> ⚠️ **Saisie refusée** : {error}\n>\n> Corrigez puis validez à nouveau ; rien n'a été perdu.\n\n"
+        if error
+        else ""
+    )
+    description = (
+        f"{banner}## {step.label} — {mission.reference}\n\n{step.instructions}\n{spec.section}\n---\n\n"
+        + card(session, mission)
+    )
+    return {"description": description, "defaults": defaults, "choices": spec.choices}

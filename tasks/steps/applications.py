@@ -1,0 +1,149 @@
+"""Step 4, applications: the Passerelle records the applications that came by mail or phone, then waits, widens
+the diffusion nationally, or moves on to the selection. Each visit of the form is a round (`applications-<n>`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from prefect.input import RunInput
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Application, Channel, Mission, MissionStatus, Scope, Volunteer
+from models.matching import Score
+from tasks.matching import rank_applicants, suggest
+from tasks.missions import StepRefused, find_volunteer, record_application
+from tasks.steps import diffusion
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, reason_field, refuse_if
+
+
+class Decision(StrEnum):
+    """What the Passerelle decides now."""
+
+    SELECT = "passer à la sélection"
+    WAIT = "attendre d'autres candidatures"
+    WIDEN = "élargir la diffusion au national"
+    CANCEL = CANCEL
+
+
+class ApplicationsForm(RunInput):
+    """Applications received, and what to do next."""
+
+    applications: str = Field(
+        default="",
+        title="Nouvelles candidatures",
+        description="Une par ligne : le numéro du bénévole (V-0042) ou son e-mail, puis si besoin « : message ».",
+    )
+    decision: Decision = Field(default=Decision.WAIT, title="Suite", description="Ce que vous décidez maintenant.")
+    cancel_reason: str = reason_field()
+
+
+def parse(text: str) -> list[tuple[str, str]]:
+    """(volunteer reference, message) per non-empty line; e-mail addresses hold no colon."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return [(ref.strip(), message.strip()) for ref, _, message in (line.partition(":") for line in lines)]
+
+
+def check(a: ApplicationsForm, *, not_found: list[str], national: bool, applications: int) -> list[str]:
+    """Reasons to refuse the form (pure): unknown or archived volunteers (all or nothing), widening a national
+    annonce, selecting with no application at all."""
+    errors = list(not_found)
+    if a.decision is Decision.WIDEN and national:
+        errors.append("L'annonce est déjà diffusée au niveau national.")
+    if errors:
+        return [*errors, "Aucune candidature de ce formulaire n'a été enregistrée."]
+    if a.decision is Decision.SELECT and not applications:
+        return ["Aucune candidature n'est enregistrée : impossible de passer à la sélection."]
+    return []
+
+
+def apply(session: Session, mission: Mission, a: ApplicationsForm, ctx: Ctx) -> Outcome:
+    """Record the applications typed in the form (all or none), then follow the decision."""
+    found: list[tuple[Volunteer, str]] = []
+    not_found = []
+    for ref, message in parse(a.applications):
+        try:
+            volunteer = find_volunteer(session, ref)
+            if volunteer.archived_at is not None:
+                raise StepRefused(f"{volunteer.label} est archivé(e).")
+            found.append((volunteer, message))
+        except StepRefused as exc:
+            not_found.append(str(exc))
+    existing = session.scalar(select(Application.id).where(Application.mission_id == mission.id).limit(1))
+    refuse_if(
+        check(
+            a, not_found=not_found, national=mission.scope is Scope.NATIONAL, applications=len(found) + bool(existing)
+        )
+    )
+    for volunteer, message in found:
+        record_application(session, mission, volunteer, channel=Channel.FORM, message=message)
+    rank_applicants(session, mission)
+    if a.decision is Decision.SELECT:
+        return Outcome.SELECT
+    if a.decision is Decision.WIDEN:
+        mission.scope = Scope.NATIONAL
+        return Outcome.WIDEN
+    return Outcome.WAIT
+
+
+def _people(session: Session, scores: list[Score]) -> dict[int, Volunteer]:
+    ids = [s.volunteer_id for s in scores]
+    return {v.id: v for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(ids)))}
+
+
+def applicants_table(session: Session, mission: Mission) -> str:
+    """The ranked applicants with their score breakdown (markdown), scores stored on the applications."""
+    scores = rank_applicants(session, mission)
+    if not scores:
+        return "_Aucune candidature enregistrée pour l'instant._\n"
+    people = _people(session, scores)
+    apps = {a.volunteer_id: a for a in session.scalars(select(Application).where(Application.mission_id == mission.id))}
+    keys = list(scores[0].breakdown)
+    lines = [
+        "| Rang | Candidat | Score | " + " | ".join(k.capitalize() for k in keys) + " | Canal | Message |",
+        "|---|---|---|" + "---|" * len(keys) + "---|---|",
+    ]
+    for i, s in enumerate(scores, 1):
+        app = apps[s.volunteer_id]
+        lines.append(
+            f"| {i} | {people[s.volunteer_id].label} | **{s.total:g}** | "
+            + " | ".join(f"{s.breakdown[k]:g}" for k in keys)
+            + f" | {app.channel.value} | {app.message[:80].replace('|', '/')} |"
+        )
+    return "\n### Candidats classés\n\n" + "\n".join(lines) + "\n"
+
+
+def _suggestions(session: Session, mission: Mission) -> str:
+    scores = suggest(session, mission)
+    if not scores:
+        return ""
+    people = _people(session, scores)
+    rows = [f"| {people[s.volunteer_id].label} | {s.total:g} | {people[s.volunteer_id].email} |" for s in scores]
+    return (
+        "\n### Bénévoles à solliciter (n'ont pas encore candidaté)\n\n| Bénévole | Score | E-mail |\n|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+
+
+def prefill(session: Session, mission: Mission, n: int) -> Prefill:
+    """The ranked applicants so far, and strong volunteers who have not applied."""
+    return Prefill(section=applicants_table(session, mission) + _suggestions(session, mission))
+
+
+STEP = Step(
+    key="applications",
+    label="Candidatures",
+    instructions="Saisissez les candidatures reçues par mail ou par téléphone, puis attendez, élargissez la "
+    "diffusion au national, ou passez à la sélection.",
+    next_action="relancer, élargir la diffusion ou passer à la sélection",
+    service_level=21,
+    status=MissionStatus.PUBLISHED,
+    form=ApplicationsForm,
+    round_key="applications",
+    repeat_on=frozenset({Outcome.WAIT, Outcome.WIDEN}),
+    then={Outcome.WIDEN: diffusion.STEP.key},
+    prefill=prefill,
+    apply=apply,
+)

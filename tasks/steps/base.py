@@ -1,0 +1,214 @@
+"""What every human or automatic step of a mission is made of, and the form machinery they share.
+
+A step module (`needs_analysis.py`, `roadmap.py`...) defines one `Step`: its key, French label and instructions,
+service level, next action, the status the mission is in while it waits, its form (a `RunInput`), how the form is
+prefilled, the pure checks of an answer and the writes it makes. The registry (`tasks/steps/__init__.py`) lists
+the steps in lifecycle order; the flow, the card, the dashboards and the reminders read only the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from copy import copy
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, cast, get_origin
+
+import pydantic
+from prefect.input import RunInput
+from pydantic import Field, WithJsonSchema
+from sqlalchemy.orm import Session
+
+from models import Mission, MissionStatus
+from models.rules import MissionSnapshot, Waiting, steps_done, waiting_step
+from tasks.missions import StepRefused
+
+CANCEL = "annuler la mission"  # the decision every form offers; each form's Decision enum has it as CANCEL
+
+
+class Outcome(StrEnum):
+    """What an answer leads to; the values are stored in the audit, keep them."""
+
+    CONTINUE = "continue"
+    APPROVED = "approved"
+    REVISE = "revise"
+    SELECT = "select"
+    WAIT = "wait"
+    WIDEN = "widen"
+    FINISHED = "finished"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    RETRY = "retry"  # refused: the form is asked again with the reason
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Where an answer comes from: the step's round, its suspend key, who answered."""
+
+    n: int
+    key: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """What a form shows beyond its fields' own defaults: values, database choices, a markdown section."""
+
+    defaults: dict[str, Any] = field(default_factory=dict)
+    choices: dict[str, list[str]] = field(default_factory=dict)
+    section: str = ""
+
+
+def refuse_if(errors: Sequence[str]) -> None:
+    """Raise StepRefused with every reason at once, so the Passerelle corrects everything in one go."""
+    if errors:
+        raise StepRefused(" ".join(errors))
+
+
+def _reached_since(snapshot: MissionSnapshot) -> date | None:
+    return snapshot.status_since
+
+
+def _configured_level(snapshot: MissionSnapshot, configured: int) -> int:
+    return configured
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the lifecycle. Human steps have a form; automatic ones (`form is None`) a `run`."""
+
+    key: str
+    label: str
+    instructions: str
+    next_action: str
+    service_level: int  # days before the Passerelle is reminded (the branch lead at twice it)
+    status: MissionStatus  # the mission's status while the step waits
+    form: type[RunInput] | None = None
+    round_key: str = ""  # rounds are keyed `<round_key>-<n>` (annonce versions, check-ins, diffusions)
+    repeat_on: frozenset[Outcome] = frozenset()  # outcomes that ask the step again, one round later
+    then: dict[Outcome, str] = field(default_factory=dict)  # outcome -> automatic step to run before asking again
+    prefill: Callable[[Session, Mission, int], Prefill] | None = None
+    apply: Callable[[Session, Mission, Any, Ctx], Outcome] | None = None
+    run: Callable[[Session, Mission, int], dict[str, int]] | None = None  # automatic steps
+    next_round: Callable[[Session, int], int] | None = None  # first round for a run started mid-way
+    since: Callable[[MissionSnapshot], date | None] = _reached_since
+    level: Callable[[MissionSnapshot, int], int] = _configured_level
+
+    def step_key(self, n: int = 1) -> str:
+        """The stable key of round `n`: the suspend key of a form, the audit key of an automatic step."""
+        return f"{self.round_key}-{n}" if self.round_key else self.key
+
+    def waiting_since(self, snapshot: MissionSnapshot) -> date | None:
+        """When the mission started waiting for this step (None: it does not wait for it)."""
+        return self.since(snapshot)
+
+    def level_days(self, snapshot: MissionSnapshot, configured: int) -> int:
+        """The service level that applies to this mission (the check-in follows the roadmap's rhythm)."""
+        return self.level(snapshot, configured)
+
+
+class Registry:
+    """The steps in lifecycle order: everything else reads them from here."""
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self._steps = list(steps)
+
+    @property
+    def steps(self) -> list[Step]:
+        """Every step, in lifecycle order."""
+        return list(self._steps)
+
+    def __getitem__(self, key: str) -> Step:
+        for step in self._steps:
+            if step.key == key:
+                return step
+        raise KeyError(f"unknown step {key!r}")
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def levels(self, overrides: dict[str, int] | None = None) -> dict[str, int]:
+        """The service level of each step, in days, with the configured overrides (unknown steps refused)."""
+        overrides = overrides or {}
+        unknown = set(overrides) - {s.key for s in self._steps}
+        if unknown:
+            raise ValueError(f"PASSERELLES_SERVICE_LEVELS : étape(s) inconnue(s) {sorted(unknown)}")
+        return {s.key: overrides.get(s.key, s.service_level) for s in self._steps}
+
+    def waiting(self, snapshot: MissionSnapshot, levels: dict[str, int]) -> Waiting | None:
+        """Where an open mission waits (models/rules.waiting_step over these steps)."""
+        return waiting_step(snapshot, self._steps, levels)
+
+    def progress(self, status: MissionStatus) -> int:
+        """Steps behind a mission in `status`."""
+        return steps_done(status, self._steps)
+
+    def passed(self, status: MissionStatus, step: Step) -> bool:
+        """Whether a mission in `status` is beyond `step` (a run starting mid-way skips it)."""
+        order = [s.status for s in self._steps] + [MissionStatus.COMPLETED]
+        if status is MissionStatus.CANCELLED:
+            return False
+        return order.index(status) > order.index(step.status)
+
+    @contextmanager
+    def extended(self, step: Step, *, after: str) -> Iterator[Step]:
+        """The registry with one more step after `after`, for the block (tests of what adding a step takes)."""
+        saved = list(self._steps)
+        self._steps.insert(self._steps.index(self[after]) + 1, step)
+        try:
+            yield step
+        finally:
+            self._steps = saved
+
+
+# --- Form helpers ---------------------------------------------------------------------------------
+
+
+def one_of(options: list[str]) -> Any:
+    """A string the UI shows as a select over `options`; the server refuses anything else."""
+    return Annotated[str, WithJsonSchema({"type": "string", "enum": options or [""]})]
+
+
+def reason_field() -> Any:
+    """The cancellation reason every form carries."""
+    return Field(
+        default="",
+        title="Motif d'annulation",
+        description="Obligatoire si vous annulez la mission : il est communiqué à l'association et aux bénévoles.",
+    )
+
+
+def build_form(
+    base: type[RunInput],
+    *,
+    description: str = "",
+    defaults: dict[str, Any] | None = None,
+    choices: dict[str, list[str]] | None = None,
+) -> type[RunInput]:
+    """`base` prefilled with `defaults` and with database choices, keeping every field's limits.
+
+    Choices that come from the database (domains, competences, applicants) go into the JSON schema the server
+    checks, not into the Python type, so a stored answer always loads on replay. (`RunInput.with_initial_data`
+    drops the title, description and bounds of each field it prefills.)
+    """
+    fields: dict[str, Any] = {}
+    for name in set(defaults or {}) | set(choices or {}):
+        info = copy(base.model_fields[name])
+        annotation: Any = info.annotation
+        if choices and name in choices:
+            choice = one_of(choices[name])
+            annotation = list[choice] if get_origin(annotation) is list else choice  # type: ignore[valid-type]
+        if defaults and name in defaults:
+            info.default = defaults[name]
+            info.default_factory = None
+        fields[name] = (annotation, info)
+    model = cast(type[RunInput], pydantic.create_model(base.__name__, __base__=base, **fields))
+    model._description = description  # what Prefect shows above the form
+    return model
+
+
+def label_code(label: str) -> str:
+    """The stable code at the head of a choice label (`site-web · Conception…` → `site-web`)."""
+    return label.split(" · ", 1)[0].strip()

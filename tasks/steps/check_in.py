@@ -1,0 +1,123 @@
+"""Step 7, monitoring: the Passerelle's periodic check-ins (`check-in-<n>`), until the mission is finished."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from prefect.input import RunInput
+from pydantic import Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import CheckIn, CheckInStatus, Mission, MissionStatus, Roadmap, RoadmapObjective
+from models.base import utcnow
+from models.rules import MissionSnapshot
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, reason_field, refuse_if
+
+
+class Health(StrEnum):
+    """How the mission goes."""
+
+    ON_TRACK = "dans les temps"
+    AT_RISK = "à risque"
+    BLOCKED = "bloquée"
+
+
+HEALTH_STATUS = {Health.ON_TRACK: CheckInStatus.ON_TRACK, Health.AT_RISK: CheckInStatus.AT_RISK,
+                 Health.BLOCKED: CheckInStatus.BLOCKED}  # fmt: skip
+
+
+class Decision(StrEnum):
+    """Go on, move to the bilan, or cancel."""
+
+    CONTINUE = "poursuivre la mission"
+    FINISHED = "mission terminée : passer au bilan"
+    CANCEL = CANCEL
+
+
+class CheckInForm(RunInput):
+    """One check-in during the mission, or the news that it is finished."""
+
+    held_on: date = Field(title="Date du point", description="Quand vous avez fait le point.")
+    status: Health = Field(
+        default=Health.ON_TRACK, title="État de la mission", description="Comment la mission avance."
+    )
+    notes: str = Field(default="", title="Notes", description="Ce qui a été dit ; les difficultés.")
+    decision: Decision = Field(
+        default=Decision.CONTINUE, title="Suite", description="Poursuivre, passer au bilan, ou annuler."
+    )
+    cancel_reason: str = reason_field()
+
+
+def check(a: CheckInForm, *, today: date) -> list[str]:
+    """Reasons to refuse a check-in (pure): a date in the future (one day of margin for time zones)."""
+    if a.held_on > today + timedelta(days=1):
+        return [f"La date du point ({a.held_on:%d/%m/%Y}) est dans le futur."]
+    return []
+
+
+def roadmap_summary(session: Session, mission: Mission) -> str:
+    """The roadmap's objectives and rhythm, and how many check-ins were made (markdown)."""
+    roadmap = session.scalar(select(Roadmap).where(Roadmap.mission_id == mission.id))
+    if roadmap is None:
+        return ""
+    objectives = session.scalars(
+        select(RoadmapObjective).where(RoadmapObjective.roadmap_id == roadmap.id).order_by(RoadmapObjective.position)
+    )
+    rows = "\n".join(f"| {o.objective} | {o.deliverable} | {o.due_on:%d/%m/%Y} |" for o in objectives if o.due_on)
+    count = session.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.mission_id == mission.id))
+    return (
+        f"\n### Feuille de route (du {roadmap.start_on:%d/%m/%Y} au {roadmap.end_on:%d/%m/%Y}, point tous les "
+        f"{roadmap.checkin_every_days} jours ; {count} point(s) déjà fait(s))\n\n| Objectif | Livrable | Échéance |\n"
+        f"|---|---|---|\n{rows}\n"
+    )
+
+
+def prefill(session: Session, mission: Mission, n: int) -> Prefill:
+    """Today's date and the roadmap."""
+    return Prefill(defaults={"held_on": utcnow().date()}, section=roadmap_summary(session, mission))
+
+
+def apply(session: Session, mission: Mission, a: CheckInForm, ctx: Ctx) -> Outcome:
+    """Store check-in `ctx.n`; « mission terminée » leads to the bilan."""
+    refuse_if(check(a, today=utcnow().date()))
+    session.add(
+        CheckIn(mission_id=mission.id, number=ctx.n, held_on=a.held_on, status=HEALTH_STATUS[a.status],
+                notes=a.notes.strip())
+    )  # fmt: skip
+    return Outcome.FINISHED if a.decision is Decision.FINISHED else Outcome.CONTINUE
+
+
+def next_round(session: Session, mission_id: int) -> int:
+    """The check-in a run started mid-way asks first."""
+    done = session.scalar(select(func.max(CheckIn.number)).where(CheckIn.mission_id == mission_id))
+    return (done or 0) + 1
+
+
+def since_last_contact(snapshot: MissionSnapshot) -> date | None:
+    """The next check-in is due from the last one (or the start of the mission)."""
+    return max(filter(None, [snapshot.last_check_in, snapshot.status_since]))
+
+
+def roadmap_rhythm(snapshot: MissionSnapshot, configured: int) -> int:
+    """The roadmap's own rhythm, when there is one."""
+    return snapshot.checkin_every_days or configured
+
+
+STEP = Step(
+    key="check-in",
+    label="Suivi",
+    instructions="Faites le point avec le bénévole et l'association, ou indiquez que la mission est terminée.",
+    next_action="faire le point de suivi",
+    service_level=30,  # replaced by the roadmap's own rhythm when there is one
+    status=MissionStatus.IN_PROGRESS,
+    form=CheckInForm,
+    round_key="check-in",
+    repeat_on=frozenset({Outcome.CONTINUE}),
+    prefill=prefill,
+    apply=apply,
+    next_round=next_round,
+    since=since_last_contact,
+    level=roadmap_rhythm,
+)

@@ -1,0 +1,151 @@
+"""Step 1, needs analysis: the Passerelle meets the association, checks its values, and makes the need precise."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, timedelta
+from enum import StrEnum
+
+from prefect.input import RunInput
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Competence, Domain, Mission, MissionCompetence, MissionStatus, Scope
+from models.base import utcnow
+from tasks.missions import advance
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, label_code, reason_field, refuse_if
+
+
+class Decision(StrEnum):
+    """The choices of the form."""
+
+    VALIDATE = "valider l'analyse"
+    CANCEL = CANCEL
+
+
+class NeedsAnalysisForm(RunInput):
+    """The need, made precise with the association."""
+
+    meeting_date: date = Field(title="Date de la rencontre", description="Quand vous avez rencontré l'association.")
+    values_accepted: bool = Field(
+        default=False,
+        title="Adhésion aux valeurs validée",
+        description="L'association adhère aux valeurs et au fonctionnement de Passerelles & Compétences.",
+    )
+    title: str = Field(title="Intitulé de la mission", description="Court et parlant, il sert de titre à l'annonce.")
+    need: str = Field(title="Expression du besoin", description="Le besoin, aussi précis que possible.")
+    deliverables: str = Field(title="Livrables attendus", description="Ce que l'association aura à la fin.")
+    domain: str = Field(title="Domaine de compétences", description="Le domaine principal de la mission.")
+    competences: list[str] = Field(
+        title="Compétences recherchées", description="Une ou plusieurs compétences de la taxonomie."
+    )
+    effort: str = Field(title="Charge estimée", description="Par exemple : deux demi-journées par mois pendant 3 mois.")
+    expected_start: date = Field(title="Début souhaité", description="Date de début prévue de la mission.")
+    expected_end: date = Field(title="Fin souhaitée", description="Date de fin prévue de la mission.")
+    remote_ok: bool = Field(
+        default=False,
+        title="Réalisable à distance",
+        description="Si oui, l'annonce est aussi diffusée aux bénévoles de toute la France qui l'acceptent.",
+    )
+    volunteers_needed: int = Field(
+        default=1, ge=1, le=10, title="Nombre de bénévoles", description="Combien de bénévoles retenir (1 à 10)."
+    )
+    decision: Decision = Field(
+        default=Decision.VALIDATE, title="Décision", description="Valider l'analyse ou annuler la mission."
+    )
+    cancel_reason: str = reason_field()
+
+
+def competence_label(c: Competence, domain: Domain) -> str:
+    """`site-web · Conception de site internet (Web et numérique)`: the code first, so it parses back."""
+    return f"{c.code} · {c.name} ({domain.name})"
+
+
+def domain_label(d: Domain) -> str:
+    """`web-numerique · Web et numérique`."""
+    return f"{d.code} · {d.name}"
+
+
+def check(a: NeedsAnalysisForm, *, domains: Collection[str], competences: Collection[str]) -> list[str]:
+    """Reasons to refuse the analysis (pure): values not accepted, bad dates, empty texts, unknown choices."""
+    errors = []
+    if not a.values_accepted:
+        errors.append(
+            "L'adhésion de l'association aux valeurs et au fonctionnement de P&C n'est pas validée : "
+            "validez-la ou annulez la mission avec un motif."
+        )
+    if a.expected_end < a.expected_start:
+        errors.append(f"La fin souhaitée ({a.expected_end:%d/%m/%Y}) précède le début ({a.expected_start:%d/%m/%Y}).")
+    for text, label in ((a.title, "L'intitulé"), (a.need, "L'expression du besoin"), (a.deliverables, "Les livrables")):
+        if not text.strip():
+            errors.append(f"{label} est vide.")
+    if label_code(a.domain) not in domains:
+        errors.append(f"Domaine inconnu : « {a.domain} ».")
+    codes = [label_code(x) for x in a.competences]
+    unknown = [c for c in codes if c not in competences]
+    if not codes:
+        errors.append("Choisissez au moins une compétence recherchée.")
+    if unknown:
+        errors.append("Compétence(s) inconnue(s) : " + ", ".join(f"« {u} »" for u in unknown) + ".")
+    return errors
+
+
+def prefill(session: Session, mission: Mission, n: int) -> Prefill:
+    """Domains and competences of the taxonomy as choices; the request's title and words, dates ahead."""
+    today = utcnow().date()
+    domains = list(session.scalars(select(Domain).order_by(Domain.name)))
+    by_id = {d.id: d for d in domains}
+    competences = session.scalars(select(Competence).order_by(Competence.name))
+    return Prefill(
+        defaults={
+            "title": mission.title,
+            "need": mission.request,
+            "meeting_date": today,
+            "expected_start": today + timedelta(days=30),
+            "expected_end": today + timedelta(days=120),
+        },
+        choices={
+            "domain": [domain_label(d) for d in domains],
+            "competences": [competence_label(c, by_id[c.domain_id]) for c in competences],
+        },
+    )
+
+
+def apply(session: Session, mission: Mission, a: NeedsAnalysisForm, ctx: Ctx) -> Outcome:
+    """Record the analysed need and its competences; the mission is `analysed`."""
+    domain = session.scalar(select(Domain).where(Domain.code == label_code(a.domain)))
+    codes = [label_code(x) for x in a.competences]
+    found = {c.code: c for c in session.scalars(select(Competence).where(Competence.code.in_(codes)))}
+    refuse_if(check(a, domains=[domain.code] if domain else [], competences=found))
+    assert domain is not None
+    mission.title = a.title.strip()
+    mission.need = a.need.strip()
+    mission.deliverables = a.deliverables.strip()
+    mission.domain_id = domain.id
+    mission.effort = a.effort.strip()
+    mission.expected_start, mission.expected_end = a.expected_start, a.expected_end
+    mission.needs_meeting_on = a.meeting_date
+    mission.scope = Scope.NATIONAL if a.remote_ok else Scope.REGIONAL
+    mission.volunteers_needed = a.volunteers_needed
+    mission.association.values_validated_on = a.meeting_date
+    for mc in session.scalars(select(MissionCompetence).where(MissionCompetence.mission_id == mission.id)):
+        session.delete(mc)
+    session.flush()
+    session.add_all(MissionCompetence(mission_id=mission.id, competence_id=found[c].id) for c in dict.fromkeys(codes))
+    advance(session, mission, MissionStatus.ANALYSED, actor=ctx.actor, step_key=ctx.key, action=STEP.key)
+    return Outcome.CONTINUE
+
+
+STEP = Step(
+    key="needs-analysis",
+    label="Analyse du besoin",
+    instructions="Rencontrez l'association, vérifiez son adhésion aux valeurs et au fonctionnement de P&C, puis "
+    "précisez le besoin, les livrables et les compétences.",
+    next_action="rencontrer l'association et saisir l'analyse du besoin",
+    service_level=14,  # from the request
+    status=MissionStatus.REQUESTED,
+    form=NeedsAnalysisForm,
+    prefill=prefill,
+    apply=apply,
+)

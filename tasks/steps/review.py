@@ -1,0 +1,104 @@
+"""Step 8, the bilan with both sides: it completes the mission."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from prefect.input import RunInput
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from models import Mission, MissionStatus, ObjectivesMet, Review
+from models.base import utcnow
+from models.rules import MissionSnapshot
+from tasks import notices
+from tasks.missions import advance
+from tasks.steps.base import Ctx, Outcome, Prefill, Step, refuse_if
+from tasks.steps.check_in import roadmap_summary
+
+
+class Met(StrEnum):
+    """Whether the roadmap's objectives were reached."""
+
+    YES = "oui"
+    PARTLY = "en partie"
+    NO = "non"
+
+
+MET_STATUS = {Met.YES: ObjectivesMet.YES, Met.PARTLY: ObjectivesMet.PARTLY, Met.NO: ObjectivesMet.NO}
+
+
+class ReviewForm(RunInput):
+    """The bilan with both sides."""
+
+    held_on: date = Field(title="Date du bilan", description="Quand le bilan a eu lieu.")
+    association_rating: int = Field(
+        ge=1, le=5, title="Satisfaction de l'association (1 à 5)", description="5 = très satisfaite."
+    )
+    volunteer_rating: int = Field(
+        ge=1, le=5, title="Satisfaction du bénévole (1 à 5)", description="5 = très satisfait."
+    )
+    objectives_met: Met = Field(
+        default=Met.YES, title="Objectifs atteints", description="Au regard de la feuille de route."
+    )
+    testimony: str = Field(default="", title="Témoignage", description="Quelques mots publiables, avec leur accord.")
+    association_would_redo: bool = Field(
+        default=True, title="L'association referait appel à P&C", description="Selon l'association."
+    )
+    volunteer_would_redo: bool = Field(
+        default=True, title="Le bénévole referait une mission", description="Selon le bénévole."
+    )
+
+
+def check(a: ReviewForm) -> list[str]:
+    """Reasons to refuse the bilan (pure): ratings out of 1–5 (the schema says so too)."""
+    if not all(1 <= r <= 5 for r in (a.association_rating, a.volunteer_rating)):
+        return ["Les notes de satisfaction vont de 1 à 5."]
+    return []
+
+
+def prefill(session: Session, mission: Mission, n: int) -> Prefill:
+    """Today's date and the roadmap."""
+    return Prefill(defaults={"held_on": utcnow().date()}, section=roadmap_summary(session, mission))
+
+
+def apply(session: Session, mission: Mission, a: ReviewForm, ctx: Ctx) -> Outcome:
+    """Store the bilan and complete the mission."""
+    refuse_if(check(a))
+    session.add(
+        Review(
+            mission_id=mission.id,
+            held_on=a.held_on,
+            association_rating=a.association_rating,
+            volunteer_rating=a.volunteer_rating,
+            objectives_met=MET_STATUS[a.objectives_met],
+            testimony=a.testimony.strip(),
+            association_would_redo=a.association_would_redo,
+            volunteer_would_redo=a.volunteer_would_redo,
+        )
+    )
+    advance(session, mission, MissionStatus.COMPLETED, actor=ctx.actor, step_key=ctx.key, action=STEP.key)
+    session.flush()
+    notices.completed(session, mission)
+    return Outcome.COMPLETED
+
+
+def after_roadmap_end(snapshot: MissionSnapshot) -> date | None:
+    """The bilan is due once the roadmap's end has passed."""
+    end = snapshot.roadmap_end
+    return end if end is not None and snapshot.today > end else None
+
+
+STEP = Step(
+    key="review",
+    label="Bilan",
+    instructions="Faites le bilan de fin de mission avec le bénévole et l'association.",
+    next_action="faire le bilan avec les deux parties",
+    service_level=30,  # after the roadmap's end
+    status=MissionStatus.IN_PROGRESS,
+    form=ReviewForm,
+    prefill=prefill,
+    apply=apply,
+    since=after_roadmap_end,
+)

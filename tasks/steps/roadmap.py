@@ -1,0 +1,149 @@
+"""Step 6, the feuille de route agreed by volunteer and association; its validation closes the search."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from prefect.input import RunInput
+from pydantic import AliasChoices, BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Application, ApplicationStatus, Mission, MissionStatus, Roadmap, RoadmapObjective
+from models.base import utcnow
+from tasks import notices
+from tasks.missions import advance
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, reason_field, refuse_if
+
+
+class Decision(StrEnum):
+    """Validate the roadmap or cancel the mission."""
+
+    VALIDATE = "valider la feuille de route"
+    CANCEL = CANCEL
+
+
+class Objective(BaseModel):
+    """One line of the roadmap. (Answers stored before 2026-12 name the fields objectif/livrable/echeance.)"""
+
+    objective: str = Field(
+        title="Objectif",
+        description="Ce qui doit être atteint.",
+        validation_alias=AliasChoices("objective", "objectif"),
+    )
+    deliverable: str = Field(
+        default="",
+        title="Livrable",
+        description="Ce qui est remis.",
+        validation_alias=AliasChoices("deliverable", "livrable"),
+    )
+    due_on: date = Field(
+        title="Échéance", description="Date prévue.", validation_alias=AliasChoices("due_on", "echeance")
+    )
+
+
+class RoadmapForm(RunInput):
+    """The feuille de route agreed by volunteer and association."""
+
+    objectives: list[Objective] = Field(title="Objectifs", description="Un ou plusieurs objectifs avec échéance.")
+    start_on: date = Field(title="Début de la mission", description="Date de début convenue.")
+    end_on: date = Field(title="Fin de la mission", description="Date de fin convenue.")
+    checkin_every_days: int = Field(
+        default=30,
+        ge=7,
+        le=90,
+        title="Rythme du suivi (jours)",
+        description="Tous les combien de jours faire le point.",
+    )
+    validated_by_association: bool = Field(
+        default=False,
+        title="Validée par l'association",
+        description="La validation par l'association clôt la recherche.",
+    )
+    validated_on: date = Field(title="Date de validation", description="Quand l'association l'a validée.")
+    notes: str = Field(default="", title="Remarques", description="Tout ce qui aide au suivi.")
+    decision: Decision = Field(
+        default=Decision.VALIDATE, title="Décision", description="Valider ou annuler la mission."
+    )
+    cancel_reason: str = reason_field()
+
+    def kept_objectives(self) -> list[Objective]:
+        """The objectives with a text (an empty line of the form is ignored)."""
+        return [o for o in self.objectives if o.objective.strip()]
+
+
+def check(a: RoadmapForm) -> list[str]:
+    """Reasons to refuse the roadmap (pure): dates, no objective, a due date outside the mission, no validation."""
+    errors = []
+    if a.end_on < a.start_on:
+        errors.append(f"La fin de la mission ({a.end_on:%d/%m/%Y}) précède son début ({a.start_on:%d/%m/%Y}).")
+    objectives = a.kept_objectives()
+    if not objectives:
+        errors.append("La feuille de route doit compter au moins un objectif.")
+    errors += [f"L'échéance de l'objectif {i} ({o.due_on:%d/%m/%Y}) est hors de la mission."
+               for i, o in enumerate(objectives, 1) if not a.start_on <= o.due_on <= a.end_on]  # fmt: skip
+    if not a.validated_by_association:
+        errors.append("La feuille de route doit être validée par l'association pour clore la recherche.")
+    return errors
+
+
+def prefill(session: Session, mission: Mission, n: int) -> Prefill:
+    """The analysed dates and deliverables as a first objective."""
+    today = utcnow().date()
+    start = mission.expected_start or today
+    end = mission.expected_end or start + timedelta(days=90)
+    objective = {"objective": mission.deliverables or mission.title, "deliverable": "", "due_on": end}
+    return Prefill(defaults={"start_on": start, "end_on": end, "validated_on": today, "objectives": [objective]})
+
+
+def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outcome:
+    """Store the validated roadmap; this closes the search and tells the remaining applicants."""
+    refuse_if(check(a))
+    roadmap = Roadmap(
+        mission_id=mission.id,
+        start_on=a.start_on,
+        end_on=a.end_on,
+        notes=a.notes.strip(),
+        checkin_every_days=a.checkin_every_days,
+        validated_on=a.validated_on,
+    )
+    session.add(roadmap)
+    session.flush()
+    session.add_all(
+        RoadmapObjective(
+            roadmap_id=roadmap.id, position=i, objective=o.objective.strip(), deliverable=o.deliverable.strip(),
+            due_on=o.due_on,
+        )
+        for i, o in enumerate(a.kept_objectives(), 1)
+    )  # fmt: skip
+    closed = list(
+        session.scalars(
+            select(Application).where(
+                Application.mission_id == mission.id, Application.status == ApplicationStatus.RECEIVED
+            )
+        )
+    )
+    for app in closed:
+        app.status, app.decided_at = ApplicationStatus.CLOSED, utcnow()
+    advance(
+        session, mission, MissionStatus.IN_PROGRESS, actor=ctx.actor, step_key=ctx.key, action=STEP.key,
+        details={"closed_applications": len(closed)},
+    )  # fmt: skip
+    session.flush()
+    notices.search_closed(session, mission, [x.volunteer_id for x in closed])
+    return Outcome.CONTINUE
+
+
+STEP = Step(
+    key="roadmap",
+    label="Feuille de route",
+    instructions="Saisissez la feuille de route convenue entre le bénévole et l'association ; sa validation par "
+    "l'association clôt la recherche.",
+    next_action="faire valider la feuille de route",
+    service_level=14,
+    status=MissionStatus.SELECTED,
+    form=RoadmapForm,
+    prefill=prefill,
+    apply=apply,
+)

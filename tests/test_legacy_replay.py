@@ -1,0 +1,118 @@
+"""A mission suspended by the code before the step registry (its answers stored in the old shapes) resumes and
+finishes with the current code: the stored answers load, the recorded start point reads, nothing runs twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEvent, Mission, MissionStatus, OutboxMail, RoadmapObjective
+from models.db import get_engine, unit_of_work, upgrade
+from models.settings import get_settings
+from tests import lifecycle_driver as d
+from tests.conftest import create_pg_database, drop_pg_database
+
+pytestmark = pytest.mark.slow
+
+# The last commit whose forms had French field names in the roadmap and string decisions, and whose runs recorded
+# their start point as {"annonce_round", "check_in"}.
+LEGACY = "59bd33e2f3be0ce63c92de982a1ba9136f65dca2"
+ROOT = Path(__file__).resolve().parent.parent
+
+LEGACY_DRIVER = """
+import json, flows
+from tests import lifecycle_driver as d
+assert flows.__file__.startswith(%(tree)r), flows.__file__
+d.seed_small()
+mission_id, run_id = d.open_and_start()
+drv = d.Driver(run_id)
+drv.run()
+drv.resume(d.needs_analysis())
+text = drv.form()["schema"]["properties"]["text"]["default"]
+drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+drv.resume({"applications": "V-0001\\nV-0002", "decision": "passer à la sélection", "cancel_reason": ""})
+labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
+drv.resume({"selected": labels[:1], "wants_other": labels[1:], "decision": "valider la sélection",
+            "cancel_reason": ""})
+drv.resume(d.roadmap())
+assert drv.form()["key"] == "check-in-1"
+print("RESULT:" + json.dumps({"mission": mission_id, "run": run_id}))
+"""
+
+
+def legacy_tree(dest: Path) -> Path:
+    """The legacy commit's files, from this clone's history."""
+    archive = subprocess.run(["git", "archive", LEGACY], cwd=ROOT, capture_output=True, check=False)
+    if archive.returncode:
+        pytest.skip(f"commit {LEGACY} is not in this clone's history: {archive.stderr.decode()[:200]}")
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+@pytest.fixture
+def legacy_db(lifecycle, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An application database at the legacy schema (revision 0001), which the settings point at."""
+    url = f"sqlite:///{tmp_path / 'legacy.db'}" if db_url.startswith("sqlite") else create_pg_database("legacy")
+    assert url is not None
+    upgrade(url, "0001")
+    monkeypatch.setenv("PASSERELLES_DATABASE_URL", url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield url
+    get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    if not url.startswith("sqlite"):
+        drop_pg_database(url)
+
+
+def test_mission_suspended_by_the_previous_code_finishes(lifecycle, legacy_db: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mail = lifecycle
+    tree = legacy_tree(tmp_path / "legacy")
+    done = subprocess.run(  # the previous code on the previous schema: seeds, opens a mission, runs it to check-in-1
+        [sys.executable, "-c", LEGACY_DRIVER % {"tree": str(tree)}],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    result = next((line for line in done.stdout.splitlines() if line.startswith("RESULT:")), None)
+    assert result, done.stdout[-3000:] + done.stderr[-3000:]
+    ids = json.loads(result.removeprefix("RESULT:"))
+    mission_id, drv = ids["mission"], d.Driver(ids["run"])
+    upgrade(legacy_db)  # the deployment of the new code migrates the database
+    with unit_of_work() as s:
+        assert s.get(Mission, mission_id).status is MissionStatus.IN_PROGRESS  # type: ignore[union-attr]
+    sent_before = len(mail.messages)
+
+    # Now the current code replays every answer the old code stored, then goes on.
+    drv.resume(d.check_in())
+    assert drv.form()["key"] == "check-in-2"
+    drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
+    assert drv.form()["key"] == "review"
+    fr = drv.resume(d.review())
+    assert fr.state is not None and fr.state.name == "Terminée"
+    with unit_of_work() as s:
+        assert s.get(Mission, mission_id).status is MissionStatus.COMPLETED  # type: ignore[union-attr]
+        objectives = list(s.scalars(select(RoadmapObjective.objective).order_by(RoadmapObjective.position)))
+        assert objectives == ["Maquette validée", "Site en ligne"]
+        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.mission_id == mission_id)))
+        for step in ("needs-analysis", "annonce", "diffusion", "selection", "roadmap", "review"):
+            assert actions.count(step) == 1, (step, actions)
+        keys = list(s.scalars(select(OutboxMail.dedup_key).where(OutboxMail.mission_id == mission_id)))
+        assert len(keys) == len(set(keys)) == len(mail.messages)
+        assert s.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == "annonce")) == 5
+    # after the old code's mails: the check-in forms, the bilan form and the thank-you mails, nothing again
+    assert {m["X-Passerelles-Kind"] for m in mail.messages[sent_before:]} == {"waiting", "completed"}

@@ -1,0 +1,86 @@
+"""Every mail template, rendered without a database: subject, who it greets, the sentences that matter, and
+nothing left unrendered (the environment is StrictUndefined: a missing value fails the test)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from models import Association, Branch, Coordinator, Mission, Volunteer
+from models.rules import MissionStatus, Waiting
+from tasks.mail import compose
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
+
+branch = Branch(code="STR", name="Strasbourg", region="Grand Est")
+association = Association(name="Les Restos du Quartier", contact_name="Paul Weber",
+                          contact_email="contact@restos.example", contact_phone="03 88 00 00 00")  # fmt: skip
+coordinator = Coordinator(first_name="Claire", last_name="Muller", email="claire.muller@pc.example")
+mission = Mission(reference="STR-2026-014", title="Refonte du site internet", status=MissionStatus.CANCELLED,
+                  cancel_reason="L'association a trouvé une solution en interne.", association=association,
+                  coordinator=coordinator, branch=branch)  # fmt: skip
+volunteer = Volunteer(first_name="Alice", last_name="Martin", email="alice@exemple.fr", profession="Développeuse")
+overdue = SimpleNamespace(reference="STR-2026-014", association="Les Restos du Quartier", coordinator="Claire Muller",
+                          waiting=Waiting("annonce", date(2026, 11, 1), 7))  # fmt: skip
+to_volunteer = {"mission": mission, "volunteer": volunteer, "name": "Alice", "is_volunteer": True}
+to_association = {"mission": mission, "name": "Paul Weber", "is_volunteer": False}
+overdue_step = {"o": overdue, "step": "Validation de l'annonce", "days": 20, "action": "relancer l'association",
+                "url": "http://ui/runs/flow-run/1"}  # fmt: skip
+
+CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
+    # kind: (context, in the subject, greeting, sentences)
+    "annonce": (
+        {"mission": mission, "volunteer": volunteer, "text": "RECHERCHE BÉNÉVOLE : site", "branch": branch,
+         "priority": True},
+        "[Strasbourg] Recherche bénévole : Refonte du site internet", "Bonjour Alice,",
+        ["RECHERCHE BÉNÉVOLE : site", "vous êtes prioritaire", "STR-2026-014", "relais"],
+    ),
+    "cancelled": ({**to_volunteer}, "Mission annulée", "Bonjour Alice,",
+                  ["est annulée", "Motif : L'association a trouvé une solution en interne.", "d'autres missions"]),
+    "completed": ({**to_association}, "est terminée", "Bonjour Paul Weber,",
+                  ["la mission est terminée", "prochain besoin"]),
+    "escalation": ({**overdue_step, "name": "Jean"}, "Mission en retard : Validation de l'annonce (20 jours)",
+                   "Bonjour Jean,", ["suivie par Claire Muller", "plus du double du délai prévu (7 jours)",
+                                      "http://ui/runs/flow-run/1"]),
+    "introduction_association": ({"mission": mission, "volunteers": [volunteer]}, "Votre bénévole pour",
+                                 "Bonjour Paul Weber,", ["Alice Martin, Développeuse — alice@exemple.fr",
+                                                         "la recherche sera close"]),
+    "introduction_volunteer": ({**to_volunteer}, "Mise en contact avec Les Restos du Quartier", "Bonjour Alice,",
+                               ["contact@restos.example, 03 88 00 00 00", "validée par l'association"]),
+    "not_selected": ({**to_volunteer, "priority": True, "domain": "Web et numérique"}, "Merci pour votre candidature",
+                     "Bonjour Alice,",
+                     ["Un autre bénévole a été retenu", "prioritaire dans le domaine « Web et numérique »"]),
+    "reminder": ({**overdue_step, "name": "Claire"}, "Rappel : Validation de l'annonce en attente depuis 20 jours",
+                 "Bonjour Claire,", ["le délai prévu est de 7 jours", "Prochaine action : relancer l'association."]),
+    "search_closed": ({**to_volunteer}, "Recherche close : Refonte du site internet", "Bonjour Alice,",
+                      ["la feuille de route a été validée"]),
+    "selected": ({**to_volunteer}, "Vous êtes retenu(e)", "Bonjour Alice,",
+                 ["vous êtes retenu(e) pour la mission « Refonte du site internet »", "claire.muller@pc.example"]),
+    "waiting": ({"mission": mission, "coordinator": coordinator, "step_title": "Analyse du besoin",
+                 "instructions": "Rencontrez l'association.", "run_url": "http://ui/runs/flow-run/1",
+                 "waiting_url": "http://ui/runs?state=Suspended"},
+                "[STR-2026-014] À vous : Analyse du besoin", "Bonjour Claire,",
+                ["attend votre saisie : Analyse du besoin", "Rencontrez l'association.", "http://ui/runs/flow-run/1"]),
+}  # fmt: skip
+
+
+def test_every_template_has_a_case() -> None:
+    kinds = {p.name.removesuffix(".txt.j2") for p in TEMPLATES.glob("*.txt.j2")}
+    assert kinds == set(CASES)
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_mail_template(kind: str) -> None:
+    context, subject, greeting, sentences = CASES[kind]
+    mail = compose(kind, **context)
+    assert subject in mail.subject and "\n" not in mail.subject
+    assert mail.text.startswith(greeting)
+    for sentence in sentences:
+        assert sentence in mail.text, sentence
+    for part in (mail.subject, mail.text, mail.html):
+        assert "{{" not in part and "{%" not in part and "None" not in part
+    assert mail.html.startswith("<!DOCTYPE html>") and greeting.rstrip(",") in mail.html

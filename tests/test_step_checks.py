@@ -1,0 +1,153 @@
+"""The refusals of each step, as pure functions over the answer (no database, no Prefect server)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from models.rules import MissionSnapshot, MissionStatus
+from tasks.steps import REGISTRY, Outcome
+from tasks.steps import announcement as ann
+from tasks.steps import applications as apps
+from tasks.steps import check_in as ci
+from tasks.steps import needs_analysis as na
+from tasks.steps import review as rv
+from tasks.steps import roadmap as rm
+from tasks.steps import selection as sel
+
+TODAY = date(2026, 12, 2)
+
+
+def analysis(**over: object) -> na.NeedsAnalysisForm:
+    data = {
+        "meeting_date": TODAY,
+        "values_accepted": True,
+        "title": "Refonte du site",
+        "need": "Un site clair.",
+        "deliverables": "Un site en ligne.",
+        "domain": "web-numerique · Web et numérique",
+        "competences": ["site-web · Conception de site internet (Web et numérique)"],
+        "effort": "",
+        "expected_start": TODAY,
+        "expected_end": TODAY + timedelta(days=90),
+    }
+    return na.NeedsAnalysisForm(**{**data, **over})
+
+
+def test_needs_analysis_checks() -> None:
+    known = {"domains": {"web-numerique"}, "competences": {"site-web"}}
+    assert na.check(analysis(), **known) == []
+    errors = na.check(
+        analysis(values_accepted=False, expected_end=TODAY - timedelta(days=1), need="  ", competences=[]), **known
+    )
+    assert any("valeurs" in e for e in errors)
+    assert any("précède le début" in e for e in errors)
+    assert "L'expression du besoin est vide." in errors
+    assert "Choisissez au moins une compétence recherchée." in errors
+    errors = na.check(analysis(domain="inconnu · X", competences=["compta · Comptabilité"]), **known)
+    assert errors == ["Domaine inconnu : « inconnu · X ».", "Compétence(s) inconnue(s) : « compta »."]
+
+
+def test_announcement_checks() -> None:
+    assert ann.check(ann.AnnouncementForm(text="Texte")) == []
+    assert ann.check(ann.AnnouncementForm(text=" \n ")) == [
+        "Le texte de l'annonce est vide : impossible de le faire valider."
+    ]
+
+
+def test_applications_parse_and_checks() -> None:
+    assert apps.parse("V-0001 : intéressée\n\n  alice@exemple.fr \nV-3") == [
+        ("V-0001", "intéressée"),
+        ("alice@exemple.fr", ""),
+        ("V-3", ""),
+    ]
+    form = apps.ApplicationsForm(decision=apps.Decision.SELECT)
+    assert apps.check(form, not_found=[], national=False, applications=1) == []
+    assert apps.check(form, not_found=[], national=False, applications=0) == [
+        "Aucune candidature n'est enregistrée : impossible de passer à la sélection."
+    ]
+    errors = apps.check(form, not_found=["Bénévole inconnu : « V-9 »."], national=False, applications=3)
+    assert errors[-1] == "Aucune candidature de ce formulaire n'a été enregistrée."
+    widen = apps.ApplicationsForm(decision=apps.Decision.WIDEN)
+    assert "L'annonce est déjà diffusée au niveau national." in apps.check(
+        widen, not_found=[], national=True, applications=0
+    )
+
+
+def test_selection_checks() -> None:
+    def form(selected: list[str], wants: list[str] | None = None) -> sel.SelectionForm:
+        return sel.SelectionForm(selected=selected, wants_other=wants or [])
+
+    assert sel.check(form(["V-0001 Alice A"], ["V-0002 Bob B"]), applicants={1, 2}) == []
+    assert sel.check(form([]), applicants={1}) == ["Retenez au moins un bénévole."]
+    assert sel.check(form(["V-0004 Dan D"]), applicants={1}) == ["V-0004 n'a pas candidaté à cette mission."]
+    assert "ne désigne pas un bénévole" in sel.check(form(["Alice"]), applicants={1})[0]
+    assert "ne peut pas être aussi « non retenu »" in sel.check(form(["V-1 A"], ["V-1 A"]), applicants={1})[-1]
+
+
+def test_roadmap_checks_and_legacy_field_names() -> None:
+    start, end = TODAY, TODAY + timedelta(days=60)
+
+    def form(objectives: list[dict[str, object]], **over: object) -> rm.RoadmapForm:
+        data = {"objectives": objectives, "start_on": start, "end_on": end, "validated_by_association": True,
+                "validated_on": TODAY}  # fmt: skip
+        return rm.RoadmapForm(**{**data, **over})
+
+    ok = [{"objective": "Maquette", "due_on": start + timedelta(days=10)}]
+    assert rm.check(form(ok)) == []
+    late = [{"objective": "Site", "due_on": end + timedelta(days=1)}]
+    assert rm.check(form(late)) == [
+        f"L'échéance de l'objectif 1 ({end + timedelta(days=1):%d/%m/%Y}) est hors de la mission."
+    ]
+    errors = rm.check(
+        form([{"objective": " ", "due_on": start}], validated_by_association=False, end_on=start - timedelta(days=1))
+    )
+    assert len(errors) == 3 and "au moins un objectif" in errors[1]
+    # Answers stored before the English field names still load, and dump under the new names.
+    legacy = form([{"objectif": "Maquette", "livrable": "PDF", "echeance": str(start)}])
+    assert legacy.objectives[0].model_dump() == {"objective": "Maquette", "deliverable": "PDF", "due_on": start}
+
+
+def test_check_in_and_review_checks() -> None:
+    assert ci.check(ci.CheckInForm(held_on=TODAY + timedelta(days=1)), today=TODAY) == []
+    assert "dans le futur" in ci.check(ci.CheckInForm(held_on=TODAY + timedelta(days=2)), today=TODAY)[0]
+    assert rv.check(rv.ReviewForm(held_on=TODAY, association_rating=5, volunteer_rating=1)) == []
+
+
+def test_stored_decisions_load_as_typed_values() -> None:
+    """The values the previous forms stored (French strings) are the enums' values."""
+    assert apps.ApplicationsForm(decision="passer à la sélection").decision is apps.Decision.SELECT
+    assert ci.CheckInForm(held_on=TODAY, decision="mission terminée : passer au bilan").decision is ci.Decision.FINISHED
+    assert ann.AnnouncementForm(text="x", decision="à réviser").decision is ann.Decision.REVISE
+    assert Outcome("select") is Outcome.SELECT
+
+
+def snapshot(status: MissionStatus, **kw: object) -> MissionSnapshot:
+    reached = {s: TODAY - timedelta(days=10) for s in MissionStatus}
+    return MissionSnapshot(status, today=TODAY, reached=reached, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("status", "extra", "step"),
+    [
+        (MissionStatus.REQUESTED, {}, "needs-analysis"),
+        (MissionStatus.APPROVED, {}, "diffusion"),
+        (MissionStatus.PUBLISHED, {}, "applications"),
+        (MissionStatus.PUBLISHED, {"selection_asked_on": TODAY}, "selection"),
+        (MissionStatus.IN_PROGRESS, {"roadmap_end": TODAY + timedelta(days=3)}, "check-in"),
+        (MissionStatus.IN_PROGRESS, {"roadmap_end": TODAY - timedelta(days=3)}, "review"),
+    ],
+)
+def test_registry_says_where_a_mission_waits(status: MissionStatus, extra: dict[str, object], step: str) -> None:
+    waiting = REGISTRY.waiting(snapshot(status, **extra), REGISTRY.levels())
+    assert waiting is not None and waiting.step == step
+
+
+def test_registry_progress_and_levels() -> None:
+    assert [REGISTRY.progress(s) for s in MissionStatus if s is not MissionStatus.CANCELLED] == [0, 1, 2, 3, 5, 6, 8]
+    assert REGISTRY.levels({"annonce": 5})["annonce"] == 5
+    with pytest.raises(ValueError, match="étape\\(s\\) inconnue\\(s\\)"):
+        REGISTRY.levels({"annonces": 5})
+    assert REGISTRY.passed(MissionStatus.PUBLISHED, REGISTRY["annonce"])
+    assert not REGISTRY.passed(MissionStatus.PUBLISHED, REGISTRY["selection"])
