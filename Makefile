@@ -1,21 +1,27 @@
-# The two set-up commands of the README. Each installs what it needs first, so both work on a fresh machine.
-PYTHON ?= python3
+# The two set-up commands of the README. Each installs what it needs first, into a project virtual environment
+# (.venv), so both work on a fresh machine, including a Debian/Ubuntu Python that refuses system installs (PEP 668).
+VENV ?= .venv
+PY := $(VENV)/bin/python
 
 .PHONY: run test install install-dev
 
-install:
-	$(PYTHON) -m pip install -q -e .
+$(PY):
+	python3 -m venv $(VENV) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && python3 -m venv $(VENV))
+	$(PY) -m pip install -q --upgrade pip
 
-install-dev:
-	$(PYTHON) -m pip install -q -e ".[dev]"
+install: $(PY)
+	$(PY) -m pip install -q -e .
+
+install-dev: $(PY)
+	$(PY) -m pip install -q -e ".[dev]"
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-## Start the whole stack on embedded defaults, with demo data (Ctrl-C stops it).
+## Start the whole stack on embedded defaults (PostgreSQL, Prefect server, two workers, SMTP), with demo data.
 run: install
-	passerelles stack
+	$(VENV)/bin/passerelles stack
 
-## Lint, then every test (SQLite and PostgreSQL, real Prefect server, real SMTP server, real browser).
+## Lint, type-check, then every test (SQLite and PostgreSQL, real Prefect server and workers, SMTP, browser).
 test: install-dev
-	ruff check .
-	mypy
-	$(PYTHON) -m pytest
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest

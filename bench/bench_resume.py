@@ -1,5 +1,6 @@
-"""Median time from a resume to the next suspend, on the embedded stack (SQLite Prefect server, SQLite app
-database, real SMTP server, one `serve()` process), against a baseline flow that only suspends, in the same run.
+"""Median time from a resume to the next suspend, on the embedded stack (Prefect server and application database
+on the embedded PostgreSQL, real SMTP server, two Prefect workers), against a baseline flow that only suspends,
+served by the same workers in the same run.
 
     python bench/bench_resume.py [--missions 3]
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,37 +25,44 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--missions", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-resume-"))
-    from deployments.local import MailServer, PrefectServer, stop_process
+    from deployments.local import EmbeddedPostgres, MailServer, PrefectServer, Worker
 
-    server = PrefectServer(home=tmp / "prefect", ui=False)
+    postgres = EmbeddedPostgres(tmp / "pgdata").start()
+    server = PrefectServer(home=tmp / "prefect", ui=False, database_url=postgres.url("prefect", "asyncpg"))
     os.environ.update(server.env())
     mail = MailServer().start()
-    os.environ.update(
-        {"PASSERELLES_DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "PASSERELLES_SMTP_PORT": str(mail.port)}
-    )
+    os.environ.update({"PASSERELLES_DATABASE_URL": postgres.url("passerelles"), "PASSERELLES_SMTP_PORT": str(mail.port),
+                       "PYTHONPATH": str(ROOT)})  # fmt: skip
     from deployments import demo
 
     demo.main([])
     server.start()
-    serving = subprocess.Popen(
-        [sys.executable, "bench/resume_serve.py"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=(tmp / "serve.log").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    from prefect.deployments.runner import EntrypointType
+
+    from bench.baseline import baseline_suspend
+    from deployments.register import POOL, register
+
+    register()
+    baseline_suspend.to_deployment(name="baseline", entrypoint_type=EntrypointType.MODULE_PATH).apply(
+        work_pool_name=POOL
     )
+    workers = [Worker(f"bench-{i}", tmp / f"worker-{i}.log").start() for i in range(args.workers)]
     try:
         ours, base = run(args.missions)
     finally:
-        stop_process(serving)
+        for w in workers:
+            w.stop()
         mail.stop()
         server.stop()
+        postgres.stop()
+    print(f"{args.workers} workers, Prefect server and application database on the embedded PostgreSQL")
     report("mission-lifecycle, resume → next form", ours)
     report("baseline (suspend only), resume → next", base)
-    print(f"ratio of medians: {statistics.median(ours) / statistics.median(base):.2f}×")
+    print(f"ratio of medians: {statistics.median(ours) / statistics.median(base):.2f}×, "
+          f"our overhead {statistics.median(ours) - statistics.median(base):+.2f} s")  # fmt: skip
     return 0
 
 
@@ -133,13 +140,6 @@ def run(missions: int) -> tuple[list[float], list[float]]:
         ours.append(step(run_id, "check-in-2", d.check_in(decision="mission terminée : passer au bilan")))
         ours.append(step(run_id, "review", d.review()))
     base: list[float] = []
-    with get_client(sync_client=True) as c:
-        while True:  # the serving process registers its deployments one by one
-            try:
-                c.read_deployment_by_name("baseline-suspend/baseline")
-                break
-            except Exception:
-                time.sleep(0.5)
     for _ in range(missions):
         run = run_deployment("baseline-suspend/baseline", parameters={"steps": 8}, timeout=0)
         paused(str(run.id), None)

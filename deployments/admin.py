@@ -1,4 +1,5 @@
-"""Administrative sub-commands: schema upgrade, opening a mission, recording an application, importing volunteers."""
+"""Administrative sub-commands: installation, schema upgrade, opening a mission, recording an application,
+importing volunteers."""
 
 from __future__ import annotations
 
@@ -16,8 +17,46 @@ def db_upgrade(argv: list[str]) -> int:
     """`passerelles db-upgrade`: migrate the configured database to the latest schema."""
     argparse.ArgumentParser(prog="passerelles db-upgrade", description="Met le schéma à jour.").parse_args(argv)
     upgrade()
-    print(f"Base à jour : {get_settings().database_url}")
+    print(f"Base à jour : {_shown_url()}")
     return 0
+
+
+def init(argv: list[str]) -> int:
+    """`passerelles init`: a real installation, with no demo data: schema, reference data, Prefect registration."""
+    parser = argparse.ArgumentParser(
+        prog="passerelles init",
+        description="Prépare une installation : schéma de la base, taxonomie des compétences et barème des "
+        "cotisations, puis pool de workers, déploiements et automatisations sur le serveur Prefect.",
+    )
+    parser.add_argument("--sans-prefect", action="store_true", help="ne prépare que la base de données")
+    args = parser.parse_args(argv)
+    from models.db import unit_of_work
+    from models.reference_data import ensure_reference_data
+
+    upgrade()
+    with unit_of_work() as session:
+        ensure_reference_data(session)
+    print(f"Base prête (schéma et référentiels) : {_shown_url()}")
+    if args.sans_prefect:
+        return 0
+    from deployments.register import POOL, register
+
+    try:
+        ids = register()
+    except Exception as exc:  # an unreachable server, bad credentials: say so in French, the base stays ready
+        print(f"Serveur Prefect injoignable ({get_settings().prefect_api_url}) : {exc}", file=sys.stderr)
+        return 1
+    print(f"Prefect prêt : pool « {POOL} », {len(ids)} déploiements, automatisations de reprise.")
+    print(f"Démarrez les workers : prefect worker start --pool {POOL}")
+    return 0
+
+
+def _shown_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    from models.db import resolve_url
+
+    return make_url(resolve_url(get_settings().database_url)).render_as_string(hide_password=True)
 
 
 def start_mission(argv: list[str]) -> int:

@@ -11,13 +11,13 @@ import os
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "stack": ("deployments.stack:main", "démarre toute la pile locale (Prefect, SMTP, données de démo)"),
+    "stack": ("deployments.stack:main", "démarre toute la pile locale (PostgreSQL, Prefect, workers, SMTP, démo)"),
     "db-upgrade": ("deployments.admin:db_upgrade", "met le schéma de la base à jour (Alembic)"),
     "seed": ("deployments.demo:main", "charge les données de démonstration (idempotent)"),
     "import-volunteers": ("deployments.admin:import_volunteers_command", "importe des bénévoles depuis un fichier CSV"),
     "start-mission": ("deployments.admin:start_mission", "ouvre une mission et démarre son flow"),
     "apply": ("deployments.admin:apply", "enregistre la candidature d'un bénévole à une mission"),
-    "serve": ("deployments.serve:main", "sert les flows (le processus qui exécute les missions)"),
+    "init": ("deployments.admin:init", "prépare une installation : schéma, référentiels, déploiements Prefect"),
 }
 
 

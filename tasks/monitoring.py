@@ -27,11 +27,12 @@ from models import (
     Role,
 )
 from models.base import utcnow
-from models.db import session_factory, unit_of_work
+from models.db import unit_of_work
 from models.rules import REACHED_AT, MissionSnapshot, Waiting
 from models.settings import get_settings
-from tasks.mail import check_address, compose, enqueue, send_pending
+from tasks.mail import check_address, compose, enqueue
 from tasks.notices import run_url
+from tasks.outbox import mail_queued
 from tasks.steps import APPLICATIONS, REGISTRY, Outcome
 
 
@@ -252,9 +253,9 @@ def publish_dashboards(today: date | None = None) -> dict[str, int]:
 
 @task(name="send-reminders")
 def send_reminders(today: date | None = None) -> dict[str, Any]:
-    """Queue the reminders and escalations due today, then send every pending mail."""
+    """Queue the reminders and escalations due today (the `send-mails` flow sends them)."""
     today = today or utcnow().date()
     with unit_of_work() as session:
         result = remind(session, open_missions(session, today=today, levels=service_levels()), today)
-    sent = send_pending(session_factory())
-    return {**result, **sent}
+    mail_queued()
+    return result

@@ -9,9 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Application, ApplicationStatus, Branch, Competence, Domain, Mission, MissionCompetence, Volunteer
+from models.outbox import OutboxMail
 from models.settings import get_settings
 from tasks.mail import compose, enqueue
 from tasks.rendering import render
+
+UNDELIVERED = "undelivered"
 
 
 def run_url(flow_run_id: str) -> str:
@@ -52,6 +55,19 @@ def waiting(session: Session, mission: Mission, *, step_key: str, step_title: st
         waiting_url=waiting_url(),
     )
     enqueue(session, mission_id=mission.id, kind="waiting", about=step_key, to=c.email, content=content)
+
+
+def undelivered(session: Session, failed: OutboxMail) -> None:
+    """Tell the mission's Passerelle that a mail could not be delivered (never about a mail to them)."""
+    mission = session.get(Mission, failed.mission_id) if failed.mission_id else None
+    if mission is None or failed.kind == UNDELIVERED or failed.to_address == mission.coordinator.email:
+        return
+    c = mission.coordinator
+    content = compose(
+        UNDELIVERED, mission=mission, coordinator=c, to=failed.to_address, failed_subject=failed.subject,
+        error=failed.last_error or "refus sans motif",
+    )  # fmt: skip
+    enqueue(session, mission_id=mission.id, kind=UNDELIVERED, about=f"mail{failed.id}", to=c.email, content=content)
 
 
 def competence_names(session: Session, mission: Mission) -> list[str]:
@@ -126,6 +142,18 @@ def completed(session: Session, mission: Mission) -> None:
     for v in _volunteers(session, list(ids)):
         _to_volunteer(session, mission, v, "completed")
     _to_association(session, mission, "completed")
+
+
+def people_to_tell_of_cancel(session: Session, mission: Mission) -> list[int]:
+    """The volunteers a cancellation concerns: applicants still waiting and those retained."""
+    return list(
+        session.scalars(
+            select(Application.volunteer_id).where(
+                Application.mission_id == mission.id,
+                Application.status.in_([ApplicationStatus.RECEIVED, ApplicationStatus.SELECTED]),
+            )
+        )
+    )
 
 
 def cancelled(session: Session, mission: Mission, volunteer_ids: list[int]) -> None:

@@ -12,7 +12,18 @@ from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Announcement, Application, ApplicationStatus, CheckIn, Domain, Mission, MissionStatus, Volunteer
+from models import (
+    Announcement,
+    Application,
+    ApplicationStatus,
+    CheckIn,
+    Domain,
+    MailStatus,
+    Mission,
+    MissionStatus,
+    OutboxMail,
+    Volunteer,
+)
 from models.base import utcnow
 from tasks import notices
 from tasks.monitoring import open_missions, service_levels
@@ -44,6 +55,12 @@ def card(session: Session, mission: Mission) -> str:
         .where(Announcement.mission_id == mission.id, Announcement.social_text != "")
         .order_by(Announcement.round.desc())
     )
+    undelivered = [
+        f"{m.to_address} ({m.last_error[:60]})"
+        for m in session.scalars(
+            select(OutboxMail).where(OutboxMail.mission_id == mission.id, OutboxMail.status == MailStatus.FAILED)
+        )
+    ]
     today = utcnow().date()
     waiting = next(iter(open_missions(session, today=today, levels=service_levels(), mission_id=mission.id)), None)
     step = REGISTRY[waiting.waiting.step] if waiting else None
@@ -58,6 +75,7 @@ def card(session: Session, mission: Mission) -> str:
         competences=notices.competence_names(session, mission),
         applications=len(apps),
         social=social or "",
+        undelivered=undelivered,
         selected=selected,
         last_check_in=f"n° {last.number} du {last.held_on:%d/%m/%Y} : {CHECK_IN_LABELS[last.status.value]}"
         if last

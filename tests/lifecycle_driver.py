@@ -23,8 +23,10 @@ from deployments.runs import start_run
 from flows.mission_lifecycle import mission_lifecycle
 from models import Branch, Mission, Role
 from models.base import utcnow
-from models.db import unit_of_work
+from models.db import session_factory, unit_of_work
 from models.reference_data import ensure_reference_data
+from tasks import notices
+from tasks.mail import send_pending
 from tasks.missions import find_association, find_coordinator, open_mission
 from tests import factories as f
 
@@ -107,6 +109,7 @@ class Driver:
         except BaseException as exc:  # the engine re-raises Pause/Abort in some versions
             if type(exc).__name__ not in ("Pause", "Abort"):
                 raise
+        send_pending(session_factory(), on_failure=notices.undelivered)  # what the send-mails flow does
         fr = self.read()
         if fr.state and fr.state.type == StateType.PAUSED:
             self.keys.append(fr.state.state_details.pause_key or "")

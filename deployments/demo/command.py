@@ -50,7 +50,7 @@ def summary(before: dict[str, int], after: dict[str, int]) -> str:
 
 def main(argv: list[str]) -> int:
     """`passerelles seed`: migrate the database, then load the demo data set (idempotent)."""
-    from models.db import unit_of_work, upgrade
+    from models.db import resolve_url, unit_of_work, upgrade
     from models.settings import get_settings
 
     parser = argparse.ArgumentParser(prog="passerelles seed", description="Charge les données de démonstration.")
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     with unit_of_work() as session:
         before = table_counts(session)
         after = seed(session, today=args.date)
-    url = make_url(get_settings().database_url).render_as_string(hide_password=True)
+    url = make_url(resolve_url(get_settings().database_url)).render_as_string(hide_password=True)
     print(f"Données de démonstration au {args.date.strftime('%d/%m/%Y')} dans {url}\n")
     print(summary(before, after))
     if after == before:

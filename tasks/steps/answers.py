@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Application, ApplicationStatus, Mission, MissionStatus
+from models import Mission, MissionStatus
 from tasks import notices
 from tasks.missions import StepRefused, audit, cancel, get_mission, step_done
 from tasks.steps.base import CANCEL, Ctx, Outcome, Step
@@ -56,7 +55,7 @@ def handle(
         except ValidationError as exc:
             raise StepRefused(f"Réponse illisible : {_french(exc)}") from exc
         if getattr(answer, "decision", None) == CANCEL:
-            applicants = _people_to_tell_of_cancel(session, mission)
+            applicants = notices.people_to_tell_of_cancel(session, mission)
             cancel(session, mission, reason=getattr(answer, "cancel_reason", ""), actor=actor, step_key=step_key)
             notices.cancelled(session, mission, applicants)
             outcome = Outcome.CANCELLED
@@ -83,17 +82,6 @@ def _french(exc: ValidationError) -> str:
 def _redact(answer: dict[str, Any]) -> dict[str, Any]:
     """Keep the refused answer for the audit, without long texts."""
     return {k: (v[:200] if isinstance(v, str) else v) for k, v in answer.items()}
-
-
-def _people_to_tell_of_cancel(session: Session, mission: Mission) -> list[int]:
-    return list(
-        session.scalars(
-            select(Application.volunteer_id).where(
-                Application.mission_id == mission.id,
-                Application.status.in_([ApplicationStatus.RECEIVED, ApplicationStatus.SELECTED]),
-            )
-        )
-    )
 
 
 def describe(

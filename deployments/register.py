@@ -1,0 +1,175 @@
+"""What an installation declares to its Prefect server: the work pool, every deployment on it, and the automations
+that keep missions right when their runs end outside their forms.
+
+Deployments name their flows by module path (`flows.mission_lifecycle.mission_lifecycle`): a worker runs them from
+the installed `passerelles` package, on this machine or another, with no code to pull. Registering again updates
+everything in place (`passerelles init` and the stack both do it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import StateType
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.events.actions import ChangeFlowRunState, RunDeployment
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
+from prefect.exceptions import ObjectAlreadyExists
+from prefect.schedules import Cron
+
+from deployments.runs import LIFECYCLE
+from tasks.outbox import MAIL_QUEUED
+
+log = logging.getLogger("passerelles.register")
+
+POOL = "passerelles"
+HEARTBEAT_SECONDS = 30  # PREFECT_FLOWS_HEARTBEAT_FREQUENCY of the workers' runs
+SILENCE = timedelta(seconds=4 * HEARTBEAT_SECONDS)  # no heartbeat for that long: the run's worker died
+RUN_ENDS = {f"prefect.flow-run.{s}" for s in ("Completed", "Failed", "Cancelled", "Crashed", "Suspended", "Paused")}
+
+
+def deployments() -> list[RunnerDeployment]:
+    """Every deployment of passerelles (French descriptions: admins read them in the UI)."""
+    from flows.mission_lifecycle import mission_lifecycle
+    from flows.monitoring import branch_dashboard, mission_reminders
+    from flows.outbox import send_mails_flow
+    from flows.recovery import mission_run_cancelled, recover_mission_run
+    from flows.regional_report import regional_report
+    from flows.request_mission import request_mission
+
+    def deployment(flow: Any, name: str, **kw: Any) -> RunnerDeployment:
+        return flow.to_deployment(name=name, entrypoint_type=EntrypointType.MODULE_PATH, **kw)
+
+    return [
+        deployment(mission_lifecycle, LIFECYCLE,
+                   description="Une mission, de l'analyse du besoin au bilan. Démarrée par request-mission."),
+        deployment(request_mission, "request-mission",
+                   description="Ouvre une mission pour une association et démarre son suivi."),
+        deployment(regional_report, "regional-report",
+                   description="Rapport régional ou national sur une période, pour les admins."),
+        deployment(branch_dashboard, "branch-dashboard", interval=timedelta(hours=1)),
+        deployment(mission_reminders, "mission-reminders", schedule=Cron("0 8 * * *", timezone="Europe/Paris")),
+        # No concurrency limit: a killed run would hold its slot for minutes; rows are claimed one by one
+        # (FOR UPDATE SKIP LOCKED), so two sending runs at once send nothing twice.
+        deployment(send_mails_flow, "send-mails", interval=timedelta(minutes=1)),
+        deployment(recover_mission_run, "recover-mission-run"),
+        deployment(mission_run_cancelled, "mission-run-cancelled"),
+    ]  # fmt: skip
+
+
+def ensure_pool(name: str = POOL) -> None:
+    """Create the process work pool unless it exists."""
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
+        client.create_work_pool(
+            WorkPoolCreate(
+                name=name,
+                type="process",
+                base_job_template=ProcessWorker.get_default_base_job_template(),
+                description="Les workers de Passerelles & Compétences.",
+            )
+        )
+
+
+def _mission_runs() -> dict[str, Any]:
+    """Trigger filters for the runs of the mission-lifecycle flow."""
+    return {
+        "match": ResourceSpecification({"prefect.resource.id": "prefect.flow-run.*"}),
+        "match_related": ResourceSpecification({"prefect.resource.role": "flow", "prefect.resource.name": LIFECYCLE}),
+    }
+
+
+def automations(ids: dict[str, UUID], silence: timedelta = SILENCE) -> list[AutomationCore]:
+    """The automations, given the ids of the deployments they run; a run silent for `silence` has crashed."""
+
+    def run(name: str) -> RunDeployment:
+        parameters = {"flow_run": "{{ event.resource.id }}"}
+        return RunDeployment(source="selected", deployment_id=ids[name], parameters=parameters)
+
+    return [
+        AutomationCore(
+            name="passerelles : runs muets → Crashed",
+            description="Un run qui n'envoie plus de battement de cœur (son worker est mort) est marqué Crashed.",
+            trigger=EventTrigger(
+                after={"prefect.flow-run.heartbeat"},
+                expect={"prefect.flow-run.heartbeat", *RUN_ENDS},
+                match=ResourceSpecification({"prefect.resource.id": "prefect.flow-run.*"}),
+                for_each={"prefect.resource.id"},
+                posture=Posture.Proactive,
+                threshold=1,
+                within=silence,
+            ),
+            actions=[
+                ChangeFlowRunState(state=StateType.CRASHED, message="Plus de battement : worker perdu.", force=True)
+            ],
+        ),
+        AutomationCore(
+            name="passerelles : runs jamais démarrés → Crashed",
+            description="Un run pris par un worker qui meurt avant de le lancer reste « Submitting » : il est marqué "
+            "Crashed.",
+            trigger=EventTrigger(
+                after={"prefect.flow-run.Submitting", "prefect.flow-run.Pending"},
+                expect={"prefect.flow-run.Running", "prefect.flow-run.Scheduled", *RUN_ENDS},
+                match=ResourceSpecification({"prefect.resource.id": "prefect.flow-run.*"}),
+                for_each={"prefect.resource.id"},
+                posture=Posture.Proactive,
+                threshold=1,
+                within=silence,
+            ),
+            actions=[ChangeFlowRunState(state=StateType.CRASHED, message="Jamais démarré : worker perdu.", force=True)],
+        ),
+        AutomationCore(
+            name="passerelles : relancer un run de mission planté",
+            description="Un run de mission Crashed ou Failed est relancé (il rejoue sans rien refaire), 5 fois "
+            "au plus.",
+            trigger=EventTrigger(
+                expect={"prefect.flow-run.Crashed", "prefect.flow-run.Failed"},
+                posture=Posture.Reactive,
+                threshold=1,
+                **_mission_runs(),
+            ),
+            actions=[run("recover-mission-run/recover-mission-run")],
+        ),
+        AutomationCore(
+            name="passerelles : run de mission annulé → mission annulée",
+            description="Annuler le run d'une mission dans l'interface annule la mission ; les parties sont prévenues.",
+            trigger=EventTrigger(
+                expect={"prefect.flow-run.Cancelled"}, posture=Posture.Reactive, threshold=1, **_mission_runs()
+            ),
+            actions=[run("mission-run-cancelled/mission-run-cancelled")],
+        ),
+        AutomationCore(
+            name="passerelles : envoyer les mails d'une étape",
+            description="Dès qu'une étape a mis des mails en attente, send-mails les envoie.",
+            trigger=EventTrigger(
+                expect={MAIL_QUEUED},
+                match=ResourceSpecification({"prefect.resource.id": "passerelles.*"}),
+                posture=Posture.Reactive,
+                threshold=1,
+            ),
+            actions=[RunDeployment(source="selected", deployment_id=ids["send-mails/send-mails"], parameters={})],
+        ),
+    ]
+
+
+def register(pool: str = POOL, *, silence: timedelta = SILENCE) -> dict[str, UUID]:
+    """Create or update the pool, the deployments and the automations; the deployments' ids by full name."""
+    ensure_pool(pool)
+    ids: dict[str, UUID] = {}
+    for d in deployments():
+        ids[f"{d.flow_name}/{d.name}"] = d.apply(work_pool_name=pool)
+    with get_client(sync_client=True) as client:
+        for automation in automations(ids, silence):
+            for existing in client.read_automations_by_name(automation.name):
+                client.delete_automation(existing.id)
+            client.create_automation(automation)
+    log.info("registered %d deployments on pool %s", len(ids), pool)
+    return ids

@@ -1,0 +1,92 @@
+"""What happens to a mission when its run ends badly outside its forms: crashed or failed (rescheduled, a bounded
+number of times: the run replays safely), or cancelled from the Prefect UI (the mission is cancelled with it, the
+parties told). Automations created at installation run these on the run's events (deployments/register.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from prefect import get_client, task
+from prefect.client.schemas.objects import StateType
+from prefect.states import Scheduled
+from sqlalchemy import func, select
+
+from models import AuditEvent, Mission
+from models.db import unit_of_work
+from tasks import notices
+from tasks.missions import audit, cancel
+from tasks.outbox import mail_queued
+from tasks.views import dashboard
+
+MAX_RECOVERIES = 5  # then the run stays failed, and the branch dashboard says the mission needs a hand
+RECOVERED, ABANDONED, UI_CANCELLED = "run-recovered", "run-abandoned", "run-cancelled"
+UI_CANCEL_REASON = "Run de la mission annulé depuis l'interface Prefect."
+ACTOR = "prefect"
+
+
+def run_id_of(reference: str) -> UUID:
+    """A flow run id, from itself or from an event's resource id (`prefect.flow-run.<id>`)."""
+    return UUID(reference.rsplit(".", 1)[-1])
+
+
+def _read_state(run_id: UUID) -> tuple[StateType | None, str]:
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    return (state.type, state.message or "") if state else (None, "")
+
+
+@task(retries=2, retry_delay_seconds=5)
+def recover_run(flow_run: str) -> str:
+    """Reschedule a crashed or failed mission run whose mission is still open, at most MAX_RECOVERIES times."""
+    run_id = run_id_of(flow_run)
+    state, message = _read_state(run_id)
+    if state not in (StateType.CRASHED, StateType.FAILED):
+        return f"rien à faire : le run est {state}"
+    with unit_of_work() as session:
+        mission = session.scalar(select(Mission).where(Mission.flow_run_id == str(run_id)).with_for_update())
+        if mission is None or not mission.status.is_open:
+            return "rien à faire : pas de mission ouverte pour ce run"
+        done = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED)
+        )
+        n = (done or 0) + 1
+        details: dict[str, Any] = {"state": str(state), "message": message[:500], "attempt": n}
+        if n > MAX_RECOVERIES:
+            key = f"{ABANDONED}:{run_id}"
+            if session.scalar(select(AuditEvent.id).where(AuditEvent.step_key == key)) is None:
+                audit(session, mission, actor=ACTOR, action=ABANDONED, step_key=key, details=details)
+            return f"abandon après {MAX_RECOVERIES} relances"
+        audit(session, mission, actor=ACTOR, action=RECOVERED, step_key=f"{RECOVERED}:{run_id}:{n}", details=details)
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Scheduled(message=f"Relance automatique n° {n}"), force=True)
+    return f"relancé (n° {n})"
+
+
+@task(retries=2, retry_delay_seconds=5)
+def mirror_cancel(flow_run: str) -> str:
+    """A mission run cancelled from the UI cancels its mission (parties told): never a cancelled run with an open
+    mission. A runner stopping mid-run also ends it `Cancelled`: that one is an interruption, and is rescheduled."""
+    run_id = run_id_of(flow_run)
+    state, message = _read_state(run_id)
+    if state is not StateType.CANCELLED:
+        return f"rien à faire : le run est {state}"
+    if "shutting down" in message.lower():
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(run_id, Scheduled(message="Reprise après l'arrêt d'un processus"), force=True)
+        return "interruption : run relancé"
+    with unit_of_work() as session:
+        mission = session.scalar(select(Mission).where(Mission.flow_run_id == str(run_id)).with_for_update())
+        if mission is None or not mission.status.is_open:
+            return "rien à faire : pas de mission ouverte pour ce run"
+        told = notices.people_to_tell_of_cancel(session, mission)
+        key = f"{UI_CANCELLED}:{run_id}"
+        cancel(session, mission, reason=UI_CANCEL_REASON, actor="Interface Prefect", step_key=key)
+        notices.cancelled(session, mission, told)
+        board = dashboard(session, mission)
+        reference = mission.reference
+    board.publish()
+    mail_queued()
+    return f"mission {reference} annulée"
