@@ -25,7 +25,6 @@ from prefect.exceptions import ObjectAlreadyExists
 from prefect.schedules import Cron
 
 from deployments.runs import LIFECYCLE
-from tasks.outbox import MAIL_QUEUED
 
 log = logging.getLogger("passerelles.register")
 
@@ -145,17 +144,6 @@ def automations(ids: dict[str, UUID], silence: timedelta = SILENCE) -> list[Auto
                 expect={"prefect.flow-run.Cancelled"}, posture=Posture.Reactive, threshold=1, **_mission_runs()
             ),
             actions=[run("mission-run-cancelled/mission-run-cancelled")],
-        ),
-        AutomationCore(
-            name="passerelles : envoyer les mails d'une étape",
-            description="Dès qu'une étape a mis des mails en attente, send-mails les envoie.",
-            trigger=EventTrigger(
-                expect={MAIL_QUEUED},
-                match=ResourceSpecification({"prefect.resource.id": "passerelles.*"}),
-                posture=Posture.Reactive,
-                threshold=1,
-            ),
-            actions=[RunDeployment(source="selected", deployment_id=ids["send-mails/send-mails"], parameters={})],
         ),
     ]
 

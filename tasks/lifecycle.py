@@ -15,7 +15,7 @@ from prefect import task
 from models.db import unit_of_work
 from tasks import notices
 from tasks.missions import StepRefused, audit, find_association, find_coordinator, get_mission, open_mission, step_done
-from tasks.outbox import mail_queued
+from tasks.outbox import deliver_soon
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY
 from tasks.steps.answers import describe, handle
 from tasks.views import dashboard
@@ -77,7 +77,7 @@ def prepare_form(
         )
         board = dashboard(session, mission)
     board.publish()
-    mail_queued(mission_id)
+    deliver_soon(mission_id)
     return spec
 
 
@@ -89,7 +89,7 @@ def submit(mission_id: int, step: str, key: str, answer: dict[str, Any], n: int)
         board = None if verdict.replayed else dashboard(session, get_mission(session, mission_id))
     if board:
         board.publish()
-    mail_queued(mission_id)
+    deliver_soon(mission_id)
     return {"outcome": verdict.outcome.value, "error": verdict.error}
 
 
@@ -105,7 +105,7 @@ def run_step(mission_id: int, step: str, n: int) -> dict[str, int]:
         counts = info.run(session, mission, n)
         board = dashboard(session, mission)
     board.publish()
-    mail_queued(mission_id)
+    deliver_soon(mission_id)
     return counts
 
 

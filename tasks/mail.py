@@ -128,13 +128,14 @@ class Sending:
 class _Connection:
     """One SMTP connection, opened when first needed and again after the server dropped it."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float) -> None:
         self.smtp: smtplib.SMTP | None = None
+        self.timeout = timeout
 
     def get(self) -> smtplib.SMTP:
         if self.smtp is None:
             settings = get_settings()
-            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT)
+            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=self.timeout)
             if settings.smtp_starttls:
                 smtp.starttls()
             if settings.smtp_user:
@@ -197,6 +198,7 @@ def send_pending(
     mission_id: int | None = None,
     limit: int = 10_000,
     on_failure: FailureHook | None = None,
+    timeout: float = SMTP_TIMEOUT,
 ) -> dict[str, int | str]:
     """Send the mails that are due (of one mission, or all): each is claimed, sent, then recorded.
 
@@ -216,7 +218,7 @@ def send_pending(
     result = Sending()
     if not ids:
         return result.as_dict()
-    connection = _Connection()
+    connection = _Connection(timeout)
     try:
         connection.get()
     except (OSError, smtplib.SMTPException) as exc:

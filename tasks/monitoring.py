@@ -32,7 +32,7 @@ from models.rules import REACHED_AT, MissionSnapshot, Waiting
 from models.settings import get_settings
 from tasks.mail import check_address, compose, enqueue
 from tasks.notices import run_url
-from tasks.outbox import mail_queued
+from tasks.outbox import deliver_soon
 from tasks.steps import APPLICATIONS, REGISTRY, Outcome
 
 
@@ -257,5 +257,5 @@ def send_reminders(today: date | None = None) -> dict[str, Any]:
     today = today or utcnow().date()
     with unit_of_work() as session:
         result = remind(session, open_missions(session, today=today, levels=service_levels()), today)
-    mail_queued()
+    deliver_soon()
     return result

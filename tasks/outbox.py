@@ -1,23 +1,31 @@
-"""Sending the outbox from Prefect: steps only write outbox rows and say so with an event; the `send-mails` flow
-(every minute, and run by an automation on that event) sends what is due. An SMTP outage never fails a mission
-run: the mails wait in the outbox and go out when the server is back."""
+"""Sending the outbox from Prefect. Steps only write outbox rows. Right after a step's commit, `deliver_soon` tries
+the mission's due mails once, briefly, and never raises; the `send-mails` flow (every minute) sends everything else
+that is due, retries what a server deferred, and takes over mails whose sender died. An SMTP outage never fails a
+mission run nor holds it for more than a few seconds: the mails wait in the outbox."""
 
 from __future__ import annotations
 
+import logging
+
 from prefect import task
-from prefect.events import emit_event
 
 from models.db import session_factory
 from tasks import notices
 from tasks.mail import send_pending
 
-MAIL_QUEUED = "passerelles.mail.queued"  # the event an automation answers by running send-mails
+log = logging.getLogger("passerelles.outbox")
+QUICK_TIMEOUT = 5.0  # seconds: what a step may lose to an unresponsive SMTP server
 
 
-def mail_queued(mission_id: int | None = None) -> None:
-    """Say that mails wait in the outbox (after the commit that wrote them)."""
-    resource = f"passerelles.mission.{mission_id}" if mission_id else "passerelles.outbox"
-    emit_event(event=MAIL_QUEUED, resource={"prefect.resource.id": resource})
+def deliver_soon(mission_id: int | None = None) -> None:
+    """Try the due mails (of a mission) now, after the commit that wrote them; whatever fails waits for send-mails."""
+    try:
+        result = send_pending(session_factory(), mission_id=mission_id, timeout=QUICK_TIMEOUT,
+                              on_failure=notices.undelivered)  # fmt: skip
+        if result["error"]:
+            log.warning("mails left for send-mails: %s", result["error"])
+    except Exception:  # the database or anything else: the mails stay in the outbox, the mission goes on
+        log.exception("mails left for send-mails")
 
 
 @task(name="send-pending-mails", retries=2, retry_delay_seconds=5)

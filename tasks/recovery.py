@@ -16,7 +16,7 @@ from models import AuditEvent, Mission
 from models.db import unit_of_work
 from tasks import notices
 from tasks.missions import audit, cancel
-from tasks.outbox import mail_queued
+from tasks.outbox import deliver_soon
 from tasks.views import dashboard
 
 MAX_RECOVERIES = 5  # then the run stays failed, and the branch dashboard says the mission needs a hand
@@ -88,5 +88,5 @@ def mirror_cancel(flow_run: str) -> str:
         board = dashboard(session, mission)
         reference = mission.reference
     board.publish()
-    mail_queued()
+    deliver_soon()
     return f"mission {reference} annulée"

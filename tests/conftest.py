@@ -190,3 +190,28 @@ def lifecycle(prefect_server, app_db, mail_server):  # type: ignore[no-untyped-d
     lifecycle_driver.deploy()
     lifecycle_driver.seed_small()
     return mail_server
+
+
+@pytest.fixture
+def pg_prefect_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A Prefect server of this test alone, on a PostgreSQL database (workers run every run of the pool)."""
+    import prefect.settings as ps
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import temporary_settings
+
+    from deployments.local import PrefectServer
+
+    url = create_pg_database("prefect_test")
+    if url is None:
+        pytest.skip("PostgreSQL unreachable (set CI=true to make this a failure)")
+    server = PrefectServer(home=tmp_path / "prefect", ui=False, database_url=url.replace("+psycopg", "+asyncpg"))
+    server.start()
+    for k, v in {**server.env(), "PREFECT_LOGGING_TO_API_ENABLED": "false"}.items():
+        monkeypatch.setenv(k, v)
+    with temporary_settings(updates={ps.PREFECT_API_URL: server.api_url, ps.PREFECT_HOME: str(server.home)}):
+        yield server
+        EventsWorker.drain_all(timeout=10)
+        APILogWorker.drain_all(timeout=10)
+    server.stop()
+    drop_pg_database(url)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
@@ -19,37 +18,13 @@ from prefect.client.schemas.objects import StateType
 from prefect.states import Cancelling
 from sqlalchemy import func, select
 
-from deployments.local import PrefectServer, Worker
+from deployments.local import Worker
 from models import AuditEvent, Mission, MissionStatus, OutboxMail
 from models.db import unit_of_work
 from tests import lifecycle_driver as d
-from tests.conftest import create_pg_database, drop_pg_database
 
 pytestmark = pytest.mark.slow
 SILENCE = timedelta(seconds=45)  # production waits 120 s before calling a silent run crashed
-
-
-@pytest.fixture
-def pg_prefect_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PrefectServer]:
-    """A Prefect server of this test alone, on a PostgreSQL database (workers run every run of the pool)."""
-    import prefect.settings as ps
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-    from prefect.settings import temporary_settings
-
-    url = create_pg_database("prefect_test")
-    if url is None:
-        pytest.skip("PostgreSQL unreachable (set CI=true to make this a failure)")
-    server = PrefectServer(home=tmp_path / "prefect", ui=False, database_url=url.replace("+psycopg", "+asyncpg"))
-    server.start()
-    for k, v in {**server.env(), "PREFECT_LOGGING_TO_API_ENABLED": "false"}.items():
-        monkeypatch.setenv(k, v)
-    with temporary_settings(updates={ps.PREFECT_API_URL: server.api_url, ps.PREFECT_HOME: str(server.home)}):
-        yield server
-        EventsWorker.drain_all(timeout=10)
-        APILogWorker.drain_all(timeout=10)
-    server.stop()
-    drop_pg_database(url)
 
 
 def wait_for(drv: d.Driver, logs: list[Path], *, key: str | None = None, state: StateType = StateType.PAUSED,

@@ -1,0 +1,167 @@
+"""Load: N missions suspended at their first form, then every one resumed through the API as fast as the machine
+allows, with 2 workers, on a Prefect server backed by PostgreSQL and, for comparison, by SQLite.
+
+    python bench/bench_load.py --missions 1000        # the goal's size
+    python bench/bench_load.py --missions 100         # what fits in a few minutes on 2 cores
+
+Prints, per server database: resume calls refused (HTTP errors or a non-ACCEPT answer), the runs page's API call
+(`POST /api/flow_runs/filter` as the UI makes it) latency measured while the resumes are processed, and the time
+until every mission waits at its next form. The application database is the embedded PostgreSQL in both cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+UI_FILTER = {  # what the runs page asks for (Prefect UI, runs list, first page)
+    "sort": "START_TIME_DESC", "limit": 10, "offset": 0,
+    "flow_runs": {"operator": "and_", "state": {"operator": "and_", "type": {"any_": ["PAUSED"]}}},
+}  # fmt: skip
+
+
+def keys(api: str, ids: list[str]) -> dict[str, str | None]:
+    """Pause key of each run (None when not paused)."""
+    out: dict[str, str | None] = {}
+    for i in range(0, len(ids), 200):
+        body = {"flow_runs": {"id": {"any_": ids[i : i + 200]}}, "limit": 200}
+        for run in httpx.post(f"{api}/flow_runs/filter", json=body, timeout=60).json():
+            state = run.get("state") or {}
+            paused = state.get("type") == "PAUSED"
+            out[run["id"]] = (state.get("state_details") or {}).get("pause_key") if paused else None
+    return out
+
+
+def wait_all(api: str, ids: list[str], key: str, timeout: float) -> float:
+    """Seconds until every run waits at `key`."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        got = keys(api, ids)
+        if all(got.get(i) == key for i in ids):
+            return time.perf_counter() - t0
+        time.sleep(2)
+    done = sum(1 for v in keys(api, ids).values() if v == key)
+    raise TimeoutError(f"{done}/{len(ids)} runs at {key} after {timeout:.0f} s")
+
+
+def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app_url: str) -> dict[str, object]:
+    from deployments.local import MailServer, PrefectServer, Worker
+    from models.settings import get_settings
+
+    server = PrefectServer(home=tmp / f"prefect-{label}", ui=False, database_url=prefect_db)
+    os.environ.update(server.env())
+    mail = MailServer().start()
+    os.environ.update({"PASSERELLES_DATABASE_URL": app_url, "PASSERELLES_SMTP_PORT": str(mail.port),
+                       "PASSERELLES_INSTANCE": f"bench-{label}"})  # fmt: skip
+    get_settings.cache_clear()
+    from models.db import get_engine
+
+    get_engine.cache_clear()
+    server.start()
+    import prefect.settings as ps
+    from prefect.settings import temporary_settings
+
+    with temporary_settings(updates={ps.PREFECT_API_URL: server.api_url}):
+        from deployments.register import register
+        from deployments.runs import start_run
+        from models.db import unit_of_work
+        from tests import lifecycle_driver as d
+
+        register()
+        workers = [Worker(f"{label}-{i}", tmp / f"{label}-{i}.log").start() for i in (1, 2)]
+        try:
+            with unit_of_work() as s:
+                mission_ids = [d.new_mission(s, f"Charge {label} {i}").id for i in range(missions)]
+            t0 = time.perf_counter()
+            runs = [start_run(m) for m in mission_ids]
+            to_first = wait_all(server.api_url, runs, "needs-analysis", timeout=7200)
+            print(f"  [{label}] {missions} runs suspended at their first form {to_first:.0f} s after the last start "
+                  f"({time.perf_counter() - t0:.0f} s in all)")  # fmt: skip
+            latencies: list[float] = []
+            stop = threading.Event()
+
+            def probe() -> None:
+                while not stop.is_set():
+                    t = time.perf_counter()
+                    httpx.post(f"{server.api_url}/flow_runs/filter", json=UI_FILTER, timeout=60)
+                    latencies.append(time.perf_counter() - t)
+                    time.sleep(0.5)
+
+            prober = threading.Thread(target=probe, daemon=True)
+            prober.start()
+            refused = 0
+            t1 = time.perf_counter()
+            with httpx.Client(timeout=60) as http:
+                for run_id in runs:
+                    r = http.post(f"{server.api_url}/flow_runs/{UUID(run_id)}/resume",
+                                  json={"run_input": d.needs_analysis()})  # fmt: skip
+                    if r.status_code != 200 or r.json().get("status") != "ACCEPT":
+                        refused += 1
+            posting = time.perf_counter() - t1
+            advanced = wait_all(server.api_url, runs, "annonce-review-1", timeout=7200)
+            stop.set()
+            prober.join()
+        finally:
+            for w in workers:
+                w.stop()
+            mail.stop()
+            server.stop()
+    lat = sorted(latencies)
+    return {"label": label, "refused": refused, "posting": posting, "advanced": advanced + posting, "n": len(lat),
+            "p50": statistics.median(lat), "p95": lat[int(0.95 * (len(lat) - 1))], "max": lat[-1]}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--missions", type=int, default=100)
+    parser.add_argument("--only", choices=["postgresql", "sqlite"])
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    from deployments.local import EmbeddedPostgres
+    from models.db import upgrade
+
+    postgres = EmbeddedPostgres(tmp / "pgdata").start(("passerelles", "prefect"))
+    app_url = postgres.url("passerelles")
+    upgrade(app_url)
+    os.environ["PASSERELLES_DATABASE_URL"] = app_url
+    from models.settings import get_settings
+
+    get_settings.cache_clear()
+    from tests import lifecycle_driver as d
+
+    d.seed_small()
+    results = []
+    try:
+        for label, db in (("postgresql", postgres.url("prefect", "asyncpg")), ("sqlite", None)):
+            if args.only and args.only != label:
+                continue
+            results.append(one_server(label, args.missions, tmp, db, app_url))
+    finally:
+        postgres.stop()
+    print(f"\n{args.missions} missions, 2 workers, goal: 0 refused, runs page ≤ 1 s, all advanced ≤ 10 min")
+    for r in results:
+        print(f"  Prefect server on {r['label']:10s}: refused {r['refused']}, resumes posted in "
+              f"{r['posting']:.1f} s, all at their next form {r['advanced']:.0f} s after the first resume; runs page "
+              f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, max {r['max'] * 1000:.0f} ms "
+              f"(n={r['n']})")  # fmt: skip
+    if len(results) == 2:
+        pg, sq = results
+        print(f"  ratio sqlite/postgresql: time to advance {sq['advanced'] / pg['advanced']:.2f}×, "  # type: ignore[operator]
+              f"runs page p95 {sq['p95'] / pg['p95']:.2f}×")  # type: ignore[operator]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
