@@ -34,12 +34,12 @@ SILENCE = timedelta(seconds=4 * HEARTBEAT_SECONDS)  # no heartbeat for that long
 RUN_ENDS = {f"prefect.flow-run.{s}" for s in ("Completed", "Failed", "Cancelled", "Crashed", "Suspended", "Paused")}
 
 
-def deployments() -> list[RunnerDeployment]:
+def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
     """Every deployment of passerelles (French descriptions: admins read them in the UI)."""
     from flows.mission_lifecycle import mission_lifecycle
     from flows.monitoring import branch_dashboard, mission_reminders
     from flows.outbox import send_mails_flow
-    from flows.recovery import mission_run_cancelled, recover_mission_run
+    from flows.recovery import mission_run_cancelled, recover_mission_run, watch_mission_runs
     from flows.regional_report import regional_report
     from flows.request_mission import request_mission
 
@@ -60,6 +60,8 @@ def deployments() -> list[RunnerDeployment]:
         deployment(send_mails_flow, "send-mails", interval=timedelta(minutes=1)),
         deployment(recover_mission_run, "recover-mission-run"),
         deployment(mission_run_cancelled, "mission-run-cancelled"),
+        deployment(watch_mission_runs, "watch-mission-runs", interval=timedelta(minutes=1),
+                   parameters={"stale_seconds": silence.total_seconds()}),
     ]  # fmt: skip
 
 
@@ -152,7 +154,7 @@ def register(pool: str = POOL, *, silence: timedelta = SILENCE) -> dict[str, UUI
     """Create or update the pool, the deployments and the automations; the deployments' ids by full name."""
     ensure_pool(pool)
     ids: dict[str, UUID] = {}
-    for d in deployments():
+    for d in deployments(silence):
         ids[f"{d.flow_name}/{d.name}"] = d.apply(work_pool_name=pool)
     with get_client(sync_client=True) as client:
         for automation in automations(ids, silence):

@@ -23,7 +23,7 @@ def start_run(mission_id: int) -> str:
     from prefect.deployments import run_deployment
 
     name, tags = run_labels(mission_id)
-    run = run_deployment(
+    run = run_deployment(  # sync when called from sync code
         LIFECYCLE_DEPLOYMENT,
         parameters={"mission_id": mission_id},
         idempotency_key=f"{get_settings().instance}:mission-{mission_id}",
@@ -32,7 +32,7 @@ def start_run(mission_id: int) -> str:
         timeout=0,
         as_subflow=False,
     )
-    return str(run.id)
+    return str(run.id)  # type: ignore[union-attr]
 
 
 def open_and_start(association: str, passerelle: str, title: str, request: str) -> dict[str, str]:

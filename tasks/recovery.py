@@ -13,6 +13,7 @@ from prefect.states import Scheduled
 from sqlalchemy import func, select
 
 from models import AuditEvent, Mission
+from models.base import utcnow
 from models.db import unit_of_work
 from tasks import notices
 from tasks.missions import audit, cancel
@@ -36,33 +37,90 @@ def _read_state(run_id: UUID) -> tuple[StateType | None, str]:
     return (state.type, state.message or "") if state else (None, "")
 
 
-@task(retries=2, retry_delay_seconds=5)
-def recover_run(flow_run: str) -> str:
-    """Reschedule a crashed or failed mission run whose mission is still open, at most MAX_RECOVERIES times."""
-    run_id = run_id_of(flow_run)
-    state, message = _read_state(run_id)
-    if state not in (StateType.CRASHED, StateType.FAILED):
-        return f"rien à faire : le run est {state}"
+def _reschedule(run_id: UUID, state: StateType | None, message: str) -> str:
+    """Reschedule a mission run that ended badly, unless its mission is closed or it keeps failing where it is."""
     with unit_of_work() as session:
         mission = session.scalar(select(Mission).where(Mission.flow_run_id == str(run_id)).with_for_update())
         if mission is None or not mission.status.is_open:
             return "rien à faire : pas de mission ouverte pour ce run"
-        done = session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED)
+        progress = session.scalar(  # the last thing the mission did that was not a recovery
+            select(func.max(AuditEvent.at)).where(
+                AuditEvent.mission_id == mission.id, AuditEvent.action.not_in([RECOVERED, ABANDONED])
+            )
         )
-        n = (done or 0) + 1
+        since = select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED
+        )
+        if progress is not None:
+            since = since.where(AuditEvent.at > progress)
+        total = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED
+            )
+        )
+        n = (session.scalar(since) or 0) + 1
         details: dict[str, Any] = {"state": str(state), "message": message[:500], "attempt": n}
         if n > MAX_RECOVERIES:
-            key = f"{ABANDONED}:{run_id}"
+            key = f"{ABANDONED}:{run_id}:{total}"
             if session.scalar(select(AuditEvent.id).where(AuditEvent.step_key == key)) is None:
                 audit(session, mission, actor=ACTOR, action=ABANDONED, step_key=key, details=details)
-            return f"abandon après {MAX_RECOVERIES} relances"
-        audit(session, mission, actor=ACTOR, action=RECOVERED, step_key=f"{RECOVERED}:{run_id}:{n}", details=details)
+            return f"abandon après {MAX_RECOVERIES} relances sans progrès"
+        key = f"{RECOVERED}:{run_id}:{(total or 0) + 1}"
+        audit(session, mission, actor=ACTOR, action=RECOVERED, step_key=key, details=details)
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(run_id, Scheduled(message=f"Relance automatique n° {n}"), force=True)
     return f"relancé (n° {n})"
+
+
+@task(retries=2, retry_delay_seconds=5)
+def recover_run(flow_run: str) -> str:
+    """Reschedule a crashed or failed mission run whose mission is still open (MAX_RECOVERIES times in a row
+    without the mission moving on)."""
+    run_id = run_id_of(flow_run)
+    state, message = _read_state(run_id)
+    if state not in (StateType.CRASHED, StateType.FAILED):
+        return f"rien à faire : le run est {state}"
+    return _reschedule(run_id, state, message)
+
+
+@task(retries=2, retry_delay_seconds=5)
+def sweep_runs(stale_seconds: float) -> list[str]:
+    """The safety net of the automations (a recovery run can die too): reschedule every mission run left
+    Crashed or Failed, or stuck Pending (taken by a worker that died) for more than `stale_seconds`."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+
+    from deployments.runs import LIFECYCLE
+
+    runs: list[Any] = []
+    with get_client(sync_client=True) as client:
+        while True:  # the API gives 200 runs at most per call
+            page = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[LIFECYCLE])),
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType.CRASHED, StateType.FAILED, StateType.PENDING])
+                    )
+                ),
+                limit=200,
+                offset=len(runs),
+            )
+            runs += page
+            if len(page) < 200:
+                break
+    now = utcnow()
+    done = []
+    for run in runs:
+        state = run.state
+        if state is None or (now - state.timestamp).total_seconds() < stale_seconds:
+            continue  # the automation, or the worker, is on it
+        done.append(f"{run.name} : {_reschedule(run.id, state.type, state.message or '')}")
+    return done
 
 
 @task(retries=2, retry_delay_seconds=5)
