@@ -37,10 +37,21 @@ def _read_state(run_id: UUID) -> tuple[StateType | None, str]:
     return (state.type, state.message or "") if state else (None, "")
 
 
+def _mission_of(session: Any, run_id: UUID) -> Mission | None:
+    """The mission a run follows: attached to it, or (a run that never started) named by its parameters."""
+    mission = session.scalar(select(Mission).where(Mission.flow_run_id == str(run_id)).with_for_update())
+    if mission is not None:
+        return mission
+    with get_client(sync_client=True) as client:
+        mission_id = client.read_flow_run(run_id).parameters.get("mission_id")
+    candidate = session.get(Mission, mission_id, with_for_update=True) if isinstance(mission_id, int) else None
+    return candidate if candidate is not None and candidate.flow_run_id is None else None
+
+
 def _reschedule(run_id: UUID, state: StateType | None, message: str) -> str:
     """Reschedule a mission run that ended badly, unless its mission is closed or it keeps failing where it is."""
     with unit_of_work() as session:
-        mission = session.scalar(select(Mission).where(Mission.flow_run_id == str(run_id)).with_for_update())
+        mission = _mission_of(session, run_id)
         if mission is None or not mission.status.is_open:
             return "rien à faire : pas de mission ouverte pour ce run"
         progress = session.scalar(  # the last thing the mission did that was not a recovery
