@@ -56,11 +56,35 @@ def wait_all(api: str, ids: list[str], key: str, timeout: float) -> float:
     raise TimeoutError(f"{done}/{len(ids)} runs at {key} after {timeout:.0f} s")
 
 
+def ui_probe(ui: str, stop: threading.Event, out: list[float]) -> None:
+    """Open the runs page in headless Chromium every few seconds; time until the first mission run is listed."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import ARGS, CHROMIUM
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        while not stop.is_set():
+            t = time.perf_counter()
+            page.goto(f"{ui}/runs")
+            page.get_by_text("mission-").first.wait_for()
+            out.append(time.perf_counter() - t)
+            stop.wait(5)
+        browser.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))] if ordered else float("nan")
+
+
 def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app_url: str) -> dict[str, object]:
     from deployments.local import MailServer, PrefectServer, Worker
     from models.settings import get_settings
 
-    server = PrefectServer(home=tmp / f"prefect-{label}", ui=False, database_url=prefect_db)
+    server = PrefectServer(home=tmp / f"prefect-{label}", ui=True, database_url=prefect_db)
     os.environ.update(server.env())
     mail = MailServer().start()
     os.environ.update({"PASSERELLES_DATABASE_URL": app_url, "PASSERELLES_SMTP_PORT": str(mail.port),
@@ -99,20 +123,24 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
                     latencies.append(time.perf_counter() - t)
                     time.sleep(0.5)
 
+            page_loads: list[float] = []
             prober = threading.Thread(target=probe, daemon=True)
+            browser = threading.Thread(target=ui_probe, args=(server.ui_url, stop, page_loads), daemon=True)
             prober.start()
+            browser.start()
             refused = 0
             t1 = time.perf_counter()
             with httpx.Client(timeout=60) as http:
                 for run_id in runs:
                     r = http.post(f"{server.api_url}/flow_runs/{UUID(run_id)}/resume",
                                   json={"run_input": d.needs_analysis()})  # fmt: skip
-                    if r.status_code != 200 or r.json().get("status") != "ACCEPT":
+                    if r.status_code not in (200, 201) or r.json().get("status") != "ACCEPT":
                         refused += 1
             posting = time.perf_counter() - t1
             advanced = wait_all(server.api_url, runs, "annonce-review-1", timeout=7200)
             stop.set()
             prober.join()
+            browser.join()
         finally:
             for w in workers:
                 w.stop()
@@ -120,7 +148,9 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
             server.stop()
     lat = sorted(latencies)
     return {"label": label, "refused": refused, "posting": posting, "advanced": advanced + posting, "n": len(lat),
-            "p50": statistics.median(lat), "p95": lat[int(0.95 * (len(lat) - 1))], "max": lat[-1]}  # fmt: skip
+            "p50": statistics.median(lat), "p95": pct(lat, 0.95), "max": lat[-1],
+            "ui_n": len(page_loads), "ui_p50": pct(page_loads, 0.5),
+            "ui_max": max(page_loads, default=float("nan"))}  # fmt: skip
 
 
 def main() -> int:
@@ -155,7 +185,8 @@ def main() -> int:
         print(f"  Prefect server on {r['label']:10s}: refused {r['refused']}, resumes posted in "
               f"{r['posting']:.1f} s, all at their next form {r['advanced']:.0f} s after the first resume; runs page "
               f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, max {r['max'] * 1000:.0f} ms "
-              f"(n={r['n']})")  # fmt: skip
+              f"(n={r['n']}); runs page in Chromium p50 {r['ui_p50']:.2f} s, max {r['ui_max']:.2f} s "
+              f"(n={r['ui_n']})")  # fmt: skip
     if len(results) == 2:
         pg, sq = results
         print(f"  ratio sqlite/postgresql: time to advance {sq['advanced'] / pg['advanced']:.2f}×, "  # type: ignore[operator]

@@ -6,14 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.settings import EMBEDDED, get_settings
+
+if TYPE_CHECKING:  # Alembic is imported where migrations run, not by every flow-run process (~0.25 s)
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -82,6 +83,8 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic configuration for our migrations, pointed at `url` (default: the configured database)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", resolve_url(url or get_settings().database_url).replace("%", "%%"))
@@ -90,9 +93,13 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Migrate the database to `revision`."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     """Migrate the database down to `revision`."""
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)

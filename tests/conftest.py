@@ -215,3 +215,25 @@ def pg_prefect_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         APILogWorker.drain_all(timeout=10)
     server.stop()
     drop_pg_database(url)
+
+
+@pytest.fixture
+def pg_app_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The production kind of application database, PostgreSQL, alone: for the tests of workers and kills, whose
+    subject is Prefect's side (the application's dialects are covered by every other lifecycle test)."""
+    from models.db import get_engine
+    from models.settings import get_settings
+
+    url = create_pg_database("passerelles_workers")
+    if url is None:
+        pytest.skip("PostgreSQL unreachable (set CI=true to make this a failure)")
+    upgrade(url)
+    monkeypatch.setenv("PASSERELLES_DATABASE_URL", url)
+    monkeypatch.setenv("PASSERELLES_INSTANCE", f"workers-{uuid.uuid4().hex[:8]}")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield url
+    get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    drop_pg_database(url)

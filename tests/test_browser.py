@@ -67,6 +67,8 @@ def in_browser(steps: Callable[[Any], None]) -> None:
     assert outside == [], f"the UI called outside hosts: {outside}"
 
 
+# The browser's path does not depend on the application's dialect: once, on the production one.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_passerelle_resumes_a_mission_from_its_form_and_reads_the_dashboards(
     prefect_server, app_db, mail_server
 ) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,6 @@ import random
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -65,27 +64,6 @@ def drive(drivers: dict[int, d.Driver]) -> int:
         except Exception:  # the server is down or busy: ask again at the next round
             pass
     return open_
-
-
-@pytest.fixture
-def pg_app_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The production kind of application database, PostgreSQL, alone (the chaos run is not repeated on SQLite)."""
-    from models.db import get_engine, upgrade
-    from tests.conftest import create_pg_database, drop_pg_database
-
-    url = create_pg_database("passerelles_chaos")
-    if url is None:
-        pytest.skip("PostgreSQL unreachable (set CI=true to make this a failure)")
-    upgrade(url)
-    monkeypatch.setenv("PASSERELLES_DATABASE_URL", url)
-    monkeypatch.setenv("PASSERELLES_INSTANCE", "chaos")
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield url
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    drop_pg_database(url)
 
 
 def test_missions_survive_kills_and_a_whole_stack_restart(pg_prefect_server, pg_app_db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -61,7 +61,7 @@ def wait_until(check, timeout: float = 90) -> None:  # type: ignore[no-untyped-d
         time.sleep(0.5)
 
 
-def test_workers_killed_runs_recovered_cancel_from_ui(pg_prefect_server, app_db, mail_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_workers_killed_runs_recovered_cancel_from_ui(pg_prefect_server, pg_app_db, mail_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from deployments.register import register
 
     register(silence=SILENCE)
