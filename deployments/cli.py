@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "start-mission": ("deployments.admin:start_mission", "ouvre une mission et démarre son flow"),
     "apply": ("deployments.admin:apply", "enregistre la candidature d'un bénévole à une mission"),
     "init": ("deployments.admin:init", "prépare une installation : schéma, référentiels, déploiements Prefect"),
+    "branch": ("deployments.organisation_cli:branch", "crée, modifie, liste les antennes"),
+    "team": ("deployments.organisation_cli:team", "l'équipe : ajouter, changer de rôle, désactiver un membre"),
+    "association": ("deployments.organisation_cli:association", "enregistre, liste les associations"),
+    "reassign": ("deployments.organisation_cli:reassign", "confie une mission (ou toutes celles d'une Passerelle)"),
 }
 
 

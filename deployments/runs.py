@@ -18,6 +18,23 @@ def run_labels(mission_id: int) -> tuple[str, list[str]]:
         return f"mission-{mission.reference}", [f"antenne:{mission.branch.code}", f"passerelle:{coordinator}"]
 
 
+def retag_runs(mission_ids: list[int]) -> None:
+    """Give the runs of reassigned missions the tags of their new Passerelle (the filters of the runs page)."""
+    from uuid import UUID
+
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        for mission_id in mission_ids:
+            with unit_of_work() as session:
+                run_id = get_mission(session, mission_id).flow_run_id
+            if run_id is None:
+                continue
+            _, tags = run_labels(mission_id)
+            keep = [t for t in client.read_flow_run(UUID(run_id)).tags if not t.startswith(("antenne:", "passerelle:"))]
+            client.update_flow_run(UUID(run_id), tags=[*keep, *tags])
+
+
 def start_run(mission_id: int) -> str:
     """Start (once: the mission id is the idempotency key) the mission's lifecycle run; returns its id."""
     from prefect.deployments import run_deployment

@@ -6,10 +6,16 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models.base import Base, str_enum, utcnow
 from models.rules import Bracket
+from models.text import fold
+
+
+def _name_key(context: DefaultExecutionContext) -> str:
+    return fold(context.get_current_parameters()["name"])
 
 
 class Association(Base):
@@ -20,6 +26,8 @@ class Association(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
     name: Mapped[str] = mapped_column(String(160), unique=True)
+    # fold(name): « Âge d'Or Solidaire » and « AGE D'OR SOLIDAIRE » are one association, on every database.
+    name_key: Mapped[str] = mapped_column(String(160), unique=True, default=_name_key)
     city: Mapped[str] = mapped_column(String(80), default="")
     purpose: Mapped[str] = mapped_column(String(300), default="")
     contact_name: Mapped[str] = mapped_column(String(160))
@@ -28,6 +36,11 @@ class Association(Base):
     annual_budget: Mapped[int] = mapped_column(comment="Annual operating budget, euros")
     values_validated_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @validates("name")
+    def _keep_key(self, _: str, name: str) -> str:
+        self.name_key = fold(name)
+        return name
 
 
 class FeeBracket(Base):
@@ -42,6 +55,8 @@ class FeeBracket(Base):
     max_budget: Mapped[int | None]
     membership_fee: Mapped[int]
     search_fee: Mapped[int]
+    recorded_by: Mapped[str] = mapped_column(String(160), default="")
+    recorded_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
     def rule(self) -> Bracket:
         """The pure bracket the fee rules work on."""
@@ -67,9 +82,7 @@ class FeeRecord(Base):
     """A fee owed by an association: the membership of a year, or the search fee of a mission."""
 
     __tablename__ = "fee_record"
-    __table_args__ = (
-        CheckConstraint("amount >= 0", name="amount_positive"),
-    )
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # `membership:<association>:<year>` or `search:<mission>`: one record each, whatever replays.
@@ -81,5 +94,8 @@ class FeeRecord(Base):
     amount: Mapped[int] = mapped_column(comment="euros")
     status: Mapped[FeeStatus] = mapped_column(str_enum(FeeStatus), default=FeeStatus.DUE)
     due_on: Mapped[date]
+    billed_on: Mapped[date | None] = mapped_column(comment="When the bill was mailed to the association")
+    reminded_on: Mapped[date | None]
     paid_on: Mapped[date | None]
+    settled_by: Mapped[str] = mapped_column(String(160), default="", comment="Who recorded it paid or waived")
     note: Mapped[str] = mapped_column(String(300), default="")

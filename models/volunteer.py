@@ -6,10 +6,12 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, UniqueConstraint, and_
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base, str_enum, utcnow
+from models.text import fold
 
 
 class Availability(StrEnum):
@@ -29,6 +31,11 @@ AVAILABILITY_LABELS = {
 LEVEL_LABELS = {1: "notions", 2: "confirmé", 3: "expert"}
 
 
+def _name_key(context: DefaultExecutionContext) -> str:
+    row = context.get_current_parameters()
+    return fold(f"{row['first_name']} {row['last_name']}")
+
+
 class Volunteer(Base):
     """A professional who gives their skills. The e-mail is stored lower-cased, hence unique regardless of case."""
 
@@ -39,6 +46,8 @@ class Volunteer(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
+    # fold(first last), for lookups by name that ignore case and accents on every database.
+    name_key: Mapped[str] = mapped_column(String(170), index=True, default=_name_key)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str] = mapped_column(String(30), default="")
     city: Mapped[str] = mapped_column(String(80), default="")
@@ -46,9 +55,7 @@ class Volunteer(Base):
     consent_announcements: Mapped[bool] = mapped_column(default=False)
     consent_national: Mapped[bool] = mapped_column(default=False)
     is_relay: Mapped[bool] = mapped_column(default=False)
-    availability: Mapped[Availability] = mapped_column(
-        str_enum(Availability), default=Availability.AVAILABLE
-    )
+    availability: Mapped[Availability] = mapped_column(str_enum(Availability), default=Availability.AVAILABLE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
@@ -59,6 +66,12 @@ class Volunteer(Base):
     priority_flags: Mapped[list[PriorityFlag]] = relationship(
         back_populates="volunteer", lazy="raise", cascade="all, delete-orphan"
     )
+
+    @validates("first_name", "last_name")
+    def _keep_key(self, attr: str, value: str) -> str:
+        names = {"first_name": self.first_name or "", "last_name": self.last_name or "", attr: value}
+        self.name_key = fold(f"{names['first_name']} {names['last_name']}")
+        return value
 
     @property
     def full_name(self) -> str:

@@ -27,6 +27,7 @@ from models import (
 )
 from models.base import utcnow
 from models.rules import REACHED_AT, check_transition, fees_for_budget, format_reference, next_sequence
+from models.text import fold
 
 
 class StepRefused(ValueError):
@@ -206,15 +207,22 @@ _VOLUNTEER_NO = re.compile(r"^V-?(\d+)$", re.IGNORECASE)
 
 
 def find_volunteer(session: Session, ref: str) -> Volunteer:
-    """A volunteer by number (`V-0042`, `42`) or e-mail (any case); StepRefused names what was not found."""
+    """A volunteer by number (`V-0042`, `42`), e-mail (any case) or full name (any case, any accents, when only
+    one volunteer has it); StepRefused names what was not found."""
     ref = ref.strip()
     m = _VOLUNTEER_NO.match(ref) or re.match(r"^(\d+)$", ref)
     if m:
         volunteer = session.get(Volunteer, int(m.group(1)))
     elif "@" in ref:
         volunteer = session.scalar(select(Volunteer).where(Volunteer.email == ref.lower()))
+    elif fold(ref):
+        namesakes = list(session.scalars(select(Volunteer).where(Volunteer.name_key == fold(ref)).limit(5)))
+        if len(namesakes) > 1:
+            labels = ", ".join(f"{v.label} ({v.email})" for v in namesakes)
+            raise StepRefused(f"Plusieurs bénévoles s'appellent « {ref} » : {labels}. Indiquez le numéro ou l'e-mail.")
+        volunteer = namesakes[0] if namesakes else None
     else:
-        raise StepRefused(f"« {ref} » n'est ni un numéro de bénévole (V-0042) ni une adresse e-mail.")
+        raise StepRefused(f"« {ref} » n'est ni un numéro de bénévole (V-0042), ni une adresse e-mail, ni un nom.")
     if volunteer is None:
         raise StepRefused(f"Bénévole inconnu : « {ref} ».")
     return volunteer
@@ -262,11 +270,11 @@ def find_coordinator(session: Session, ref: str) -> Coordinator:
 
 
 def find_association(session: Session, name: str) -> Association:
-    """An association by exact name (any case); StepRefused with close names otherwise."""
-    association = session.scalar(select(Association).where(func.lower(Association.name) == name.strip().lower()))
+    """An association by name, whatever the case and accents; StepRefused with close names otherwise."""
+    association = session.scalar(select(Association).where(Association.name_key == fold(name)))
     if association is None:
-        names = list(session.scalars(select(Association.name)))
-        close = difflib.get_close_matches(name, names, n=3)
+        names = {a.name_key: a.name for a in session.scalars(select(Association))}
+        close = [names[k] for k in difflib.get_close_matches(fold(name), list(names), n=3)]
         hint = f" Vouliez-vous dire : {', '.join(close)} ?" if close else ""
         raise StepRefused(f"Association inconnue : « {name} ».{hint}")
     return association

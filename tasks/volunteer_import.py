@@ -35,8 +35,6 @@ import codecs
 import csv
 import difflib
 import io
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from models.org import Branch
 from models.taxonomy import Competence
+from models.text import fold
 from models.volunteer import LEVEL_LABELS, Availability, Volunteer, VolunteerCompetence
 
 REQUIRED = ("prenom", "nom", "email")
@@ -74,13 +73,7 @@ BATCH = 100
 Progress = Callable[[int, int], None]
 
 
-def _fold(text: str) -> str:
-    """Lower-case, accent-free, punctuation collapsed to single spaces: the key every lookup uses."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
-
-
-LEVELS = {"1": 1, "2": 2, "3": 3, **{_fold(label): n for n, label in LEVEL_LABELS.items()}}
+LEVELS = {"1": 1, "2": 2, "3": 3, **{fold(label): n for n, label in LEVEL_LABELS.items()}}
 
 
 class ImportRefused(ValueError):
@@ -100,7 +93,7 @@ class Lookup:
         """A lookup from (code, name) pairs and branch codes."""
         index = {}
         for code, name in competences:
-            index[_fold(code)] = index[_fold(name)] = (code, name)
+            index[fold(code)] = index[fold(name)] = (code, name)
         return cls(index, frozenset(b.upper() for b in branches), default.strip().upper() if default else None)
 
 
@@ -213,12 +206,12 @@ def parse_csv(data: bytes, encoding: str = "utf-8") -> ParsedFile:
 
 def _map_header(header: list[str]) -> list[str]:
     known = (*REQUIRED, *OPTIONAL, *IGNORED)
-    columns = [ALIASES.get(k, k) or f"_{i}" for i, k in enumerate(_fold(h).replace(" ", "_") for h in header)]
+    columns = [ALIASES.get(k, k) or f"_{i}" for i, k in enumerate(fold(h).replace(" ", "_") for h in header)]
     unknown = [h.strip() for h, c in zip(header, columns, strict=True) if c not in known and c[0] != "_"]
     if unknown:
         hints = []
         for name in unknown:
-            close = difflib.get_close_matches(_fold(name).replace(" ", "_"), known, n=1)
+            close = difflib.get_close_matches(fold(name).replace(" ", "_"), known, n=1)
             hints.append(f"« {name} »" + (f" (vouliez-vous dire « {close[0]} » ?)" if close else ""))
         raise ImportRefused(f"Colonnes inconnues : {', '.join(hints)}. Colonnes acceptées : {', '.join(known)}.")
     if doubles := sorted({c for c in columns if columns.count(c) > 1}):
@@ -232,7 +225,7 @@ def _map_header(header: list[str]) -> list[str]:
 
 
 def _bool(column: str, value: str, errors: list[str]) -> bool:
-    folded = _fold(value)
+    folded = fold(value)
     if folded in TRUE or folded in FALSE:
         return folded in TRUE
     errors.append(f"valeur « {value} » invalide pour {column} (attendu oui ou non)")
@@ -248,21 +241,21 @@ def _competences(value: str, lookup: Lookup, errors: list[str]) -> dict[str, int
             for n in range(len(pieces), 0, -1):
                 item = ",".join(pieces[:n])
                 name, _, tail = item.rpartition(":") if ":" in item else (item, "", "")
-                if n == 1 or ("," not in tail and _fold(name) in lookup.competences):
+                if n == 1 or ("," not in tail and fold(name) in lookup.competences):
                     break
             items.append(item)
             pieces = pieces[n:]
     found: dict[str, int] = {}
     for item in filter(None, (i.strip() for i in items)):
         name, _, raw_level = (p.strip() for p in item.rpartition(":")) if ":" in item else (item, "", "")
-        entry = lookup.competences.get(_fold(name))
+        entry = lookup.competences.get(fold(name))
         if entry is None:
-            close = difflib.get_close_matches(_fold(name), list(lookup.competences), n=3, cutoff=0.6)
+            close = difflib.get_close_matches(fold(name), list(lookup.competences), n=3, cutoff=0.6)
             ideas = list(dict.fromkeys(lookup.competences[c][0] for c in close))
             hint = f" ; vouliez-vous dire {' ou '.join(f'« {c} »' for c in ideas)} ?" if ideas else ""
             errors.append(f"compétence inconnue « {name} »{hint}")
             continue
-        level: int | None = LEVELS.get(_fold(raw_level)) if raw_level else DEFAULT_LEVEL
+        level: int | None = LEVELS.get(fold(raw_level)) if raw_level else DEFAULT_LEVEL
         if level is None:
             errors.append(f"niveau « {raw_level} » invalide pour « {entry[0]} » (attendu 1, 2 ou 3)")
         elif entry[0] in found:
@@ -305,7 +298,7 @@ def validate_row(line: int, columns: list[str], cells: list[str], lookup: Lookup
         errors.append(f"antenne inconnue « {branch} » (antennes connues : {', '.join(sorted(lookup.branches))})")
     competences = _competences(row.get("competences", ""), lookup, errors)
     flags = {c: _bool(c, row.get(c, ""), errors) for c in ("consentement_annonces", "consentement_national", "relais")}
-    availability = AVAILABILITY.get(_fold(row.get("disponibilite", "")) or "disponible")
+    availability = AVAILABILITY.get(fold(row.get("disponibilite", "")) or "disponible")
     if availability is None:
         errors.append(
             f"disponibilité « {row['disponibilite']} » invalide (attendu disponible, peu disponible ou indisponible)"

@@ -41,3 +41,29 @@ def test_migrations_roundtrip_postgresql() -> None:
         _roundtrip(url)
     finally:
         drop_pg_database(url)
+
+
+def test_name_keys_are_filled_for_existing_rows(tmp_path) -> None:
+    """0004 folds the names already stored: an association registered before it is found by any spelling."""
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    upgrade(url, "0003")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO branch (id, code, name, region, created_at) "
+                          "VALUES (1, 'STR', 'Strasbourg', 'Grand Est', '2026-01-01')"))  # fmt: skip
+        for id_, name in ((1, "Âge d'Or Solidaire"), (2, "AGE D’OR SOLIDAIRE")):
+            conn.execute(
+                text("INSERT INTO association (id, branch_id, name, city, purpose, contact_name, contact_email, "
+                     "contact_phone, annual_budget, created_at) VALUES (:i, 1, :n, '', '', 'X', 'x@a.fr', '', 1000, "
+                     "'2026-01-01')"),
+                {"i": id_, "n": name},
+            )  # fmt: skip
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        keys = dict(conn.execute(text("SELECT id, name_key FROM association")).all())
+    engine.dispose()
+    assert keys == {1: "age d or solidaire", 2: "age d or solidaire 2"}

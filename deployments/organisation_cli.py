@@ -1,0 +1,228 @@
+"""`passerelles branch|team|association|reassign|fees`: the organisation's data without SQL.
+
+Each action runs in one transaction: a refusal (French, on stderr, exit 1) writes nothing. The same actions are
+deployments with French forms in the Prefect UI (`flows/admin.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from models.db import unit_of_work
+from tasks.missions import StepRefused
+
+ACTOR = "ligne de commande"
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date invalide « {value} » (AAAA-MM-JJ attendu)") from None
+
+
+def _run(action: Callable[[Any], str], args: argparse.Namespace) -> int:
+    try:
+        with unit_of_work() as session:
+            message = action(session)
+    except StepRefused as exc:
+        print(f"Refusé : {exc}", file=sys.stderr)
+        return 1
+    print(message)
+    return 0
+
+
+def _sub(prog: str, description: str) -> tuple[argparse.ArgumentParser, Any]:
+    parser = argparse.ArgumentParser(prog=f"passerelles {prog}", description=description)
+    return parser, parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+
+def branch(argv: list[str]) -> int:
+    """`passerelles branch create|update|list`."""
+    from tasks import organisation as org
+
+    parser, sub = _sub("branch", "Les antennes régionales.")
+    create = sub.add_parser("create", help="crée une antenne")
+    create.add_argument("--code", required=True, help="2 à 5 lettres, préfixe des références (ex. STR)")
+    create.add_argument("--nom", required=True, help="ex. Strasbourg")
+    create.add_argument("--region", required=True, help="ex. Grand Est")
+    create.add_argument("--fondee-le", type=_date, help="date de création (AAAA-MM-JJ)")
+    update = sub.add_parser("update", help="renomme une antenne ou change sa région")
+    update.add_argument("antenne", help="code ou nom")
+    update.add_argument("--nom", default="")
+    update.add_argument("--region", default="")
+    sub.add_parser("list", help="liste les antennes")
+    args = parser.parse_args(argv)
+
+    def act(session: Any) -> str:
+        if args.action == "create":
+            b = org.create_branch(session, code=args.code, name=args.nom, region=args.region, founded_on=args.fondee_le)
+            return f"Antenne {b.code} « {b.name} » ({b.region}) créée."
+        if args.action == "update":
+            b = org.update_branch(session, args.antenne, name=args.nom, region=args.region)
+            return f"Antenne {b.code} : « {b.name} » ({b.region})."
+        from sqlalchemy import select
+
+        from models import Branch
+
+        rows = [f"{b.code:<5} {b.name} ({b.region})" for b in session.scalars(select(Branch).order_by(Branch.code))]
+        return "\n".join(rows) or "Aucune antenne : passerelles branch create --code … --nom … --region …"
+
+    return _run(act, args)
+
+
+def team(argv: list[str]) -> int:
+    """`passerelles team add|update|deactivate|reactivate|list`."""
+    from models.org import ROLE_LABELS
+    from tasks import organisation as org
+
+    roles = " ; ".join(f"{r.value} ({label})" for r, label in ROLE_LABELS.items())
+    parser, sub = _sub("team", "L'équipe : Passerelles, responsables d'antenne, équipe support, admins.")
+    add = sub.add_parser("add", help="ajoute un membre de l'équipe")
+    add.add_argument("--prenom", required=True)
+    add.add_argument("--nom", required=True)
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", required=True, help=roles)
+    add.add_argument("--antenne", default="", help="code ou nom (obligatoire pour une Passerelle ou un responsable)")
+    change = sub.add_parser("update", help="change le rôle ou l'antenne d'un membre")
+    change.add_argument("membre", help="e-mail ou numéro (C-12)")
+    change.add_argument("--role", default="", help=roles)
+    change.add_argument("--antenne", default="")
+    off = sub.add_parser("deactivate", help="désactive un membre qui part (ses missions ouvertes sont confiées)")
+    off.add_argument("membre", help="e-mail ou numéro (C-12)")
+    off.add_argument("--confier-a", default="", help="Passerelle qui reprend ses missions ouvertes")
+    on = sub.add_parser("reactivate", help="réactive un membre")
+    on.add_argument("membre")
+    ls = sub.add_parser("list", help="liste l'équipe")
+    ls.add_argument("--antenne", default="")
+    args = parser.parse_args(argv)
+    moved: list[int] = []
+
+    def act(session: Any) -> str:
+        if args.action == "add":
+            c = org.add_coordinator(session, first_name=args.prenom, last_name=args.nom, email=args.email,
+                                    role=org.parse_role(args.role), branch=args.antenne)  # fmt: skip
+            return f"C-{c.id} {c.full_name} <{c.email}> ajouté(e) : {ROLE_LABELS[c.role]}."
+        if args.action == "update":
+            role = org.parse_role(args.role) if args.role else None
+            c = org.change_coordinator(session, args.membre, role=role, branch=args.antenne)
+            where = f", antenne {c.branch.code}" if c.branch else ""
+            return f"C-{c.id} {c.full_name} : {ROLE_LABELS[c.role]}{where}."
+        if args.action in ("deactivate", "reactivate"):
+            active = args.action == "reactivate"
+            missions = org.set_active(session, args.membre, active=active,
+                                      reassign_to=getattr(args, "confier_a", ""), actor=ACTOR)  # fmt: skip
+            moved.extend(m.id for m in missions)
+            done = "réactivé(e)" if active else "désactivé(e)"
+            return f"{args.membre} {done}." + (
+                f" Missions confiées : {', '.join(m.reference for m in missions)}." if missions else ""
+            )
+        return _team_table(session, args.antenne)
+
+    code = _run(act, args)
+    if code == 0 and moved:
+        _retag(moved)
+    return code
+
+
+def _team_table(session: Any, branch: str) -> str:
+    from sqlalchemy import select
+
+    from models import Coordinator
+    from models.org import ROLE_LABELS
+    from tasks import organisation as org
+
+    query = select(Coordinator).order_by(Coordinator.branch_id, Coordinator.last_name)
+    if branch:
+        query = query.where(Coordinator.branch_id == org.find_branch(session, branch).id)
+    rows = []
+    for c in session.scalars(query):
+        state = "" if c.active else " (désactivé(e))"
+        home = c.branch.code if c.branch else "national"
+        rows.append(f"C-{c.id:<4} {home:<8} {ROLE_LABELS[c.role]:<32} {c.full_name} <{c.email}>{state}")
+    return "\n".join(rows) or "Personne dans l'équipe : passerelles team add …"
+
+
+def _retag(mission_ids: list[int]) -> None:
+    from deployments.runs import retag_runs
+
+    try:
+        retag_runs(mission_ids)
+    except Exception as exc:  # the database is the record: dashboards, reminders and mails already follow
+        print(f"Étiquettes des runs non mises à jour (serveur Prefect injoignable : {exc}).", file=sys.stderr)
+
+
+def reassign(argv: list[str]) -> int:
+    """`passerelles reassign (--mission REF | --de MEMBRE) --a MEMBRE`."""
+    from tasks import organisation as org
+    from tasks.missions import find_mission
+
+    parser = argparse.ArgumentParser(
+        prog="passerelles reassign", description="Confie une mission, ou toutes les missions ouvertes d'une "
+        "Passerelle, à une autre Passerelle de l'antenne.",
+    )  # fmt: skip
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--mission", help="référence, ex. STR-2026-014")
+    which.add_argument("--de", help="la Passerelle qui laisse toutes ses missions ouvertes (e-mail ou C-12)")
+    parser.add_argument("--a", required=True, help="la Passerelle qui les reprend (e-mail ou C-12)")
+    args = parser.parse_args(argv)
+    moved: list[int] = []
+
+    def act(session: Any) -> str:
+        if args.mission:
+            missions = [find_mission(session, args.mission)]
+        else:
+            missions = org.open_missions(session, org.find_coordinator(session, args.de))
+            if not missions:
+                raise StepRefused(f"{args.de} ne suit aucune mission ouverte.")
+        org.reassign(session, missions, to=args.a, actor=ACTOR)
+        moved.extend(m.id for m in missions)
+        who = missions[0].coordinator.full_name
+        return f"Confiée(s) à {who} : {', '.join(m.reference for m in missions)}."
+
+    code = _run(act, args)
+    if code == 0:
+        _retag(moved)
+    return code
+
+
+def association(argv: list[str]) -> int:
+    """`passerelles association register|list`."""
+    from tasks import organisation as org
+
+    parser, sub = _sub("association", "Les associations accompagnées.")
+    reg = sub.add_parser("register", help="enregistre une association")
+    reg.add_argument("--nom", required=True)
+    reg.add_argument("--antenne", required=True, help="code ou nom de l'antenne")
+    reg.add_argument("--contact", required=True, help="nom de la personne contact")
+    reg.add_argument("--email", required=True, help="e-mail du contact")
+    reg.add_argument("--budget", required=True, type=int, help="budget annuel de fonctionnement, en euros")
+    reg.add_argument("--ville", default="")
+    reg.add_argument("--objet", default="", help="objet de l'association")
+    reg.add_argument("--telephone", default="")
+    ls = sub.add_parser("list", help="liste les associations")
+    ls.add_argument("--antenne", default="")
+    args = parser.parse_args(argv)
+
+    def act(session: Any) -> str:
+        if args.action == "register":
+            a = org.register_association(
+                session, name=args.nom, branch=args.antenne, contact_name=args.contact, contact_email=args.email,
+                annual_budget=args.budget, city=args.ville, purpose=args.objet, contact_phone=args.telephone,
+            )  # fmt: skip
+            return f"Association « {a.name} » enregistrée (budget {a.annual_budget} €)."
+        from sqlalchemy import select
+
+        from models import Association
+
+        query = select(Association).order_by(Association.name)
+        if args.antenne:
+            query = query.where(Association.branch_id == org.find_branch(session, args.antenne).id)
+        rows = [f"{a.name} — {a.city or '?'} — {a.contact_name} <{a.contact_email}>" for a in session.scalars(query)]
+        return "\n".join(rows) or "Aucune association."
+
+    return _run(act, args)

@@ -1,0 +1,194 @@
+"""The organisation's data from the Prefect UI: one deployment per action, its French form made of the flow's
+parameters (Deployments → the action → Run → Custom run). The same functions as the CLI (`tasks/organisation.py`);
+a refusal ends the run Failed with its French reason as the state message, nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.states import Completed, Failed, State
+from pydantic import Field
+
+from models.org import ROLE_LABELS, Role
+from tasks.missions import StepRefused
+
+ACTOR = "formulaire d'administration"
+RoleChoice = StrEnum("RoleChoice", {role.name: label for role, label in ROLE_LABELS.items()})  # type: ignore[misc]
+
+
+def _role(choice: Any) -> Role:
+    return Role[choice.name]
+
+
+def _apply(action: Callable[[Any], str], after: Callable[[], None] | None = None) -> State:
+    from models.db import unit_of_work
+
+    try:
+        with unit_of_work() as session:
+            message = action(session)
+    except StepRefused as exc:
+        get_run_logger().warning("Refusé : %s", exc)
+        return Failed(message=f"Refusé : {exc}")
+    get_run_logger().info(message)
+    if after:
+        after()
+    return Completed(message=message)
+
+
+@flow(name="create-branch", validate_parameters=True)
+def create_branch(
+    code: str = Field(description="2 à 5 lettres, préfixe des références des missions (ex. STR)."),
+    nom: str = Field(description="Nom de l'antenne, ex. Strasbourg."),
+    region: str = Field(description="Région, ex. Grand Est."),
+    fondee_le: date | None = Field(default=None, description="Date de création de l'antenne (facultatif)."),
+) -> State:
+    """Créer une antenne."""
+    from tasks import organisation as org
+
+    def act(session: Any) -> str:
+        b = org.create_branch(session, code=code, name=nom, region=region, founded_on=fondee_le)
+        return f"Antenne {b.code} « {b.name} » ({b.region}) créée."
+
+    return _apply(act)
+
+
+@flow(name="update-branch", validate_parameters=True)
+def update_branch(
+    antenne: str = Field(description="Code ou nom de l'antenne."),
+    nom: str = Field(default="", description="Nouveau nom (vide : inchangé)."),
+    region: str = Field(default="", description="Nouvelle région (vide : inchangée)."),
+) -> State:
+    """Renommer une antenne ou changer sa région."""
+    from tasks import organisation as org
+
+    def act(session: Any) -> str:
+        b = org.update_branch(session, antenne, name=nom, region=region)
+        return f"Antenne {b.code} : « {b.name} » ({b.region})."
+
+    return _apply(act)
+
+
+@flow(name="add-team-member", validate_parameters=True)
+def add_team_member(
+    prenom: str = Field(description="Prénom."),
+    nom: str = Field(description="Nom."),
+    email: str = Field(description="Adresse e-mail : les mails « À vous » et les rappels y arrivent."),
+    role: RoleChoice = Field(description="Rôle dans l'association."),
+    antenne: str = Field(default="", description="Code ou nom de l'antenne (obligatoire sauf support et admin)."),
+) -> State:
+    """Ajouter un membre de l'équipe."""
+    from tasks import organisation as org
+
+    def act(session: Any) -> str:
+        c = org.add_coordinator(
+            session, first_name=prenom, last_name=nom, email=email, role=_role(role), branch=antenne
+        )
+        return f"C-{c.id} {c.full_name} <{c.email}> ajouté(e) : {ROLE_LABELS[c.role]}."
+
+    return _apply(act)
+
+
+@flow(name="update-team-member", validate_parameters=True)
+def update_team_member(
+    membre: str = Field(description="E-mail ou numéro (C-12) du membre."),
+    role: RoleChoice | None = Field(default=None, description="Nouveau rôle (vide : inchangé)."),
+    antenne: str = Field(default="", description="Nouvelle antenne (vide : inchangée)."),
+) -> State:
+    """Changer le rôle ou l'antenne d'un membre de l'équipe."""
+    from tasks import organisation as org
+
+    def act(session: Any) -> str:
+        c = org.change_coordinator(session, membre, role=_role(role) if role else None, branch=antenne)
+        return f"C-{c.id} {c.full_name} : {ROLE_LABELS[c.role]}."
+
+    return _apply(act)
+
+
+@flow(name="deactivate-team-member", validate_parameters=True)
+def deactivate_team_member(
+    membre: str = Field(description="E-mail ou numéro (C-12) du membre qui part."),
+    confier_a: str = Field(default="", description="Passerelle qui reprend ses missions ouvertes (e-mail ou C-12)."),
+    reactiver: bool = Field(default=False, description="Cocher pour réactiver un membre désactivé."),
+) -> State:
+    """Désactiver un membre de l'équipe (ses missions ouvertes sont confiées à une autre Passerelle), ou le
+    réactiver."""
+    from tasks import organisation as org
+
+    moved: list[int] = []
+
+    def act(session: Any) -> str:
+        missions = org.set_active(session, membre, active=reactiver, reassign_to=confier_a, actor=ACTOR)
+        moved.extend(m.id for m in missions)
+        done = "réactivé(e)" if reactiver else "désactivé(e)"
+        return f"{membre} {done}." + (
+            f" Missions confiées : {', '.join(m.reference for m in missions)}." if missions else ""
+        )
+
+    return _apply(act, lambda: _retag(moved))
+
+
+@flow(name="reassign-missions", validate_parameters=True)
+def reassign_missions(
+    a: str = Field(description="La Passerelle qui reprend (e-mail ou C-12)."),
+    mission: str = Field(default="", description="Une mission (référence, ex. STR-2026-014)…"),
+    de: str = Field(default="", description="… ou toutes les missions ouvertes de cette Passerelle (e-mail ou C-12)."),
+) -> State:
+    """Confier une mission, ou toutes les missions ouvertes d'une Passerelle, à une autre Passerelle de l'antenne."""
+    from tasks import organisation as org
+    from tasks.missions import find_mission
+
+    moved: list[int] = []
+
+    def act(session: Any) -> str:
+        if bool(mission.strip()) == bool(de.strip()):
+            raise StepRefused("Indiquez soit une mission, soit la Passerelle dont toutes les missions sont confiées.")
+        missions = [find_mission(session, mission)] if mission.strip() else org.open_missions(
+            session, org.find_coordinator(session, de))  # fmt: skip
+        if not missions:
+            raise StepRefused(f"{de} ne suit aucune mission ouverte.")
+        org.reassign(session, missions, to=a, actor=ACTOR)
+        moved.extend(m.id for m in missions)
+        return f"Confiée(s) à {missions[0].coordinator.full_name} : {', '.join(m.reference for m in missions)}."
+
+    return _apply(act, lambda: _retag(moved))
+
+
+@flow(name="register-association", validate_parameters=True)
+def register_association(
+    nom: str = Field(description="Nom de l'association."),
+    antenne: str = Field(description="Code ou nom de l'antenne qui l'accompagne."),
+    contact: str = Field(description="Nom de la personne contact."),
+    email: str = Field(description="E-mail du contact : annonces à approuver, factures, bilans."),
+    budget: int = Field(
+        ge=0, description="Budget annuel de fonctionnement, en euros (donne la tranche de cotisation)."
+    ),
+    ville: str = Field(default="", description="Ville."),
+    objet: str = Field(default="", description="Objet de l'association."),
+    telephone: str = Field(default="", description="Téléphone du contact."),
+) -> State:
+    """Enregistrer une association."""
+    from tasks import organisation as org
+
+    def act(session: Any) -> str:
+        a = org.register_association(
+            session, name=nom, branch=antenne, contact_name=contact, contact_email=email,
+            annual_budget=budget, city=ville, purpose=objet, contact_phone=telephone,
+        )  # fmt: skip
+        return f"Association « {a.name} » enregistrée (budget {a.annual_budget} €)."
+
+    return _apply(act)
+
+
+def _retag(mission_ids: list[int]) -> None:
+    if mission_ids:
+        from deployments.runs import retag_runs
+
+        retag_runs(mission_ids)
+
+
+ADMIN_FLOWS = (create_branch, update_branch, add_team_member, update_team_member, deactivate_team_member,
+               reassign_missions, register_association)  # fmt: skip

@@ -1,0 +1,244 @@
+"""The organisation's own data, managed without SQL: branches, the team, associations, who follows which mission.
+
+Plain functions over a session (the caller owns the transaction); every refusal is a StepRefused in French, raised
+before anything is written. The CLI (`deployments/organisation_cli.py`) and the admin flows (`flows/admin.py`) call
+these and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, Branch, Coordinator, Mission, MissionStatus, Role
+from models.association import Association
+from models.base import utcnow
+from models.org import ROLE_LABELS
+from models.rules import fees_for_budget
+from models.text import fold
+from tasks.mail import check_address
+from tasks.missions import StepRefused, audit, current_brackets, find_coordinator
+
+BRANCH_CODE = re.compile(r"^[A-Z]{2,5}$")
+# Roles that follow missions; support team and admins may be national (no branch).
+MISSION_ROLES = (Role.PASSERELLE, Role.BRANCH_LEAD)
+ROLE_BY_LABEL = {fold(label): role for role, label in ROLE_LABELS.items()} | {role.value: role for role in Role}
+
+
+def parse_role(value: str) -> Role:
+    """A role by its French label (« Passerelle », « responsable d'antenne »...) or code; StepRefused otherwise."""
+    role = ROLE_BY_LABEL.get(fold(value).replace(" ", "_")) or ROLE_BY_LABEL.get(fold(value))
+    if role is None:
+        choices = ", ".join(f"« {label} »" for label in ROLE_LABELS.values())
+        raise StepRefused(f"Rôle inconnu : « {value} ». Rôles possibles : {choices}.")
+    return role
+
+
+def _required(value: str, what: str) -> str:
+    if not value or not value.strip():
+        raise StepRefused(f"{what} est obligatoire.")
+    return " ".join(value.split())
+
+
+def _email(value: str) -> str:
+    try:
+        return check_address(value.strip()).lower()
+    except ValueError as exc:
+        raise StepRefused(str(exc)) from exc
+
+
+def find_branch(session: Session, ref: str) -> Branch:
+    """A branch by code (`STR`) or name (any case, any accents); StepRefused listing the branches otherwise."""
+    branches = list(session.scalars(select(Branch).order_by(Branch.code)))
+    key = fold(ref)
+    for branch in branches:
+        if branch.code.lower() == key or fold(branch.name) == key:
+            return branch
+    known = ", ".join(f"{b.code} ({b.name})" for b in branches) or "aucune : créez-en une (passerelles antenne créer)"
+    raise StepRefused(f"Antenne inconnue : « {ref} ». Antennes : {known}.")
+
+
+def create_branch(session: Session, *, code: str, name: str, region: str, founded_on: date | None = None) -> Branch:
+    """A new branch; its code (2 to 5 letters) prefixes its missions' references (`STR-2026-014`)."""
+    code = code.strip().upper()
+    if not BRANCH_CODE.match(code):
+        raise StepRefused(f"Code d'antenne invalide « {code} » : 2 à 5 lettres sans accent, par exemple STR.")
+    name = _required(name, "Le nom de l'antenne")
+    region = _required(region, "La région")
+    for other in session.scalars(select(Branch)):
+        if other.code == code:
+            raise StepRefused(f"Le code {code} est déjà celui de l'antenne {other.name}.")
+        if fold(other.name) == fold(name):
+            raise StepRefused(f"L'antenne « {other.name} » existe déjà (code {other.code}).")
+    branch = Branch(code=code, name=name, region=region, founded_on=founded_on)
+    session.add(branch)
+    session.flush()
+    return branch
+
+
+def update_branch(session: Session, ref: str, *, name: str = "", region: str = "") -> Branch:
+    """Rename a branch or change its region (its code stays: it is in every reference already given)."""
+    branch = find_branch(session, ref)
+    if not name.strip() and not region.strip():
+        raise StepRefused("Rien à modifier : indiquez un nouveau nom ou une nouvelle région.")
+    if name.strip():
+        clash = [b for b in session.scalars(select(Branch).where(Branch.id != branch.id)) if fold(b.name) == fold(name)]
+        if clash:
+            raise StepRefused(f"L'antenne « {clash[0].name} » porte déjà ce nom.")
+        branch.name = " ".join(name.split())
+    if region.strip():
+        branch.region = " ".join(region.split())
+    return branch
+
+
+def add_coordinator(
+    session: Session, *, first_name: str, last_name: str, email: str, role: Role, branch: str = ""
+) -> Coordinator:
+    """A new member of the team. Passerelles and branch leads belong to a branch; support and admins may not."""
+    first_name = _required(first_name, "Le prénom")
+    last_name = _required(last_name, "Le nom")
+    address = _email(email)
+    home = find_branch(session, branch) if branch.strip() else None
+    if home is None and role in MISSION_ROLES:
+        raise StepRefused(f"Un(e) {ROLE_LABELS[role]} est rattaché(e) à une antenne : indiquez laquelle.")
+    existing = session.scalar(select(Coordinator).where(func.lower(Coordinator.email) == address))
+    if existing is not None:
+        state = "" if existing.active else " (désactivé(e) : réactivez ce compte plutôt)"
+        raise StepRefused(f"L'adresse {address} est déjà celle de {existing.full_name}{state}.")
+    coordinator = Coordinator(
+        first_name=first_name, last_name=last_name, email=address, role=role, branch_id=home.id if home else None
+    )
+    session.add(coordinator)
+    session.flush()
+    return coordinator
+
+
+def _any_coordinator(session: Session, ref: str) -> Coordinator:
+    """A coordinator by e-mail or number, active or not."""
+    m = re.match(r"^C?-?(\d+)$", ref.strip(), re.IGNORECASE)
+    if m:
+        found = session.get(Coordinator, int(m.group(1)))
+    else:
+        found = session.scalar(select(Coordinator).where(func.lower(Coordinator.email) == ref.strip().lower()))
+    if found is None:
+        raise StepRefused(f"Membre de l'équipe inconnu : « {ref} » (e-mail ou numéro C-12).")
+    return found
+
+
+def change_coordinator(session: Session, ref: str, *, role: Role | None = None, branch: str = "") -> Coordinator:
+    """Change a team member's role or branch; one who still follows open missions keeps a mission role."""
+    coordinator = _any_coordinator(session, ref)
+    if role is None and not branch.strip():
+        raise StepRefused("Rien à modifier : indiquez un nouveau rôle ou une nouvelle antenne.")
+    new_role = role or coordinator.role
+    new_branch = find_branch(session, branch) if branch.strip() else coordinator.branch
+    open_ = open_missions(session, coordinator)
+    if open_ and (new_role not in MISSION_ROLES or (new_branch and new_branch.id != coordinator.branch_id)):
+        raise StepRefused(
+            f"{coordinator.full_name} suit encore {len(open_)} mission(s) ouverte(s) "
+            f"({', '.join(m.reference for m in open_)}) : réaffectez-les d'abord."
+        )
+    if new_branch is None and new_role in MISSION_ROLES:
+        raise StepRefused(f"Un(e) {ROLE_LABELS[new_role]} est rattaché(e) à une antenne : indiquez laquelle.")
+    coordinator.role = new_role
+    coordinator.branch_id = new_branch.id if new_branch else None
+    return coordinator
+
+
+def set_active(session: Session, ref: str, *, active: bool, reassign_to: str = "", actor: str) -> list[Mission]:
+    """Deactivate (a leaving member: their open missions go to `reassign_to`) or reactivate a team member.
+    Returns the missions reassigned."""
+    coordinator = _any_coordinator(session, ref)
+    if coordinator.active == active:
+        raise StepRefused(f"{coordinator.full_name} est déjà {'actif/active' if active else 'désactivé(e)'}.")
+    moved: list[Mission] = []
+    if not active:
+        open_ = open_missions(session, coordinator)
+        if open_ and not reassign_to.strip():
+            raise StepRefused(
+                f"{coordinator.full_name} suit encore {len(open_)} mission(s) ouverte(s) "
+                f"({', '.join(m.reference for m in open_)}) : indiquez à qui les confier."
+            )
+        if open_:
+            moved = reassign(session, open_, to=reassign_to, actor=actor)
+    coordinator.active = active
+    return moved
+
+
+def open_missions(session: Session, coordinator: Coordinator) -> list[Mission]:
+    """The open missions a team member follows, oldest first."""
+    open_statuses = [s for s in MissionStatus if s.is_open]
+    return list(
+        session.scalars(
+            select(Mission)
+            .where(Mission.coordinator_id == coordinator.id, Mission.status.in_(open_statuses))
+            .order_by(Mission.id)
+        )
+    )
+
+
+def reassign(session: Session, missions: list[Mission], *, to: str, actor: str) -> list[Mission]:
+    """Give open missions to another Passerelle of their branch; audited per mission. The caller retags the runs
+    (`deployments.runs.retag_runs`) after the commit; dashboards, reminders and mails read the mission's row."""
+    target = find_coordinator(session, to)
+    if target.role not in MISSION_ROLES:
+        raise StepRefused(f"{target.full_name} est {ROLE_LABELS[target.role]} : seule une Passerelle ou un(e) "
+                          "responsable d'antenne suit une mission.")  # fmt: skip
+    for mission in missions:
+        if not mission.status.is_open:
+            raise StepRefused(f"La mission {mission.reference} est « {mission.status.label} » : elle ne se réaffecte "
+                              "plus.")  # fmt: skip
+        if mission.branch_id != target.branch_id:
+            raise StepRefused(f"{target.full_name} n'est pas de l'antenne de la mission {mission.reference}.")
+        if mission.coordinator_id == target.id:
+            raise StepRefused(f"La mission {mission.reference} est déjà suivie par {target.full_name}.")
+    for mission in missions:
+        previous = mission.coordinator.full_name
+        done = session.scalar(
+            select(func.count()).select_from(AuditEvent)
+            .where(AuditEvent.mission_id == mission.id, AuditEvent.action == "reassign")
+        ) or 0  # fmt: skip
+        mission.coordinator_id = target.id
+        session.flush()
+        session.refresh(mission, ["coordinator"])
+        audit(session, mission, actor=actor, action="reassign", step_key=f"reassign-{done + 1}",
+              details={"from": previous, "to": target.full_name})  # fmt: skip
+    return missions
+
+
+def register_association(
+    session: Session,
+    *,
+    name: str,
+    branch: str,
+    contact_name: str,
+    contact_email: str,
+    annual_budget: int,
+    city: str = "",
+    purpose: str = "",
+    contact_phone: str = "",
+) -> Association:
+    """A new association of a branch; its annual budget gives its fee bracket (refused when no schedule covers it)."""
+    name = _required(name, "Le nom de l'association")
+    home = find_branch(session, branch)
+    contact = _required(contact_name, "Le nom du contact")
+    address = _email(contact_email)
+    if annual_budget < 0:
+        raise StepRefused(f"Budget annuel négatif ({annual_budget} €) : indiquez le budget de fonctionnement en euros.")
+    twin = session.scalar(select(Association).where(Association.name_key == fold(name)))
+    if twin is not None:
+        raise StepRefused(f"L'association « {twin.name} » est déjà enregistrée.")
+    try:
+        fees_for_budget(annual_budget, current_brackets(session, utcnow().date().year))
+    except ValueError as exc:  # no bracket covers it
+        raise StepRefused(str(exc)) from exc
+    association = Association(
+        branch_id=home.id, name=name, contact_name=contact, contact_email=address, annual_budget=annual_budget,
+        city=" ".join(city.split()), purpose=purpose.strip(), contact_phone=contact_phone.strip(),
+    )  # fmt: skip
+    session.add(association)
+    session.flush()
+    return association

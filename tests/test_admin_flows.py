@@ -1,0 +1,61 @@
+"""The organisation's data from the Prefect UI: the admin flows on a real Prefect server, refusals included."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from flows import admin
+from models import Association, Branch, Coordinator, Role
+from models.db import unit_of_work
+from tests import lifecycle_driver as d
+
+pytestmark = pytest.mark.slow
+
+
+def test_admin_flows_apply_or_refuse_in_french(prefect_server, app_db) -> None:  # type: ignore[no-untyped-def]
+    d.seed_small()
+    state = admin.create_branch(code="col", nom="Colmar", region="Grand Est", return_state=True)
+    assert state.is_completed() and "Antenne COL « Colmar »" in (state.message or "")
+    state = admin.create_branch(code="COL", nom="Autre", region="Grand Est", return_state=True)
+    assert state.is_failed() and state.message == "Refusé : Le code COL est déjà celui de l'antenne Colmar."
+
+    lead = admin.RoleChoice["BRANCH_LEAD"]
+    state = admin.add_team_member(prenom="Inès", nom="Haas", email="ines.haas@pc.example", role=lead,
+                                  antenne="colmar", return_state=True)  # fmt: skip
+    assert state.is_completed(), state.message
+    state = admin.add_team_member(prenom="X", nom="Y", email="@@", role=lead, antenne="COL", return_state=True)
+    assert state.is_failed() and "Adresse e-mail invalide" in (state.message or "")
+
+    state = admin.register_association(nom="Épicerie Solidaire", antenne="COL", contact="Luc", email="luc@epi.example",
+                                       budget=12000, return_state=True)  # fmt: skip
+    assert state.is_completed(), state.message
+    state = admin.register_association(nom="EPICERIE SOLIDAIRE", antenne="COL", contact="Luc", email="luc@epi.example",
+                                       budget=12000, return_state=True)  # fmt: skip
+    assert state.is_failed() and "déjà enregistrée" in (state.message or "")
+
+    state = admin.reassign_missions(a="ines.haas@pc.example", return_state=True)
+    assert state.is_failed() and "soit une mission, soit la Passerelle" in (state.message or "")
+    with unit_of_work() as s:
+        assert s.scalar(select(Branch).where(Branch.code == "COL")) is not None
+        ines = s.scalar(select(Coordinator).where(Coordinator.email == "ines.haas@pc.example"))
+        assert ines is not None and ines.role is Role.BRANCH_LEAD and ines.branch.code == "COL"
+        assert [a.name for a in s.scalars(select(Association).where(Association.name_key == "epicerie solidaire"))] == [
+            "Épicerie Solidaire"
+        ]
+
+
+def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) -> None:  # type: ignore[no-untyped-def]
+    d.deploy()
+    d.seed_small()
+    _, run_id = d.open_and_start()
+    d.Driver(run_id).run()  # the run attaches itself to the mission and waits at the needs analysis
+    assert "passerelle:claire.muller" in d.Driver(run_id).read().tags
+    state = admin.add_team_member(prenom="Léa", nom="Brun", email="lea.brun@pc.example",
+                                  role=admin.RoleChoice["PASSERELLE"], antenne="STR", return_state=True)  # fmt: skip
+    assert state.is_completed()
+    state = admin.deactivate_team_member(membre="claire.muller@pc.example", confier_a="lea.brun@pc.example",
+                                         return_state=True)  # fmt: skip
+    assert state.is_completed() and "Missions confiées" in (state.message or "")
+    tags = d.Driver(run_id).read().tags
+    assert "passerelle:lea.brun" in tags and "passerelle:claire.muller" not in tags and "antenne:STR" in tags
