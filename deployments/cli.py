@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "branch": ("deployments.organisation_cli:branch", "crée, modifie, liste les antennes"),
     "team": ("deployments.organisation_cli:team", "l'équipe : ajouter, changer de rôle, désactiver un membre"),
     "association": ("deployments.organisation_cli:association", "enregistre, liste les associations"),
+    "fees": ("deployments.organisation_cli:fees", "cotisations : lister, noter payée ou exonérée, relancer, barème"),
     "reassign": ("deployments.organisation_cli:reassign", "confie une mission (ou toutes celles d'une Passerelle)"),
 }
 

@@ -226,3 +226,57 @@ def association(argv: list[str]) -> int:
         return "\n".join(rows) or "Aucune association."
 
     return _run(act, args)
+
+
+def fees(argv: list[str]) -> int:
+    """`passerelles fees list|pay|waive|remind|schedule`."""
+    from models import FeeStatus
+    from tasks import fees as f
+
+    parser, sub = _sub("fees", "Cotisations et participations aux frais de recherche.")
+    ls = sub.add_parser("list", help="liste les cotisations (par défaut celles à payer)")
+    ls.add_argument("--toutes", action="store_true", help="aussi les payées et exonérées")
+    pay = sub.add_parser("pay", help="note une cotisation payée")
+    pay.add_argument("cotisation", help="numéro (F-12) ou référence de mission (sa participation)")
+    pay.add_argument("--par", required=True, help="qui la note : e-mail d'un membre de l'équipe support ou admin")
+    pay.add_argument("--le", type=_date, help="date du paiement (défaut : aujourd'hui)")
+    pay.add_argument("--note", default="")
+    waive = sub.add_parser("waive", help="exonère une cotisation, avec un motif")
+    waive.add_argument("cotisation")
+    waive.add_argument("--par", required=True)
+    waive.add_argument("--motif", required=True)
+    sub.add_parser("remind", help="relance maintenant les cotisations impayées")
+    sched = sub.add_parser("schedule", help="affiche l'historique du barème, ou en fixe un nouveau (admin)")
+    sched.add_argument("--a-partir-de", type=int, help="année d'entrée en vigueur")
+    sched.add_argument("--tranches", help="« 0-10000:50:100, 10000-50000:120:250, 50000-:250:500 » "
+                       "(budget min-max : cotisation : participation, en euros)")  # fmt: skip
+    sched.add_argument("--par", default="", help="e-mail de l'admin")
+    args = parser.parse_args(argv)
+
+    def act(session: Any) -> str:
+        if args.action == "pay":
+            fee = f.settle(session, args.cotisation, status=FeeStatus.PAID, by=args.par, on=args.le, note=args.note)
+            return f"F-{fee.id} payée le {fee.paid_on:%d/%m/%Y} ({fee.amount} €), notée par {fee.settled_by}."
+        if args.action == "waive":
+            fee = f.settle(session, args.cotisation, status=FeeStatus.WAIVED, by=args.par, note=args.motif)
+            return f"F-{fee.id} exonérée ({fee.amount} €) : {fee.note}"
+        if args.action == "remind":
+            reminded = f.remind_unpaid(session, every_days=_reminder_days())
+            return f"Relances envoyées : {len(reminded)}."
+        if args.action == "schedule":
+            if args.a_partir_de or args.tranches:
+                if not (args.a_partir_de and args.tranches and args.par):
+                    raise StepRefused("Pour un nouveau barème : --a-partir-de, --tranches et --par, ensemble.")
+                brackets = f.parse_brackets(args.tranches)
+                f.set_schedule(session, from_year=args.a_partir_de, brackets=brackets, by=args.par)
+                return f"Barème en vigueur à partir de {args.a_partir_de} : {len(brackets)} tranches."
+            return f.schedule_table(session)
+        return f.fees_table(session, include_settled=args.toutes)
+
+    return _run(act, args)
+
+
+def _reminder_days() -> int:
+    from models.settings import get_settings
+
+    return get_settings().fee_reminder_days

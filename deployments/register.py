@@ -36,7 +36,7 @@ RUN_ENDS = {f"prefect.flow-run.{s}" for s in ("Completed", "Failed", "Cancelled"
 
 def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
     """Every deployment of passerelles (French descriptions: admins read them in the UI)."""
-    from flows.admin import ADMIN_FLOWS
+    from flows.admin import ADMIN_FLOWS, fee_reminders
     from flows.mission_lifecycle import mission_lifecycle
     from flows.monitoring import branch_dashboard, mission_reminders
     from flows.outbox import send_mails_flow
@@ -63,6 +63,7 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
         deployment(mission_run_cancelled, "mission-run-cancelled"),
         deployment(watch_mission_runs, "watch-mission-runs", interval=timedelta(minutes=1),
                    parameters={"stale_seconds": silence.total_seconds()}),
+        deployment(fee_reminders, "fee-reminders", schedule=Cron("0 9 * * 1", timezone="Europe/Paris")),
         *(deployment(f, f.name, description=f.description, tags=["administration"]) for f in ADMIN_FLOWS),
     ]  # fmt: skip
 

@@ -183,6 +183,66 @@ def register_association(
     return _apply(act)
 
 
+class FeeDecision(StrEnum):
+    """What the support team records."""
+
+    PAID = "payée"
+    WAIVED = "exonérée"
+
+
+@flow(name="record-fee", validate_parameters=True)
+def record_fee(
+    cotisation: str = Field(description="Numéro (F-12), ou référence de la mission pour sa participation."),
+    decision: FeeDecision = Field(description="Payée, ou exonérée (avec un motif)."),
+    saisi_par: str = Field(description="Votre e-mail : un membre de l'équipe support ou un admin."),
+    le: date | None = Field(default=None, description="Date du paiement (vide : aujourd'hui)."),
+    note: str = Field(default="", description="Motif de l'exonération, ou référence du virement."),
+) -> State:
+    """Noter une cotisation payée ou exonérée."""
+    from models import FeeStatus
+    from tasks import fees
+
+    def act(session: Any) -> str:
+        status = FeeStatus.PAID if decision is FeeDecision.PAID else FeeStatus.WAIVED
+        fee = fees.settle(session, cotisation, status=status, by=saisi_par, on=le, note=note)
+        return f"F-{fee.id} ({fee.amount} €) {decision.value}, notée par {fee.settled_by}."
+
+    return _apply(act)
+
+
+@flow(name="set-fee-schedule", validate_parameters=True)
+def set_fee_schedule(
+    a_partir_de: int = Field(ge=2000, le=2100, description="Année d'entrée en vigueur."),
+    tranches: str = Field(description="Une tranche par ligne : budget min-max : cotisation : participation, en "
+                          "euros ; par exemple 0-10000:50:100, puis 10000-50000:120:250, puis 50000-:250:500."),
+    saisi_par: str = Field(description="Votre e-mail (admin)."),
+) -> State:
+    """Fixer un nouveau barème des cotisations (les précédents restent dans l'historique)."""
+    from tasks import fees
+
+    def act(session: Any) -> str:
+        brackets = fees.parse_brackets(tranches)
+        fees.set_schedule(session, from_year=a_partir_de, brackets=brackets, by=saisi_par)
+        table = fees.schedule_table(session)
+        return f"Barème en vigueur à partir de {a_partir_de} : {len(brackets)} tranches.\n{table}"
+
+    return _apply(act)
+
+
+@flow(name="fee-reminders")
+def fee_reminders() -> State:
+    """Relancer les associations dont une cotisation facturée reste impayée (tous les 30 jours par défaut)."""
+    from models.settings import get_settings
+    from tasks import fees
+    from tasks.outbox import deliver_soon
+
+    def act(session: Any) -> str:
+        reminded = fees.remind_unpaid(session, every_days=get_settings().fee_reminder_days)
+        return f"Relances envoyées : {len(reminded)}."
+
+    return _apply(act, deliver_soon)
+
+
 def _retag(mission_ids: list[int]) -> None:
     if mission_ids:
         from deployments.runs import retag_runs
@@ -191,4 +251,4 @@ def _retag(mission_ids: list[int]) -> None:
 
 
 ADMIN_FLOWS = (create_branch, update_branch, add_team_member, update_team_member, deactivate_team_member,
-               reassign_missions, register_association)  # fmt: skip
+               reassign_missions, register_association, record_fee, set_fee_schedule)  # fmt: skip

@@ -138,6 +138,16 @@ class CheckInStatus(StrEnum):
     AT_RISK = "at_risk"
     BLOCKED = "blocked"
 
+    @property
+    def label(self) -> str:
+        """In French, with a sign for what needs attention."""
+        return {"on_track": "dans les temps", "at_risk": "⚠️ à risque", "blocked": "⛔ bloquée"}[self.value]
+
+    @property
+    def alarming(self) -> bool:
+        """At risk or blocked: the branch lead is told."""
+        return self is not CheckInStatus.ON_TRACK
+
 
 class CheckIn(Base):
     """The Passerelle's n-th contact with both sides during the mission."""

@@ -30,6 +30,7 @@ class OutboxMail(Base):
     mission_id: Mapped[int | None] = mapped_column(ForeignKey("mission.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     to_address: Mapped[str] = mapped_column(String(254))
+    reply_to: Mapped[str] = mapped_column(String(254), default="", comment="The Passerelle, for mails about a mission")
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text, default="")

@@ -17,7 +17,7 @@ from models.rules import STATUS_LABELS, MissionStatus
 NO_DOMAIN = "Non renseigné"
 NO_REASON = "Motif non précisé"
 EVENTS = ("requested", "started", "completed", "cancelled")
-EVENT_LABELS = {"requested": "Demandées", "started": "Démarrées", "completed": "Terminées", "cancelled": "Annulées"}
+EVENT_LABELS = {"requested": "Demandées", "started": "Démarrées", "completed": "Réalisées", "cancelled": "Annulées"}
 
 # The funnel: (key, French label, Mission column marking the step). The roadmap's validation closes the search
 # and starts the mission; the bilan completes it.

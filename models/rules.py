@@ -137,6 +137,19 @@ def fees_for_budget(budget: int, brackets: Sequence[Bracket]) -> Fees:
     raise ValueError(f"Aucune tranche du barème ne couvre un budget de {budget} €.")
 
 
+def values_valid_until(validated_on: date) -> date:
+    """The values check of an association holds one year (renewed at its next mission after that)."""
+    try:
+        return validated_on.replace(year=validated_on.year + 1)
+    except ValueError:  # 29 February
+        return validated_on.replace(year=validated_on.year + 1, day=28)
+
+
+def values_still_valid(validated_on: date | None, today: date) -> bool:
+    """Whether the association's adherence to P&C's values, checked on `validated_on`, still holds `today`."""
+    return validated_on is not None and today < values_valid_until(validated_on)
+
+
 def check_brackets(brackets: Sequence[Bracket]) -> None:
     """Raise ValueError unless the brackets cover [0, ∞) without gap or overlap."""
     ordered = sorted(brackets, key=lambda b: b.min_budget)

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         description='Days each step may wait before a reminder, overriding the step registry (tasks/steps), as JSON: '
         '{"selection": 10, "annonce": 5}. The branch lead is told at twice the level.',
     )
+    waive_search_fee_on_early_cancel: bool = Field(
+        default=True, description="Waive the search fee of a mission cancelled before a volunteer is selected."
+    )
+    fee_reminder_days: int = Field(default=30, ge=1, description="Days between the bill and each unpaid reminder.")
     report_dir: Path = Field(default=VAR / "reports", description="Where HTML and CSV reports are written.")
     maildir: Path = Field(default=VAR / "mail", description="Where the embedded SMTP server keeps mails.")
 

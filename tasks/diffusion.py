@@ -44,6 +44,7 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str) -> di
     branch = session.get(Branch, mission.branch_id)
     assert branch is not None
     queued = priority_count = 0
+    reply_to = mission.coordinator.email  # « répondez à ce mail » reaches the Passerelle
     ids = [vid for vid, _ in targets]
     people = {v.id: v for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(ids)))} if ids else {}
     for vid, has_priority in targets:
@@ -51,7 +52,8 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str) -> di
             continue
         v = people[vid]
         content = compose(KIND, mission=mission, volunteer=v, text=text, branch=branch, priority=has_priority)
-        enqueue(session, mission_id=mission.id, kind=KIND, about=f"v{vid}", to=v.email, content=content)
+        enqueue(session, mission_id=mission.id, kind=KIND, about=f"v{vid}", to=v.email, content=content,
+                reply_to=reply_to)  # fmt: skip
         queued += 1
         priority_count += has_priority
     channel = Channel.NATIONAL_EMAIL if national else Channel.EMAIL

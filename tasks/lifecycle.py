@@ -71,7 +71,7 @@ def prepare_form(
         notices.waiting(
             session,
             mission,
-            step_key=key,
+            step_key=info.waiting_period(n),
             step_title=info.label,
             instructions=f"Saisie refusée : {error}" if error else info.instructions,
         )

@@ -63,14 +63,25 @@ def check_address(address: str) -> str:
         raise ValueError(f"Adresse e-mail invalide « {address} » : {exc}") from exc
 
 
-def outbox_key(mission_id: int, kind: str, about: str) -> str:
+def outbox_key(mission_id: int | None, kind: str, about: str) -> str:
     """The deduplication key of a mail: one per mission, kind and recipient (`v42`, `association`) or occasion
-    (the step key a Passerelle is told of, the waiting period of a reminder)."""
-    return f"m{mission_id}:{kind}:{about}"
+    (the step key a Passerelle is told of, the waiting period of a reminder); `org:` for mails of no mission (the
+    membership fee of a year)."""
+    return f"m{mission_id}:{kind}:{about}" if mission_id is not None else f"org:{kind}:{about}"
 
 
-def enqueue(session: Session, *, mission_id: int, kind: str, about: str, to: str, content: MailContent) -> bool:
-    """Put a mail in the outbox unless the same one (`outbox_key`) is there; True when added."""
+def enqueue(
+    session: Session,
+    *,
+    mission_id: int | None,
+    kind: str,
+    about: str,
+    to: str,
+    content: MailContent,
+    reply_to: str = "",
+) -> bool:
+    """Put a mail in the outbox unless the same one (`outbox_key`) is there; True when added. `reply_to`: who
+    answers (the mission's Passerelle), when it is not the sender's address."""
     dedup_key = outbox_key(mission_id, kind, about)
     if session.scalar(select(OutboxMail.id).where(OutboxMail.dedup_key == dedup_key)) is not None:
         return False
@@ -79,6 +90,7 @@ def enqueue(session: Session, *, mission_id: int, kind: str, about: str, to: str
         mission_id=mission_id,
         kind=kind,
         to_address=to,
+        reply_to=reply_to,
         subject=content.subject,
         text_body=content.text,
         html_body=content.html,
@@ -104,6 +116,8 @@ def build_message(row: OutboxMail) -> EmailMessage:
     msg["Subject"] = row.subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id(row)
+    if row.reply_to:
+        msg["Reply-To"] = row.reply_to
     msg["X-Passerelles-Kind"] = row.kind
     msg.set_content(row.text_body)
     if row.html_body:

@@ -113,8 +113,11 @@ def cancel(session: Session, mission: Mission, *, reason: str, actor: str, step_
     """Cancel the mission with a reason (required), remembering the status it was cancelled from."""
     if not reason.strip():
         raise StepRefused("Pour annuler la mission, indiquez le motif d'annulation.")
+    from tasks.fees import waive_if_unfound
+
     mission.cancelled_from = mission.status
     mission.cancel_reason = reason.strip()
+    waive_if_unfound(session, mission, cancelled_from=mission.status)
     advance(
         session,
         mission,

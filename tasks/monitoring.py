@@ -20,6 +20,7 @@ from models import (
     AuditEvent,
     Branch,
     CheckIn,
+    CheckInStatus,
     Coordinator,
     Mission,
     MissionStatus,
@@ -53,6 +54,7 @@ class OpenMission:
     coordinator: str
     waiting: Waiting
     flow_run_id: str | None
+    health: CheckInStatus | None = None  # of the latest check-in
 
 
 def open_missions(
@@ -70,9 +72,13 @@ def open_missions(
         .group_by(AuditEvent.mission_id)
         .subquery()
     )
+    health = (
+        select(CheckIn.status).where(CheckIn.mission_id == Mission.id).order_by(CheckIn.number.desc()).limit(1)
+    ).scalar_subquery()
     query = (
         select(
             Mission,
+            health,
             Branch.code,
             Association.name,
             Coordinator.first_name,
@@ -94,7 +100,7 @@ def open_missions(
         query = query.where(Mission.id == mission_id)
     result = []
     rows = session.execute(query).tuples()
-    for m, code, association, first, last, checked, asked, end_on, every in rows:
+    for m, status, code, association, first, last, checked, asked, end_on, every in rows:
         reached = {s: (getattr(m, col).date() if getattr(m, col) else None) for s, col in REACHED_AT.items()}
         snapshot = MissionSnapshot(
             m.status,
@@ -109,7 +115,8 @@ def open_missions(
         assert waiting is not None
         result.append(
             OpenMission(
-                m.id, m.reference, code, association, m.coordinator_id, f"{first} {last}", waiting, m.flow_run_id
+                m.id, m.reference, code, association, m.coordinator_id, f"{first} {last}", waiting, m.flow_run_id,
+                CheckInStatus(status) if status else None,
             )
         )
     return sorted(result, key=lambda o: (o.waiting.since, o.reference))
@@ -127,6 +134,7 @@ def dashboard_rows(missions: list[OpenMission], today: date) -> list[dict[str, A
             "Délai prévu (jours)": o.waiting.level_days,
             "En retard": ["non", "oui", "oui, signalé à l'antenne"][o.waiting.overdue_level(today)],
             "Prochaine action": REGISTRY[o.waiting.step].next_action,
+            "Dernier point": o.health.label if o.health else "—",
         }
         for o in missions
     ]
@@ -147,6 +155,7 @@ def national_summary(missions: list[OpenMission], branches: list[str], today: da
                 "Missions ouvertes": len(mine),
                 "En retard": sum(1 for o in mine if o.waiting.overdue_level(today) >= 1),
                 "Signalées à l'antenne": sum(1 for o in mine if o.waiting.overdue_level(today) == 2),
+                "À risque ou bloquées": sum(1 for o in mine if o.health and o.health.alarming),
                 "Passerelles les plus chargées": busiest or "—",
             }
         )

@@ -8,7 +8,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Application, ApplicationStatus, Branch, Competence, Domain, Mission, MissionCompetence, Volunteer
+from models import (
+    Application,
+    ApplicationStatus,
+    Branch,
+    CheckInStatus,
+    Competence,
+    Coordinator,
+    Domain,
+    Mission,
+    MissionCompetence,
+    Role,
+    Volunteer,
+)
 from models.outbox import OutboxMail
 from models.settings import get_settings
 from tasks.mail import compose, enqueue
@@ -33,13 +45,15 @@ def _volunteers(session: Session, ids: list[int]) -> list[Volunteer]:
 
 def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, **ctx: object) -> None:
     content = compose(kind, mission=mission, volunteer=v, name=v.first_name, is_volunteer=True, **ctx)
-    enqueue(session, mission_id=mission.id, kind=kind, about=f"v{v.id}", to=v.email, content=content)
+    enqueue(session, mission_id=mission.id, kind=kind, about=f"v{v.id}", to=v.email, content=content,
+            reply_to=mission.coordinator.email)  # fmt: skip
 
 
 def _to_association(session: Session, mission: Mission, kind: str, **ctx: object) -> None:
     a = mission.association
     content = compose(kind, mission=mission, name=a.contact_name, is_volunteer=False, **ctx)
-    enqueue(session, mission_id=mission.id, kind=kind, about="association", to=a.contact_email, content=content)
+    enqueue(session, mission_id=mission.id, kind=kind, about="association", to=a.contact_email, content=content,
+            reply_to=mission.coordinator.email)  # fmt: skip
 
 
 def waiting(session: Session, mission: Mission, *, step_key: str, step_title: str, instructions: str) -> None:
@@ -55,6 +69,23 @@ def waiting(session: Session, mission: Mission, *, step_key: str, step_title: st
         waiting_url=waiting_url(),
     )
     enqueue(session, mission_id=mission.id, kind="waiting", about=step_key, to=c.email, content=content)
+
+
+def at_risk(session: Session, mission: Mission, *, number: int, status: CheckInStatus, notes: str) -> int:
+    """Tell the branch's leads that a check-in found the mission at risk or blocked; how many were told."""
+    leads = session.scalars(
+        select(Coordinator).where(
+            Coordinator.branch_id == mission.branch_id,
+            Coordinator.role == Role.BRANCH_LEAD,
+            Coordinator.active.is_(True),
+        )
+    ).all()
+    for lead in leads:
+        content = compose("at_risk", mission=mission, lead=lead, number=number, status=status.label, notes=notes,
+                          run_url=run_url(mission.flow_run_id or ""))  # fmt: skip
+        enqueue(session, mission_id=mission.id, kind="at_risk", about=f"check-in-{number}:c{lead.id}", to=lead.email,
+                content=content, reply_to=mission.coordinator.email)  # fmt: skip
+    return len(leads)
 
 
 def undelivered(session: Session, failed: OutboxMail) -> None:

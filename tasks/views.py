@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -18,6 +18,8 @@ from models import (
     ApplicationStatus,
     CheckIn,
     Domain,
+    FeeRecord,
+    FeeStatus,
     MailStatus,
     Mission,
     MissionStatus,
@@ -26,6 +28,7 @@ from models import (
 )
 from models.base import utcnow
 from tasks import notices
+from tasks.fees import STATUS_LABELS, fee_label
 from tasks.monitoring import open_missions, service_levels
 from tasks.rendering import render
 from tasks.steps import REGISTRY
@@ -34,7 +37,6 @@ CLOSED_NEXT_ACTION = {
     MissionStatus.COMPLETED: "aucune : mission terminée",
     MissionStatus.CANCELLED: "aucune : mission annulée",
 }
-CHECK_IN_LABELS = {"on_track": "dans les temps", "at_risk": "⚠️ à risque", "blocked": "⛔ bloquée"}
 
 
 def progress_step(mission: Mission) -> int:
@@ -61,6 +63,16 @@ def card(session: Session, mission: Mission) -> str:
             select(OutboxMail).where(OutboxMail.mission_id == mission.id, OutboxMail.status == MailStatus.FAILED)
         )
     ]
+    fees = [
+        f"{fee_label(f, mission)} F-{f.id} : {f.amount} €, {STATUS_LABELS[f.status]}"
+        + (f" (facturée le {f.billed_on:%d/%m/%Y})" if f.billed_on and f.status is FeeStatus.DUE else "")
+        for f in session.scalars(
+            select(FeeRecord)
+            .where(or_(FeeRecord.mission_id == mission.id,
+                       FeeRecord.key == f"membership:{mission.association_id}:{mission.year}"))
+            .order_by(FeeRecord.kind)
+        )
+    ]  # fmt: skip
     today = utcnow().date()
     waiting = next(iter(open_missions(session, today=today, levels=service_levels(), mission_id=mission.id)), None)
     step = REGISTRY[waiting.waiting.step] if waiting else None
@@ -76,8 +88,9 @@ def card(session: Session, mission: Mission) -> str:
         applications=len(apps),
         social=social or "",
         undelivered=undelivered,
+        fees=fees,
         selected=selected,
-        last_check_in=f"n° {last.number} du {last.held_on:%d/%m/%Y} : {CHECK_IN_LABELS[last.status.value]}"
+        last_check_in=f"n° {last.number} du {last.held_on:%d/%m/%Y} : {last.status.label}"
         if last
         else "",
     )

@@ -69,6 +69,8 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore
     assert m.status is MissionStatus.PUBLISHED
     # 6 volunteers, the last one without consent: 5 annonces, in priority order
     assert len(sent_to(mail, "annonce")) == 5
+    annonces = [m for m in mail.messages if m["X-Passerelles-Kind"] == "annonce"]
+    assert {m["Reply-To"] for m in annonces} == {"claire.muller@pc.example"}  # answers reach the Passerelle
     assert count(Diffusion, mission_id) == 2
     assert drv.form()["key"] == "applications-1"
 
@@ -101,6 +103,14 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore
 
     drv.resume(d.check_in(status="à risque"))
     assert drv.form()["key"] == "check-in-2"
+    assert sent_to(mail, "at_risk") == ["jean.kieffer@pc.example"]  # the branch lead is told
+    with unit_of_work() as s:
+        from tasks.monitoring import dashboard_rows, open_missions, service_levels
+
+        found = open_missions(s, today=d.today(), levels=service_levels(), mission_id=mission_id)
+        rows = dashboard_rows(found, d.today())
+    assert rows[0]["Dernier point"] == "⚠️ à risque"
+    assert sent_to(mail, "waiting").count("claire.muller@pc.example") == 7  # one per step, one per check-in
     drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
     assert count(CheckIn, mission_id) == 2
     assert drv.form()["key"] == "review"
@@ -122,6 +132,10 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore
     with unit_of_work() as s:
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.mission_id == mission_id)))
         assert actions.count("needs-analysis") == 1 and actions.count("review") == 1
-        keys = list(s.scalars(select(OutboxMail.dedup_key).where(OutboxMail.mission_id == mission_id)))
+        keys = list(s.scalars(select(OutboxMail.dedup_key)))  # the mission's, and the association's membership bill
         assert len(keys) == len(set(keys)) == len(mail.messages)
-        assert count(Announcement, mission_id) == 1
+        assert sorted(k for k in keys if "fee_bill" in k)[0].startswith("m")  # the search fee, about the mission
+    bills = [m["Subject"].split(" :")[0] for m in mail.messages if m["X-Passerelles-Kind"] == "fee_bill"]
+    reference = mission(mission_id).reference
+    assert bills == [f"Cotisation annuelle {d.today().year}", f"Participation aux frais de recherche ({reference})"]
+    assert count(Announcement, mission_id) == 1

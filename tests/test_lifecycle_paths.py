@@ -11,7 +11,7 @@ import pytest
 from prefect.flow_runs import resume_flow_run
 from sqlalchemy import func, select
 
-from models import Announcement, AnnouncementStatus, Application, AuditEvent, Mission, MissionStatus
+from models import Announcement, AnnouncementStatus, Application, AuditEvent, Mission, MissionStatus, OutboxMail
 from models.db import unit_of_work
 from tests import lifecycle_driver as d
 
@@ -162,7 +162,10 @@ def test_wrong_but_well_formed_input_is_asked_again(lifecycle) -> None:  # type:
     assert status(mission_id) is MissionStatus.PUBLISHED
     with unit_of_work() as s:
         refused = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action.like("%:refused")))
+        told = list(s.scalars(select(OutboxMail.dedup_key).where(OutboxMail.kind == "waiting")))
     assert refused == 4
+    # one « À vous » per step, not per refused attempt
+    assert sorted(k.rsplit(":", 1)[1] for k in told) == ["annonce", "applications", "needs-analysis", "selection"]
 
 
 def test_schema_rejects_out_of_range_before_the_flow(lifecycle) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from models import Association, Branch, Coordinator, Mission, Volunteer
+from models import Association, Branch, Coordinator, FeeKind, FeeRecord, Mission, Volunteer
 from models.rules import MissionStatus, Waiting
 from tasks.mail import compose
 
@@ -28,6 +28,11 @@ overdue = SimpleNamespace(reference="STR-2026-014", association="Les Restos du Q
                           waiting=Waiting("annonce", date(2026, 11, 1), 7))  # fmt: skip
 to_volunteer = {"mission": mission, "volunteer": volunteer, "name": "Alice", "is_volunteer": True}
 to_association = {"mission": mission, "name": "Paul Weber", "is_volunteer": False}
+association.annual_budget = 80_000
+membership = FeeRecord(id=7, kind=FeeKind.MEMBERSHIP, year=2026, amount=120, billed_on=date(2026, 10, 1))
+search = FeeRecord(id=8, kind=FeeKind.SEARCH, year=2026, amount=250, billed_on=date(2026, 10, 1))
+fee_of = {"association": association, "mission": mission}
+lead = Coordinator(first_name="Jean", last_name="Kieffer", email="jean.kieffer@pc.example")
 overdue_step = {"o": overdue, "step": "Validation de l'annonce", "days": 20, "action": "relancer l'association",
                 "url": "http://ui/runs/flow-run/1"}  # fmt: skip
 
@@ -39,6 +44,18 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
         "[Strasbourg] Recherche bénévole : Refonte du site internet", "Bonjour Alice,",
         ["RECHERCHE BÉNÉVOLE : site", "vous êtes prioritaire", "STR-2026-014", "relais"],
     ),
+    "at_risk": ({"mission": mission, "lead": lead, "number": 3, "status": "⚠️ à risque", "notes": "Le bénévole manque "
+                 "de temps.", "run_url": "http://ui/runs/flow-run/1"},
+                "[STR-2026-014] Mission ⚠️ à risque", "Bonjour Jean,",
+                ["point de suivi n° 3", "Claire Muller l'a jugée ⚠️ à risque", "Le bénévole manque de temps."]),
+    "fee_bill": ({**fee_of, "fee": membership, "label": "Cotisation annuelle 2026"},
+                 "Cotisation annuelle 2026 : 120 € (Les Restos du Quartier)", "Bonjour Paul Weber,",
+                 ["cotisation annuelle 2026 s'élève à 120 €", "80000 €", "référence F-7"]),
+    "fee_reminder": ({**fee_of, "fee": search, "label": "Participation aux frais de recherche (STR-2026-014)"},
+                     "Rappel : Participation aux frais de recherche (STR-2026-014) (250 €, F-8)", "Bonjour Paul Weber,",
+                     ["facturée le 01/10/2026, n'est pas encore réglée", "référence F-8"]),
+    "fee_waived": ({**fee_of, "fee": search, "label": "Participation aux frais de recherche (STR-2026-014)"},
+                   "rien à payer", "Bonjour Paul Weber,", ["annulée avant qu'un bénévole soit trouvé", "250 € (F-8)"]),
     "cancelled": ({**to_volunteer}, "Mission annulée", "Bonjour Alice,",
                   ["est annulée", "Motif : L'association a trouvé une solution en interne.", "d'autres missions"]),
     "completed": ({**to_association}, "est terminée", "Bonjour Paul Weber,",

@@ -449,7 +449,7 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
     assert f"`{html}`" in summary.data and f"`{csv_file}`" in summary.data
     domains = found[f"{key}-domaines"].data
     table = json.loads(domains) if isinstance(domains, str) else domains
-    assert {"Domaine": "Communication", "Demandées": 3, "Démarrées": 4, "Terminées": 4, "Annulées": 0} in table
+    assert {"Domaine": "Communication", "Demandées": 3, "Démarrées": 4, "Réalisées": 4, "Annulées": 0} in table
     years = found[f"{key}-annees"].data
     years = json.loads(years) if isinstance(years, str) else years
     assert {
@@ -457,7 +457,7 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
         "Année": 2014,
         "Demandées": 7,
         "Démarrées": 4,
-        "Terminées": 3,
+        "Réalisées": 3,
         "Annulées": 2,
     } in years
 

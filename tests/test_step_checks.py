@@ -47,6 +47,19 @@ def test_needs_analysis_checks() -> None:
     assert "Choisissez au moins une compétence recherchée." in errors
     errors = na.check(analysis(domain="inconnu · X", competences=["compta · Comptabilité"]), **known)
     assert errors == ["Domaine inconnu : « inconnu · X ».", "Compétence(s) inconnue(s) : « compta »."]
+    # values checked less than a year ago: the question is not asked again
+    assert na.check(analysis(values_accepted=False), **known, values_valid=True) == []
+
+
+def test_values_check_holds_one_year() -> None:
+    from datetime import date
+
+    from models.rules import values_still_valid, values_valid_until
+
+    assert values_valid_until(date(2024, 2, 29)) == date(2025, 2, 28)
+    assert values_still_valid(date(2026, 3, 1), date(2027, 2, 28))
+    assert not values_still_valid(date(2026, 3, 1), date(2027, 3, 1))
+    assert not values_still_valid(None, date(2027, 3, 1))
 
 
 def test_announcement_checks() -> None:

@@ -89,6 +89,7 @@ class Step:
     round_key: str = ""  # rounds are keyed `<round_key>-<n>` (annonce versions, check-ins, diffusions)
     repeat_on: frozenset[Outcome] = frozenset()  # outcomes that ask the step again, one round later
     then: dict[Outcome, str] = field(default_factory=dict)  # outcome -> automatic step to run before asking again
+    tell_each_round: bool = False  # each round is a new waiting period (check-ins, a month apart)
     prefill: Callable[[Session, Mission, int], Prefill] | None = None
     apply: Callable[[Session, Mission, Any, Ctx], Outcome] | None = None
     run: Callable[[Session, Mission, int], dict[str, int]] | None = None  # automatic steps
@@ -99,6 +100,11 @@ class Step:
     def step_key(self, n: int = 1) -> str:
         """The stable key of round `n`: the suspend key of a form, the audit key of an automatic step."""
         return f"{self.round_key}-{n}" if self.round_key else self.key
+
+    def waiting_period(self, n: int) -> str:
+        """What one « À vous » mail is for: the step, or its round when each round is a new wait. Refused attempts,
+        interrupted suspends and the rounds the Passerelle asked for (wait for applications, revise) tell nobody."""
+        return self.step_key(n) if self.tell_each_round else self.key
 
     def waiting_since(self, snapshot: MissionSnapshot) -> date | None:
         """When the mission started waiting for this step (None: it does not wait for it)."""

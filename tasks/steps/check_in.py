@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from models import CheckIn, CheckInStatus, Mission, MissionStatus, Roadmap, RoadmapObjective
 from models.base import utcnow
 from models.rules import MissionSnapshot
+from tasks import notices
 from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, reason_field, refuse_if
 
 
@@ -86,6 +87,9 @@ def apply(session: Session, mission: Mission, a: CheckInForm, ctx: Ctx) -> Outco
         CheckIn(mission_id=mission.id, number=ctx.n, held_on=a.held_on, status=HEALTH_STATUS[a.status],
                 notes=a.notes.strip())
     )  # fmt: skip
+    status = HEALTH_STATUS[a.status]
+    if status.alarming:  # the branch lead is told, with the notes
+        notices.at_risk(session, mission, number=ctx.n, status=status, notes=a.notes.strip())
     return Outcome.FINISHED if a.decision is Decision.FINISHED else Outcome.CONTINUE
 
 
@@ -115,6 +119,7 @@ STEP = Step(
     form=CheckInForm,
     round_key="check-in",
     repeat_on=frozenset({Outcome.CONTINUE}),
+    tell_each_round=True,
     prefill=prefill,
     apply=apply,
     next_round=next_round,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import Announcement, AnnouncementStatus, Mission, MissionStatus
 from tasks.diffusion import diffuse
+from tasks.fees import bill_search
 from tasks.missions import StepRefused, advance, audit
 from tasks.steps.base import Step
 
@@ -28,6 +29,7 @@ def run(session: Session, mission: Mission, round_: int) -> dict[str, int]:
     counts = diffuse(session, mission, round_=round_, text=approved.text)
     key = STEP.step_key(round_)
     if mission.status is MissionStatus.APPROVED:
+        bill_search(session, mission)  # the search has begun
         advance(session, mission, MissionStatus.PUBLISHED, actor=ACTOR, step_key=key, action=STEP.key, details=counts)
     else:
         audit(session, mission, actor=ACTOR, action=STEP.key, step_key=key, details=counts)

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from models import Competence, Domain, Mission, MissionCompetence, MissionStatus, Scope
 from models.base import utcnow
+from models.rules import values_still_valid, values_valid_until
+from tasks.fees import bill_membership
 from tasks.missions import advance
 from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, label_code, reason_field, refuse_if
 
@@ -31,7 +33,8 @@ class NeedsAnalysisForm(RunInput):
     values_accepted: bool = Field(
         default=False,
         title="Adhésion aux valeurs validée",
-        description="L'association adhère aux valeurs et au fonctionnement de Passerelles & Compétences.",
+        description="L'association adhère aux valeurs et au fonctionnement de Passerelles & Compétences "
+        "(vérifiée une fois par an : sans effet quand elle est encore valable, voir plus haut).",
     )
     title: str = Field(title="Intitulé de la mission", description="Court et parlant, il sert de titre à l'annonce.")
     need: str = Field(title="Expression du besoin", description="Le besoin, aussi précis que possible.")
@@ -67,10 +70,13 @@ def domain_label(d: Domain) -> str:
     return f"{d.code} · {d.name}"
 
 
-def check(a: NeedsAnalysisForm, *, domains: Collection[str], competences: Collection[str]) -> list[str]:
-    """Reasons to refuse the analysis (pure): values not accepted, bad dates, empty texts, unknown choices."""
+def check(
+    a: NeedsAnalysisForm, *, domains: Collection[str], competences: Collection[str], values_valid: bool = False
+) -> list[str]:
+    """Reasons to refuse the analysis (pure): values not accepted (unless still valid from a check of the past
+    year), bad dates, empty texts, unknown choices."""
     errors = []
-    if not a.values_accepted:
+    if not a.values_accepted and not values_valid:
         errors.append(
             "L'adhésion de l'association aux valeurs et au fonctionnement de P&C n'est pas validée : "
             "validez-la ou annulez la mission avec un motif."
@@ -97,8 +103,18 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
     domains = list(session.scalars(select(Domain).order_by(Domain.name)))
     by_id = {d.id: d for d in domains}
     competences = session.scalars(select(Competence).order_by(Competence.name))
+    validated = mission.association.values_validated_on
+    if values_still_valid(validated, today):
+        assert validated is not None
+        section = (f"\n**Adhésion aux valeurs** : validée le {validated:%d/%m/%Y}, valable jusqu'au "
+                   f"{values_valid_until(validated):%d/%m/%Y}. Inutile de la revoir à cette rencontre.")  # fmt: skip
+    else:
+        last = f"dernière validation le {validated:%d/%m/%Y}, expirée" if validated else "jamais validée"
+        section = f"\n**Adhésion aux valeurs** : à vérifier à cette rencontre ({last})."
     return Prefill(
+        section=section,
         defaults={
+            "values_accepted": values_still_valid(validated, today),
             "title": mission.title,
             "need": mission.request,
             "meeting_date": today,
@@ -117,7 +133,9 @@ def apply(session: Session, mission: Mission, a: NeedsAnalysisForm, ctx: Ctx) ->
     domain = session.scalar(select(Domain).where(Domain.code == label_code(a.domain)))
     codes = [label_code(x) for x in a.competences]
     found = {c.code: c for c in session.scalars(select(Competence).where(Competence.code.in_(codes)))}
-    refuse_if(check(a, domains=[domain.code] if domain else [], competences=found))
+    association = mission.association
+    valid = values_still_valid(association.values_validated_on, a.meeting_date)
+    refuse_if(check(a, domains=[domain.code] if domain else [], competences=found, values_valid=valid))
     assert domain is not None
     mission.title = a.title.strip()
     mission.need = a.need.strip()
@@ -128,7 +146,9 @@ def apply(session: Session, mission: Mission, a: NeedsAnalysisForm, ctx: Ctx) ->
     mission.needs_meeting_on = a.meeting_date
     mission.scope = Scope.NATIONAL if a.remote_ok else Scope.REGIONAL
     mission.volunteers_needed = a.volunteers_needed
-    mission.association.values_validated_on = a.meeting_date
+    if not valid:  # checked at this meeting: valid one year from it
+        association.values_validated_on = a.meeting_date
+    bill_membership(session, mission)  # a member for the year, once its values are validated
     for mc in session.scalars(select(MissionCompetence).where(MissionCompetence.mission_id == mission.id)):
         session.delete(mc)
     session.flush()

@@ -1,5 +1,5 @@
 """Folded name keys (lookups insensitive to case and accents on every database); fee billing and settlement;
-who recorded each fee schedule
+who recorded each fee schedule; Reply-To of mails about a mission
 
 Revision ID: 0004
 Revises: 0003
@@ -52,14 +52,21 @@ def upgrade() -> None:
                                           comment="Who recorded it paid or waived"))  # fmt: skip
     op.add_column("fee_bracket", sa.Column("recorded_by", sa.String(160), nullable=False, server_default=""))
     op.add_column("fee_bracket", sa.Column("recorded_at", models.base.UTCDateTime(timezone=True), nullable=True))
+    op.add_column("outbox_mail", sa.Column("reply_to", sa.String(254), nullable=False, server_default="",
+                                           comment="The Passerelle, for mails about a mission"))  # fmt: skip
     # The server defaults only filled the existing rows; the models give the values from now on.
     with op.batch_alter_table("fee_record") as batch:
         batch.alter_column("settled_by", existing_type=sa.String(160), server_default=None)
     with op.batch_alter_table("fee_bracket") as batch:
         batch.alter_column("recorded_by", existing_type=sa.String(160), server_default=None)
+    with op.batch_alter_table("outbox_mail") as batch:
+        batch.alter_column("reply_to", existing_type=sa.String(254), server_default=None,
+                           existing_comment="The Passerelle, for mails about a mission")  # fmt: skip
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox_mail") as batch:
+        batch.drop_column("reply_to")
     with op.batch_alter_table("fee_bracket") as batch:
         batch.drop_column("recorded_at")
         batch.drop_column("recorded_by")

@@ -1,0 +1,226 @@
+"""Fees: billed to the association when the seed implies, recorded paid or waived by the support team or an admin,
+reminded while unpaid, and the fee schedule changed with its history kept.
+
+When a fee is billed (our reading of the seed, « une cotisation annuelle et une participation forfaitaire pour frais
+de recherche selon leur budget de fonctionnement »):
+- the **membership** of a year once the Passerelle has validated, at the needs analysis, the association's
+  adherence to P&C's values — the association becomes a member for that year; later missions of the same year
+  bill nothing more;
+- the **search fee** of a mission when its annonce is first diffused: the search has begun. A mission cancelled
+  before a volunteer is found has its search fee waived (`PASSERELLES_WAIVE_SEARCH_FEE_ON_EARLY_CANCEL`).
+Both records are written `due` at the request (the amounts of the schedule then in force); `billed_on` says when
+the bill went. Plain functions over a session; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import Coordinator, FeeBracket, FeeKind, FeeRecord, FeeStatus, Mission, MissionStatus, Role
+from models.association import Association
+from models.base import utcnow
+from models.rules import Bracket, check_brackets
+from models.settings import get_settings
+from tasks.mail import compose, enqueue
+from tasks.missions import StepRefused, find_coordinator, find_mission
+
+SETTLERS = (Role.SUPPORT, Role.ADMIN)
+BEFORE_A_VOLUNTEER = {MissionStatus.REQUESTED, MissionStatus.ANALYSED, MissionStatus.APPROVED, MissionStatus.PUBLISHED}
+KIND_LABELS = {FeeKind.MEMBERSHIP: "Cotisation annuelle", FeeKind.SEARCH: "Participation aux frais de recherche"}
+STATUS_LABELS = {FeeStatus.DUE: "à payer", FeeStatus.PAID: "payée", FeeStatus.WAIVED: "exonérée"}
+
+
+def fee_label(fee: FeeRecord, mission: Mission | None = None) -> str:
+    """« Cotisation annuelle 2026 » or « Participation aux frais de recherche (STR-2026-014) »."""
+    if fee.kind is FeeKind.MEMBERSHIP:
+        return f"{KIND_LABELS[fee.kind]} {fee.year}"
+    return f"{KIND_LABELS[fee.kind]} ({mission.reference if mission else f'mission n° {fee.mission_id}'})"
+
+
+def _mail(session: Session, fee: FeeRecord, kind: str, about: str, **ctx: object) -> None:
+    association = session.get(Association, fee.association_id)
+    assert association is not None
+    mission = session.get(Mission, fee.mission_id) if fee.mission_id else None
+    content = compose(kind, fee=fee, label=fee_label(fee, mission), association=association, mission=mission, **ctx)
+    enqueue(session, mission_id=fee.mission_id, kind=kind, about=about, to=association.contact_email, content=content)
+
+
+def bill(session: Session, fee: FeeRecord, *, today: date | None = None) -> bool:
+    """Mail the bill once (whatever replays); True when it goes now. A fee already settled is not billed."""
+    if fee.billed_on is not None or fee.status is not FeeStatus.DUE:
+        return False
+    fee.billed_on = today or utcnow().date()
+    _mail(session, fee, "fee_bill", f"fee{fee.id}")
+    return True
+
+
+def _fee(session: Session, key: str) -> FeeRecord | None:
+    return session.scalar(select(FeeRecord).where(FeeRecord.key == key).with_for_update())
+
+
+def bill_membership(session: Session, mission: Mission) -> bool:
+    """The association's membership of the mission's year, billed when its values are validated."""
+    fee = _fee(session, f"membership:{mission.association_id}:{mission.year}")
+    return fee is not None and bill(session, fee)
+
+
+def bill_search(session: Session, mission: Mission) -> bool:
+    """The mission's search fee, billed when its annonce is first diffused."""
+    fee = _fee(session, f"search:{mission.id}")
+    return fee is not None and bill(session, fee)
+
+
+def waive_if_unfound(session: Session, mission: Mission, *, cancelled_from: MissionStatus) -> bool:
+    """At a cancellation before any volunteer was selected, the search fee is waived (configurable)."""
+    if not get_settings().waive_search_fee_on_early_cancel or cancelled_from not in BEFORE_A_VOLUNTEER:
+        return False
+    fee = _fee(session, f"search:{mission.id}")
+    if fee is None or fee.status is not FeeStatus.DUE:
+        return False
+    fee.status = FeeStatus.WAIVED
+    fee.settled_by = "automatique"
+    fee.note = "Mission annulée avant qu'un bénévole soit trouvé."
+    if fee.billed_on is not None:  # the association had the bill: tell it that it owes nothing
+        _mail(session, fee, "fee_waived", f"fee{fee.id}")
+    return True
+
+
+def find_fee(session: Session, ref: str) -> FeeRecord:
+    """A fee by number (`F-12`) or by mission reference (its search fee); StepRefused otherwise."""
+    m = re.match(r"^F-?(\d+)$", ref.strip(), re.IGNORECASE)
+    fee = (
+        session.get(FeeRecord, int(m.group(1)), with_for_update=True)
+        if m
+        else _fee(session, f"search:{find_mission(session, ref).id}")
+    )
+    if fee is None:
+        raise StepRefused(f"Cotisation inconnue : « {ref} » (numéro F-12 ou référence de mission).")
+    return fee
+
+
+def settle(
+    session: Session, ref: str, *, status: FeeStatus, by: str, on: date | None = None, note: str = ""
+) -> FeeRecord:
+    """Record a fee paid or waived, by a member of the support team or an admin."""
+    if status is FeeStatus.DUE:
+        raise StepRefused("Une cotisation se note payée ou exonérée.")
+    who = find_coordinator(session, by)
+    if who.role not in SETTLERS:
+        raise StepRefused(f"{who.full_name} n'est ni de l'équipe support ni admin : seuls eux notent les paiements.")
+    fee = find_fee(session, ref)
+    if fee.status is not FeeStatus.DUE:
+        when = f" le {fee.paid_on:%d/%m/%Y}" if fee.paid_on else ""
+        raise StepRefused(f"F-{fee.id} est déjà {STATUS_LABELS[fee.status]}{when} ({fee.settled_by or 'inconnu'}).")
+    on = on or utcnow().date()
+    if on > utcnow().date():
+        raise StepRefused(f"Date de paiement dans le futur ({on:%d/%m/%Y}).")
+    if status is FeeStatus.WAIVED and not note.strip():
+        raise StepRefused("Pour exonérer une cotisation, indiquez le motif.")
+    fee.status = status
+    fee.paid_on = on if status is FeeStatus.PAID else None
+    fee.settled_by = who.full_name
+    fee.note = note.strip()[:300]
+    return fee
+
+
+def remind_unpaid(session: Session, *, today: date | None = None, every_days: int = 30) -> list[FeeRecord]:
+    """Remind every association of a fee billed `every_days` ago (or reminded that long ago) and still due."""
+    today = today or utcnow().date()
+    limit = today - timedelta(days=every_days)
+    due = session.scalars(
+        select(FeeRecord)
+        .where(FeeRecord.status == FeeStatus.DUE, FeeRecord.billed_on <= limit)
+        .where(or_(FeeRecord.reminded_on.is_(None), FeeRecord.reminded_on <= limit))
+        .order_by(FeeRecord.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for fee in due:
+        fee.reminded_on = today
+        _mail(session, fee, "fee_reminder", f"fee{fee.id}:{today.isoformat()}")
+    return list(due)
+
+
+def set_schedule(session: Session, *, from_year: int, brackets: list[Bracket], by: str) -> list[FeeBracket]:
+    """A new fee schedule in force from `from_year` on; the older ones stay, as the history (fee records also hold
+    their own amounts). Admins only. A schedule of a future year may be given again (nothing used it yet)."""
+    who = find_coordinator(session, by)
+    if who.role is not Role.ADMIN:
+        raise StepRefused(f"{who.full_name} n'est pas admin : seul un admin change le barème.")
+    try:
+        check_brackets(brackets)
+    except ValueError as exc:
+        raise StepRefused(str(exc)) from exc
+    if any(b.membership_fee < 0 or b.search_fee < 0 for b in brackets):
+        raise StepRefused("Un montant du barème est négatif.")
+    latest = session.scalar(select(FeeBracket.valid_from).order_by(FeeBracket.valid_from.desc()).limit(1))
+    this_year = utcnow().date().year
+    if latest is not None and (from_year < latest or (from_year == latest and latest <= this_year)):
+        raise StepRefused(f"Le barème en vigueur depuis {latest} a pu servir : il reste dans l'historique ; un nouveau "
+                          f"barème part de {max(latest + 1, this_year)} ou après.")  # fmt: skip
+    for old in session.scalars(select(FeeBracket).where(FeeBracket.valid_from == from_year)):
+        session.delete(old)  # a future year given again: nothing used it yet, the new lines replace it
+    session.flush()
+    rows = [
+        FeeBracket(valid_from=from_year, min_budget=b.min_budget, max_budget=b.max_budget,
+                   membership_fee=b.membership_fee, search_fee=b.search_fee, recorded_by=who.full_name)
+        for b in brackets
+    ]  # fmt: skip
+    session.add_all(rows)
+    return rows
+
+
+def parse_brackets(text: str) -> list[Bracket]:
+    """`0-10000:50:100, 10000-50000:120:250, 50000-:250:500` (budget from-to : membership : search, euros)."""
+    out = []
+    for part in filter(None, (p.strip() for p in re.split(r"[,\n;]", text))):
+        m = re.match(r"^(\d+)\s*-\s*(\d*)\s*:\s*(\d+)\s*:\s*(\d+)$", part.replace(" ", ""))
+        if not m:
+            raise StepRefused(f"Tranche illisible « {part} » : attendu « min-max:cotisation:participation », "
+                              "par exemple 0-10000:50:100 (max vide pour la dernière).")  # fmt: skip
+        low, high, membership, search = m.groups()
+        out.append(Bracket(int(low), int(high) if high else None, int(membership), int(search)))
+    if not out:
+        raise StepRefused("Barème vide.")
+    return out
+
+
+def settlers(session: Session) -> list[Coordinator]:
+    """Who may record payments: the active support team and admins."""
+    return list(
+        session.scalars(select(Coordinator).where(Coordinator.role.in_(SETTLERS), Coordinator.active.is_(True)))
+    )
+
+
+def fees_table(session: Session, *, include_settled: bool = False) -> str:
+    """The fees as plain text lines, oldest first (the CLI's list)."""
+    query = select(FeeRecord).order_by(FeeRecord.id)
+    if not include_settled:
+        query = query.where(FeeRecord.status == FeeStatus.DUE)
+    lines = []
+    for fee in session.scalars(query):
+        association = session.get(Association, fee.association_id)
+        mission = session.get(Mission, fee.mission_id) if fee.mission_id else None
+        billed = f"facturée le {fee.billed_on:%d/%m/%Y}" if fee.billed_on else "pas encore facturée"
+        name = association.name if association else "?"
+        lines.append(f"F-{fee.id:<5} {fee.amount:>6} €  {STATUS_LABELS[fee.status]:<9} {billed:<24} "
+                     f"{fee_label(fee, mission)} — {name}")  # fmt: skip
+    return "\n".join(lines) or "Aucune cotisation à payer."
+
+
+def schedule_table(session: Session) -> str:
+    """Every fee schedule, newest first: the history."""
+    rows = session.scalars(select(FeeBracket).order_by(FeeBracket.valid_from.desc(), FeeBracket.min_budget))
+    lines, year = [], None
+    for b in rows:
+        if b.valid_from != year:
+            year = b.valid_from
+            by = f" (saisi par {b.recorded_by})" if b.recorded_by else ""
+            lines.append(f"À partir de {year}{by} :")
+        top = f"{b.max_budget} €" if b.max_budget is not None else "∞"
+        lines.append(f"  budget {b.min_budget} € – {top} : cotisation {b.membership_fee} €, "
+                     f"participation {b.search_fee} €")  # fmt: skip
+    return "\n".join(lines) or "Aucun barème : passerelles init charge le barème initial."
