@@ -112,7 +112,8 @@ def apply(argv: list[str]) -> int:
 
 
 def import_volunteers_command(argv: list[str]) -> int:
-    """`passerelles import-volunteers FICHIER.csv [--antenne CODE] [--encodage cp1252] [--rapport rejets.csv]`."""
+    """`passerelles import-volunteers FICHIER.csv [--antenne CODE] [--encodage cp1252] [--rapport rejets.csv]
+    [--essai]`: new volunteers added, known ones (by e-mail) updated; `--essai` shows the diff and writes nothing."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -126,6 +127,7 @@ def import_volunteers_command(argv: list[str]) -> int:
     parser.add_argument("--antenne", help="code de l'antenne des lignes sans colonne antenne (ex. STR)")
     parser.add_argument("--encodage", default="utf-8", help="encodage du fichier (défaut utf-8 ; Excel : cp1252)")
     parser.add_argument("--rapport", type=Path, help="écrit les lignes rejetées, avec leur motif, dans ce CSV")
+    parser.add_argument("--essai", action="store_true", help="montre ce que l'import ferait, sans rien écrire")
     args = parser.parse_args(argv)
     console = Console(soft_wrap=True)
     try:
@@ -147,6 +149,7 @@ def import_volunteers_command(argv: list[str]) -> int:
                 default_branch_code=args.antenne,
                 encoding=args.encodage,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                dry_run=args.essai,
             )
     except ImportRefused as exc:
         console.print("Fichier refusé, rien n'a été importé.", style="red")
@@ -156,8 +159,15 @@ def import_volunteers_command(argv: list[str]) -> int:
         console.print("Erreur de la base de données, rien n'a été importé.", style="red")
         console.print(str(getattr(exc, "orig", None) or exc).splitlines()[0], markup=False, highlight=False)
         return 2
+    if args.essai:
+        console.print("Essai : rien n'a été écrit. Voici ce que l'import ferait.", style="bold")
     console.print(f"Lignes lues : {report.rows_read}")
-    console.print(f"Bénévoles importés : {report.imported}")
+    console.print(f"Nouveaux bénévoles : {report.imported}")
+    console.print(f"Bénévoles modifiés : {len(report.changed)}")
+    for changed in report.changed:
+        fields = " ; ".join(f"{name} : {old} → {new}" for name, old, new in changed.fields)
+        console.print(f"  ligne {changed.line} : {changed.label} — {fields}", highlight=False, markup=False)
+    console.print(f"Bénévoles inchangés : {report.unchanged}")
     console.print(f"Lignes rejetées : {len(report.rejected)}")
     for row in report.rejected:
         console.print(f"  ligne {row.line} : {row.reason}", highlight=False, markup=False)

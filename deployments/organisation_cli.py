@@ -280,3 +280,39 @@ def _reminder_days() -> int:
     from models.settings import get_settings
 
     return get_settings().fee_reminder_days
+
+
+def volunteer(argv: list[str]) -> int:
+    """`passerelles volunteer update|archive|reactivate REF`."""
+    from models.volunteer import AVAILABILITY_LABELS
+    from tasks import organisation as org
+    from tasks.volunteer_import import AVAILABILITY
+
+    def yes_no(value: str) -> bool:
+        if value.lower() in ("oui", "o", "1"):
+            return True
+        if value.lower() in ("non", "n", "0"):
+            return False
+        raise argparse.ArgumentTypeError(f"« {value} » : oui ou non attendu")
+
+    parser, sub = _sub("volunteer", "Un bénévole : disponibilité, consentements, archivage.")
+    upd = sub.add_parser("update", help="change la disponibilité ou les consentements")
+    upd.add_argument("benevole", help="numéro (V-0042), e-mail ou nom")
+    upd.add_argument("--disponibilite", choices=[label.lower() for label in AVAILABILITY_LABELS.values()])
+    upd.add_argument("--annonces", type=yes_no, help="accepte les annonces de son antenne (oui/non)")
+    upd.add_argument("--national", type=yes_no, help="accepte les annonces nationales (oui/non)")
+    for name, text in (("archive", "archive un bénévole (il ne reçoit plus rien)"), ("reactivate", "le réactive")):
+        sub.add_parser(name, help=text).add_argument("benevole", help="numéro (V-0042), e-mail ou nom")
+    args = parser.parse_args(argv)
+
+    def act(session: Any) -> str:
+        if args.action == "update":
+            availability = AVAILABILITY[args.disponibilite] if args.disponibilite else None
+            changes = org.update_volunteer(
+                session, args.benevole, availability=availability,
+                consent_announcements=args.annonces, consent_national=args.national,
+            )  # fmt: skip
+            return "\n".join(changes)
+        return "\n".join(org.update_volunteer(session, args.benevole, archive=args.action == "archive"))
+
+    return _run(act, args)

@@ -14,6 +14,7 @@ from prefect.states import Completed, Failed, State
 from pydantic import Field
 
 from models.org import ROLE_LABELS, Role
+from models.volunteer import AVAILABILITY_LABELS
 from tasks.missions import StepRefused
 
 ACTOR = "formulaire d'administration"
@@ -183,6 +184,50 @@ def register_association(
     return _apply(act)
 
 
+AvailabilityChoice = StrEnum(  # type: ignore[misc]
+    "AvailabilityChoice", {a.name: label.lower() for a, label in AVAILABILITY_LABELS.items()}
+)
+
+
+class YesNo(StrEnum):
+    """A consent given or withdrawn."""
+
+    YES = "oui"
+    NO = "non"
+
+
+class ArchiveChoice(StrEnum):
+    """Archive or reactivate."""
+
+    ARCHIVE = "archiver"
+    REACTIVATE = "réactiver"
+
+
+@flow(name="update-volunteer", validate_parameters=True)
+def update_volunteer(
+    benevole: str = Field(description="Numéro (V-0042), e-mail ou nom du bénévole."),
+    disponibilite: AvailabilityChoice | None = Field(default=None, description="Disponibilité (vide : inchangée)."),
+    annonces: YesNo | None = Field(default=None, description="Accepte les annonces de son antenne (vide : inchangé)."),
+    national: YesNo | None = Field(default=None, description="Accepte les annonces nationales (vide : inchangé)."),
+    archivage: ArchiveChoice | None = Field(default=None, description="Archiver (plus aucun mail) ou réactiver."),
+) -> State:
+    """Changer la disponibilité ou les consentements d'un bénévole, l'archiver ou le réactiver."""
+    from models.volunteer import Availability
+    from tasks import organisation as org
+
+    def act(session: Any) -> str:
+        changes = org.update_volunteer(
+            session, benevole,
+            availability=Availability[disponibilite.name] if disponibilite else None,
+            consent_announcements=(annonces is YesNo.YES) if annonces else None,
+            consent_national=(national is YesNo.YES) if national else None,
+            archive=(archivage is ArchiveChoice.ARCHIVE) if archivage else None,
+        )  # fmt: skip
+        return "\n".join(changes)
+
+    return _apply(act)
+
+
 class FeeDecision(StrEnum):
     """What the support team records."""
 
@@ -251,4 +296,4 @@ def _retag(mission_ids: list[int]) -> None:
 
 
 ADMIN_FLOWS = (create_branch, update_branch, add_team_member, update_team_member, deactivate_team_member,
-               reassign_missions, register_association, record_fee, set_fee_schedule)  # fmt: skip
+               reassign_missions, register_association, update_volunteer, record_fee, set_fee_schedule)  # fmt: skip

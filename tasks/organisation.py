@@ -19,8 +19,9 @@ from models.base import utcnow
 from models.org import ROLE_LABELS
 from models.rules import fees_for_budget
 from models.text import fold
+from models.volunteer import AVAILABILITY_LABELS, Availability
 from tasks.mail import check_address
-from tasks.missions import StepRefused, audit, current_brackets, find_coordinator
+from tasks.missions import StepRefused, audit, current_brackets, find_coordinator, find_volunteer
 
 BRANCH_CODE = re.compile(r"^[A-Z]{2,5}$")
 # Roles that follow missions; support team and admins may be national (no branch).
@@ -242,3 +243,33 @@ def register_association(
     session.add(association)
     session.flush()
     return association
+
+
+def update_volunteer(
+    session: Session,
+    ref: str,
+    *,
+    availability: Availability | None = None,
+    consent_announcements: bool | None = None,
+    consent_national: bool | None = None,
+    archive: bool | None = None,
+) -> list[str]:
+    """Change a volunteer's availability, consents, or archive / reactivate them; the changes, in French."""
+    volunteer = find_volunteer(session, ref)
+    if all(v is None for v in (availability, consent_announcements, consent_national, archive)):
+        raise StepRefused("Rien à modifier : indiquez une disponibilité, un consentement, ou archiver / réactiver.")
+    changes = []
+    if archive is not None and archive != (volunteer.archived_at is not None):
+        volunteer.archived_at = utcnow() if archive else None
+        changes.append("archivé(e)" if archive else "réactivé(e)")
+    elif archive is not None:
+        raise StepRefused(f"{volunteer.label} est déjà {'archivé(e)' if archive else 'actif/active'}.")
+    if availability is not None and availability != volunteer.availability:
+        volunteer.availability = availability
+        changes.append(f"disponibilité : {AVAILABILITY_LABELS[availability].lower()}")
+    for attr, value, label in (("consent_announcements", consent_announcements, "annonces de l'antenne"),
+                               ("consent_national", consent_national, "annonces nationales")):  # fmt: skip
+        if value is not None and value != getattr(volunteer, attr):
+            setattr(volunteer, attr, value)
+            changes.append(f"{label} : {'oui' if value else 'non'}")
+    return [f"{volunteer.label} : {', '.join(changes) or 'rien de changé'}"]

@@ -22,8 +22,13 @@ otherwise drop data silently) or given twice, a byte is invalid in the encoding 
 file is read with another encoding, or ``--antenne`` is unknown. Otherwise each bad row is rejected with its
 line number and every reason (wrong cell count, empty required field, invalid e-mail, branch, competence with
 close matches, level, yes/no or availability value, too long a value, an e-mail already used earlier in the
-file (the first occurrence keeps it, whatever became of it), a volunteer already in the database: no update)
-and the good rows are imported (exit code 1; 0 when every row was imported).
+file (the first occurrence keeps it, whatever became of it)) and the good rows are imported (exit code 1; 0 when
+every row was imported).
+
+Upsert: a row whose e-mail is already in the base updates that volunteer, column by column, for the columns the
+file has and whose cell is not empty (an empty cell keeps what is stored: a partial file changes nothing else);
+``competences``, when given, replaces the volunteer's set. The report says what is new, changed (field by field,
+old → new), unchanged and rejected; ``dry_run`` computes all of it and writes nothing.
 
 Atomicity: ``import_volunteers`` only flushes, in batches; the caller owns the one transaction (the CLI uses
 ``unit_of_work``), so an error half-way leaves nothing written.
@@ -42,12 +47,12 @@ from typing import cast
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import String, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models.org import Branch
 from models.taxonomy import Competence
 from models.text import fold
-from models.volunteer import LEVEL_LABELS, Availability, Volunteer, VolunteerCompetence
+from models.volunteer import AVAILABILITY_LABELS, LEVEL_LABELS, Availability, Volunteer, VolunteerCompetence
 
 REQUIRED = ("prenom", "nom", "email")
 OPTIONAL = (
@@ -135,12 +140,23 @@ class ParsedFile:
 
 
 @dataclass
+class Changed:
+    """An existing volunteer the row updates: (French field name, old, new) for each difference."""
+
+    line: int
+    label: str
+    fields: list[tuple[str, str, str]]
+
+
+@dataclass
 class ImportReport:
-    """What an import did."""
+    """What an import did (or, dry run, would do)."""
 
     header: list[str] = field(default_factory=list)
     rows_read: int = 0
-    imported: int = 0
+    imported: int = 0  # new volunteers
+    changed: list[Changed] = field(default_factory=list)
+    unchanged: int = 0
     rejected: list[Rejected] = field(default_factory=list)
 
 
@@ -319,12 +335,60 @@ def validate_row(line: int, columns: list[str], cells: list[str], lookup: Lookup
     )
 
 
-def _existing_emails(session: Session, emails: list[str]) -> set[str]:
-    found: set[str] = set()
+def _existing(session: Session, emails: list[str]) -> dict[str, Volunteer]:
+    found: dict[str, Volunteer] = {}
     # The check constraint keeps stored e-mails lower-case, so a plain IN uses the unique index.
     for i in range(0, len(emails), 500):
-        found.update(session.scalars(select(Volunteer.email).where(Volunteer.email.in_(emails[i : i + 500]))))
+        batch = emails[i : i + 500]
+        query = select(Volunteer).where(Volunteer.email.in_(batch)).options(selectinload(Volunteer.competences))
+        found.update((v.email, v) for v in session.scalars(query))
     return found
+
+
+# column -> (French label, model attribute) of what an update may change
+UPDATABLE = {
+    "prenom": ("prénom", "first_name"), "nom": ("nom", "last_name"), "telephone": ("téléphone", "phone"),
+    "ville": ("ville", "city"), "profession": ("profession", "profession"),
+    "consentement_annonces": ("consentement annonces", "consent_announcements"),
+    "consentement_national": ("consentement national", "consent_national"), "relais": ("relais", "is_relay"),
+    "disponibilite": ("disponibilité", "availability"),
+}  # fmt: skip
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, Availability):
+        return AVAILABILITY_LABELS[value].lower()
+    return str(value) or "(vide)"
+
+
+def _update(
+    volunteer: Volunteer, record: VolunteerRecord, given: set[str], branch_ids: dict[str, int],
+    competence_ids: dict[str, int], codes: dict[int, str],
+) -> list[tuple[str, str, str]]:
+    """Apply the row's non-empty cells to the volunteer; the differences, in French."""
+    diffs: list[tuple[str, str, str]] = []
+    for column, (label, attr) in UPDATABLE.items():
+        if column in given and getattr(volunteer, attr) != getattr(record, attr):
+            diffs.append((label, _shown(getattr(volunteer, attr)), _shown(getattr(record, attr))))
+            setattr(volunteer, attr, getattr(record, attr))
+    if "antenne" in given and branch_ids[record.branch_code] != volunteer.branch_id:
+        old = next((c for c, i in branch_ids.items() if i == volunteer.branch_id), "?")
+        diffs.append(("antenne", old, record.branch_code))
+        volunteer.branch_id = branch_ids[record.branch_code]
+    if "competences" in given:
+        current = {codes[vc.competence_id]: vc.level for vc in volunteer.competences}
+        if current != record.competences:
+            def show(c: dict[str, int]) -> str:
+                return ", ".join(f"{k}:{v}" for k, v in sorted(c.items())) or "(aucune)"
+
+            diffs.append(("compétences", show(current), show(record.competences)))
+            volunteer.competences = [
+                VolunteerCompetence(competence_id=competence_ids[code], level=level)
+                for code, level in record.competences.items()
+            ]
+    return diffs
 
 
 def import_volunteers(
@@ -334,8 +398,10 @@ def import_volunteers(
     default_branch_code: str | None = None,
     encoding: str = "utf-8",
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
-    """Validate every row, add the good ones to the session (flushed, not committed) and report the others."""
+    """Validate every row, add the new volunteers and update the known ones in the session (flushed, not
+    committed), and report the others. `dry_run`: the same report, and the session rolled back."""
     parsed = parse_csv(source if isinstance(source, bytes) else Path(source).read_bytes(), encoding)
     branch_ids = {code.upper(): id_ for code, id_ in session.execute(select(Branch.code, Branch.id))}
     if default_branch_code and default_branch_code.strip().upper() not in branch_ids:
@@ -346,6 +412,7 @@ def import_volunteers(
     taxonomy = session.execute(select(Competence.code, Competence.name, Competence.id)).all()
     lookup = Lookup.build(((c, n) for c, n, _ in taxonomy), branch_ids, default_branch_code)
     competence_ids = {code: id_ for code, _, id_ in taxonomy}
+    codes = {id_: code for code, _, id_ in taxonomy}
 
     report = ImportReport(header=parsed.header, rows_read=len(parsed.rows))
     checked: list[tuple[VolunteerRecord, list[str]]] = []
@@ -365,7 +432,7 @@ def import_volunteers(
             report.rejected.append(Rejected(line, result, cells))
         else:
             checked.append((result, cells))
-    present = _existing_emails(session, [r.email for r, _ in checked])
+    present = _existing(session, [r.email for r, _ in checked])
 
     total = len(parsed.rows)
     done = total - len(checked)
@@ -373,8 +440,13 @@ def import_volunteers(
     progress(done, total)
     for record, cells in checked:
         if record.email in present:
-            reason = f"bénévole déjà présent dans la base (e-mail « {record.email} ») : l'import ne modifie rien"
-            report.rejected.append(Rejected(record.line, reason, cells))
+            given = {c for c, v in zip(parsed.columns, cells, strict=True) if v.strip()}
+            volunteer = present[record.email]
+            diffs = _update(volunteer, record, given, branch_ids, competence_ids, codes)
+            if diffs:
+                report.changed.append(Changed(record.line, f"{volunteer.label} <{volunteer.email}>", diffs))
+            else:
+                report.unchanged += 1
         else:
             # VolunteerRecord's other fields are named after the model's attributes.
             attrs = {k: v for k, v in vars(record).items() if k not in ("line", "branch_code", "competences")}
@@ -390,6 +462,8 @@ def import_volunteers(
         done += 1
         progress(done, total)
     session.flush()
+    if dry_run:
+        session.rollback()
     report.rejected.sort(key=lambda r: r.line)
     return report
 

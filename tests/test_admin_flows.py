@@ -59,3 +59,25 @@ def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) ->
     assert state.is_completed() and "Missions confiées" in (state.message or "")
     tags = d.Driver(run_id).read().tags
     assert "passerelle:lea.brun" in tags and "passerelle:claire.muller" not in tags and "antenne:STR" in tags
+
+
+def test_volunteer_form_and_command_change_consents_archive_and_refuse(prefect_server, app_db, capsys) -> None:  # type: ignore[no-untyped-def]
+    from deployments.cli import main
+    from models import Availability, Volunteer
+
+    d.seed_small()
+    state = admin.update_volunteer(benevole="prénom1 NOM1", disponibilite=admin.AvailabilityChoice["LIMITED"],
+                                   national=admin.YesNo.YES, return_state=True)  # fmt: skip
+    assert state.is_completed() and "disponibilité : peu disponible" in (state.message or "")
+    state = admin.update_volunteer(benevole="V-0001", return_state=True)
+    assert state.is_failed() and "Rien à modifier" in (state.message or "")
+    assert main(["volunteer", "archive", "benevole2@exemple.fr"]) == 0
+    assert main(["volunteer", "archive", "V-2"]) == 1
+    assert "déjà archivé(e)" in capsys.readouterr().err
+    assert main(["volunteer", "update", "Inconnu Total", "--annonces", "non"]) == 1
+    assert "Bénévole inconnu" in capsys.readouterr().err
+    with unit_of_work() as s:
+        v1, v2 = (s.scalars(select(Volunteer).where(Volunteer.id == i)).one() for i in (1, 2))
+        assert v1.availability is Availability.LIMITED and v1.consent_national
+        assert v2.archived_at is not None and not v2.reachable
+    assert main(["volunteer", "reactivate", "V-2"]) == 0

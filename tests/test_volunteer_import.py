@@ -186,20 +186,41 @@ def test_duplicate_in_file_differing_by_case_names_the_first_line(session: Sessi
         assert s.scalar(select(Volunteer.first_name).where(Volunteer.email == "alice.martin@example.fr")) == "Alice"
 
 
-def test_already_in_database_is_rejected_not_updated(session: Session, db: Engine) -> None:
+def test_known_volunteers_are_updated_column_by_column(session: Session, db: Engine) -> None:
     setup_db(session)
     strasbourg = session.scalars(select(Branch).where(Branch.code == "STR")).one()
-    f.volunteer(session, strasbourg, first_name="Ancienne", last_name="Fiche", email="alice.martin@example.fr")
+    f.volunteer(session, strasbourg, first_name="Ancienne", last_name="Martin", email="alice.martin@example.fr",
+                consent_announcements=True, competences={"site-web": 1}, phone="0601020304", city="Strasbourg",
+                profession="Développeuse", is_relay=True)  # fmt: skip
+    f.volunteer(session, strasbourg, first_name="Bob", last_name="Same", email="bob@example.fr",
+                consent_announcements=True, competences={"site-web": 3}, phone="0601020304", city="Strasbourg",
+                profession="Développeuse", is_relay=True)  # fmt: skip
     session.commit()
-    report = import_volunteers(session, csv_bytes(row(email="ALICE.Martin@Example.fr"), row(email="b@example.fr")))
+    data = csv_bytes(
+        row(email="ALICE.Martin@Example.fr", prenom="Alice", consentement_annonces="non", telephone=""),
+        row(email="b@example.fr"),
+        row(email="bob@example.fr", prenom="Bob", nom="Same", consentement_annonces="oui"),
+    )
+    dry = import_volunteers(session, data, dry_run=True)
     session.commit()
-    assert report.imported == 1
-    assert [(r.line, r.reason) for r in report.rejected] == [
-        (2, "bénévole déjà présent dans la base (e-mail « alice.martin@example.fr ») : l'import ne modifie rien")
-    ]
+    assert (dry.imported, dry.unchanged, len(dry.changed)) == (1, 1, 1)
+    assert emails(db) == ["alice.martin@example.fr", "bob@example.fr"]  # the dry run wrote nothing
+    report = import_volunteers(session, data)
+    session.commit()
+    assert (report.imported, report.unchanged, report.rejected) == (1, 1, [])
+    [changed] = report.changed
+    assert changed.line == 2 and changed.label.endswith("<alice.martin@example.fr>")
+    assert changed.fields == [
+        ("prénom", "Ancienne", "Alice"),
+        ("consentement annonces", "oui", "non"),
+        ("compétences", "site-web:1", "site-web:3"),
+    ]  # the empty phone cell kept the stored number
+    assert changed.fields == dry.changed[0].fields
     with session_factory(db)() as s:
-        assert s.scalar(select(Volunteer.first_name).where(Volunteer.email == "alice.martin@example.fr")) == "Ancienne"
-    assert emails(db) == ["alice.martin@example.fr", "b@example.fr"]
+        alice = s.scalars(select(Volunteer).where(Volunteer.email == "alice.martin@example.fr")).one()
+        assert (alice.first_name, alice.consent_announcements, alice.phone) == ("Alice", False, "0601020304")
+        assert alice.name_key == "alice martin"
+    assert emails(db) == ["alice.martin@example.fr", "b@example.fr", "bob@example.fr"]
 
 
 # --- the whole file refused: nothing written ---------------------------------------------------------------------
@@ -368,7 +389,7 @@ def test_cli_end_to_end_with_rejects_report_and_reimport(
     assert main([str(source), "--rapport", str(rejects)]) == 1
     out = capsys.readouterr().out
     assert "Lignes lues : 3" in out
-    assert "Bénévoles importés : 1" in out
+    assert "Nouveaux bénévoles : 1" in out
     assert "Lignes rejetées : 2" in out
     assert "ligne 3 : compétence inconnue « site interne » ; vouliez-vous dire « site-web » ?" in out
     assert "ligne 4 : antenne manquante" in out
@@ -384,7 +405,7 @@ def test_cli_end_to_end_with_rejects_report_and_reimport(
     with rejects.open("w", encoding="utf-8-sig", newline="") as f:
         csv.writer(f, delimiter=";").writerows(table)
     assert main([str(rejects), "--antenne", "STR"]) == 0
-    assert "Bénévoles importés : 2" in capsys.readouterr().out
+    assert "Nouveaux bénévoles : 2" in capsys.readouterr().out
     assert emails(app_db) == ["alice.martin@example.fr", "bob@example.fr", "carla@example.fr"]
 
 
@@ -402,7 +423,7 @@ def test_cli_refused_file_and_encoding_option(
     assert count(app_db) == 0
 
     assert main([str(source), "--encodage", "cp1252"]) == 0
-    assert "Bénévoles importés : 1" in capsys.readouterr().out
+    assert "Nouveaux bénévoles : 1" in capsys.readouterr().out
     assert emails(app_db) == ["zoe@example.fr"]
 
     assert main([str(tmp_path / "absent.csv")]) == 2
