@@ -53,7 +53,15 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
 
     drv = d.Driver(run_id)
     drv.run()
-    drv.resume(d.needs_analysis(title="Un site pour nos bénévoles"))
+    form = drv.form()
+    assert "à vérifier à cette rencontre (jamais validée)" in form["description"]
+    by = form["schema"]["properties"]["entered_by"]
+    assert by["default"] == "Anne Ott <anne.ott@pc.example>" and by["title"] == "Saisi par"
+    assert by["enum"] == ["Anne Ott <anne.ott@pc.example>", "Paul Roth <paul.roth@pc.example>"]
+    accepted, _ = d.submit_form(run_id, d.needs_analysis(entered_by="Intrus <intrus@exemple.fr>"))
+    assert not accepted  # the server refuses anyone outside the team; the form still waits
+    # « Saisi par »: the branch lead fills this one in for Anne; the audit names him
+    drv.resume(d.needs_analysis(title="Un site pour nos bénévoles", entered_by="Paul Roth <paul.roth@pc.example>"))
     text = drv.form()["schema"]["properties"]["text"]["default"]
     drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
     ok("apply", reference, "Élodie Fontaine", "--message", "Je suis intéressée")  # by name, accents and all
@@ -76,6 +84,12 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
         assert {f.kind.value for f in s.scalars(select(FeeRecord))} == {"membership", "search"}
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.mission_id == mission_id)))
     assert actions[0] == "request" and actions[-1] == "review"
+    with unit_of_work() as s:
+        actors = dict(s.execute(select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.mission_id == mission_id)).all())
+    assert actors["needs-analysis"] == "Paul Roth" and actors["review"] == "Anne Ott"
+    bills = sorted(m["Subject"] for m in mail_server.messages if m["X-Passerelles-Kind"] == "fee_bill")
+    assert len(bills) == 2 and all(m["To"] == "rose@agedor.example" for m in mail_server.messages
+                                   if m["X-Passerelles-Kind"] == "fee_bill")  # fmt: skip
     assert "anne.ott@pc.example" in {m["To"] for m in mail_server.messages}
 
 

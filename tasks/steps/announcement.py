@@ -16,7 +16,7 @@ from models import Announcement, AnnouncementStatus, Mission, MissionStatus
 from models.base import utcnow
 from tasks import notices
 from tasks.missions import advance
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, reason_field, refuse_if
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 
 
 class Decision(StrEnum):
@@ -38,6 +38,7 @@ class AnnouncementForm(RunInput):
     )
     remarks: str = Field(default="", title="Remarques de l'association", description="Ce qu'elle demande de changer.")
     cancel_reason: str = reason_field()
+    entered_by: str = entered_by_field()
 
 
 def check(a: AnnouncementForm) -> list[str]:

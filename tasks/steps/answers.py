@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Mission, MissionStatus
+from models import Coordinator, Mission, MissionStatus
 from tasks import notices
 from tasks.missions import StepRefused, audit, cancel, get_mission, step_done
 from tasks.steps.base import CANCEL, Ctx, Outcome, Step
@@ -40,7 +41,7 @@ def handle(
             Outcome(done.details.get("outcome", Outcome.RETRY)), done.details.get("error", ""), replayed=True
         )
     mission = get_mission(session, mission_id, lock=True)
-    actor = mission.coordinator.full_name
+    actor = entered_by(data.get("entered_by")) or mission.coordinator.full_name
     if mission.status is MissionStatus.CANCELLED:
         return Verdict(Outcome.CANCELLED)
     assert step.form is not None and step.apply is not None, f"{step.key} has no form"
@@ -74,6 +75,27 @@ def handle(
     return Verdict(outcome)
 
 
+def team_label(c: Coordinator) -> str:
+    """How a team member appears in « Saisi par »: `Claire Muller <claire.muller@pc.example>`."""
+    return f"{c.full_name} <{c.email}>"
+
+
+def entered_by(label: object) -> str:
+    """The name of who answered, from the « Saisi par » label (empty when the answer does not say)."""
+    return str(label).split(" <", 1)[0].strip() if isinstance(label, str) else ""
+
+
+def team(session: Session, mission: Mission) -> list[str]:
+    """« Saisi par » choices: the assigned Passerelle first, then the branch's active team, then the national team."""
+    others = session.scalars(
+        select(Coordinator)
+        .where(Coordinator.active.is_(True), Coordinator.id != mission.coordinator_id)
+        .where(or_(Coordinator.branch_id == mission.branch_id, Coordinator.branch_id.is_(None)))
+        .order_by(Coordinator.branch_id.is_(None), Coordinator.last_name, Coordinator.first_name)
+    )
+    return [team_label(mission.coordinator), *(team_label(c) for c in others)]
+
+
 def _french(exc: ValidationError) -> str:
     """Which fields are wrong, by their French titles where the form has them."""
     return "; ".join(f"champ « {'.'.join(str(p) for p in e['loc'])} » : {e['msg']}" for e in exc.errors()[:5])
@@ -90,9 +112,11 @@ def describe(
     """Description, prefill and database choices of a step's form; a refused answer is prefilled again."""
     assert step.prefill is not None, f"{step.key} has no form"
     spec = step.prefill(session, mission, n)
-    defaults = dict(spec.defaults)
-    if previous:
-        defaults.update({k: v for k, v in previous.items() if k != "decision" or v})
+    members = team(session, mission)
+    defaults = {**spec.defaults, "entered_by": members[0]}
+    if previous:  # what was typed, except an empty decision and a team member no longer offered
+        kept = {k: v for k, v in previous.items() if (k != "decision" or v) and (k != "entered_by" or v in members)}
+        defaults.update(kept)
     banner = (
         f"> ⚠️ **Saisie refusée** : {error}\n>\n> Corrigez puis validez à nouveau ; rien n'a été perdu.\n\n"
         if error
@@ -102,4 +126,4 @@ def describe(
         f"{banner}## {step.label} — {mission.reference}\n\n{step.instructions}\n{spec.section}\n---\n\n"
         + card(session, mission)
     )
-    return {"description": description, "defaults": defaults, "choices": spec.choices}
+    return {"description": description, "defaults": defaults, "choices": {**spec.choices, "entered_by": members}}

@@ -15,7 +15,7 @@ from models.matching import Score
 from tasks.matching import rank_applicants, suggest
 from tasks.missions import StepRefused, find_volunteer, record_application
 from tasks.steps import diffusion
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, reason_field, refuse_if
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 
 
 class Decision(StrEnum):
@@ -37,6 +37,7 @@ class ApplicationsForm(RunInput):
     )
     decision: Decision = Field(default=Decision.WAIT, title="Suite", description="Ce que vous décidez maintenant.")
     cancel_reason: str = reason_field()
+    entered_by: str = entered_by_field()
 
 
 def parse(text: str) -> list[tuple[str, str]]:

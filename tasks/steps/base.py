@@ -186,6 +186,12 @@ def reason_field() -> Any:
     )
 
 
+def entered_by_field() -> Any:
+    """« Saisi par »: who fills the form in (a choice among the branch's team, the assigned Passerelle first); the
+    audit names that person. Empty in answers stored before it existed: the assigned Passerelle."""
+    return Field(default="", title="Saisi par", description="Qui remplit ce formulaire.")
+
+
 def build_form(
     base: type[RunInput],
     *,

@@ -14,7 +14,7 @@ from models import CheckIn, CheckInStatus, Mission, MissionStatus, Roadmap, Road
 from models.base import utcnow
 from models.rules import MissionSnapshot
 from tasks import notices
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, reason_field, refuse_if
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 
 
 class Health(StrEnum):
@@ -49,6 +49,7 @@ class CheckInForm(RunInput):
         default=Decision.CONTINUE, title="Suite", description="Poursuivre, passer au bilan, ou annuler."
     )
     cancel_reason: str = reason_field()
+    entered_by: str = entered_by_field()
 
 
 def check(a: CheckInForm, *, today: date) -> list[str]:

@@ -16,7 +16,7 @@ from models.base import utcnow
 from models.rules import values_still_valid, values_valid_until
 from tasks.fees import bill_membership
 from tasks.missions import advance
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, label_code, reason_field, refuse_if
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, label_code, reason_field, refuse_if
 
 
 class Decision(StrEnum):
@@ -58,6 +58,7 @@ class NeedsAnalysisForm(RunInput):
         default=Decision.VALIDATE, title="Décision", description="Valider l'analyse ou annuler la mission."
     )
     cancel_reason: str = reason_field()
+    entered_by: str = entered_by_field()
 
 
 def competence_label(c: Competence, domain: Domain) -> str:

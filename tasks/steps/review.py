@@ -14,7 +14,7 @@ from models.base import utcnow
 from models.rules import MissionSnapshot
 from tasks import notices
 from tasks.missions import advance
-from tasks.steps.base import Ctx, Outcome, Prefill, Step, refuse_if
+from tasks.steps.base import Ctx, Outcome, Prefill, Step, entered_by_field, refuse_if
 from tasks.steps.check_in import roadmap_summary
 
 
@@ -49,6 +49,7 @@ class ReviewForm(RunInput):
     volunteer_would_redo: bool = Field(
         default=True, title="Le bénévole referait une mission", description="Selon le bénévole."
     )
+    entered_by: str = entered_by_field()
 
 
 def check(a: ReviewForm) -> list[str]:

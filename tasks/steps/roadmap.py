@@ -14,7 +14,7 @@ from models import Application, ApplicationStatus, Mission, MissionStatus, Roadm
 from models.base import utcnow
 from tasks import notices
 from tasks.missions import advance
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, reason_field, refuse_if
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 
 
 class Decision(StrEnum):
@@ -67,6 +67,7 @@ class RoadmapForm(RunInput):
         default=Decision.VALIDATE, title="Décision", description="Valider ou annuler la mission."
     )
     cancel_reason: str = reason_field()
+    entered_by: str = entered_by_field()
 
     def kept_objectives(self) -> list[Objective]:
         """The objectives with a text (an empty line of the form is ignored)."""

@@ -19,7 +19,7 @@ from models.rules import MissionSnapshot
 from tasks import notices
 from tasks.missions import advance
 from tasks.steps.applications import applicants_table
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, reason_field, refuse_if
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 
 
 class Decision(StrEnum):
@@ -42,6 +42,7 @@ class SelectionForm(RunInput):
         default=Decision.VALIDATE, title="Décision", description="Valider la sélection ou annuler la mission."
     )
     cancel_reason: str = reason_field()
+    entered_by: str = entered_by_field()
 
 
 _LABEL_ID = re.compile(r"^\s*V-?(\d+)\b")
