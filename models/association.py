@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
@@ -27,7 +27,9 @@ class Association(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
     name: Mapped[str] = mapped_column(String(160), unique=True)
     # fold(name): « Âge d'Or Solidaire » and « AGE D'OR SOLIDAIRE » are one association, on every database.
-    name_key: Mapped[str] = mapped_column(String(160), unique=True, default=_name_key)
+    name_key: Mapped[str] = mapped_column(
+        String(160), unique=True, index=True, default=_name_key, server_default=text("''")
+    )
     city: Mapped[str] = mapped_column(String(80), default="")
     purpose: Mapped[str] = mapped_column(String(300), default="")
     contact_name: Mapped[str] = mapped_column(String(160))
@@ -55,7 +57,7 @@ class FeeBracket(Base):
     max_budget: Mapped[int | None]
     membership_fee: Mapped[int]
     search_fee: Mapped[int]
-    recorded_by: Mapped[str] = mapped_column(String(160), default="")
+    recorded_by: Mapped[str] = mapped_column(String(160), default="", server_default=text("''"))
     recorded_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
     def rule(self) -> Bracket:
@@ -97,5 +99,7 @@ class FeeRecord(Base):
     billed_on: Mapped[date | None] = mapped_column(comment="When the bill was mailed to the association")
     reminded_on: Mapped[date | None]
     paid_on: Mapped[date | None]
-    settled_by: Mapped[str] = mapped_column(String(160), default="", comment="Who recorded it paid or waived")
+    settled_by: Mapped[str] = mapped_column(
+        String(160), default="", server_default=text("''"), comment="Who recorded it paid or waived"
+    )
     note: Mapped[str] = mapped_column(String(300), default="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum, utcnow
@@ -30,7 +30,9 @@ class OutboxMail(Base):
     mission_id: Mapped[int | None] = mapped_column(ForeignKey("mission.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     to_address: Mapped[str] = mapped_column(String(254))
-    reply_to: Mapped[str] = mapped_column(String(254), default="", comment="The Passerelle, for mails about a mission")
+    reply_to: Mapped[str] = mapped_column(
+        String(254), default="", server_default=text("''"), comment="The Passerelle, for mails about a mission"
+    )
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text, default="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, UniqueConstraint, and_
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, UniqueConstraint, and_, text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -47,7 +47,7 @@ class Volunteer(Base):
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
     # fold(first last), for lookups by name that ignore case and accents on every database.
-    name_key: Mapped[str] = mapped_column(String(170), index=True, default=_name_key)
+    name_key: Mapped[str] = mapped_column(String(170), index=True, default=_name_key, server_default=text("''"))
     email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str] = mapped_column(String(30), default="")
     city: Mapped[str] = mapped_column(String(80), default="")

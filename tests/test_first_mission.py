@@ -85,7 +85,8 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.mission_id == mission_id)))
     assert actions[0] == "request" and actions[-1] == "review"
     with unit_of_work() as s:
-        actors = dict(s.execute(select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.mission_id == mission_id)).all())
+        query = select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.mission_id == mission_id)
+        actors = dict(s.execute(query).all())
     assert actors["needs-analysis"] == "Paul Roth" and actors["review"] == "Anne Ott"
     bills = sorted(m["Subject"] for m in mail_server.messages if m["X-Passerelles-Kind"] == "fee_bill")
     assert len(bills) == 2 and all(m["To"] == "rose@agedor.example" for m in mail_server.messages
