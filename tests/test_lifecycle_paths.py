@@ -65,8 +65,8 @@ def test_annonce_revision_round(lifecycle) -> None:  # type: ignore[no-untyped-d
     assert rows[1][2] == "Version courte"
 
 
-@pytest.mark.parametrize("where", ["needs-analysis", "applications", "check-in"])
-def test_cancel_at_three_steps(lifecycle, where: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("where", ["needs-analysis", "applications", "check-in", "review"])
+def test_cancel_at_four_steps(lifecycle, where: str) -> None:  # type: ignore[no-untyped-def]
     mail = lifecycle
     mission_id, run_id = d.open_and_start()
     drv = d.Driver(run_id)
@@ -79,7 +79,7 @@ def test_cancel_at_three_steps(lifecycle, where: str) -> None:  # type: ignore[n
         drv.resume(d.needs_analysis())
         approve(drv)
         drv.resume({"applications": "V-1\nV-2", "decision": "attendre d'autres candidatures", "cancel_reason": ""})
-        if where == "check-in":
+        if where in ("check-in", "review"):
             drv.resume({"applications": "", "decision": "passer à la sélection", "cancel_reason": ""})
             labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
             drv.resume(
@@ -88,7 +88,14 @@ def test_cancel_at_three_steps(lifecycle, where: str) -> None:  # type: ignore[n
             drv.resume(d.roadmap())
             assert drv.form()["key"] == "check-in-1"
             told_volunteers = 1  # the retained one; the other was thanked at selection
-            fr = drv.resume({**d.check_in(), **cancel})
+            if where == "check-in":
+                fr = drv.resume({**d.check_in(), **cancel})
+            else:  # the bilan form cancels too: a mission stopped before its end
+                drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
+                drv.resume({**d.review(), "association_rating": None})
+                assert drv.form()["key"] == "review-essai-2"
+                assert "Indiquez les deux notes" in drv.form()["description"]
+                fr = drv.resume({"held_on": str(d.today()), **cancel})
         else:
             assert drv.form()["key"] == "applications-2"
             told_volunteers = 2

@@ -126,6 +126,9 @@ def test_check_in_and_review_checks() -> None:
     assert ci.check(ci.CheckInForm(held_on=TODAY + timedelta(days=1)), today=TODAY) == []
     assert "dans le futur" in ci.check(ci.CheckInForm(held_on=TODAY + timedelta(days=2)), today=TODAY)[0]
     assert rv.check(rv.ReviewForm(held_on=TODAY, association_rating=5, volunteer_rating=1)) == []
+    assert rv.check(rv.ReviewForm(held_on=TODAY, association_rating=5)) == [
+        "Indiquez les deux notes de satisfaction (1 à 5), ou annulez la mission avec un motif."
+    ]
 
 
 def test_stored_decisions_load_as_typed_values() -> None:

@@ -14,7 +14,7 @@ from models.base import utcnow
 from models.rules import MissionSnapshot
 from tasks import notices
 from tasks.missions import advance
-from tasks.steps.base import Ctx, Outcome, Prefill, Step, entered_by_field, refuse_if
+from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 from tasks.steps.check_in import roadmap_summary
 
 
@@ -29,15 +29,22 @@ class Met(StrEnum):
 MET_STATUS = {Met.YES: ObjectivesMet.YES, Met.PARTLY: ObjectivesMet.PARTLY, Met.NO: ObjectivesMet.NO}
 
 
+class Decision(StrEnum):
+    """Complete the mission with its bilan, or cancel it (it stopped before its end)."""
+
+    COMPLETE = "enregistrer le bilan et terminer la mission"
+    CANCEL = CANCEL
+
+
 class ReviewForm(RunInput):
     """The bilan with both sides."""
 
     held_on: date = Field(title="Date du bilan", description="Quand le bilan a eu lieu.")
-    association_rating: int = Field(
-        ge=1, le=5, title="Satisfaction de l'association (1 à 5)", description="5 = très satisfaite."
+    association_rating: int | None = Field(
+        default=None, ge=1, le=5, title="Satisfaction de l'association (1 à 5)", description="5 = très satisfaite."
     )
-    volunteer_rating: int = Field(
-        ge=1, le=5, title="Satisfaction du bénévole (1 à 5)", description="5 = très satisfait."
+    volunteer_rating: int | None = Field(
+        default=None, ge=1, le=5, title="Satisfaction du bénévole (1 à 5)", description="5 = très satisfait."
     )
     objectives_met: Met = Field(
         default=Met.YES, title="Objectifs atteints", description="Au regard de la feuille de route."
@@ -49,12 +56,19 @@ class ReviewForm(RunInput):
     volunteer_would_redo: bool = Field(
         default=True, title="Le bénévole referait une mission", description="Selon le bénévole."
     )
+    decision: Decision = Field(
+        default=Decision.COMPLETE, title="Décision", description="Terminer la mission, ou l'annuler avec un motif."
+    )
+    cancel_reason: str = reason_field()
     entered_by: str = entered_by_field()
 
 
 def check(a: ReviewForm) -> list[str]:
-    """Reasons to refuse the bilan (pure): ratings out of 1–5 (the schema says so too)."""
-    if not all(1 <= r <= 5 for r in (a.association_rating, a.volunteer_rating)):
+    """Reasons to refuse the bilan (pure): both ratings given, from 1 to 5 (the schema says so too)."""
+    ratings = (a.association_rating, a.volunteer_rating)
+    if any(r is None for r in ratings):
+        return ["Indiquez les deux notes de satisfaction (1 à 5), ou annulez la mission avec un motif."]
+    if not all(1 <= r <= 5 for r in ratings if r is not None):
         return ["Les notes de satisfaction vont de 1 à 5."]
     return []
 
@@ -67,6 +81,7 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
 def apply(session: Session, mission: Mission, a: ReviewForm, ctx: Ctx) -> Outcome:
     """Store the bilan and complete the mission."""
     refuse_if(check(a))
+    assert a.association_rating is not None and a.volunteer_rating is not None
     session.add(
         Review(
             mission_id=mission.id,
