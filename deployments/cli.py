@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "team": ("deployments.organisation_cli:team", "l'équipe : ajouter, changer de rôle, désactiver un membre"),
     "association": ("deployments.organisation_cli:association", "enregistre, liste les associations"),
     "volunteer": ("deployments.organisation_cli:volunteer", "un bénévole : disponibilité, consentements, archivage"),
+    "social-posted": ("deployments.organisation_cli:social_posted", "confirme la publication d'une annonce"),
     "fees": ("deployments.organisation_cli:fees", "cotisations : lister, noter payée ou exonérée, relancer, barème"),
     "reassign": ("deployments.organisation_cli:reassign", "confie une mission (ou toutes celles d'une Passerelle)"),
 }

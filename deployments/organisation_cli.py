@@ -316,3 +316,26 @@ def volunteer(argv: list[str]) -> int:
         return "\n".join(org.update_volunteer(session, args.benevole, archive=args.action == "archive"))
 
     return _run(act, args)
+
+
+def social_posted(argv: list[str]) -> int:
+    """`passerelles social-posted REF --par MEMBRE [--portee N]`: the mission's post is on the social networks."""
+    from tasks.diffusion import confirm_social_post
+    from tasks.missions import find_coordinator, find_mission
+
+    parser = argparse.ArgumentParser(
+        prog="passerelles social-posted", description="Confirme la publication d'une annonce sur les réseaux sociaux."
+    )
+    parser.add_argument("mission", help="référence, ex. STR-2026-014")
+    parser.add_argument("--par", required=True, help="qui l'a publiée : e-mail d'un membre de l'équipe")
+    parser.add_argument("--portee", type=int, help="nombre de personnes atteintes, si connu")
+    args = parser.parse_args(argv)
+
+    def act(session: Any) -> str:
+        who = find_coordinator(session, args.par)
+        mission = find_mission(session, args.mission)
+        confirm_social_post(session, mission, reach=args.portee)
+        reach = f", portée {args.portee}" if args.portee is not None else ""
+        return f"Publication de {mission.reference} confirmée par {who.full_name}{reach}."
+
+    return _run(act, args)

@@ -228,6 +228,25 @@ def update_volunteer(
     return _apply(act)
 
 
+@flow(name="confirm-social-post", validate_parameters=True)
+def confirm_social_post(
+    mission: str = Field(description="Référence de la mission, ex. STR-2026-014."),
+    saisi_par: str = Field(description="Votre e-mail."),
+    portee: int | None = Field(default=None, ge=0, description="Nombre de personnes atteintes, si vous le connaissez."),
+) -> State:
+    """Confirmer qu'une annonce est publiée sur les réseaux sociaux."""
+    from tasks import diffusion
+    from tasks.missions import find_coordinator, find_mission
+
+    def act(session: Any) -> str:
+        who = find_coordinator(session, saisi_par)
+        m = find_mission(session, mission)
+        diffusion.confirm_social_post(session, m, reach=portee)
+        return f"Publication de {m.reference} confirmée par {who.full_name}."
+
+    return _apply(act)
+
+
 class FeeDecision(StrEnum):
     """What the support team records."""
 
@@ -296,4 +315,5 @@ def _retag(mission_ids: list[int]) -> None:
 
 
 ADMIN_FLOWS = (create_branch, update_branch, add_team_member, update_team_member, deactivate_team_member,
-               reassign_missions, register_association, update_volunteer, record_fee, set_fee_schedule)  # fmt: skip
+               reassign_missions, register_association, update_volunteer, confirm_social_post, record_fee,
+               set_fee_schedule)  # fmt: skip

@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 
 from models import Branch, Channel, Diffusion, Mission, PriorityFlag, Scope, Volunteer
 from models.outbox import OutboxMail
+from tasks import notices
 from tasks.mail import compose, enqueue, outbox_key
+from tasks.missions import StepRefused
 
 KIND = "annonce"  # the outbox kind of an annonce mail
 
@@ -32,8 +34,9 @@ def audience(session: Session, mission: Mission) -> list[tuple[int, bool]]:
     return [(vid, bool(p)) for vid, p in session.execute(query.order_by(priority.desc(), Volunteer.id))]
 
 
-def diffuse(session: Session, mission: Mission, *, round_: int, text: str) -> dict[str, int]:
-    """Queue the annonce for everyone in the audience not mailed yet, and record the diffusion of this round."""
+def diffuse(session: Session, mission: Mission, *, round_: int, text: str, social: str = "") -> dict[str, int]:
+    """Queue the annonce for everyone in the audience not mailed yet, record the mail diffusion of this round, and
+    give the support team the social networks post to publish (recorded when they confirm it)."""
     national = mission.scope is Scope.NATIONAL
     targets = audience(session, mission)
     already = set(
@@ -57,16 +60,31 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str) -> di
         queued += 1
         priority_count += has_priority
     channel = Channel.NATIONAL_EMAIL if national else Channel.EMAIL
-    for ch, size, prio in ((channel, queued, priority_count), (Channel.SOCIAL, 0, 0)):
-        if (
-            session.scalar(
-                select(Diffusion.id).where(
-                    Diffusion.mission_id == mission.id, Diffusion.channel == ch, Diffusion.round == round_
-                )
-            )
-            is None
-        ):
-            session.add(
-                Diffusion(mission_id=mission.id, channel=ch, round=round_, audience_size=size, priority_count=prio)
-            )
+    if _diffusion(session, mission, channel, round_) is None:
+        session.add(Diffusion(mission_id=mission.id, channel=channel, round=round_, audience_size=queued,
+                              priority_count=priority_count))  # fmt: skip
+    if social and round_ == 1:  # widening the search mails more volunteers; the post is already out
+        notices.social_post(session, mission, text=social)
     return {"queued": queued, "priority": priority_count}
+
+
+def _diffusion(session: Session, mission: Mission, channel: Channel, round_: int) -> Diffusion | None:
+    return session.scalar(
+        select(Diffusion).where(
+            Diffusion.mission_id == mission.id, Diffusion.channel == channel, Diffusion.round == round_
+        )
+    )
+
+
+def confirm_social_post(session: Session, mission: Mission, *, reach: int | None) -> Diffusion:
+    """The support team published the mission's post: the social diffusion is recorded, once, with its reach."""
+    if mission.published_at is None:
+        raise StepRefused(f"L'annonce de la mission {mission.reference} n'est pas encore diffusée.")
+    if reach is not None and reach < 0:
+        raise StepRefused(f"Portée négative ({reach}) : indiquez le nombre de personnes atteintes, ou rien.")
+    if (done := _diffusion(session, mission, Channel.SOCIAL, 1)) is not None:
+        raise StepRefused(f"La publication de {mission.reference} est déjà confirmée (le {done.sent_at:%d/%m/%Y}).")
+    diffusion = Diffusion(mission_id=mission.id, channel=Channel.SOCIAL, round=1, audience_size=reach or 0)
+    session.add(diffusion)
+    session.flush()
+    return diffusion

@@ -5,7 +5,7 @@ One mail per (mission, recipient, kind): the deduplication keys below.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -86,6 +86,19 @@ def at_risk(session: Session, mission: Mission, *, number: int, status: CheckInS
         enqueue(session, mission_id=mission.id, kind="at_risk", about=f"check-in-{number}:c{lead.id}", to=lead.email,
                 content=content, reply_to=mission.coordinator.email)  # fmt: skip
     return len(leads)
+
+
+def social_post(session: Session, mission: Mission, *, text: str) -> int:
+    """Give the support team the ready-to-post text (the Passerelle when the team has nobody); how many told."""
+    team = session.scalars(
+        select(Coordinator).where(Coordinator.role == Role.SUPPORT, Coordinator.active.is_(True))
+        .where(or_(Coordinator.branch_id == mission.branch_id, Coordinator.branch_id.is_(None)))
+    ).all() or [mission.coordinator]  # fmt: skip
+    for member in team:
+        content = compose("social_post", mission=mission, member=member, text=text)
+        enqueue(session, mission_id=mission.id, kind="social_post", about=f"c{member.id}", to=member.email,
+                content=content, reply_to=mission.coordinator.email)  # fmt: skip
+    return len(team)
 
 
 def undelivered(session: Session, failed: OutboxMail) -> None:

@@ -71,6 +71,13 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore
     assert len(sent_to(mail, "annonce")) == 5
     annonces = [m for m in mail.messages if m["X-Passerelles-Kind"] == "annonce"]
     assert {m["Reply-To"] for m in annonces} == {"claire.muller@pc.example"}  # answers reach the Passerelle
+    assert count(Diffusion, mission_id) == 1  # the mails; the social post once the support team confirms it
+    assert sent_to(mail, "social_post") == ["claire.muller@pc.example"]  # no support team here: the Passerelle
+    from deployments.cli import main
+
+    assert main(["social-posted", m.reference, "--par", "claire.muller@pc.example", "--portee", "-3"]) == 1
+    assert main(["social-posted", m.reference, "--par", "claire.muller@pc.example", "--portee", "350"]) == 0
+    assert main(["social-posted", m.reference, "--par", "claire.muller@pc.example"]) == 1  # once
     assert count(Diffusion, mission_id) == 2
     assert drv.form()["key"] == "applications-1"
 

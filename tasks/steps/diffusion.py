@@ -26,7 +26,7 @@ def run(session: Session, mission: Mission, round_: int) -> dict[str, int]:
     )
     if approved is None:
         raise StepRefused(f"La mission {mission.reference} n'a pas d'annonce approuvée.")
-    counts = diffuse(session, mission, round_=round_, text=approved.text)
+    counts = diffuse(session, mission, round_=round_, text=approved.text, social=approved.social_text)
     key = STEP.step_key(round_)
     if mission.status is MissionStatus.APPROVED:
         bill_search(session, mission)  # the search has begun
