@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models import Application, ApplicationStatus, Association, Domain, FeeRecord, Mission, Review
 from models.db import make_engine, session_factory, upgrade
+from models.mission_steps import CHANNEL_LABELS
 from models.reference_data import ensure_reference_data
 from models.report_rules import (
     FUNNEL,
@@ -111,6 +112,8 @@ def build_report_naive(session: Session, *, branch_codes: list[str] | None, star
     per_announcement = Counter(dict.fromkeys(published, 0))
     per_announcement.update(a.mission_id for a in applications if a.mission_id in published)
     counts = list(per_announcement.values())
+    channels = Counter(CHANNEL_LABELS[a.channel] for a in applications if a.mission_id in published)
+    by_channel = tuple(sorted(channels.items(), key=lambda x: (-x[1], x[0])))
     selected = ApplicationStatus.SELECTED
     engaged = {
         a.volunteer_id for a in applications if a.status is selected and within(missions[a.mission_id].selected_at)
@@ -145,7 +148,7 @@ def build_report_naive(session: Session, *, branch_codes: list[str] | None, star
         cancelled_from=cancelled_from,
         funnel=make_funnel(funnel_counts, {k: median(v) for k, v in deltas.items()}),
         median_total_days=round2(median(deltas["total"])),
-        applications=ApplicationStats(len(counts), sum(counts), counts.count(0), round2(median(counts))),
+        applications=ApplicationStats(len(counts), sum(counts), counts.count(0), round2(median(counts)), by_channel),
         volunteers=VolunteerStats(
             len({a.volunteer_id for a in applications if within(a.applied_at)}), len(engaged), len(engaged - earlier)
         ),

@@ -88,6 +88,7 @@ def apply(argv: list[str]) -> int:
     parser.add_argument("reference", help="référence de la mission, par exemple STR-2026-014")
     parser.add_argument("benevole", help="e-mail ou numéro (V-0042) du bénévole")
     parser.add_argument("--message", default="", help="ce que le bénévole a écrit")
+    parser.add_argument("--relais", default="", help="le bénévole relais par qui il a connu l'annonce (V-0012…)")
     args = parser.parse_args(argv)
     from models import Channel
     from models.db import unit_of_work
@@ -98,7 +99,10 @@ def apply(argv: list[str]) -> int:
         with unit_of_work() as session:
             mission = find_mission(session, args.reference)
             volunteer = find_volunteer(session, args.benevole)
-            _, created = record_application(session, mission, volunteer, channel=Channel.EMAIL, message=args.message)
+            relay = find_volunteer(session, args.relais) if args.relais.strip() else None
+            _, created = record_application(
+                session, mission, volunteer, channel=Channel.EMAIL, message=args.message, relayed_by=relay
+            )
             rank_applicants(session, mission)
             label, ref = volunteer.label, mission.reference
     except StepRefused as exc:

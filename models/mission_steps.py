@@ -52,6 +52,13 @@ class Channel(StrEnum):
     RELAY = "relay"
 
 
+CHANNEL_LABELS = {
+    Channel.EMAIL: "réponse à l'annonce (mail)", Channel.NATIONAL_EMAIL: "annonce nationale (mail)",
+    Channel.SOCIAL: "réseaux sociaux", Channel.FORM: "saisie par la Passerelle", Channel.CLI: "ligne de commande",
+    Channel.PHONE: "téléphone", Channel.RELAY: "par un relais",
+}  # fmt: skip
+
+
 class Diffusion(Base):
     """One sending of the annonce on one channel, in one round (1 = first, 2+ = widened)."""
 
@@ -90,6 +97,8 @@ class Application(Base):
         str_enum(ApplicationStatus), default=ApplicationStatus.RECEIVED
     )
     channel: Mapped[Channel] = mapped_column(str_enum(Channel), default=Channel.EMAIL)
+    # the relay volunteer the application came through (channel `relay`)
+    relayed_by_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer.id", ondelete="SET NULL"))
     message: Mapped[str] = mapped_column(Text, default="")
     score: Mapped[float | None]
     score_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

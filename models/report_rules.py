@@ -166,6 +166,7 @@ class ApplicationStats:
     applications: int
     without_application: int
     median_per_announcement: float | None
+    by_channel: tuple[tuple[str, int], ...] = ()  # (French channel label, applications), most first
 
     @property
     def per_announcement(self) -> float | None:

@@ -232,9 +232,18 @@ def find_volunteer(session: Session, ref: str) -> Volunteer:
 
 
 def record_application(
-    session: Session, mission: Mission, volunteer: Volunteer, *, channel: Channel, message: str = ""
+    session: Session,
+    mission: Mission,
+    volunteer: Volunteer,
+    *,
+    channel: Channel,
+    message: str = "",
+    relayed_by: Volunteer | None = None,
 ) -> tuple[Application, bool]:
-    """Record a volunteer's application once per mission; returns it and whether it is new."""
+    """Record a volunteer's application once per mission (through a relay: channel `relay`); returns it and whether
+    it is new."""
+    if relayed_by is not None and relayed_by.id == volunteer.id:
+        raise StepRefused(f"{volunteer.label} ne peut pas être son propre relais.")
     if volunteer.archived_at is not None:
         raise StepRefused(f"{volunteer.label} est archivé(e) : sa candidature ne peut pas être enregistrée.")
     if mission.status is not MissionStatus.PUBLISHED:
@@ -250,7 +259,8 @@ def record_application(
     application = Application(
         mission_id=mission.id,
         volunteer_id=volunteer.id,
-        channel=channel,
+        channel=Channel.RELAY if relayed_by else channel,
+        relayed_by_id=relayed_by.id if relayed_by else None,
         message=message.strip(),
         status=ApplicationStatus.RECEIVED,
     )

@@ -23,6 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from models import Application, ApplicationStatus, Association, Branch, Domain, FeeRecord, Mission, Review
 from models import report_rules as rules
 from models.db import unit_of_work
+from models.mission_steps import CHANNEL_LABELS
 from models.report_rules import EVENTS, ReportData
 from models.report_tables import report_tables
 from tasks.rendering import date_fr
@@ -195,7 +196,14 @@ def _applications(sc: _Scope) -> rules.ApplicationStats:
         select(func.count(), func.coalesce(func.sum(per.c.n), 0), _count_where(per.c.n == 0))
     ).one()
     med = _medians(sc.session, select(literal("a", String).label("grp"), per.c.n.label("v")).subquery()).get("a")
-    return rules.ApplicationStats(announcements, int(applications), without, rules.round2(med))
+    channels = sc.session.execute(
+        select(Application.channel, func.count())
+        .join(Mission, Mission.id == Application.mission_id)
+        .where(sc.in_branches(), sc.within(Mission.published_at))
+        .group_by(Application.channel)
+    ).all()
+    by_channel = tuple(sorted(((CHANNEL_LABELS[c], n) for c, n in channels), key=lambda x: (-x[1], x[0])))
+    return rules.ApplicationStats(announcements, int(applications), without, rules.round2(med), by_channel)
 
 
 def _volunteers(sc: _Scope) -> rules.VolunteerStats:

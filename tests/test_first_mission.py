@@ -65,7 +65,9 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
     text = drv.form()["schema"]["properties"]["text"]["default"]
     drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
     ok("apply", reference, "Élodie Fontaine", "--message", "Je suis intéressée")  # by name, accents and all
-    ok("apply", reference, "MARC.WEBER@exemple.fr")
+    assert main(["apply", reference, "marc.weber@exemple.fr", "--relais", "Marc Weber"]) == 1
+    assert "son propre relais" in capsys.readouterr().err
+    ok("apply", reference, "MARC.WEBER@exemple.fr", "--relais", "elodie.fontaine@exemple.fr")
     drv.resume({"applications": "", "decision": "passer à la sélection", "cancel_reason": ""})
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
     assert len(labels) == 2
@@ -80,7 +82,8 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
         assert mission is not None and mission.status is MissionStatus.COMPLETED
         assert s.scalar(select(func.count()).select_from(Branch)) == 1
         assert s.scalar(select(func.count()).select_from(Coordinator)) == 2
-        assert s.scalar(select(func.count()).select_from(Application)) == 2
+        channels = {a.channel.value: a.relayed_by_id for a in s.scalars(select(Application))}
+        assert len(channels) == 2 and channels["relay"] is not None  # Marc came through Élodie
         assert {f.kind.value for f in s.scalars(select(FeeRecord))} == {"membership", "search"}
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.mission_id == mission_id)))
     assert actions[0] == "request" and actions[-1] == "review"

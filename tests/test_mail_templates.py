@@ -92,6 +92,15 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
 }  # fmt: skip
 
 
+def test_a_relay_gets_a_version_to_forward() -> None:
+    relay = Volunteer(first_name="Bruno", last_name="Relais", email="bruno@exemple.fr", is_relay=True)
+    mail = compose("annonce", mission=mission, volunteer=relay, text="RECHERCHE BÉNÉVOLE : site", branch=branch,
+                   priority=False)  # fmt: skip
+    forward = mail.text.split("--- À transférer ---")[1].split("--- Fin ---")[0]
+    assert "RECHERCHE BÉNÉVOLE : site" in forward and "Bonjour" not in forward
+    assert "écrivez à claire.muller@pc.example" in forward and "de la part de Bruno Relais" in forward
+
+
 def test_every_template_has_a_case() -> None:
     kinds = {p.name.removesuffix(".txt.j2") for p in TEMPLATES.glob("*.txt.j2")}
     assert kinds == set(CASES)

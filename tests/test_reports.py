@@ -276,6 +276,7 @@ def test_report_of_one_branch_is_exact(session: Session) -> None:
         1.5,
         1.5,
     )
+    assert a.by_channel == (("réponse à l'annonce (mail)", 6),)
     # v1 was selected in 2013 (STR) and v3 in 2012 (MUL): only v2 is newly engaged.
     assert (r.volunteers.applicants, r.volunteers.engaged, r.volunteers.newly_engaged) == (4, 3, 1)
 

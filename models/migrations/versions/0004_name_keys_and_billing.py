@@ -1,5 +1,5 @@
 """Folded name keys (lookups insensitive to case and accents on every database); fee billing and settlement;
-who recorded each fee schedule; Reply-To of mails about a mission
+who recorded each fee schedule; Reply-To of mails about a mission; the relay an application came through
 
 No batch operation: on SQLite a batch copies the table, which its foreign keys forbid for `association` (missions
 point at it). New columns are NOT NULL with a server default, so ADD COLUMN works in place everywhere.
@@ -55,9 +55,16 @@ def upgrade() -> None:
     _text("fee_bracket", "recorded_by", 160)
     op.add_column("fee_bracket", sa.Column("recorded_at", models.base.UTCDateTime(timezone=True), nullable=True))
     _text("outbox_mail", "reply_to", 254, "The Passerelle, for mails about a mission")
+    with op.batch_alter_table("application") as batch:  # application is referenced by nothing: a copy is allowed
+        batch.add_column(sa.Column("relayed_by_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_application_relayed_by_id_volunteer", "volunteer", ["relayed_by_id"], ["id"],
+                                 ondelete="SET NULL")  # fmt: skip
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("application") as batch:
+        batch.drop_constraint("fk_application_relayed_by_id_volunteer", type_="foreignkey")
+        batch.drop_column("relayed_by_id")
     op.drop_index("ix_volunteer_name_key", "volunteer")
     op.drop_index("ix_association_name_key", "association")
     for table, column in (("outbox_mail", "reply_to"), ("fee_bracket", "recorded_at"), ("fee_bracket", "recorded_by"),
