@@ -10,7 +10,9 @@ from models import Association, Branch, Coordinator, Role
 from models.db import unit_of_work
 from tests import lifecycle_driver as d
 
-pytestmark = pytest.mark.slow
+# The forms' path is Prefect's, not the dialect's (the organisation's rules run on both databases in
+# test_first_mission): on the production database only.
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
 
 
 def test_admin_flows_apply_or_refuse_in_french(prefect_server, app_db) -> None:  # type: ignore[no-untyped-def]

@@ -67,8 +67,8 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
     ok("apply", reference, "Élodie Fontaine", "--message", "Je suis intéressée")  # by name, accents and all
     assert main(["apply", reference, "marc.weber@exemple.fr", "--relais", "Marc Weber"]) == 1
     assert "son propre relais" in capsys.readouterr().err
-    ok("apply", reference, "MARC.WEBER@exemple.fr", "--relais", "elodie.fontaine@exemple.fr")
-    drv.resume({"applications": "", "decision": "passer à la sélection", "cancel_reason": ""})
+    drv.resume({"applications": "MARC.WEBER@exemple.fr via elodie fontaine : vu grâce à Élodie",
+                "decision": "passer à la sélection", "cancel_reason": ""})  # fmt: skip
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
     assert len(labels) == 2
     drv.resume({"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})

@@ -75,6 +75,8 @@ def test_applications_parse_and_checks() -> None:
         ("alice@exemple.fr", ""),
         ("V-3", ""),
     ]
+    assert apps.split_relay("V-0042 VIA  Élodie Fontaine") == ("V-0042", "Élodie Fontaine")
+    assert apps.split_relay(" marc@exemple.fr ") == ("marc@exemple.fr", "")
     form = apps.ApplicationsForm(decision=apps.Decision.SELECT)
     assert apps.check(form, not_found=[], national=False, applications=1) == []
     assert apps.check(form, not_found=[], national=False, applications=0) == [

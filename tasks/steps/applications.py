@@ -3,6 +3,7 @@ the diffusion nationally, or moves on to the selection. Each visit of the form i
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from prefect.input import RunInput
@@ -33,7 +34,8 @@ class ApplicationsForm(RunInput):
     applications: str = Field(
         default="",
         title="Nouvelles candidatures",
-        description="Une par ligne : le numéro du bénévole (V-0042) ou son e-mail, puis si besoin « : message ».",
+        description="Une par ligne : le numéro du bénévole (V-0042) ou son e-mail, si besoin « via V-0012 » (le "
+        "relais par qui il a connu l'annonce), puis si besoin « : message ».",
     )
     decision: Decision = Field(default=Decision.WAIT, title="Suite", description="Ce que vous décidez maintenant.")
     cancel_reason: str = reason_field()
@@ -44,6 +46,12 @@ def parse(text: str) -> list[tuple[str, str]]:
     """(volunteer reference, message) per non-empty line; e-mail addresses hold no colon."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return [(ref.strip(), message.strip()) for ref, _, message in (line.partition(":") for line in lines)]
+
+
+def split_relay(ref: str) -> tuple[str, str]:
+    """`V-0042 via V-0012` → (`V-0042`, `V-0012`); no relay → (ref, "")."""
+    head, *relay = re.split(r"\s+via\s+", ref.strip(), maxsplit=1, flags=re.IGNORECASE)
+    return head.strip(), relay[0].strip() if relay else ""
 
 
 def check(a: ApplicationsForm, *, not_found: list[str], national: bool, applications: int) -> list[str]:
@@ -61,14 +69,18 @@ def check(a: ApplicationsForm, *, not_found: list[str], national: bool, applicat
 
 def apply(session: Session, mission: Mission, a: ApplicationsForm, ctx: Ctx) -> Outcome:
     """Record the applications typed in the form (all or none), then follow the decision."""
-    found: list[tuple[Volunteer, str]] = []
+    found: list[tuple[Volunteer, str, Volunteer | None]] = []
     not_found = []
-    for ref, message in parse(a.applications):
+    for line, message in parse(a.applications):
+        ref, relay_ref = split_relay(line)
         try:
             volunteer = find_volunteer(session, ref)
             if volunteer.archived_at is not None:
                 raise StepRefused(f"{volunteer.label} est archivé(e).")
-            found.append((volunteer, message))
+            relay = find_volunteer(session, relay_ref) if relay_ref else None
+            if relay is not None and relay.id == volunteer.id:
+                raise StepRefused(f"{volunteer.label} ne peut pas être son propre relais.")
+            found.append((volunteer, message, relay))
         except StepRefused as exc:
             not_found.append(str(exc))
     existing = session.scalar(select(Application.id).where(Application.mission_id == mission.id).limit(1))
@@ -77,8 +89,8 @@ def apply(session: Session, mission: Mission, a: ApplicationsForm, ctx: Ctx) -> 
             a, not_found=not_found, national=mission.scope is Scope.NATIONAL, applications=len(found) + bool(existing)
         )
     )
-    for volunteer, message in found:
-        record_application(session, mission, volunteer, channel=Channel.FORM, message=message)
+    for volunteer, message, relay in found:
+        record_application(session, mission, volunteer, channel=Channel.FORM, message=message, relayed_by=relay)
     rank_applicants(session, mission)
     if a.decision is Decision.SELECT:
         return Outcome.SELECT
