@@ -103,7 +103,9 @@ def automations(ids: dict[str, UUID], silence: timedelta = SILENCE) -> list[Auto
             name="passerelles : runs muets → Crashed",
             description="Un run qui n'envoie plus de battement de cœur (son worker est mort) est marqué Crashed.",
             trigger=EventTrigger(
-                after={"prefect.flow-run.heartbeat"},
+                # Armed at Running too: a run killed before its first heartbeat (within a second of starting or
+                # of resuming) would otherwise stay Running forever (seen from a clean clone's stack).
+                after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running"},
                 expect={"prefect.flow-run.heartbeat", *RUN_ENDS},
                 match=ResourceSpecification({"prefect.resource.id": "prefect.flow-run.*"}),
                 for_each={"prefect.resource.id"},
