@@ -52,20 +52,20 @@ class MissionCancelled(Exception):
     """Raised inside the flow to stop at the step where the mission was cancelled."""
 
 
-def ask(mission_id: int, step: Step, n: int, suspends: Suspends) -> Outcome:
+def ask(mission_id: int, step: Step, n: int, returns: int, suspends: Suspends) -> Outcome:
     """Suspend on round `n` of the step's form until an answer passes the business checks; return its outcome.
 
     A refused answer is asked again under a new key (`<key>-essai-2`...) with the reason on top and the refused
     values prefilled, so nothing typed is lost.
     """
     assert step.form is not None
-    key = step.step_key(n)
+    key = step.step_key(n, returns)
     error, previous = "", None
     for attempt in count(1):
         k = key if attempt == 1 else f"{key}-essai-{attempt}"
         while k in suspends.used and k not in suspends.answered:
             k += "-reprise"  # that suspend was cut short before anyone could answer: ask again, anew
-        spec = {} if k in suspends.answered else prepare_form(mission_id, step.key, k, n, error, previous)
+        spec = {} if k in suspends.answered else prepare_form(mission_id, step.key, k, n, error, previous, returns)
         answer = suspend_flow_run(wait_for_input=build_form(step.form, **spec), key=k, timeout=None)
         data = answer.model_dump(mode="json")
         verdict = submit(mission_id, step.key, k, data, n)
@@ -80,28 +80,41 @@ def ask(mission_id: int, step: Step, n: int, suspends: Suspends) -> Outcome:
 
 @flow(name=LIFECYCLE, persist_result=False)
 def mission_lifecycle(mission_id: int) -> State:
-    """Run a mission from the needs analysis to the bilan (or to its cancellation)."""
+    """Run a mission from the needs analysis to the bilan (or to its cancellation).
+
+    The registry's steps are taken in order; an outcome in a step's `back` (a retained volunteer withdrew) goes
+    back to an earlier step, whose forms are then asked under keys of their own (`returns` counts those returns).
+    """
     start = attach_run(mission_id, str(flow_run.get_id()))
     status = MissionStatus(start["status"])
     suspends = _suspends()
-    automatic_rounds: dict[str, int] = {}  # rounds of each automatic step run (or skipped) so far
+    steps = REGISTRY.steps
+    rounds: dict[str, int] = dict(start["rounds"])  # the next round of each step taken in rounds
+    returns: int = start.get("returns", 0)
+    first_pass = True  # a run started mid-way skips, on its first pass, the steps the database says are done
     try:
         if not status.is_open:
             raise MissionCancelled
-        for step in REGISTRY.steps:
-            if REGISTRY.passed(status, step):  # a run started mid-way: the database says it is done
-                automatic_rounds[step.key] = 1
+        i = 0
+        while i < len(steps):
+            step, i = steps[i], i + 1
+            if first_pass and REGISTRY.passed(status, step):
+                if step.form is None:  # its first round is behind: a later one (widening) is round 2 at least
+                    rounds[step.key] = max(rounds.get(step.key, 1), 2)
                 continue
             if step.form is None:
-                automatic_rounds[step.key] = 1
-                run_step(mission_id, step.key, 1)
+                run_automatic(mission_id, step, rounds)
                 continue
-            for n in count(start["rounds"].get(step.key, 1)):
-                outcome = ask(mission_id, step, n, suspends)
+            while True:
+                n = rounds.get(step.key, 1)
+                if step.round_key:
+                    rounds[step.key] = n + 1
+                outcome = ask(mission_id, step, n, returns, suspends)
                 if outcome in step.then:
-                    then = step.then[outcome]
-                    automatic_rounds[then] = automatic_rounds.get(then, 0) + 1
-                    run_step(mission_id, then, automatic_rounds[then])
+                    run_automatic(mission_id, REGISTRY[step.then[outcome]], rounds)
+                if outcome in step.back:
+                    returns, first_pass, i = returns + 1, False, REGISTRY.index(step.back[outcome])
+                    break
                 if outcome not in step.repeat_on:
                     break
     except MissionCancelled:
@@ -110,3 +123,10 @@ def mission_lifecycle(mission_id: int) -> State:
     if end["status"] == MissionStatus.COMPLETED.value:
         return Completed(name="Terminée", message=f"Mission {end['reference']} terminée.")
     return Completed(name="Annulée", message=f"Mission {end['reference']} annulée : {end['reason']}")
+
+
+def run_automatic(mission_id: int, step: Step, rounds: dict[str, int]) -> None:
+    """Run the next round of an automatic step (the diffusion: round 1 publishes, later ones widen)."""
+    n = rounds.get(step.key, 1)
+    rounds[step.key] = n + 1
+    run_step(mission_id, step.key, n)

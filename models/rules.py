@@ -93,6 +93,17 @@ def can_transition(current: MissionStatus, target: MissionStatus) -> bool:
     return i + 1 < len(_FORWARD) and _FORWARD[i + 1] is target
 
 
+# A retained volunteer withdrew before the roadmap or during the mission: the search reopens, the mission goes back
+# to « Annonce diffusée » (the only backward transition).
+REOPENABLE = frozenset({MissionStatus.SELECTED, MissionStatus.IN_PROGRESS})
+
+
+def check_reopen(current: MissionStatus) -> None:
+    """Raise IllegalTransition unless the search of a mission in `current` may reopen."""
+    if current not in REOPENABLE:
+        raise IllegalTransition(current, MissionStatus.PUBLISHED)
+
+
 def has_reached(status: MissionStatus, target: MissionStatus) -> bool:
     """Whether a mission in `status` is at or past `target` on the forward path (never for CANCELLED)."""
     if MissionStatus.CANCELLED in (status, target):

@@ -17,7 +17,7 @@ from tasks import notices
 from tasks.missions import StepRefused, audit, find_association, find_coordinator, get_mission, open_mission, step_done
 from tasks.outbox import deliver_soon
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY
-from tasks.steps.answers import describe, handle
+from tasks.steps.answers import describe, first_round, handle, returns
 from tasks.views import dashboard
 
 
@@ -51,8 +51,8 @@ def attach_run(mission_id: int, flow_run_id: str) -> dict[str, Any]:
         if mission.flow_run_id and mission.flow_run_id != flow_run_id:
             raise StepRefused(f"La mission {mission.reference} est déjà suivie par le run {mission.flow_run_id}.")
         mission.flow_run_id = flow_run_id
-        rounds = {s.key: s.next_round(session, mission_id) for s in REGISTRY.steps if s.next_round}
-        start = {"status": mission.status.value, "rounds": rounds}
+        rounds = {s.key: first_round(session, mission_id, s) for s in REGISTRY.steps if s.round_key}
+        start = {"status": mission.status.value, "rounds": rounds, "returns": returns(session, mission_id)}
         audit(session, mission, actor="prefect", action="run-attached", step_key=key, details={"start": start})
         return start
 
@@ -61,7 +61,7 @@ def attach_run(mission_id: int, flow_run_id: str) -> dict[str, Any]:
 # not Prefect's result storage, is what makes a replay safe.
 @task(retries=2, retry_delay_seconds=2, persist_result=False)
 def prepare_form(
-    mission_id: int, step: str, key: str, n: int, error: str, previous: dict[str, Any] | None
+    mission_id: int, step: str, key: str, n: int, error: str, previous: dict[str, Any] | None, returns: int = 0
 ) -> dict[str, Any]:
     """Everything the form of a step needs; tells the Passerelle it waits for them and refreshes the dashboard."""
     info = REGISTRY[step]
@@ -71,7 +71,7 @@ def prepare_form(
         notices.waiting(
             session,
             mission,
-            step_key=info.waiting_period(n),
+            step_key=info.waiting_period(n, returns),
             step_title=info.label,
             instructions=f"Saisie refusée : {error}" if error else info.instructions,
         )

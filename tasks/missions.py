@@ -26,7 +26,7 @@ from models import (
     Volunteer,
 )
 from models.base import utcnow
-from models.rules import REACHED_AT, check_transition, fees_for_budget, format_reference, next_sequence
+from models.rules import REACHED_AT, check_reopen, check_transition, fees_for_budget, format_reference, next_sequence
 from models.text import fold
 
 
@@ -107,6 +107,19 @@ def advance(
         to_status=target,
         details=details,
     )
+
+
+def reopen_search(
+    session: Session, mission: Mission, *, actor: str, step_key: str, action: str, details: dict[str, Any]
+) -> None:
+    """Back to « Annonce diffusée » after a withdrawal. `published_at` is kept (the report's funnel counts the
+    first publication); the selection and the start are no longer true, so their dates go."""
+    previous = mission.status
+    check_reopen(previous)
+    mission.status = MissionStatus.PUBLISHED
+    mission.selected_at = mission.started_at = None
+    audit(session, mission, actor=actor, action=action, step_key=step_key, from_status=previous,
+          to_status=MissionStatus.PUBLISHED, details=details)  # fmt: skip
 
 
 def cancel(session: Session, mission: Mission, *, reason: str, actor: str, step_key: str) -> None:

@@ -72,6 +72,12 @@ def open_missions(
         .group_by(AuditEvent.mission_id)
         .subquery()
     )
+    reopened = (  # the last withdrawal: the mission waits for its applications again from then
+        select(AuditEvent.mission_id, func.max(AuditEvent.at).label("at"))
+        .where(AuditEvent.details["outcome"].as_string() == Outcome.WITHDRAWN.value)
+        .group_by(AuditEvent.mission_id)
+        .subquery()
+    )
     health = (
         select(CheckIn.status).where(CheckIn.mission_id == Mission.id).order_by(CheckIn.number.desc()).limit(1)
     ).scalar_subquery()
@@ -85,6 +91,7 @@ def open_missions(
             Coordinator.last_name,
             last_check_in.c.held_on,
             selection_asked.c.at,
+            reopened.c.at,
             Roadmap.end_on,
             Roadmap.checkin_every_days,
         )
@@ -93,6 +100,7 @@ def open_missions(
         .join(Coordinator, Coordinator.id == Mission.coordinator_id)
         .outerjoin(last_check_in, last_check_in.c.mission_id == Mission.id)
         .outerjoin(selection_asked, selection_asked.c.mission_id == Mission.id)
+        .outerjoin(reopened, reopened.c.mission_id == Mission.id)
         .outerjoin(Roadmap, Roadmap.mission_id == Mission.id)
         .where(Mission.status.not_in([MissionStatus.COMPLETED, MissionStatus.CANCELLED]))
     )
@@ -100,13 +108,16 @@ def open_missions(
         query = query.where(Mission.id == mission_id)
     result = []
     rows = session.execute(query).tuples()
-    for m, status, code, association, first, last, checked, asked, end_on, every in rows:
+    for m, status, code, association, first, last, checked, asked, back_on, end_on, every in rows:
         reached = {s: (getattr(m, col).date() if getattr(m, col) else None) for s, col in REACHED_AT.items()}
+        if back_on is not None:  # the search reopened: a selection asked before it no longer counts
+            reached[MissionStatus.PUBLISHED] = back_on.date()
+        asked_on = asked.date() if asked is not None and (back_on is None or asked > back_on) else None
         snapshot = MissionSnapshot(
             m.status,
             today=today,
             reached=reached,
-            selection_asked_on=asked.date() if asked else None,
+            selection_asked_on=asked_on,
             last_check_in=checked,
             roadmap_end=end_on,
             checkin_every_days=every,

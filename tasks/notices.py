@@ -49,10 +49,13 @@ def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, *
             reply_to=mission.coordinator.email)  # fmt: skip
 
 
-def _to_association(session: Session, mission: Mission, kind: str, **ctx: object) -> None:
+def _to_association(session: Session, mission: Mission, kind: str, *, occasion: str = "", **ctx: object) -> None:
+    """`occasion` tells apart mails of one kind that a mission may send again (the introduction after a
+    withdrawal, each withdrawal): the step key that causes it."""
     a = mission.association
     content = compose(kind, mission=mission, name=a.contact_name, is_volunteer=False, **ctx)
-    enqueue(session, mission_id=mission.id, kind=kind, about="association", to=a.contact_email, content=content,
+    about = f"association:{occasion}" if occasion else "association"
+    enqueue(session, mission_id=mission.id, kind=kind, about=about, to=a.contact_email, content=content,
             reply_to=mission.coordinator.email)  # fmt: skip
 
 
@@ -146,8 +149,9 @@ def social_text(session: Session, mission: Mission) -> str:
     return render("social.txt.j2", **_announcement_context(session, mission)).strip()
 
 
-def selection(session: Session, mission: Mission) -> None:
-    """Tell the retained (and introduce them to the association) and thank the others."""
+def selection(session: Session, mission: Mission, *, occasion: str = "") -> None:
+    """Tell the retained (and introduce them to the association) and thank the others; `occasion` is the key of
+    a selection made again after a withdrawal (the association is introduced to the new volunteer)."""
     apps = list(session.scalars(select(Application).where(Application.mission_id == mission.id)))
     people = {v.id: v for v in _volunteers(session, [a.volunteer_id for a in apps])}
     domain = session.get(Domain, mission.domain_id) if mission.domain_id else None
@@ -167,7 +171,16 @@ def selection(session: Session, mission: Mission) -> None:
                 priority=app.wants_other_mission,
                 domain=domain.name if domain else "",
             )
-    _to_association(session, mission, "introduction_association", volunteers=chosen)
+    _to_association(session, mission, "introduction_association", occasion=occasion, volunteers=chosen)
+
+
+def withdrawal(session: Session, mission: Mission, volunteer_ids: list[int], *, occasion: str, reason: str) -> None:
+    """Tell the association that its volunteer(s) withdrew and the search reopens; acknowledge to each of them."""
+    withdrawn = _volunteers(session, volunteer_ids)
+    for v in withdrawn:
+        _to_volunteer(session, mission, v, "withdrawal_volunteer")
+    _to_association(session, mission, "withdrawal_association", occasion=occasion, volunteers=withdrawn,
+                    reason=reason)  # fmt: skip
 
 
 def search_closed(session: Session, mission: Mission, volunteer_ids: list[int]) -> None:

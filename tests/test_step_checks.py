@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from models.rules import MissionSnapshot, MissionStatus
-from tasks.steps import REGISTRY, Outcome
+from tasks.steps import REGISTRY, Ctx, Outcome
 from tasks.steps import announcement as ann
 from tasks.steps import applications as apps
 from tasks.steps import check_in as ci
@@ -122,6 +122,38 @@ def test_roadmap_checks_and_legacy_field_names() -> None:
     # Answers stored before the English field names still load, and dump under the new names.
     legacy = form([{"objectif": "Maquette", "livrable": "PDF", "echeance": str(start)}])
     assert legacy.objectives[0].model_dump() == {"objective": "Maquette", "deliverable": "PDF", "due_on": start}
+
+
+def test_withdrawal_checks() -> None:
+    from tasks.steps import withdrawal as wd
+
+    assert wd.check(withdrawing=True, named=["V-0002 Bob B"], selected={2, 3}) == []
+    assert wd.check(withdrawing=True, named=[], selected={2}) == ["Indiquez dans « Bénévole(s) qui se désiste(nt) » "
+                                                                 "qui se désiste."]  # fmt: skip
+    assert wd.check(withdrawing=True, named=["V-0004 Dan D"], selected={2}) == [
+        "V-0004 n'est pas retenu(e) pour cette mission."
+    ]
+    assert "ne désigne pas un bénévole" in wd.check(withdrawing=True, named=["Bob"], selected={2})[0]
+    assert "n'est rempli qu'avec la décision" in wd.check(withdrawing=False, named=["V-2 B"], selected={2})[0]
+    # the forms that offer it: a name without the decision is refused; the decision is a typed value
+    named = ci.CheckInForm(held_on=TODAY, withdrawn=["V-0002 Bob B"])
+    assert "n'est rempli qu'avec la décision" in ci.check(named, today=TODAY, selected={2})[0]
+    leaving = ci.CheckInForm(held_on=TODAY, decision=wd.DECISION, withdrawn=["V-0002 Bob B"])
+    assert leaving.decision is ci.Decision.WITHDRAW and ci.check(leaving, today=TODAY, selected={2}) == []
+    assert rm.Decision(wd.DECISION) is rm.Decision.WITHDRAW
+    # a check-in stored before the field existed still loads
+    assert ci.CheckInForm.model_validate({"held_on": str(TODAY), "decision": "poursuivre la mission"}).withdrawn == []
+
+
+def test_keys_after_a_return() -> None:
+    from tasks.steps import CHECK_IN, SELECTION
+
+    assert SELECTION.step_key(1, 0) == "selection" and SELECTION.step_key(1, 2) == "selection-retour-2"
+    assert CHECK_IN.step_key(4, 1) == "check-in-4"  # rounds go on numbering
+    assert SELECTION.waiting_period(1, 1) == "selection-retour-1" and CHECK_IN.waiting_period(3, 1) == "check-in-3"
+    assert REGISTRY["roadmap"].back == {Outcome.WITHDRAWN: "applications"}
+    assert Ctx(1, "selection-retour-1-essai-2-reprise", "x").asked == "selection-retour-1"
+    assert Ctx(3, "check-in-3", "x").asked == "check-in-3"
 
 
 def test_check_in_and_review_checks() -> None:

@@ -8,14 +8,15 @@ the same key returns the recorded verdict: the flow takes the same path and noth
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from models import Coordinator, Mission, MissionStatus
+from models import AuditEvent, Coordinator, Mission, MissionStatus
 from tasks import notices
 from tasks.missions import StepRefused, audit, cancel, get_mission, step_done
 from tasks.steps.base import CANCEL, Ctx, Outcome, Step
@@ -73,6 +74,28 @@ def handle(
     )
     event.details = {**event.details, "outcome": outcome.value}
     return Verdict(outcome)
+
+
+def first_round(session: Session, mission_id: int, step: Step) -> int:
+    """The round of a step taken in rounds that a run started mid-way asks (or runs) first: the step's own rule,
+    else the one after the highest round audited."""
+    if step.next_round is not None:
+        return step.next_round(session, mission_id)
+    keys = session.scalars(
+        select(AuditEvent.step_key).where(AuditEvent.mission_id == mission_id, AuditEvent.action == step.key)
+    )
+    pattern = re.compile(rf"^{re.escape(step.round_key)}-(\d+)")
+    return max((int(m.group(1)) for k in keys if (m := pattern.match(k))), default=0) + 1
+
+
+def returns(session: Session, mission_id: int) -> int:
+    """How many times the mission went back to an earlier step (a retained volunteer withdrew)."""
+    return session.scalar(
+        select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.mission_id == mission_id,
+            AuditEvent.details["outcome"].as_string() == Outcome.WITHDRAWN.value,
+        )
+    ) or 0  # fmt: skip
 
 
 def team_label(c: Coordinator) -> str:

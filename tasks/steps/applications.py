@@ -11,7 +11,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Application, Channel, Mission, MissionStatus, Scope, Volunteer
+from models import Application, ApplicationStatus, Channel, Mission, MissionStatus, Scope, Volunteer
 from models.matching import Score
 from tasks.matching import rank_applicants, suggest
 from tasks.missions import StepRefused, find_volunteer, record_application
@@ -83,7 +83,11 @@ def apply(session: Session, mission: Mission, a: ApplicationsForm, ctx: Ctx) -> 
             found.append((volunteer, message, relay))
         except StepRefused as exc:
             not_found.append(str(exc))
-    existing = session.scalar(select(Application.id).where(Application.mission_id == mission.id).limit(1))
+    existing = session.scalar(  # an application still open (not one withdrawn, nor one already decided)
+        select(Application.id)
+        .where(Application.mission_id == mission.id, Application.status == ApplicationStatus.RECEIVED)
+        .limit(1)
+    )
     refuse_if(
         check(
             a, not_found=not_found, national=mission.scope is Scope.NATIONAL, applications=len(found) + bool(existing)

@@ -8,6 +8,7 @@ the steps in lifecycle order; the flow, the card, the dashboards and the reminde
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from copy import copy
@@ -40,6 +41,7 @@ class Outcome(StrEnum):
     FINISHED = "finished"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"  # a retained volunteer withdrew: the search reopens (tasks/steps/withdrawal.py)
     RETRY = "retry"  # refused: the form is asked again with the reason
 
 
@@ -50,6 +52,11 @@ class Ctx:
     n: int
     key: str
     actor: str
+
+    @property
+    def asked(self) -> str:
+        """The key of what was asked, whatever the attempt: `selection-retour-1-essai-2` → `selection-retour-1`."""
+        return re.sub(r"(-essai-\d+|-reprise)+$", "", self.key)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class Step:
     round_key: str = ""  # rounds are keyed `<round_key>-<n>` (annonce versions, check-ins, diffusions)
     repeat_on: frozenset[Outcome] = frozenset()  # outcomes that ask the step again, one round later
     then: dict[Outcome, str] = field(default_factory=dict)  # outcome -> automatic step to run before asking again
+    back: dict[Outcome, str] = field(default_factory=dict)  # outcome -> earlier step the flow goes back to
     tell_each_round: bool = False  # each round is a new waiting period (check-ins, a month apart)
     prefill: Callable[[Session, Mission, int], Prefill] | None = None
     apply: Callable[[Session, Mission, Any, Ctx], Outcome] | None = None
@@ -97,14 +105,21 @@ class Step:
     since: Callable[[MissionSnapshot], date | None] = _reached_since
     level: Callable[[MissionSnapshot, int], int] = _configured_level
 
-    def step_key(self, n: int = 1) -> str:
-        """The stable key of round `n`: the suspend key of a form, the audit key of an automatic step."""
-        return f"{self.round_key}-{n}" if self.round_key else self.key
+    def step_key(self, n: int = 1, returns: int = 0) -> str:
+        """The stable key of round `n`: the suspend key of a form, the audit key of an automatic step. A step asked
+        again after the flow went back (`returns` times: a retained volunteer withdrew) has keys of its own:
+        `selection-retour-1`; steps taken in rounds go on numbering theirs."""
+        if self.round_key:
+            return f"{self.round_key}-{n}"
+        return f"{self.key}-retour-{returns}" if returns else self.key
 
-    def waiting_period(self, n: int) -> str:
-        """What one « À vous » mail is for: the step, or its round when each round is a new wait. Refused attempts,
-        interrupted suspends and the rounds the Passerelle asked for (wait for applications, revise) tell nobody."""
-        return self.step_key(n) if self.tell_each_round else self.key
+    def waiting_period(self, n: int, returns: int = 0) -> str:
+        """What one « À vous » mail is for: the step (each time the flow comes back to it), or its round when each
+        round is a new wait. Refused attempts, interrupted suspends and the rounds the Passerelle asked for (wait
+        for applications, revise) tell nobody."""
+        if self.tell_each_round:
+            return self.step_key(n)
+        return f"{self.key}-retour-{returns}" if returns else self.key
 
     def waiting_since(self, snapshot: MissionSnapshot) -> date | None:
         """When the mission started waiting for this step (None: it does not wait for it)."""
@@ -120,6 +135,12 @@ class Registry:
 
     def __init__(self, steps: Sequence[Step]) -> None:
         self._steps = list(steps)
+        keys = [s.key for s in self._steps]
+        for s in self._steps:
+            for target in [*s.then.values(), *s.back.values()]:
+                assert target in keys, f"step {s.key} leads to unknown step {target!r}"
+            for target in s.back.values():
+                assert keys.index(target) < keys.index(s.key), f"step {s.key} goes back to a later step"
 
     @property
     def steps(self) -> list[Step]:
@@ -150,6 +171,10 @@ class Registry:
     def progress(self, status: MissionStatus) -> int:
         """Steps behind a mission in `status`."""
         return steps_done(status, self._steps)
+
+    def index(self, key: str) -> int:
+        """Position of a step in the lifecycle."""
+        return self._steps.index(self[key])
 
     def passed(self, status: MissionStatus, step: Step) -> bool:
         """Whether a mission in `status` is beyond `step` (a run starting mid-way skips it)."""

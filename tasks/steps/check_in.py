@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -14,6 +15,7 @@ from models import CheckIn, CheckInStatus, Mission, MissionStatus, Roadmap, Road
 from models.base import utcnow
 from models.rules import MissionSnapshot
 from tasks import notices
+from tasks.steps import withdrawal
 from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 
 
@@ -30,10 +32,11 @@ HEALTH_STATUS = {Health.ON_TRACK: CheckInStatus.ON_TRACK, Health.AT_RISK: CheckI
 
 
 class Decision(StrEnum):
-    """Go on, move to the bilan, or cancel."""
+    """Go on, move to the bilan, record that a retained volunteer withdrew, or cancel."""
 
     CONTINUE = "poursuivre la mission"
     FINISHED = "mission terminée : passer au bilan"
+    WITHDRAW = withdrawal.DECISION
     CANCEL = CANCEL
 
 
@@ -46,17 +49,22 @@ class CheckInForm(RunInput):
     )
     notes: str = Field(default="", title="Notes", description="Ce qui a été dit ; les difficultés.")
     decision: Decision = Field(
-        default=Decision.CONTINUE, title="Suite", description="Poursuivre, passer au bilan, ou annuler."
+        default=Decision.CONTINUE,
+        title="Suite",
+        description="Poursuivre, passer au bilan, enregistrer le désistement d'un bénévole retenu, ou annuler.",
     )
+    withdrawn: list[str] = withdrawal.withdrawn_field()
     cancel_reason: str = reason_field()
     entered_by: str = entered_by_field()
 
 
-def check(a: CheckInForm, *, today: date) -> list[str]:
-    """Reasons to refuse a check-in (pure): a date in the future (one day of margin for time zones)."""
+def check(a: CheckInForm, *, today: date, selected: Collection[int] = ()) -> list[str]:
+    """Reasons to refuse a check-in (pure): a date in the future (one day of margin for time zones), a volunteer
+    named as withdrawing without the decision."""
+    errors = withdrawal.check(withdrawing=a.decision is Decision.WITHDRAW, named=a.withdrawn, selected=selected)
     if a.held_on > today + timedelta(days=1):
-        return [f"La date du point ({a.held_on:%d/%m/%Y}) est dans le futur."]
-    return []
+        errors.append(f"La date du point ({a.held_on:%d/%m/%Y}) est dans le futur.")
+    return errors
 
 
 def roadmap_summary(session: Session, mission: Mission) -> str:
@@ -78,12 +86,16 @@ def roadmap_summary(session: Session, mission: Mission) -> str:
 
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
     """Today's date and the roadmap."""
-    return Prefill(defaults={"held_on": utcnow().date()}, section=roadmap_summary(session, mission))
+    return Prefill(
+        defaults={"held_on": utcnow().date()},
+        choices=withdrawal.choices(session, mission),
+        section=roadmap_summary(session, mission),
+    )
 
 
 def apply(session: Session, mission: Mission, a: CheckInForm, ctx: Ctx) -> Outcome:
-    """Store check-in `ctx.n`; « mission terminée » leads to the bilan."""
-    refuse_if(check(a, today=utcnow().date()))
+    """Store check-in `ctx.n`; « mission terminée » leads to the bilan; a withdrawal reopens the search."""
+    refuse_if(check(a, today=utcnow().date(), selected=withdrawal.retained(session, mission)))
     session.add(
         CheckIn(mission_id=mission.id, number=ctx.n, held_on=a.held_on, status=HEALTH_STATUS[a.status],
                 notes=a.notes.strip())
@@ -91,6 +103,8 @@ def apply(session: Session, mission: Mission, a: CheckInForm, ctx: Ctx) -> Outco
     status = HEALTH_STATUS[a.status]
     if status.alarming:  # the branch lead is told, with the notes
         notices.at_risk(session, mission, number=ctx.n, status=status, notes=a.notes.strip())
+    if a.decision is Decision.WITHDRAW:
+        return withdrawal.reopen(session, mission, a.withdrawn, a.notes, ctx, action=STEP.key)
     return Outcome.FINISHED if a.decision is Decision.FINISHED else Outcome.CONTINUE
 
 
@@ -120,6 +134,7 @@ STEP = Step(
     form=CheckInForm,
     round_key="check-in",
     repeat_on=frozenset({Outcome.CONTINUE}),
+    back={Outcome.WITHDRAWN: "applications"},
     tell_each_round=True,
     prefill=prefill,
     apply=apply,

@@ -14,13 +14,15 @@ from models import Application, ApplicationStatus, Mission, MissionStatus, Roadm
 from models.base import utcnow
 from tasks import notices
 from tasks.missions import advance
+from tasks.steps import withdrawal
 from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 
 
 class Decision(StrEnum):
-    """Validate the roadmap or cancel the mission."""
+    """Validate the roadmap, record that a retained volunteer withdrew, or cancel the mission."""
 
     VALIDATE = "valider la feuille de route"
+    WITHDRAW = withdrawal.DECISION
     CANCEL = CANCEL
 
 
@@ -64,8 +66,11 @@ class RoadmapForm(RunInput):
     validated_on: date = Field(title="Date de validation", description="Quand l'association l'a validée.")
     notes: str = Field(default="", title="Remarques", description="Tout ce qui aide au suivi.")
     decision: Decision = Field(
-        default=Decision.VALIDATE, title="Décision", description="Valider ou annuler la mission."
+        default=Decision.VALIDATE,
+        title="Décision",
+        description="Valider, enregistrer le désistement d'un bénévole retenu, ou annuler la mission.",
     )
+    withdrawn: list[str] = withdrawal.withdrawn_field()
     cancel_reason: str = reason_field()
     entered_by: str = entered_by_field()
 
@@ -75,8 +80,9 @@ class RoadmapForm(RunInput):
 
 
 def check(a: RoadmapForm) -> list[str]:
-    """Reasons to refuse the roadmap (pure): dates, no objective, a due date outside the mission, no validation."""
-    errors = []
+    """Reasons to refuse the roadmap (pure): dates, no objective, a due date outside the mission, no validation,
+    a volunteer named as withdrawing without the decision."""
+    errors = withdrawal.check(withdrawing=False, named=a.withdrawn, selected=())
     if a.end_on < a.start_on:
         errors.append(f"La fin de la mission ({a.end_on:%d/%m/%Y}) précède son début ({a.start_on:%d/%m/%Y}).")
     objectives = a.kept_objectives()
@@ -95,11 +101,17 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
     start = mission.expected_start or today
     end = mission.expected_end or start + timedelta(days=90)
     objective = {"objective": mission.deliverables or mission.title, "deliverable": "", "due_on": end}
-    return Prefill(defaults={"start_on": start, "end_on": end, "validated_on": today, "objectives": [objective]})
+    return Prefill(
+        defaults={"start_on": start, "end_on": end, "validated_on": today, "objectives": [objective]},
+        choices=withdrawal.choices(session, mission),
+    )
 
 
 def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outcome:
-    """Store the validated roadmap; this closes the search and tells the remaining applicants."""
+    """Store the validated roadmap; this closes the search and tells the remaining applicants. Or a retained
+    volunteer withdrew: the search reopens."""
+    if a.decision is Decision.WITHDRAW:
+        return withdrawal.reopen(session, mission, a.withdrawn, a.notes, ctx, action=STEP.key)
     refuse_if(check(a))
     roadmap = Roadmap(
         mission_id=mission.id,
@@ -145,6 +157,7 @@ STEP = Step(
     service_level=14,
     status=MissionStatus.SELECTED,
     form=RoadmapForm,
+    back={Outcome.WITHDRAWN: "applications"},
     prefill=prefill,
     apply=apply,
 )

@@ -133,7 +133,7 @@ def apply(session: Session, mission: Mission, a: SelectionForm, ctx: Ctx) -> Out
         details={"selected": selected, "priority": wants_other},
     )  # fmt: skip
     session.flush()
-    notices.selection(session, mission)
+    notices.selection(session, mission, occasion="" if ctx.asked == STEP.key else ctx.asked)
     return Outcome.CONTINUE
 
 
