@@ -23,7 +23,7 @@ from models.db import unit_of_work
 from models.settings import get_settings
 from tests import lifecycle_driver as d
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chaos")]
 MISSIONS = 4
 KILLS = int(os.environ.get("PASSERELLES_CHAOS_KILLS", "20"))
 SILENCE = timedelta(seconds=45)
