@@ -6,6 +6,7 @@ Used by `passerelles stack` and by the tests, so both run the same real parts.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import os
@@ -189,6 +190,38 @@ class Worker:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop it gracefully."""
         stop_process(self.proc, timeout)
+        self.proc = None
+
+
+@dataclass
+class Portal:
+    """The public portal (`passerelles portal`) as a child process."""
+
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> Portal:
+        """Start serving and wait until it answers."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        args = [sys.executable, "-m", "deployments.cli", "portal", "--port", str(self.port)]
+        self.proc = subprocess.Popen(args, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"le portail s'est arrêté au démarrage (voir {self.log})")
+            time.sleep(0.2)
+        raise RuntimeError(f"le portail ne répond pas sur le port {self.port} (voir {self.log})")
+
+    def alive(self) -> bool:
+        """Whether its process still runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """Stop it."""
+        stop_process(self.proc)
         self.proc = None
 
 

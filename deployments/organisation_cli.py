@@ -310,10 +310,11 @@ def volunteer(argv: list[str]) -> int:
             availability = AVAILABILITY[args.disponibilite] if args.disponibilite else None
             changes = org.update_volunteer(
                 session, args.benevole, availability=availability,
-                consent_announcements=args.annonces, consent_national=args.national,
+                consent_announcements=args.annonces, consent_national=args.national, actor="ligne de commande",
             )  # fmt: skip
             return "\n".join(changes)
-        return "\n".join(org.update_volunteer(session, args.benevole, archive=args.action == "archive"))
+        return "\n".join(org.update_volunteer(session, args.benevole, archive=args.action == "archive",
+                                               actor="ligne de commande"))  # fmt: skip
 
     return _run(act, args)
 

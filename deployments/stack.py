@@ -20,8 +20,9 @@ import socket
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from deployments.local import EmbeddedPostgres, MailServer, PrefectServer, Worker
+from deployments.local import EmbeddedPostgres, MailServer, Portal, PrefectServer, Worker
 from models.settings import EMBEDDED, VAR, get_settings
 
 
@@ -39,8 +40,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--demo-runs", type=int, default=12, help="nombre de missions de démo à suivre par un run")
     args = parser.parse_args(argv)
     settings = get_settings()
+    portal_port = urlsplit(settings.portal_url).port or 8300
     local_smtp = settings.smtp_host in ("127.0.0.1", "localhost")
-    for port in (args.port, *([args.smtp_port] if local_smtp else [])):
+    for port in (args.port, portal_port, *([args.smtp_port] if local_smtp else [])):
         if not _port_free(port):
             print(f"Le port {port} est déjà pris : une pile tourne-t-elle déjà ? (--port)", file=sys.stderr)
             return 2
@@ -75,6 +77,7 @@ def main(argv: list[str]) -> int:
 
     register()
     workers = [Worker(f"worker-{i}", VAR / f"worker-{i}.log", pool=POOL).start() for i in range(1, args.workers + 1)]
+    portal = Portal(portal_port, VAR / "portal.log").start()
     stopping = False
 
     def stop(*_: object) -> None:
@@ -86,6 +89,7 @@ def main(argv: list[str]) -> int:
         from deployments.demo_runs import wait_until_quiet
 
         wait_until_quiet(timeout=30)
+        portal.stop()
         for w in workers:
             w.stop()
         if mail:
@@ -106,12 +110,15 @@ def main(argv: list[str]) -> int:
             print(f"    {started} mission(s) de démonstration suivie(s) par un run.")
         else:
             print("    Les runs des missions reprennent où ils en étaient.")
-        _print_where_to_click(server.ui_url, settings.maildir, VAR)
+        _print_where_to_click(server.ui_url, settings.portal_url, settings.maildir, VAR)
         while not stopping:
             dead = [w for w in workers if not w.alive()]
             for w in dead:  # a worker that died is replaced; its runs are recovered by the automations
                 print(f"Le worker {w.name} s'est arrêté (voir {w.log}) : il est relancé.")
                 w.start()
+            if not portal.alive():
+                print(f"Le portail s'est arrêté (voir {portal.log}) : il est relancé.")
+                portal.start()
             time.sleep(1)
     except Exception:
         stop()
@@ -119,15 +126,16 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _print_where_to_click(ui: str, maildir: Path, var: Path) -> None:
+def _print_where_to_click(ui: str, portal: str, maildir: Path, var: Path) -> None:
     print(f"""
 Passerelles est prêt.
   Interface Prefect ............ {ui}
   Missions qui attendent ....... {ui}/runs?state=Suspended   (« Suspended » = un formulaire vous attend)
   Ouvrir une mission ........... {ui}/deployments  → request-mission → Run → Custom run
   Rapport régional ............. {ui}/deployments  → regional-report → Run
+  Portail (liens des mails) .... {portal}   (bénévoles : candidature, désinscription ; associations : annonce)
   Mails envoyés (fichiers .eml)  {maildir}
-  Journaux ..................... {var}/worker-*.log, {var}/prefect-server.log
+  Journaux ..................... {var}/worker-*.log, {var}/prefect-server.log, {var}/portal.log
 Pour répondre à une étape : ouvrez le run « mission-… », bouton « Resume » (ou menu ⋮ → Resume), remplissez,
 validez. Ctrl-C arrête tout proprement.
 """)

@@ -222,6 +222,7 @@ def update_volunteer(
             consent_announcements=(annonces is YesNo.YES) if annonces else None,
             consent_national=(national is YesNo.YES) if national else None,
             archive=(archivage is ArchiveChoice.ARCHIVE) if archivage else None,
+            actor="formulaire update-volunteer",
         )  # fmt: skip
         return "\n".join(changes)
 

@@ -21,13 +21,23 @@ from models.org import Branch, Coordinator, Role
 from models.outbox import MailStatus, OutboxMail
 from models.rules import IllegalTransition, MissionStatus
 from models.taxonomy import Competence, Domain
-from models.volunteer import Availability, PriorityFlag, Volunteer, VolunteerCompetence
+from models.volunteer import (
+    Availability,
+    ConsentKind,
+    ConsentRecord,
+    ConsentSource,
+    PriorityFlag,
+    Volunteer,
+    VolunteerCompetence,
+    VolunteerEvent,
+)
 
 __all__ = [
     "Announcement", "AnnouncementStatus", "Application", "ApplicationStatus", "Association", "AuditEvent",
-    "Availability", "Base", "Branch", "Channel", "CheckIn", "CheckInStatus", "Competence", "Coordinator",
+    "Availability", "Base", "Branch", "Channel", "CheckIn", "CheckInStatus", "Competence", "ConsentKind",
+    "ConsentRecord", "ConsentSource", "Coordinator",
     "Diffusion", "Domain", "FeeBracket", "FeeKind", "FeeRecord", "FeeStatus", "IllegalTransition",
     "MailStatus", "Mission", "MissionCompetence", "MissionStatus", "ObjectivesMet", "OutboxMail",
     "PriorityFlag", "Review", "Roadmap", "RoadmapObjective", "Role", "Scope", "Volunteer",
-    "VolunteerCompetence", "utcnow",
+    "VolunteerCompetence", "VolunteerEvent", "utcnow",
 ]

@@ -50,12 +50,13 @@ class Channel(StrEnum):
     CLI = "cli"
     PHONE = "phone"
     RELAY = "relay"
+    LINK = "link"  # the volunteer's own « Je suis intéressé(e) » link (portal)
 
 
 CHANNEL_LABELS = {
     Channel.EMAIL: "réponse à l'annonce (mail)", Channel.NATIONAL_EMAIL: "annonce nationale (mail)",
     Channel.SOCIAL: "réseaux sociaux", Channel.FORM: "saisie par la Passerelle", Channel.CLI: "ligne de commande",
-    Channel.PHONE: "téléphone", Channel.RELAY: "par un relais",
+    Channel.PHONE: "téléphone", Channel.RELAY: "par un relais", Channel.LINK: "lien de l'annonce",
 }  # fmt: skip
 
 

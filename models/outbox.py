@@ -18,6 +18,7 @@ class MailStatus(StrEnum):
     SENDING = "sending"  # claimed by a sender until `next_attempt_at` (its lease)
     SENT = "sent"
     FAILED = "failed"
+    SUPPRESSED = "suppressed"  # to a volunteer who unsubscribed meanwhile: never sent
 
 
 class OutboxMail(Base):
@@ -32,6 +33,9 @@ class OutboxMail(Base):
     to_address: Mapped[str] = mapped_column(String(254))
     reply_to: Mapped[str] = mapped_column(
         String(254), default="", server_default=text("''"), comment="The Passerelle, for mails about a mission"
+    )
+    list_unsubscribe: Mapped[str] = mapped_column(
+        String(500), default="", server_default=text("''"), comment="One-click unsubscribe URL (mails to volunteers)"
     )
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)

@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     fee_reminder_days: int = Field(default=30, ge=1, description="Days between the bill and each unpaid reminder.")
     report_dir: Path = Field(default=VAR / "reports", description="Where HTML and CSV reports are written.")
     maildir: Path = Field(default=VAR / "mail", description="Where the embedded SMTP server keeps mails.")
+    portal_url: str = Field(
+        default="http://127.0.0.1:8300",
+        description="Base URL of the public portal (`passerelles portal`): the signed links in mails to volunteers "
+        "and associations point there. Distinct from the Prefect UI's.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Signs the portal's links. Empty: a key generated once and kept in var/secret_key (mode 600). "
+        "Changing it invalidates every link already mailed.",
+    )
+    link_days: int = Field(default=60, ge=1, description="Days a link to act on a mission stays valid.")
 
 
 @lru_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, UniqueConstraint, and_, text
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -127,3 +128,56 @@ class PriorityFlag(Base):
     def active(self) -> bool:
         """Whether the flag still gives priority."""
         return self.cleared_at is None
+
+
+class ConsentKind(StrEnum):
+    """What a volunteer agrees to receive."""
+
+    ANNOUNCEMENTS = "announcements"  # the annonces of their branch
+    NATIONAL = "national"  # the annonces of remote missions, nationally
+
+
+class ConsentSource(StrEnum):
+    """Where a consent (or its withdrawal) came from."""
+
+    IMPORT = "import"
+    FORM = "form"  # a team member's form or command
+    LINK = "link"  # the volunteer's own signed link (preferences, unsubscribe)
+
+
+# The wording the volunteer agreed to, by version: a consent record names the version it was given under.
+CONSENT_WORDING = {
+    "2026-12": {
+        ConsentKind.ANNOUNCEMENTS: "J'accepte de recevoir par e-mail les annonces de mission de mon antenne.",
+        ConsentKind.NATIONAL: "J'accepte aussi les annonces de missions à distance, de toute la France.",
+    }
+}
+CONSENT_VERSION = "2026-12"
+
+
+class ConsentRecord(Base):
+    """One consent given or withdrawn: when, how, under which wording (RGPD art. 7: the controller can show it)."""
+
+    __tablename__ = "consent_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ConsentKind] = mapped_column(str_enum(ConsentKind))
+    granted: Mapped[bool]
+    source: Mapped[ConsentSource] = mapped_column(str_enum(ConsentSource))
+    wording_version: Mapped[str] = mapped_column(String(20), default=CONSENT_VERSION)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VolunteerEvent(Base):
+    """A change to a volunteer's record (consents, availability, competences, unsubscribing): who made it, how."""
+
+    __tablename__ = "volunteer_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(160))
+    source: Mapped[ConsentSource] = mapped_column(str_enum(ConsentSource))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+

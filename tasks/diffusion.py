@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from models import Branch, Channel, Diffusion, Mission, PriorityFlag, Scope, Volunteer
 from models.outbox import OutboxMail
 from tasks import notices
+from tasks.links import volunteer_links
 from tasks.mail import compose, enqueue, outbox_key
 from tasks.missions import StepRefused
 
@@ -54,9 +55,11 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str, socia
         if outbox_key(mission.id, KIND, f"v{vid}") in already:
             continue
         v = people[vid]
-        content = compose(KIND, mission=mission, volunteer=v, text=text, branch=branch, priority=has_priority)
+        links = volunteer_links(vid, mission.id)
+        content = compose(KIND, mission=mission, volunteer=v, text=text, branch=branch, priority=has_priority,
+                          **links)  # fmt: skip
         enqueue(session, mission_id=mission.id, kind=KIND, about=f"v{vid}", to=v.email, content=content,
-                reply_to=reply_to)  # fmt: skip
+                reply_to=reply_to, list_unsubscribe=links["unsubscribe_url"])  # fmt: skip
         queued += 1
         priority_count += has_priority
     channel = Channel.NATIONAL_EMAIL if national else Channel.EMAIL

@@ -18,6 +18,7 @@ from tasks.missions import StepRefused, audit, find_association, find_coordinato
 from tasks.outbox import deliver_soon
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY
 from tasks.steps.answers import describe, first_round, handle, returns
+from tasks.steps.base import asked_key
 from tasks.views import dashboard
 
 
@@ -68,6 +69,8 @@ def prepare_form(
     with unit_of_work() as session:
         mission = get_mission(session, mission_id)
         spec = describe(session, mission, info, n=n, error=error, previous=previous)
+        if info.ask_outside is not None:  # the association may answer this form by link
+            info.ask_outside(session, mission, asked_key(key), spec["defaults"])
         notices.waiting(
             session,
             mission,

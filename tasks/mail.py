@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.outbox import MailStatus, OutboxMail
 from models.settings import get_settings
+from models.volunteer import Volunteer
 from tasks.rendering import environment
 
 SMTP_TIMEOUT = 30
@@ -79,9 +80,11 @@ def enqueue(
     to: str,
     content: MailContent,
     reply_to: str = "",
+    list_unsubscribe: str = "",
 ) -> bool:
     """Put a mail in the outbox unless the same one (`outbox_key`) is there; True when added. `reply_to`: who
-    answers (the mission's Passerelle), when it is not the sender's address."""
+    answers (the mission's Passerelle), when it is not the sender's address; `list_unsubscribe`: the volunteer's
+    one-click unsubscribe link (RFC 8058), on every mail to a volunteer."""
     dedup_key = outbox_key(mission_id, kind, about)
     if session.scalar(select(OutboxMail.id).where(OutboxMail.dedup_key == dedup_key)) is not None:
         return False
@@ -91,6 +94,7 @@ def enqueue(
         kind=kind,
         to_address=to,
         reply_to=reply_to,
+        list_unsubscribe=list_unsubscribe,
         subject=content.subject,
         text_body=content.text,
         html_body=content.html,
@@ -118,6 +122,9 @@ def build_message(row: OutboxMail) -> EmailMessage:
     msg["Message-ID"] = message_id(row)
     if row.reply_to:
         msg["Reply-To"] = row.reply_to
+    if row.list_unsubscribe:  # RFC 2369 and RFC 8058: the mail client's « unsubscribe » posts to it, no page
+        msg["List-Unsubscribe"] = f"<{row.list_unsubscribe}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["X-Passerelles-Kind"] = row.kind
     msg.set_content(row.text_body)
     if row.html_body:
@@ -132,11 +139,13 @@ class Sending:
     sent: int = 0
     deferred: int = 0  # 4xx, dropped connection: tried again later, with backoff
     failed: int = 0  # 5xx: given up at once, shown on the mission card, the Passerelle told
+    suppressed: int = 0  # to a volunteer who unsubscribed after it was queued: never sent
     error: str = ""  # why the pass stopped early (server unreachable)
 
     def as_dict(self) -> dict[str, int | str]:
         """For a flow's result."""
-        return {"sent": self.sent, "deferred": self.deferred, "failed": self.failed, "error": self.error}
+        return {"sent": self.sent, "deferred": self.deferred, "failed": self.failed, "suppressed": self.suppressed,
+                "error": self.error}  # fmt: skip
 
 
 class _Connection:
@@ -206,6 +215,23 @@ def _claim(session_factory: Any, mail_id: int, now: datetime) -> bool:
         return bool(getattr(claimed, "rowcount", 0))
 
 
+def _unsubscribed_since(session_factory: Any, mail_id: int) -> bool:
+    """A claimed mail to a volunteer who unsubscribed after it was queued is suppressed (one short transaction):
+    nothing is mailed to that address afterwards."""
+    with session_factory() as session, session.begin():
+        row = session.get(OutboxMail, mail_id)
+        assert row is not None
+        if not row.list_unsubscribe:
+            return False
+        gone = session.scalar(
+            select(Volunteer.id).where(Volunteer.email == row.to_address, Volunteer.unsubscribed_at.is_not(None))
+        )
+        if gone is None:
+            return False
+        row.status, row.next_attempt_at, row.last_error = MailStatus.SUPPRESSED, None, "désinscrit(e) : non envoyé"
+        return True
+
+
 def send_pending(
     session_factory: Any,
     *,
@@ -242,6 +268,9 @@ def send_pending(
         for mail_id in ids:
             if not _claim(session_factory, mail_id, now):
                 continue  # sent meanwhile, or being sent by another sender
+            if _unsubscribed_since(session_factory, mail_id):
+                result.suppressed += 1
+                continue
             with session_factory() as session:
                 row = session.get(OutboxMail, mail_id)
                 assert row is not None

@@ -23,6 +23,7 @@ from models import (
 )
 from models.outbox import OutboxMail
 from models.settings import get_settings
+from tasks.links import Purpose, link, volunteer_links
 from tasks.mail import compose, enqueue
 from tasks.rendering import render
 
@@ -44,9 +45,10 @@ def _volunteers(session: Session, ids: list[int]) -> list[Volunteer]:
 
 
 def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, **ctx: object) -> None:
+    links = volunteer_links(v.id)
     content = compose(kind, mission=mission, volunteer=v, name=v.first_name, is_volunteer=True, **ctx)
     enqueue(session, mission_id=mission.id, kind=kind, about=f"v{v.id}", to=v.email, content=content,
-            reply_to=mission.coordinator.email)  # fmt: skip
+            reply_to=mission.coordinator.email, list_unsubscribe=links["unsubscribe_url"])  # fmt: skip
 
 
 def _to_association(session: Session, mission: Mission, kind: str, *, occasion: str = "", **ctx: object) -> None:
@@ -172,6 +174,22 @@ def selection(session: Session, mission: Mission, *, occasion: str = "") -> None
                 domain=domain.name if domain else "",
             )
     _to_association(session, mission, "introduction_association", occasion=occasion, volunteers=chosen)
+
+
+def annonce_to_approve(session: Session, mission: Mission, *, key: str, text: str) -> None:
+    """Ask the association to approve this version of the annonce, or to ask for a revision, by its links (once
+    per version: `key` is the step asked, `annonce-review-<n>`)."""
+    url = link(Purpose.ANNOUNCEMENT, m=mission.id, k=key)
+    _to_association(session, mission, "annonce_to_approve", occasion=key, text=text, url=url)
+
+
+def application_received(session: Session, mission: Mission, volunteer: Volunteer, *, message: str) -> None:
+    """Tell the Passerelle that a volunteer applied by the annonce's link."""
+    c = mission.coordinator
+    content = compose("application_received", mission=mission, coordinator=c, volunteer=volunteer, message=message,
+                      run_url=run_url(mission.flow_run_id or ""))  # fmt: skip
+    enqueue(session, mission_id=mission.id, kind="application_received", about=f"v{volunteer.id}", to=c.email,
+            content=content)  # fmt: skip
 
 
 def withdrawal(session: Session, mission: Mission, volunteer_ids: list[int], *, occasion: str, reason: str) -> None:

@@ -13,13 +13,14 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Branch, Coordinator, Mission, MissionStatus, Role
+from models import AuditEvent, Branch, ConsentKind, ConsentSource, Coordinator, Mission, MissionStatus, Role
 from models.association import Association
 from models.base import utcnow
 from models.org import ROLE_LABELS
 from models.rules import fees_for_budget
 from models.text import fold
 from models.volunteer import AVAILABILITY_LABELS, Availability
+from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.mail import check_address
 from tasks.missions import StepRefused, audit, current_brackets, find_coordinator, find_volunteer
 
@@ -253,8 +254,10 @@ def update_volunteer(
     consent_announcements: bool | None = None,
     consent_national: bool | None = None,
     archive: bool | None = None,
+    actor: str = "équipe",
 ) -> list[str]:
-    """Change a volunteer's availability, consents, or archive / reactivate them; the changes, in French."""
+    """Change a volunteer's availability, consents, or archive / reactivate them; the changes, in French, kept in
+    the volunteer's record with `actor` (who asked)."""
     volunteer = find_volunteer(session, ref)
     if all(v is None for v in (availability, consent_announcements, consent_national, archive)):
         raise StepRefused("Rien à modifier : indiquez une disponibilité, un consentement, ou archiver / réactiver.")
@@ -267,9 +270,8 @@ def update_volunteer(
     if availability is not None and availability != volunteer.availability:
         volunteer.availability = availability
         changes.append(f"disponibilité : {AVAILABILITY_LABELS[availability].lower()}")
-    for attr, value, label in (("consent_announcements", consent_announcements, "annonces de l'antenne"),
-                               ("consent_national", consent_national, "annonces nationales")):  # fmt: skip
-        if value is not None and value != getattr(volunteer, attr):
-            setattr(volunteer, attr, value)
-            changes.append(f"{label} : {'oui' if value else 'non'}")
+    for kind, value in ((ConsentKind.ANNOUNCEMENTS, consent_announcements), (ConsentKind.NATIONAL, consent_national)):
+        if value is not None and set_consent(session, volunteer, kind, value, ConsentSource.FORM):
+            changes.append(f"{CONSENT_LABELS[kind]} : {'oui' if value else 'non'}")
+    log_change(session, volunteer, actor=actor, source=ConsentSource.FORM, changes=changes)
     return [f"{volunteer.label} : {', '.join(changes) or 'rien de changé'}"]

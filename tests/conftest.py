@@ -21,6 +21,8 @@ from models.db import make_engine, session_factory, upgrade
 # Tests talk to the servers their fixtures start; never to a throw-away server Prefect would start by itself
 # (its default profile allows it), which could outlive the session.
 os.environ["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
+# The portal's links are signed with this key in tests (else one would be generated under var/).
+os.environ.setdefault("PASSERELLES_SECRET_KEY", "cle-de-test-des-liens-signes")
 
 PG_ADMIN_URL = os.environ.get(
     "PASSERELLES_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

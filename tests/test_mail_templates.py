@@ -24,6 +24,7 @@ mission = Mission(reference="STR-2026-014", title="Refonte du site internet", st
                   cancel_reason="L'association a trouvé une solution en interne.", association=association,
                   coordinator=coordinator, branch=branch)  # fmt: skip
 volunteer = Volunteer(first_name="Alice", last_name="Martin", email="alice@exemple.fr", profession="Développeuse")
+applicant = Volunteer(id=42, first_name="Alice", last_name="Martin", email="alice@exemple.fr")
 overdue = SimpleNamespace(reference="STR-2026-014", association="Les Restos du Quartier", coordinator="Claire Muller",
                           waiting=Waiting("annonce", date(2026, 11, 1), 7))  # fmt: skip
 to_volunteer = {"mission": mission, "volunteer": volunteer, "name": "Alice", "is_volunteer": True}
@@ -40,10 +41,22 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
     # kind: (context, in the subject, greeting, sentences)
     "annonce": (
         {"mission": mission, "volunteer": volunteer, "text": "RECHERCHE BÉNÉVOLE : site", "branch": branch,
-         "priority": True},
+         "priority": True, "apply_url": "http://portail/candidature/T1", "preferences_url": "http://portail/p/T2",
+         "unsubscribe_url": "http://portail/desinscription/T3"},
         "[Strasbourg] Recherche bénévole : Refonte du site internet", "Bonjour Alice,",
-        ["RECHERCHE BÉNÉVOLE : site", "vous êtes prioritaire", "STR-2026-014", "relais"],
+        ["RECHERCHE BÉNÉVOLE : site", "vous êtes prioritaire", "STR-2026-014", "relais",
+         "Dites-le en un clic : http://portail/candidature/T1", "Ne plus recevoir nos annonces : http://portail/"
+         "desinscription/T3", "Vos préférences"],
     ),
+    "annonce_to_approve": ({**to_association, "text": "RECHERCHE BÉNÉVOLE : site", "url": "http://portail/annonce/T"},
+                           "[STR-2026-014] Votre annonce à valider", "Bonjour Paul Weber,",
+                           ["RECHERCHE BÉNÉVOLE : site", "aucun compte n'est nécessaire) : http://portail/annonce/T"]),
+    "application_received": ({"mission": mission, "coordinator": coordinator, "volunteer": applicant,
+                              "message": "Disponible le jeudi.", "run_url": "http://ui/runs/flow-run/1"},
+                             "[STR-2026-014] Nouvelle candidature : Alice Martin", "Bonjour Claire,",
+                             ["V-0042 Alice Martin s'est positionné(e)", "par le lien de l'annonce",
+                              "Son message : Disponible le jeudi.",
+                              "http://ui/runs/flow-run/1"]),
     "at_risk": ({"mission": mission, "lead": lead, "number": 3, "status": "⚠️ à risque", "notes": "Le bénévole manque "
                  "de temps.", "run_url": "http://ui/runs/flow-run/1"},
                 "[STR-2026-014] Mission ⚠️ à risque", "Bonjour Jean,",
@@ -101,7 +114,7 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
 def test_a_relay_gets_a_version_to_forward() -> None:
     relay = Volunteer(first_name="Bruno", last_name="Relais", email="bruno@exemple.fr", is_relay=True)
     mail = compose("annonce", mission=mission, volunteer=relay, text="RECHERCHE BÉNÉVOLE : site", branch=branch,
-                   priority=False)  # fmt: skip
+                   priority=False, apply_url="u1", preferences_url="u2", unsubscribe_url="u3")  # fmt: skip
     forward = mail.text.split("--- À transférer ---")[1].split("--- Fin ---")[0]
     assert "RECHERCHE BÉNÉVOLE : site" in forward and "Bonjour" not in forward
     assert "écrivez à claire.muller@pc.example" in forward and "de la part de Bruno Relais" in forward

@@ -6,6 +6,7 @@ Each version is a round (`annonce-review-<n>`); « à réviser » opens the next
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from prefect.input import RunInput
 from pydantic import Field
@@ -84,6 +85,11 @@ def apply(session: Session, mission: Mission, a: AnnouncementForm, ctx: Ctx) -> 
     return Outcome.APPROVED
 
 
+def ask_association(session: Session, mission: Mission, key: str, defaults: dict[str, Any]) -> None:
+    """Mail the association this version with its links: approve, or ask for a revision with remarks."""
+    notices.annonce_to_approve(session, mission, key=key, text=str(defaults.get("text", "")))
+
+
 def next_round(session: Session, mission_id: int) -> int:
     """The version a run started mid-way asks first."""
     rounds = session.scalar(select(func.max(Announcement.round)).where(Announcement.mission_id == mission_id))
@@ -104,4 +110,5 @@ STEP = Step(
     prefill=prefill,
     apply=apply,
     next_round=next_round,
+    ask_outside=ask_association,
 )

@@ -103,6 +103,12 @@ def team_label(c: Coordinator) -> str:
     return f"{c.full_name} <{c.email}>"
 
 
+def association_label(mission: Mission) -> str:
+    """How the association appears in « Saisi par » of the forms it may answer by link; the audit names it."""
+    a = mission.association
+    return f"{a.name} (association) <{a.contact_email}>"
+
+
 def entered_by(label: object) -> str:
     """The name of who answered, from the « Saisi par » label (empty when the answer does not say)."""
     return str(label).split(" <", 1)[0].strip() if isinstance(label, str) else ""
@@ -135,7 +141,7 @@ def describe(
     """Description, prefill and database choices of a step's form; a refused answer is prefilled again."""
     assert step.prefill is not None, f"{step.key} has no form"
     spec = step.prefill(session, mission, n)
-    members = team(session, mission)
+    members = team(session, mission) + ([association_label(mission)] if step.ask_outside else [])
     defaults = {**spec.defaults, "entered_by": members[0]}
     if previous:  # what was typed, except an empty decision and a team member no longer offered
         kept = {k: v for k, v in previous.items() if (k != "decision" or v) and (k != "entered_by" or v in members)}

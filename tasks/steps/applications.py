@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import Application, ApplicationStatus, Channel, Mission, MissionStatus, Scope, Volunteer
 from models.matching import Score
+from models.mission_steps import CHANNEL_LABELS
 from tasks.matching import rank_applicants, suggest
 from tasks.missions import StepRefused, find_volunteer, record_application
 from tasks.steps import diffusion
@@ -126,7 +127,7 @@ def applicants_table(session: Session, mission: Mission) -> str:
         lines.append(
             f"| {i} | {people[s.volunteer_id].label} | **{s.total:g}** | "
             + " | ".join(f"{s.breakdown[k]:g}" for k in keys)
-            + f" | {app.channel.value} | {app.message[:80].replace('|', '/')} |"
+            + f" | {CHANNEL_LABELS[app.channel]} | {app.message[:80].replace('|', '/')} |"
         )
     return "\n### Candidats classés\n\n" + "\n".join(lines) + "\n"
 

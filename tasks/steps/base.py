@@ -55,8 +55,13 @@ class Ctx:
 
     @property
     def asked(self) -> str:
-        """The key of what was asked, whatever the attempt: `selection-retour-1-essai-2` → `selection-retour-1`."""
-        return re.sub(r"(-essai-\d+|-reprise)+$", "", self.key)
+        """The key of what was asked, whatever the attempt (see `asked_key`)."""
+        return asked_key(self.key)
+
+
+def asked_key(key: str) -> str:
+    """The key of what a suspend asks, whatever the attempt: `selection-retour-1-essai-2` → `selection-retour-1`."""
+    return re.sub(r"(-essai-\d+|-reprise)+$", "", key)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,9 @@ class Step:
     then: dict[Outcome, str] = field(default_factory=dict)  # outcome -> automatic step to run before asking again
     back: dict[Outcome, str] = field(default_factory=dict)  # outcome -> earlier step the flow goes back to
     tell_each_round: bool = False  # each round is a new waiting period (check-ins, a month apart)
+    # Who outside P&C may answer the form by a signed link (the association approves the annonce): told when the
+    # step waits, with the form's prefilled values; its answer resumes the same suspended step.
+    ask_outside: Callable[[Session, Mission, str, dict[str, Any]], None] | None = None
     prefill: Callable[[Session, Mission, int], Prefill] | None = None
     apply: Callable[[Session, Mission, Any, Ctx], Outcome] | None = None
     run: Callable[[Session, Mission, int], dict[str, int]] | None = None  # automatic steps

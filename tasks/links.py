@@ -1,0 +1,107 @@
+"""Signed, expiring, single-purpose links for the people outside P&C (volunteers, associations).
+
+A link is `<portal>/<purpose>/<token>`; the token is signed with the installation's secret and salted with its
+purpose, so a token made for one action is refused for another, a changed character is refused, and an old one
+is refused once its purpose's age is over. A token is not single-use by itself: each action is tied to state that
+changes once (the application's uniqueness, the step the link answers), and says so when it was already done.
+Tokens carry ids only, never a name or an address.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from models.settings import VAR, get_settings
+
+
+class Purpose(StrEnum):
+    """What a link does; its value is the portal's path."""
+
+    APPLY = "candidature"
+    UNSUBSCRIBE = "desinscription"
+    PREFERENCES = "preferences"
+    ANNOUNCEMENT = "annonce"
+
+
+# How long a link stays valid: an unsubscribe link must still work when an old mail is opened (RFC 8058 asks for
+# it to keep working); links about a mission, as long as the mission may need them.
+MAX_AGE = {Purpose.UNSUBSCRIBE: timedelta(days=730), Purpose.PREFERENCES: timedelta(days=365)}
+
+
+class LinkRefused(Exception):
+    """A link that cannot be used; `reason` is the French sentence the page shows, `expired` says why."""
+
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.reason, self.expired = reason, expired
+
+
+def secret_key() -> str:
+    """The configured secret, else the one generated for this installation (var/secret_key, created once)."""
+    configured = get_settings().secret_key.get_secret_value()
+    if configured:
+        return configured
+    path = VAR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key(), salt=f"passerelles:{purpose.value}")
+
+
+def token(purpose: Purpose, **payload: Any) -> str:
+    """A signed token for `purpose` carrying `payload` (ids)."""
+    return _serializer(purpose).dumps(payload)
+
+
+def link(purpose: Purpose, **payload: Any) -> str:
+    """The portal URL of a signed link."""
+    return f"{get_settings().portal_url.rstrip('/')}/{purpose.value}/{token(purpose, **payload)}"
+
+
+def max_age(purpose: Purpose) -> timedelta:
+    """How long a link of this purpose stays valid."""
+    return MAX_AGE.get(purpose, timedelta(days=get_settings().link_days))
+
+
+def read(purpose: Purpose, value: str) -> dict[str, Any]:
+    """The payload of a token made for `purpose`; LinkRefused (in French) if it is altered, expired or made for
+    another purpose."""
+    if not value or len(value) > 1000:
+        raise LinkRefused("Ce lien est incomplet ou invalide.")
+    try:
+        payload = _serializer(purpose).loads(value, max_age=int(max_age(purpose).total_seconds()))
+    except SignatureExpired as exc:
+        raise LinkRefused(
+            "Ce lien a expiré. Demandez un nouveau lien à votre Passerelle, ou répondez simplement au mail.",
+            expired=True,
+        ) from exc
+    except BadSignature as exc:
+        raise LinkRefused("Ce lien est invalide : il a peut-être été mal copié. Utilisez le lien du mail.") from exc
+    if not isinstance(payload, dict):
+        raise LinkRefused("Ce lien est invalide.")
+    return payload
+
+
+def volunteer_links(volunteer_id: int, mission_id: int | None = None) -> dict[str, str]:
+    """The links every mail to a volunteer carries (unsubscribe, preferences) and, about a mission, « Je suis
+    intéressé(e) »."""
+    links = {
+        "unsubscribe_url": link(Purpose.UNSUBSCRIBE, v=volunteer_id),
+        "preferences_url": link(Purpose.PREFERENCES, v=volunteer_id),
+    }
+    if mission_id is not None:
+        links["apply_url"] = link(Purpose.APPLY, v=volunteer_id, m=mission_id)
+    return links
+
