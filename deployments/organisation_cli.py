@@ -340,3 +340,20 @@ def social_posted(argv: list[str]) -> int:
         return f"Publication de {mission.reference} confirmée par {who.full_name}{reach}."
 
     return _run(act, args)
+
+
+def erase_volunteer(argv: list[str]) -> int:
+    """`passerelles erase-volunteer BENEVOLE --motif "…"`: RGPD erasure (database and Prefect)."""
+    from flows.privacy import erase
+
+    parser = argparse.ArgumentParser(prog="passerelles erase-volunteer",
+                                     description="Efface un bénévole (RGPD) ; les statistiques restent.")  # fmt: skip
+    parser.add_argument("benevole", help="numéro (V-0042), e-mail ou nom")
+    parser.add_argument("--motif", required=True, help="demande de la personne (date), durée de conservation…")
+    args = parser.parse_args(argv)
+    try:
+        print(erase(args.benevole, args.motif))
+    except StepRefused as exc:
+        print(f"Refusé : {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -222,7 +222,8 @@ async def preferences_save(token: str, request: Request) -> HTMLResponse:
             if "aucun bénévole" in str(exc) or "archivée" in str(exc):
                 raise
             return _preferences_page(token, error=f"{exc} Rien n'a été modifié.")
-        saved = "Vos préférences sont enregistrées : " + "; ".join(changes) + "." if changes else "Rien n'a changé."
+        confirmed = "Vos préférences sont confirmées : merci."
+        saved = "Vos préférences sont enregistrées : " + "; ".join(changes) + "." if changes else confirmed
         return _preferences_page(token, saved=saved)
     except (LinkRefused, StepRefused) as exc:
         return refused(exc)

@@ -40,6 +40,7 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
     from flows.mission_lifecycle import mission_lifecycle
     from flows.monitoring import branch_dashboard, mission_reminders
     from flows.outbox import send_mails_flow
+    from flows.privacy import privacy_retention
     from flows.recovery import mission_run_cancelled, recover_mission_run, watch_mission_runs
     from flows.regional_report import regional_report
     from flows.request_mission import request_mission
@@ -64,6 +65,8 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
         deployment(watch_mission_runs, "watch-mission-runs", interval=timedelta(minutes=1),
                    parameters={"stale_seconds": silence.total_seconds()}),
         deployment(fee_reminders, "fee-reminders", schedule=Cron("0 9 * * 1", timezone="Europe/Paris")),
+        deployment(privacy_retention, "privacy-retention", schedule=Cron("0 3 * * *", timezone="Europe/Paris"),
+                   description="Conservation des données personnelles (RGPD) : avertir, effacer, purger."),
         *(deployment(f, f.name, description=f.description, tags=["administration"]) for f in ADMIN_FLOWS),
     ]  # fmt: skip
 

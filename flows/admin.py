@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger
 from prefect.states import Completed, Failed, State
 from pydantic import Field
 
+from flows.privacy import erase_volunteer_flow
 from models.org import ROLE_LABELS, Role
 from models.volunteer import AVAILABILITY_LABELS
 from tasks.missions import StepRefused
@@ -317,4 +318,4 @@ def _retag(mission_ids: list[int]) -> None:
 
 ADMIN_FLOWS = (create_branch, update_branch, add_team_member, update_team_member, deactivate_team_member,
                reassign_missions, register_association, update_volunteer, confirm_social_post, record_fee,
-               set_fee_schedule)  # fmt: skip
+               set_fee_schedule, erase_volunteer_flow)  # fmt: skip

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         "Changing it invalidates every link already mailed.",
     )
     link_days: int = Field(default=60, ge=1, description="Days a link to act on a mission stays valid.")
+    retention_years: int = Field(
+        default=3, ge=1, description="Years without activity after which a volunteer is warned, then erased."
+    )
+    retention_notice_days: int = Field(
+        default=30, ge=1, description="Days between the retention warning and the erasure, unless they act."
+    )
+    mail_body_days: int = Field(default=90, ge=1, description="Days after which the body of a sent mail is purged.")
 
 
 @lru_cache

@@ -5,6 +5,8 @@ One mail per (mission, recipient, kind): the deduplication keys below.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,7 @@ from tasks.mail import compose, enqueue
 from tasks.rendering import render
 
 UNDELIVERED = "undelivered"
+RETENTION_WARNING = "retention_warning"
 
 
 def run_url(flow_run_id: str) -> str:
@@ -45,6 +48,8 @@ def _volunteers(session: Session, ids: list[int]) -> list[Volunteer]:
 
 
 def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, **ctx: object) -> None:
+    if v.unsubscribed_at is not None:  # unsubscribed (or erased): nothing is mailed to them any more
+        return
     links = volunteer_links(v.id)
     content = compose(kind, mission=mission, volunteer=v, name=v.first_name, is_volunteer=True, **ctx)
     enqueue(session, mission_id=mission.id, kind=kind, about=f"v{v.id}", to=v.email, content=content,
@@ -236,3 +241,13 @@ def cancelled(session: Session, mission: Mission, volunteer_ids: list[int]) -> N
     for v in _volunteers(session, volunteer_ids):
         _to_volunteer(session, mission, v, "cancelled")
     _to_association(session, mission, "cancelled")
+
+
+def retention_warning(session: Session, v: Volunteer, *, days: int, now: datetime) -> None:
+    """Tell an inactive volunteer that their data will be erased in `days` days unless they confirm their
+    preferences (once per warning period)."""
+    links = volunteer_links(v.id)
+    content = compose(RETENTION_WARNING, volunteer=v, deadline=(now + timedelta(days=days)).date(), **links)
+    enqueue(session, mission_id=None, kind=RETENTION_WARNING, about=f"v{v.id}:{now:%Y-%m}", to=v.email,
+            content=content, list_unsubscribe=links["unsubscribe_url"])  # fmt: skip
+

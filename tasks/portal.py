@@ -217,6 +217,7 @@ def save_preferences(session: Session, volunteer_id: object, fields: dict[str, s
         if cid not in current:
             session.add(VolunteerCompetence(volunteer_id=v.id, competence_id=cid, level=level))
             changes.append(f"compétence ajoutée : {names[cid]} ({LEVEL_LABELS[level]})")
-    log_change(session, v, actor=v.full_name, source=ConsentSource.LINK, changes=changes)
+    # Saving unchanged preferences is still news from the volunteer: it keeps their data (retention).
+    log_change(session, v, actor=v.full_name, source=ConsentSource.LINK, changes=changes or ["préférences confirmées"])
     return changes
 

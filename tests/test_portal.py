@@ -220,16 +220,17 @@ def test_preferences_by_link_are_applied_all_or_nothing_and_recorded(portal: Tes
                                "c:comptabilite": "1"})  # fmt: skip
     text = html.unescape(r.text)
     assert r.status_code == 200 and "Vos préférences sont enregistrées" in text and "peu disponible" in text
-    assert "Rien n'a changé" in html.unescape(portal.post(url, data={"annonces": "oui", "national": "oui",
-        "disponibilite": "limited", "c:site-web": "3", "c:comptabilite": "1"}).text)  # fmt: skip
+    same = {"annonces": "oui", "national": "oui", "disponibilite": "limited", "c:site-web": "3", "c:comptabilite": "1"}
+    assert "Vos préférences sont confirmées" in html.unescape(portal.post(url, data=same).text)
     with unit_of_work() as s:
         v = s.get(Volunteer, 1)
         assert v is not None and v.consent_national and v.availability.value == "limited"
         levels = dict(s.execute(select(VolunteerCompetence.competence_id, VolunteerCompetence.level)
                                 .where(VolunteerCompetence.volunteer_id == 1)).tuples().all())  # fmt: skip
         assert sorted(levels.values()) == [1, 3]
-        events = s.scalars(select(VolunteerEvent)).all()
-        assert len(events) == 1 and events[0].source.value == "link" and events[0].actor == "Prénom1 Nom1"
+        events = s.scalars(select(VolunteerEvent).order_by(VolunteerEvent.id)).all()
+        assert len(events) == 2 and events[0].source.value == "link" and events[0].actor == "Prénom1 Nom1"
+        assert events[1].changes == {"changes": ["préférences confirmées"]}  # news from them: their data is kept
         assert any("compétence ajoutée" in c for c in events[0].changes["changes"])
         consents = s.scalars(select(ConsentRecord)).all()
         assert [(c.kind.value, c.granted, c.wording_version) for c in consents] == [("national", True, "2026-12")]

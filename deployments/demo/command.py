@@ -33,7 +33,8 @@ TABLE_LABELS = {
     "application": "candidatures", "roadmap": "feuilles de route", "roadmap_objective": "objectifs",
     "check_in": "points de suivi", "review": "bilans", "audit_event": "journal des étapes",
     "priority_flag": "bénévoles prioritaires", "fee_record": "cotisations et participations",
-    "outbox_mail": "courriels en attente",
+    "outbox_mail": "courriels en attente", "consent_record": "consentements (historique)",
+    "volunteer_event": "modifications des fiches bénévoles",
 }  # fmt: skip
 
 

@@ -1,0 +1,229 @@
+"""Personal data as the law requires (RGPD): erasure on request, and bounded retention.
+
+Erasing a volunteer anonymises the person everywhere the system keeps them — the volunteer row (name, address,
+phone, city, profession), their competences, priority flags, consents and record of changes, their messages, the
+mails to them (address and body) and every mail, audit detail, check-in, roadmap or bilan text that names them —
+and keeps what statistics need (applications with status, channel, score and dates; missions). `scrub_prefect`
+then rewrites what Prefect keeps of the missions they took part in (artifacts, stored form answers, schemas and
+descriptions). docs/registre-des-traitements.md says what is kept, why and for how long.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from models import (
+    Application,
+    AuditEvent,
+    CheckIn,
+    ConsentRecord,
+    MailStatus,
+    Mission,
+    OutboxMail,
+    PriorityFlag,
+    Review,
+    Roadmap,
+    Volunteer,
+    VolunteerCompetence,
+    VolunteerEvent,
+)
+from models.base import utcnow
+from models.settings import get_settings
+from tasks import notices
+from tasks.missions import StepRefused, find_volunteer
+
+ERASED_FIRST, ERASED_LAST = "Bénévole", "effacé(e)"
+
+
+def erased_email(volunteer_id: int) -> str:
+    """The address an erased volunteer keeps: unique, never deliverable (RFC 2606 `.invalid`)."""
+    return f"efface-{volunteer_id}@efface.invalid"
+
+
+@dataclass
+class Erasure:
+    """What an erasure did: the person's former traces (to scrub from Prefect) and how many rows it touched."""
+
+    volunteer_id: int
+    label: str  # the new label, `V-0042 Bénévole effacé(e)`
+    needles: list[str]  # what named the person: full name, label, address
+    flow_run_ids: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def replace(self, text: str) -> str:
+        """`text` with every mention of the person replaced."""
+        for needle in self.needles:
+            instead = self.label if needle.startswith("V-") else f"{ERASED_FIRST} {ERASED_LAST}"
+            text = re.sub(re.escape(needle), instead, text, flags=re.IGNORECASE)
+        return text
+
+    def names(self, text: str) -> bool:
+        """Whether `text` mentions the person."""
+        low = text.lower()
+        return any(n.lower() in low for n in self.needles)
+
+    def scrub(self, value: Any) -> Any:
+        """A JSON-like value with every string scrubbed."""
+        if isinstance(value, str):
+            return self.replace(value)
+        if isinstance(value, list):
+            return [self.scrub(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.scrub(v) for k, v in value.items()}
+        return value
+
+
+def erase_volunteer(session: Session, ref: str, *, reason: str) -> Erasure:
+    """Anonymise a volunteer in the application database, in the caller's transaction (all or nothing)."""
+    if not reason.strip():
+        raise StepRefused("Indiquez le motif de l'effacement (demande de la personne, durée de conservation…).")
+    v = find_volunteer(session, ref)
+    if v.email == erased_email(v.id):
+        raise StepRefused(f"{v.label} est déjà effacé(e).")
+    erasure = Erasure(
+        v.id, f"V-{v.id:04d} {ERASED_FIRST} {ERASED_LAST}",
+        needles=sorted({v.label, v.full_name, f"{v.last_name} {v.first_name}", v.email}, key=len, reverse=True),
+    )  # fmt: skip
+    missions = list(session.scalars(select(Application.mission_id).where(Application.volunteer_id == v.id)))
+    runs = session.scalars(select(Mission.flow_run_id).where(Mission.id.in_(missions)))
+    erasure.flow_run_ids = [r for r in runs if r]
+    rows = erasure.rows
+    rows["messages"] = session.execute(
+        update(Application).where(Application.volunteer_id == v.id).values(message="")
+    ).rowcount  # type: ignore[attr-defined]
+    for owned in (VolunteerCompetence, PriorityFlag, ConsentRecord, VolunteerEvent):
+        gone = session.execute(delete(owned).where(owned.volunteer_id == v.id))
+        rows[owned.__tablename__] = gone.rowcount  # type: ignore[attr-defined]
+    address = v.email
+    now = utcnow()
+    v.first_name, v.last_name, v.email = ERASED_FIRST, ERASED_LAST, erased_email(v.id)
+    v.phone = v.city = v.profession = ""
+    v.consent_announcements = v.consent_national = v.is_relay = False
+    v.archived_at, v.unsubscribed_at = v.archived_at or now, v.unsubscribed_at or now
+    # Mails: to them (address and body), and any other that names them (introductions, the Passerelle's notices).
+    mails = session.scalars(
+        select(OutboxMail).where(or_(OutboxMail.to_address == address, OutboxMail.mission_id.in_(missions)))
+    )
+    rows["mails"] = 0
+    for mail in mails:
+        if mail.to_address == address:
+            mail.to_address, mail.list_unsubscribe = v.email, ""
+            mail.subject, mail.text_body, mail.html_body = erasure.replace(mail.subject), "", ""
+            if mail.status in (MailStatus.PENDING, MailStatus.SENDING):
+                mail.status, mail.last_error = MailStatus.SUPPRESSED, "effacé(e) : non envoyé"
+            rows["mails"] += 1
+        elif erasure.names(mail.subject + mail.text_body + mail.html_body):
+            mail.subject, mail.text_body, mail.html_body = (erasure.replace(x) for x in
+                                                            (mail.subject, mail.text_body, mail.html_body))  # fmt: skip
+            rows["mails"] += 1
+    # Free texts and audit details of their missions (form answers kept for refused attempts, notes).
+    rows["texts"] = 0
+    for event in session.scalars(select(AuditEvent).where(AuditEvent.mission_id.in_(missions))):
+        if erasure.names(json.dumps(event.details, ensure_ascii=False) + event.actor):
+            event.details, event.actor = erasure.scrub(event.details), erasure.replace(event.actor)
+            rows["texts"] += 1
+    texts: list[tuple[Any, str]] = [(CheckIn, "notes"), (Roadmap, "notes"), (Review, "testimony")]
+    for model, column in texts:
+        for row in session.scalars(select(model).where(model.mission_id.in_(missions))):
+            if erasure.names(getattr(row, column)):
+                setattr(row, column, erasure.replace(getattr(row, column)))
+                rows["texts"] += 1
+    return erasure
+
+
+def scrub_prefect(erasure: Erasure) -> dict[str, int]:
+    """Rewrite what the Prefect server keeps of the person's missions: every artifact version (mission card) and
+    every stored form input (descriptions, schemas, answers) that names them. Replays stay harmless: an answered
+    step returns its recorded verdict without reading the answer's names again."""
+    from uuid import UUID
+
+    from prefect import get_client
+    from prefect.client.schemas.actions import ArtifactUpdate
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    done = {"artifacts": 0, "inputs": 0}
+    if not erasure.flow_run_ids:
+        return done
+    with get_client(sync_client=True) as client:
+        runs = [UUID(r) for r in erasure.flow_run_ids]
+        of_runs = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=runs))
+        artifacts = client.read_artifacts(artifact_filter=of_runs)
+        for artifact in artifacts:
+            if erasure.names(json.dumps(artifact.data, ensure_ascii=False) + (artifact.description or "")):
+                client.update_artifact(artifact.id, ArtifactUpdate(data=erasure.scrub(artifact.data)))
+                done["artifacts"] += 1
+        for run in runs:
+            for entry in client.filter_flow_run_input(run, key_prefix="", limit=10_000, exclude_keys=set()):
+                text = json.loads(entry.value)
+                if erasure.names(json.dumps(text, ensure_ascii=False)):
+                    client.delete_flow_run_input(run, entry.key)
+                    client.create_flow_run_input(run, entry.key, json.dumps(erasure.scrub(text)))
+                    done["inputs"] += 1
+    return done
+
+
+# --- Retention -------------------------------------------------------------------------------------
+
+
+def last_activity(session: Session) -> Any:
+    """(volunteer id, last activity): joined, applied, or changed their record."""
+    applied = select(Application.volunteer_id.label("vid"), func.max(Application.applied_at).label("at")).group_by(
+        Application.volunteer_id
+    )
+    changed = select(VolunteerEvent.volunteer_id.label("vid"), func.max(VolunteerEvent.at).label("at")).group_by(
+        VolunteerEvent.volunteer_id
+    )
+    return applied.union_all(changed).subquery()
+
+
+@dataclass
+class Retention:
+    """What one retention pass did."""
+
+    warned: list[int] = field(default_factory=list)
+    to_erase: list[int] = field(default_factory=list)
+    bodies_purged: int = 0
+
+
+def retention_pass(session: Session, *, now: datetime | None = None) -> Retention:
+    """Volunteers inactive for `retention_years` are warned by mail (their preferences link keeps them); those still
+    inactive `retention_notice_days` after the warning are listed for erasure. Sent mails' bodies older than
+    `mail_body_days` are purged (subject, kind and dates kept)."""
+    settings = get_settings()
+    now = now or utcnow()
+    stale_before = now - timedelta(days=365 * settings.retention_years)
+    activity = last_activity(session)
+    last = select(activity.c.vid, func.max(activity.c.at).label("at")).group_by(activity.c.vid).subquery()
+    candidates = session.execute(
+        select(Volunteer, last.c.at)
+        .outerjoin(last, last.c.vid == Volunteer.id)
+        .where(Volunteer.created_at < stale_before, or_(last.c.at.is_(None), last.c.at < stale_before))
+        .where(~Volunteer.email.like("%@efface.invalid"))
+    ).tuples()
+    result = Retention()
+    for v, _ in candidates:
+        warned_at = session.scalar(
+            select(func.max(OutboxMail.created_at)).where(
+                OutboxMail.kind == notices.RETENTION_WARNING, OutboxMail.to_address == v.email
+            )
+        )
+        if warned_at is None or warned_at < stale_before:
+            notices.retention_warning(session, v, days=settings.retention_notice_days, now=now)
+            result.warned.append(v.id)
+        elif warned_at < now - timedelta(days=settings.retention_notice_days):
+            result.to_erase.append(v.id)
+    purged = session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.status == MailStatus.SENT, OutboxMail.sent_at < now - timedelta(days=settings.mail_body_days))
+        .where(or_(OutboxMail.text_body != "", OutboxMail.html_body != ""))
+        .values(text_body="", html_body="")
+    )
+    result.bodies_purged = purged.rowcount  # type: ignore[attr-defined]
+    return result
