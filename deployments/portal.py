@@ -23,16 +23,19 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from models import AuditEvent, MissionStatus
+from models.base import utcnow
 from models.db import unit_of_work
 from models.volunteer import AVAILABILITY_LABELS, CONSENT_VERSION, CONSENT_WORDING, LEVEL_LABELS
 from tasks import portal
 from tasks.links import LinkRefused, Purpose, read
 from tasks.missions import StepRefused
 from tasks.rendering import render
-from tasks.steps import ANNOUNCEMENT, APPLICATIONS, Outcome
-from tasks.steps.announcement import Decision
+from tasks.steps import ANNOUNCEMENT, APPLICATIONS, REVIEW, ROADMAP, Outcome
+from tasks.steps.announcement import Decision as AnnouncementDecision
 from tasks.steps.answers import association_label, describe
 from tasks.steps.base import asked_key
+from tasks.steps.review import Decision as ReviewDecision
+from tasks.steps.roadmap import Decision as RoadmapDecision
 
 BODY_MAX = 64 * 1024  # a form of the portal is a few kilobytes at most
 
@@ -53,6 +56,16 @@ async def headers(request: Request, call_next: Callable[[Request], Awaitable[Res
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@app.exception_handler(404)
+async def not_found(request: Request, exc: Exception) -> HTMLResponse:
+    return page("Page introuvable", ["Cette adresse ne correspond à aucune page. Utilisez le lien de votre mail."], 404)
+
+
+@app.exception_handler(405)
+async def wrong_method(request: Request, exc: Exception) -> HTMLResponse:
+    return page("Action impossible", ["Cette page ne s'utilise pas ainsi. Utilisez le lien de votre mail."], 405)
 
 
 def page(title: str, paragraphs: list[str], status: int = 200, *, problem: bool = True) -> HTMLResponse:
@@ -229,26 +242,33 @@ async def preferences_save(token: str, request: Request) -> HTMLResponse:
         return refused(exc)
 
 
-# --- Associations: approve the annonce ---------------------------------------------------------------
+# --- Associations: the annonce, the roadmap, their bilan ---------------------------------------------
+#
+# Each answers a step the mission's run is suspended at, through the Prefect API as the UI does: the step's own
+# checks and writes then run in the flow, and the audit names the association. Whichever answer comes first wins.
+
+ASKED = {Purpose.ANNOUNCEMENT: ANNOUNCEMENT, Purpose.ROADMAP: ROADMAP, Purpose.REVIEW: REVIEW}
+EXACT = {Purpose.ROADMAP}  # each sending of the roadmap has its own link: only that attempt is answered
 
 
-def _answered(session: Any, mission_id: int, key: str) -> AuditEvent | None:
+def _answered(session: Any, mission_id: int, step_key: str, key: str) -> AuditEvent | None:
     """The accepted answer to the step `key` asked (any attempt), if any."""
     events = session.scalars(
-        select(AuditEvent).where(AuditEvent.mission_id == mission_id, AuditEvent.action == ANNOUNCEMENT.key)
+        select(AuditEvent).where(AuditEvent.mission_id == mission_id, AuditEvent.action == step_key)
     )
-    return next((e for e in events if asked_key(e.step_key) == key), None)
+    return next((e for e in events if asked_key(e.step_key) == asked_key(key)), None)
 
 
-def waiting_form(flow_run_id: str, key: str) -> dict[str, Any] | None:
-    """The JSON schema of the form the run waits at, if it waits at step `key` (any attempt of it)."""
+def waiting_form(flow_run_id: str, key: str, *, exact: bool = False) -> dict[str, Any] | None:
+    """The JSON schema of the form the run waits at, if it waits at `key` (or at any attempt of it)."""
     from prefect import get_client
     from prefect.input.run_input import keyset_from_paused_state
 
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(flow_run_id))
         state = run.state
-        if state is None or not state.is_paused() or asked_key(state.state_details.pause_key or "") != key:
+        pause_key = (state.state_details.pause_key or "") if state is not None and state.is_paused() else ""
+        if not pause_key or (pause_key != key if exact else asked_key(pause_key) != asked_key(key)):
             return None
         schema = client.read_flow_run_input(UUID(flow_run_id), keyset_from_paused_state(state)["schema"])
     return dict(json.loads(schema))
@@ -290,77 +310,109 @@ def refresh_applications_form(mission_id: int) -> None:
         logger.warning("formulaire de la mission %s non rafraîchi", mission_id, exc_info=True)
 
 
-def _annonce_context(token: str) -> dict[str, Any]:
-    """Who, which mission and which version a link names, and the form it answers; StepRefused (in French) when the
-    answer is no longer expected."""
-    payload = read(Purpose.ANNOUNCEMENT, token)
+def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
+    """Who, which mission and which step a link names, and the prefilled values of the form it answers;
+    StepRefused (in French) when that answer is no longer expected."""
+    step = ASKED[purpose]
+    payload = read(purpose, token)
     key = payload.get("k")
-    if not isinstance(key, str) or not key.startswith(f"{ANNOUNCEMENT.round_key}-"):
+    base = asked_key(key) if isinstance(key, str) else ""
+    if not (base == step.key or base.startswith(f"{step.round_key or step.key}-")):
         raise LinkRefused("Ce lien est invalide.")
     with unit_of_work() as session:
         m = portal.mission(session, payload.get("m"))
         if m.status is MissionStatus.CANCELLED:
             raise StepRefused(f"La mission {m.reference} a été annulée : {m.cancel_reason}")
-        done = _answered(session, m.id, key)
+        done = _answered(session, m.id, step.key, key)
         if done is not None:
-            outcome = done.details.get("outcome")
-            said = "approuvée" if outcome == Outcome.APPROVED.value else "à réviser"
-            raise StepRefused(f"Cette version de l'annonce a déjà reçu une réponse ({said}), de {done.actor}, le "
-                              f"{done.at:%d/%m/%Y}.")  # fmt: skip
-        context = {"mission_id": m.id, "reference": m.reference, "run": m.flow_run_id or "", "key": key,
+            said = {Outcome.REVISE.value: " (à réviser)", Outcome.APPROVED.value: " (approuvée)"}.get(
+                done.details.get("outcome", ""), "")  # fmt: skip
+            raise StepRefused(f"Cette étape de la mission {m.reference} a déjà reçu une réponse{said}, de "
+                              f"{done.actor}, le {done.at:%d/%m/%Y}.")  # fmt: skip
+        context = {"reference": m.reference, "mission_title": m.title, "run": m.flow_run_id or "", "key": key,
                    "contact": m.association.contact_name, "passerelle": m.coordinator.full_name,
-                   "actor": association_label(m), "version": key.rsplit("-", 1)[-1]}  # fmt: skip
-    schema = waiting_form(context["run"], key) if context["run"] else None
+                   "actor": association_label(m)}  # fmt: skip
+    schema = waiting_form(context["run"], key, exact=purpose in EXACT) if context["run"] else None
     if schema is None:
-        raise StepRefused(f"La mission {context['reference']} n'attend plus de réponse sur cette version de "
-                          "l'annonce (votre Passerelle l'a peut-être traitée). Contactez-la si besoin.")  # fmt: skip
-    context["text"] = str(schema.get("properties", {}).get("text", {}).get("default", ""))
-    context["entered_by"] = schema.get("properties", {}).get("entered_by", {}).get("enum", [])
+        raise StepRefused(f"La mission {context['reference']} n'attend plus de réponse sur ce lien (votre Passerelle "
+                          "l'a peut-être déjà saisie, ou une version plus récente vous a été envoyée).")  # fmt: skip
+    properties = schema.get("properties", {})
+    if context["actor"] not in properties.get("entered_by", {}).get("enum", []):
+        raise StepRefused("Ce formulaire ne peut pas être rempli par l'association : contactez votre Passerelle.")
+    context["defaults"] = {k: v["default"] for k, v in properties.items() if "default" in v}
     return context
 
 
-def _annonce_page(token: str, *, error: str = "", decision: str = "", remarks: str = "") -> HTMLResponse:
-    c = _annonce_context(token)
-    html = render("portal/annonce.html.j2", title=f"Votre annonce — {c['reference']}", error=error,
-                  decision=decision, remarks=remarks, max=portal.MESSAGE_MAX, **c)  # fmt: skip
+def _answer(c: dict[str, Any], **answer: Any) -> None:
+    """Resume the step with the prefilled values and the association's answer; StepRefused if it lost the race."""
+    run_input = {**c["defaults"], **answer, "cancel_reason": "", "entered_by": c["actor"]}
+    if not resume(c["run"], run_input):
+        raise StepRefused("Une autre réponse vient d'être enregistrée pour cette étape : la vôtre n'a pas été prise en "
+                          "compte. Contactez votre Passerelle si besoin.")  # fmt: skip
+
+
+def _association_page(purpose: Purpose, token: str, *, error: str = "", **typed: Any) -> HTMLResponse:
+    c = _asked(purpose, token)
+    template, title = {Purpose.ANNOUNCEMENT: ("annonce", "Votre annonce"), Purpose.ROADMAP: ("roadmap", "Votre "
+                       "feuille de route"), Purpose.REVIEW: ("review", "Votre bilan")}[purpose]  # fmt: skip
+    html = render(f"portal/{template}.html.j2", title=f"{title} — {c['reference']}", error=error, typed=typed,
+                  max=portal.MESSAGE_MAX, **c)  # fmt: skip
     return HTMLResponse(html, status_code=422 if error else 200)
 
 
-@app.get("/annonce/{token}", response_class=HTMLResponse)
-def annonce_form(token: str) -> HTMLResponse:
+@app.get("/{purpose}/{token}", response_class=HTMLResponse)
+def association_form(purpose: str, token: str) -> HTMLResponse:
+    if purpose not in {p.value for p in ASKED}:
+        return page("Page introuvable", ["Cette adresse ne correspond à aucune page."], 404)
     try:
-        return _annonce_page(token)
+        return _association_page(Purpose(purpose), token)
     except (LinkRefused, StepRefused) as exc:
         return refused(exc)
 
 
-@app.post("/annonce/{token}", response_class=HTMLResponse)
-async def annonce_answer(token: str, request: Request) -> HTMLResponse:
+@app.post("/{purpose}/{token}", response_class=HTMLResponse)
+async def association_answer(purpose: str, token: str, request: Request) -> HTMLResponse:
+    if purpose not in {p.value for p in ASKED}:
+        return page("Page introuvable", ["Cette adresse ne correspond à aucune page."], 404)
+    which = Purpose(purpose)
     try:
-        c = _annonce_context(token)
+        c = _asked(which, token)
         fields = await form(request)
-        decision, remarks = fields.get("decision", ""), fields.get("remarks", "")
         try:
-            if decision not in ("approuver", "reviser"):
-                raise StepRefused("Choisissez : approuver l'annonce, ou demander des modifications.")
-            remarks = portal.check_message(remarks, required=decision == "reviser", what="Vos remarques")
+            said = _read_answer(which, c, fields)
         except StepRefused as exc:
-            return _annonce_page(token, error=str(exc), decision=decision, remarks=remarks[: portal.MESSAGE_MAX])
-        if c["actor"] not in c["entered_by"]:
-            raise StepRefused("Ce formulaire ne peut pas être rempli par l'association : contactez votre Passerelle.")
-        choice = Decision.APPROVED if decision == "approuver" else Decision.REVISE
-        answer = {"text": c["text"], "decision": choice.value, "remarks": remarks, "cancel_reason": "",
-                  "entered_by": c["actor"]}  # fmt: skip
-        if not resume(c["run"], answer):
-            raise StepRefused("Une autre réponse à cette annonce vient d'être enregistrée : la vôtre n'a pas été prise "
-                              "en compte. Contactez votre Passerelle si besoin.")  # fmt: skip
+            return _association_page(which, token, error=str(exc), **fields)
     except (LinkRefused, StepRefused) as exc:
         return refused(exc)
-    if decision == "approuver":
-        said = ["Merci : votre approbation est transmise.", "L'annonce va être diffusée aux bénévoles."]
-    else:
-        said = ["Merci : vos remarques sont transmises.", f"{c['passerelle']} vous proposera une nouvelle version."]
     return page("Réponse enregistrée", said, problem=False)
+
+
+def _read_answer(which: Purpose, c: dict[str, Any], fields: dict[str, str]) -> list[str]:
+    """Check the association's answer, resume the step with it; what the confirmation page says."""
+    decision = fields.get("decision", "")
+    if which is Purpose.REVIEW:
+        rating = fields.get("note", "")
+        if rating not in {"1", "2", "3", "4", "5"}:
+            raise StepRefused("Choisissez votre satisfaction, de 1 à 5.")
+        testimony = portal.check_message(fields.get("temoignage", ""), what="Votre témoignage")
+        _answer(c, decision=ReviewDecision.ASSOCIATION.value, association_rating=int(rating), testimony=testimony,
+                association_would_redo=fields.get("refaire") != "non")  # fmt: skip
+        return ["Merci pour votre bilan !", f"{c['passerelle']} le complète avec le ou la bénévole."]
+    if decision not in ("approuver", "reviser"):
+        raise StepRefused("Choisissez : approuver, ou demander des modifications.")
+    remarks = portal.check_message(fields.get("remarks", ""), required=decision == "reviser", what="Vos remarques")
+    if which is Purpose.ANNOUNCEMENT:
+        choice = AnnouncementDecision.APPROVED if decision == "approuver" else AnnouncementDecision.REVISE
+        _answer(c, decision=choice.value, remarks=remarks)
+        if decision == "approuver":
+            return ["Merci : votre approbation est transmise.", "L'annonce va être diffusée aux bénévoles."]
+        return ["Merci : vos remarques sont transmises.", f"{c['passerelle']} vous proposera une nouvelle version."]
+    if decision == "approuver":
+        _answer(c, decision=RoadmapDecision.VALIDATE.value, validated_by_association=True,
+                validated_on=str(utcnow().date()), association_remarks=remarks)  # fmt: skip
+        return ["Merci : la feuille de route est validée.", "La recherche de bénévole est close ; bonne mission !"]
+    _answer(c, decision=RoadmapDecision.CHANGES.value, validated_by_association=False, association_remarks=remarks)
+    return ["Merci : vos remarques sont transmises.", f"{c['passerelle']} vous renverra la feuille de route."]
 
 
 def main(argv: list[str]) -> int:

@@ -56,25 +56,30 @@ def ask(mission_id: int, step: Step, n: int, returns: int, suspends: Suspends) -
     """Suspend on round `n` of the step's form until an answer passes the business checks; return its outcome.
 
     A refused answer is asked again under a new key (`<key>-essai-2`...) with the reason on top and the refused
-    values prefilled, so nothing typed is lost.
+    values prefilled, so nothing typed is lost; so is an answer that waits for someone outside (the association's
+    validation), with a note instead of a reason.
     """
     assert step.form is not None
     key = step.step_key(n, returns)
-    error, previous = "", None
+    error, previous, awaiting = "", None, False
     for attempt in count(1):
         k = key if attempt == 1 else f"{key}-essai-{attempt}"
         while k in suspends.used and k not in suspends.answered:
             k += "-reprise"  # that suspend was cut short before anyone could answer: ask again, anew
-        spec = {} if k in suspends.answered else prepare_form(mission_id, step.key, k, n, error, previous, returns)
+        spec = (
+            {}
+            if k in suspends.answered
+            else prepare_form(mission_id, step.key, k, n, error, previous, returns, awaiting)
+        )
         answer = suspend_flow_run(wait_for_input=build_form(step.form, **spec), key=k, timeout=None)
         data = answer.model_dump(mode="json")
         verdict = submit(mission_id, step.key, k, data, n)
         outcome = Outcome(verdict["outcome"])
         if outcome is Outcome.CANCELLED:
             raise MissionCancelled
-        if outcome is not Outcome.RETRY:
+        if outcome not in (Outcome.RETRY, Outcome.AWAIT):
             return outcome
-        error, previous = verdict["error"], data
+        error, previous, awaiting = verdict["error"], data, outcome is Outcome.AWAIT
     raise AssertionError("unreachable")
 
 

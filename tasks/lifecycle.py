@@ -18,7 +18,6 @@ from tasks.missions import StepRefused, audit, find_association, find_coordinato
 from tasks.outbox import deliver_soon
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY
 from tasks.steps.answers import describe, first_round, handle, returns
-from tasks.steps.base import asked_key
 from tasks.views import dashboard
 
 
@@ -62,21 +61,28 @@ def attach_run(mission_id: int, flow_run_id: str) -> dict[str, Any]:
 # not Prefect's result storage, is what makes a replay safe.
 @task(retries=2, retry_delay_seconds=2, persist_result=False)
 def prepare_form(
-    mission_id: int, step: str, key: str, n: int, error: str, previous: dict[str, Any] | None, returns: int = 0
+    mission_id: int,
+    step: str,
+    key: str,
+    n: int,
+    error: str,
+    previous: dict[str, Any] | None,
+    returns: int = 0,
+    awaiting: bool = False,
 ) -> dict[str, Any]:
     """Everything the form of a step needs; tells the Passerelle it waits for them and refreshes the dashboard."""
     info = REGISTRY[step]
     with unit_of_work() as session:
         mission = get_mission(session, mission_id)
-        spec = describe(session, mission, info, n=n, error=error, previous=previous)
+        spec = describe(session, mission, info, n=n, error=error, previous=previous, awaiting=awaiting)
         if info.ask_outside is not None:  # the association may answer this form by link
-            info.ask_outside(session, mission, asked_key(key), spec["defaults"])
+            info.ask_outside(session, mission, key, spec["defaults"], previous)
         notices.waiting(
             session,
             mission,
             step_key=info.waiting_period(n, returns),
             step_title=info.label,
-            instructions=f"Saisie refusée : {error}" if error else info.instructions,
+            instructions=f"Saisie refusée : {error}" if error and not awaiting else info.instructions,
         )
         board = dashboard(session, mission)
     board.publish()

@@ -27,6 +27,8 @@ class Purpose(StrEnum):
     UNSUBSCRIBE = "desinscription"
     PREFERENCES = "preferences"
     ANNOUNCEMENT = "annonce"
+    ROADMAP = "feuille-de-route"
+    REVIEW = "bilan"
 
 
 # How long a link stays valid: an unsubscribe link must still work when an old mail is opened (RFC 8058 asks for

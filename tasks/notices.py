@@ -188,6 +188,18 @@ def annonce_to_approve(session: Session, mission: Mission, *, key: str, text: st
     _to_association(session, mission, "annonce_to_approve", occasion=key, text=text, url=url)
 
 
+def roadmap_to_approve(session: Session, mission: Mission, *, key: str, roadmap: dict[str, object]) -> None:
+    """Ask the association to validate the roadmap the Passerelle sent (once per sending: `key` is its attempt)."""
+    url = link(Purpose.ROADMAP, m=mission.id, k=key)
+    _to_association(session, mission, "roadmap_to_approve", occasion=key, roadmap=roadmap, url=url)
+
+
+def review_to_give(session: Session, mission: Mission, *, key: str) -> None:
+    """Ask the association for its own bilan of the mission, by its link."""
+    url = link(Purpose.REVIEW, m=mission.id, k=key)
+    _to_association(session, mission, "review_to_give", occasion=key, url=url)
+
+
 def application_received(session: Session, mission: Mission, volunteer: Volunteer, *, message: str) -> None:
     """Tell the Passerelle that a volunteer applied by the annonce's link."""
     c = mission.coordinator

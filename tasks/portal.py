@@ -45,11 +45,11 @@ def check_message(message: str, *, required: bool = False, what: str = "Votre me
     """A free text typed on the portal, stripped; StepRefused if too long, made of HTML, or missing."""
     text = message.strip()
     if required and not text:
-        raise StepRefused(f"{what} est vide : écrivez quelques mots.")
+        raise StepRefused(f"Le champ « {what} » est vide : écrivez quelques mots.")
     if len(text) > MESSAGE_MAX:
-        raise StepRefused(f"{what} compte {len(text)} caractères : {MESSAGE_MAX} au plus. Raccourcissez-le.")
+        raise StepRefused(f"Le champ « {what} » compte {len(text)} caractères : {MESSAGE_MAX} au plus.")
     if _TAG.search(text):
-        raise StepRefused(f"{what} contient des balises HTML : écrivez-le en texte simple.")
+        raise StepRefused(f"Le champ « {what} » contient des balises HTML : écrivez en texte simple.")
     return text
 
 

@@ -17,10 +17,12 @@ _MONTHS = [
 ]  # fmt: skip
 
 
-def date_fr(value: date | datetime | None) -> str:
-    """`14 mars 2026`; empty for None."""
-    if value is None:
+def date_fr(value: date | datetime | str | None) -> str:
+    """`14 mars 2026` (also of an ISO date string, as forms store them); empty for None."""
+    if not value:
         return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 

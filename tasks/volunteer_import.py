@@ -49,10 +49,21 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session, selectinload
 
+from models.base import utcnow
 from models.org import Branch
 from models.taxonomy import Competence
 from models.text import fold
-from models.volunteer import AVAILABILITY_LABELS, LEVEL_LABELS, Availability, Volunteer, VolunteerCompetence
+from models.volunteer import (
+    AVAILABILITY_LABELS,
+    LEVEL_LABELS,
+    Availability,
+    ConsentKind,
+    ConsentRecord,
+    ConsentSource,
+    Volunteer,
+    VolunteerCompetence,
+)
+from tasks.consents import CONSENT_ATTRS, log_change
 
 REQUIRED = ("prenom", "nom", "email")
 OPTIONAL = (
@@ -438,6 +449,7 @@ def import_volunteers(
     done = total - len(checked)
     progress = progress or (lambda done, total: None)
     progress(done, total)
+    added: list[Volunteer] = []
     for record, cells in checked:
         if record.email in present:
             given = {c for c, v in zip(parsed.columns, cells, strict=True) if v.strip()}
@@ -445,6 +457,7 @@ def import_volunteers(
             diffs = _update(volunteer, record, given, branch_ids, competence_ids, codes)
             if diffs:
                 report.changed.append(Changed(record.line, f"{volunteer.label} <{volunteer.email}>", diffs))
+                _record(session, volunteer, diffs)
             else:
                 report.unchanged += 1
         else:
@@ -456,16 +469,34 @@ def import_volunteers(
                 for code, level in record.competences.items()
             ]
             session.add(volunteer)
+            added.append(volunteer)
             report.imported += 1
             if report.imported % BATCH == 0:
                 session.flush()
         done += 1
         progress(done, total)
     session.flush()
+    now = utcnow()
+    session.add_all(  # the consents the file gives, with their source and wording version
+        ConsentRecord(volunteer_id=v.id, kind=kind, granted=True, source=ConsentSource.IMPORT, at=now)
+        for v in added for kind, attr in CONSENT_ATTRS.items() if getattr(v, attr)
+    )  # fmt: skip
+    session.flush()
     if dry_run:
         session.rollback()
     report.rejected.sort(key=lambda r: r.line)
     return report
+
+
+def _record(session: Session, volunteer: Volunteer, diffs: list[tuple[str, str, str]]) -> None:
+    """Keep an update of the file in the volunteer's record, its consents with their source."""
+    for kind, attr in CONSENT_ATTRS.items():
+        label = UPDATABLE[f"consentement_{'annonces' if kind is ConsentKind.ANNOUNCEMENTS else 'national'}"][0]
+        if any(d[0] == label for d in diffs):
+            session.add(ConsentRecord(volunteer_id=volunteer.id, kind=kind, granted=getattr(volunteer, attr),
+                                      source=ConsentSource.IMPORT, at=utcnow()))  # fmt: skip
+    log_change(session, volunteer, actor="import CSV", source=ConsentSource.IMPORT,
+               changes=[f"{label} : {old} → {new}" for label, old, new in diffs])  # fmt: skip
 
 
 def write_rejects(report: ImportReport, path: Path) -> None:

@@ -30,7 +30,7 @@ ARGS = [
 ]
 
 
-def in_browser(steps: Callable[[Any], None]) -> None:
+def in_browser(steps: Callable[[Any], None], viewport: tuple[int, int] = (1400, 1000)) -> None:
     """Run `steps(page)` in headless Chromium, on a thread of its own.
 
     Playwright's sync API keeps an event loop running on its thread, where Prefect's sync calls would turn into
@@ -48,7 +48,7 @@ def in_browser(steps: Callable[[Any], None]) -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
                 page.set_default_timeout(30_000)
                 # The stack is private: the UI must not call any outside host (the v2 UI calls an analytics one).
                 page.on("request", lambda r: None if r.url.startswith(LOCAL) else outside.append(r.url))

@@ -37,9 +37,9 @@ def test_links_are_signed_per_purpose_and_expire(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(LinkRefused, match="incomplet"):
         links.read(Purpose.APPLY, "x" * 1001)
     old = int(time.time()) - 61 * 86400  # made 61 days ago: past the 60 days of a mission link
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: old)
-    stale, unsubscribe = links.token(Purpose.APPLY, v=3, m=7), links.token(Purpose.UNSUBSCRIBE, v=3)
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(TimestampSigner, "get_timestamp", lambda self: old)
+        stale, unsubscribe = links.token(Purpose.APPLY, v=3, m=7), links.token(Purpose.UNSUBSCRIBE, v=3)
     with pytest.raises(LinkRefused) as exc:
         links.read(Purpose.APPLY, stale)
     assert exc.value.expired and "expiré" in exc.value.reason
@@ -268,7 +268,7 @@ def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:  
         page = html.unescape(portal.get(url).text)
         assert "RECHERCHE BÉNÉVOLE" in page and "Envoyer ma réponse" in page
         r = portal.post(url, data={"decision": "reviser", "remarks": ""})  # a revision says what to change
-        assert r.status_code == 422 and "Vos remarques est vide" in html.unescape(r.text)
+        assert r.status_code == 422 and "« Vos remarques » est vide" in html.unescape(r.text)
         r = portal.post(url, data={"decision": "reviser", "remarks": "Mentionnez nos horaires."})
         assert r.status_code == 200 and "remarques sont transmises" in r.text
         assert "déjà reçu une réponse" not in portal.get(url).text  # the run is still to replay it
@@ -329,3 +329,71 @@ def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:  
     assert [m["To"] for m in mail.messages if m["X-Passerelles-Kind"] == "application_received"] == [
         "claire.muller@pc.example"
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle) -> None:  # type: ignore[no-untyped-def]
+    """The Passerelle sends the roadmap; the association asks for changes, then validates the next sending, which
+    closes the search; at the end it gives its own bilan, which the Passerelle completes."""
+    from deployments.portal import app
+    from models import AuditEvent, Review
+
+    mail = lifecycle
+    mission_id, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    drv.run()
+    drv.resume(d.needs_analysis())
+    text = drv.form()["schema"]["properties"]["text"]["default"]
+    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    drv.resume({"applications": "V-0002", "decision": "passer à la sélection", "cancel_reason": ""})
+    chosen = drv.form()["schema"]["properties"]["selected"]["items"]["enum"][0]
+    drv.resume({"selected": [chosen], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    assert drv.form()["key"] == "roadmap"
+    send = "la faire valider par l'association (lien par mail)"
+    drv.resume(d.roadmap(decision=send, validated_by_association=False))
+    form = drv.form()
+    assert form["key"] == "roadmap-essai-2" and "En attente" in form["description"]
+    assert form["schema"]["properties"]["objectives"]["default"][0]["objective"] == "Maquette validée"  # kept
+    first = link_in(mail, "roadmap_to_approve", Purpose.ROADMAP, to="contact@restos.example")
+    with TestClient(app) as portal:
+        page = html.unescape(portal.get(first).text)
+        assert "Maquette validée" in page and "Je valide cette feuille de route" in page
+        assert portal.post(first, data={"decision": "reviser", "remarks": ""}).status_code == 422
+        assert "remarques sont transmises" in portal.post(first, data={"decision": "reviser",
+                                                                        "remarks": "Ajoutez une formation."}).text
+        drv.run()
+        form = drv.form()
+        assert form["key"] == "roadmap-essai-3" and "Ajoutez une formation." in form["description"]
+        drv.resume(d.roadmap(decision=send, validated_by_association=False, notes="Formation ajoutée"))
+        second = link_in(mail, "roadmap_to_approve", Purpose.ROADMAP)
+        assert second != first and "n'attend plus de réponse" in html.unescape(portal.get(first).text)
+        assert "la feuille de route est validée" in portal.post(second, data={"decision": "approuver"}).text
+        drv.run()
+        assert drv.form()["key"] == "check-in-1"
+        with unit_of_work() as s:
+            assert s.get(Mission, mission_id).status is MissionStatus.IN_PROGRESS  # type: ignore[union-attr]
+            actor = s.scalar(select(AuditEvent.actor).where(AuditEvent.mission_id == mission_id,
+                                                            AuditEvent.action == "roadmap"))  # fmt: skip
+            assert actor == "Les Restos du Quartier (association)"
+        assert "déjà reçu une réponse" in html.unescape(portal.get(second).text)
+
+        drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
+        assert drv.form()["key"] == "review"
+        bilan = link_in(mail, "review_to_give", Purpose.REVIEW, to="contact@restos.example")
+        assert portal.post(bilan, data={"note": "9"}).status_code == 422  # 1 to 5
+        assert "Merci pour votre bilan" in portal.post(bilan, data={"note": "4", "refaire": "oui",
+                                                                    "temoignage": "Un site enfin à jour !"}).text
+        drv.run()
+    form = drv.form()
+    assert form["key"] == "review-essai-2" and "l'association a donné son bilan (4/5)" in form["description"]
+    properties = form["schema"]["properties"]
+    assert properties["association_rating"]["default"] == 4
+    assert properties["testimony"]["default"] == "Un site enfin à jour !"
+    fr = drv.resume({**{k: v["default"] for k, v in properties.items() if "default" in v}, "volunteer_rating": 5,
+                     "decision": "enregistrer le bilan et terminer la mission", "cancel_reason": ""})  # fmt: skip
+    assert fr.state is not None and fr.state.name == "Terminée"
+    with unit_of_work() as s:
+        review = s.scalar(select(Review).where(Review.mission_id == mission_id))
+        assert review is not None and (review.association_rating, review.volunteer_rating) == (4, 5)
+        assert review.testimony == "Un site enfin à jour !"

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from deployments.admin import import_volunteers_command as main
-from models import Branch, Competence, Volunteer, VolunteerCompetence
+from models import Branch, Competence, ConsentRecord, Volunteer, VolunteerCompetence, VolunteerEvent
 from models.db import session_factory, unit_of_work
 from models.reference_data import TAXONOMY, ensure_reference_data
 from models.volunteer import Availability
@@ -220,6 +220,13 @@ def test_known_volunteers_are_updated_column_by_column(session: Session, db: Eng
         alice = s.scalars(select(Volunteer).where(Volunteer.email == "alice.martin@example.fr")).one()
         assert (alice.first_name, alice.consent_announcements, alice.phone) == ("Alice", False, "0601020304")
         assert alice.name_key == "alice martin"
+        # consents keep their source: the new volunteer's given, Alice's withdrawn; the update is in her record
+        records = sorted((c.volunteer_id == alice.id, c.kind.value, c.granted, c.source.value)
+                         for c in s.scalars(select(ConsentRecord)))  # fmt: skip
+        assert records == [(False, "announcements", True, "import"), (True, "announcements", False, "import")]
+        [event] = s.scalars(select(VolunteerEvent)).all()
+        assert event.volunteer_id == alice.id and event.actor == "import CSV"
+        assert "consentement annonces : oui → non" in event.changes["changes"]
     assert emails(db) == ["alice.martin@example.fr", "b@example.fr", "bob@example.fr"]
 
 

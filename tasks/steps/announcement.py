@@ -17,7 +17,17 @@ from models import Announcement, AnnouncementStatus, Mission, MissionStatus
 from models.base import utcnow
 from tasks import notices
 from tasks.missions import advance
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
+from tasks.steps.base import (
+    CANCEL,
+    Ctx,
+    Outcome,
+    Prefill,
+    Step,
+    asked_key,
+    entered_by_field,
+    reason_field,
+    refuse_if,
+)
 
 
 class Decision(StrEnum):
@@ -85,9 +95,12 @@ def apply(session: Session, mission: Mission, a: AnnouncementForm, ctx: Ctx) -> 
     return Outcome.APPROVED
 
 
-def ask_association(session: Session, mission: Mission, key: str, defaults: dict[str, Any]) -> None:
-    """Mail the association this version with its links: approve, or ask for a revision with remarks."""
-    notices.annonce_to_approve(session, mission, key=key, text=str(defaults.get("text", "")))
+def ask_association(
+    session: Session, mission: Mission, key: str, defaults: dict[str, Any], previous: dict[str, Any] | None
+) -> None:
+    """Mail the association this version with its link: approve, or ask for a revision with remarks (once per
+    version, whatever the attempt)."""
+    notices.annonce_to_approve(session, mission, key=asked_key(key), text=str(defaults.get("text", "")))
 
 
 def next_round(session: Session, mission_id: int) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Coordinator, Mission, MissionStatus
 from tasks import notices
 from tasks.missions import StepRefused, audit, cancel, get_mission, step_done
-from tasks.steps.base import CANCEL, Ctx, Outcome, Step
+from tasks.steps.base import CANCEL, Ctx, Outcome, Step, StepWaits
 from tasks.views import card
 
 
@@ -63,12 +63,14 @@ def handle(
             outcome = Outcome.CANCELLED
         else:
             outcome = step.apply(session, mission, answer, Ctx(n=n, key=step_key, actor=actor))
-    except StepRefused as exc:
+    except (StepRefused, StepWaits) as exc:
+        waits = isinstance(exc, StepWaits)
+        outcome = Outcome.AWAIT if waits else Outcome.RETRY
         audit(
-            session, mission, actor=actor, action=f"{step.key}:refused", step_key=step_key,
-            details={"outcome": Outcome.RETRY.value, "error": str(exc), "answer": _redact(data)},
+            session, mission, actor=actor, action=f"{step.key}:{'awaiting' if waits else 'refused'}",
+            step_key=step_key, details={"outcome": outcome.value, "error": str(exc), "answer": _redact(data)},
         )  # fmt: skip
-        return Verdict(Outcome.RETRY, str(exc))
+        return Verdict(outcome, str(exc))
     event = step_done(session, mission_id, step_key) or audit(
         session, mission, actor=actor, action=step.key, step_key=step_key
     )
@@ -136,21 +138,31 @@ def _redact(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe(
-    session: Session, mission: Mission, step: Step, *, n: int, error: str, previous: dict[str, Any] | None
+    session: Session,
+    mission: Mission,
+    step: Step,
+    *,
+    n: int,
+    error: str,
+    previous: dict[str, Any] | None,
+    awaiting: bool = False,
 ) -> dict[str, Any]:
-    """Description, prefill and database choices of a step's form; a refused answer is prefilled again."""
+    """Description, prefill and database choices of a step's form; a refused (or awaiting) answer is prefilled
+    again, its decision too unless the form waits for someone outside."""
     assert step.prefill is not None, f"{step.key} has no form"
     spec = step.prefill(session, mission, n)
     members = team(session, mission) + ([association_label(mission)] if step.ask_outside else [])
     defaults = {**spec.defaults, "entered_by": members[0]}
     if previous:  # what was typed, except an empty decision and a team member no longer offered
-        kept = {k: v for k, v in previous.items() if (k != "decision" or v) and (k != "entered_by" or v in members)}
+        kept = {k: v for k, v in previous.items()
+                if (k != "decision" or (v and not awaiting)) and (k != "entered_by" or v in members)}  # fmt: skip
         defaults.update(kept)
-    banner = (
-        f"> ⚠️ **Saisie refusée** : {error}\n>\n> Corrigez puis validez à nouveau ; rien n'a été perdu.\n\n"
-        if error
-        else ""
-    )
+    if awaiting:
+        banner = f"> ⏳ **En attente** : {error}\n>\n> Vous pouvez aussi compléter et valider ce formulaire.\n\n"
+    elif error:
+        banner = f"> ⚠️ **Saisie refusée** : {error}\n>\n> Corrigez puis validez à nouveau ; rien n'a été perdu.\n\n"
+    else:
+        banner = ""
     description = (
         f"{banner}## {step.label} — {mission.reference}\n\n{step.instructions}\n{spec.section}\n---\n\n"
         + card(session, mission)

@@ -42,6 +42,7 @@ class Outcome(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     WITHDRAWN = "withdrawn"  # a retained volunteer withdrew: the search reopens (tasks/steps/withdrawal.py)
+    AWAIT = "await"  # sent to someone outside for their answer: the form is asked again, values kept, with a note
     RETRY = "retry"  # refused: the form is asked again with the reason
 
 
@@ -71,6 +72,11 @@ class Prefill:
     defaults: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, list[str]] = field(default_factory=dict)
     section: str = ""
+
+
+class StepWaits(Exception):
+    """An answer that is not the last word: it waits for someone else's (the association's validation, its half of
+    the bilan). Nothing is written; the form is asked again with the values kept and this note on top."""
 
 
 def refuse_if(errors: Sequence[str]) -> None:
@@ -105,7 +111,8 @@ class Step:
     tell_each_round: bool = False  # each round is a new waiting period (check-ins, a month apart)
     # Who outside P&C may answer the form by a signed link (the association approves the annonce): told when the
     # step waits, with the form's prefilled values; its answer resumes the same suspended step.
-    ask_outside: Callable[[Session, Mission, str, dict[str, Any]], None] | None = None
+    # Called with the suspend key, the form's prefilled values and the previous answer (None on a first attempt).
+    ask_outside: Callable[[Session, Mission, str, dict[str, Any], dict[str, Any] | None], None] | None = None
     prefill: Callable[[Session, Mission, int], Prefill] | None = None
     apply: Callable[[Session, Mission, Any, Ctx], Outcome] | None = None
     run: Callable[[Session, Mission, int], dict[str, int]] | None = None  # automatic steps

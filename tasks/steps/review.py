@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from prefect.input import RunInput
 from pydantic import Field
@@ -13,8 +14,19 @@ from models import Mission, MissionStatus, ObjectivesMet, Review
 from models.base import utcnow
 from models.rules import MissionSnapshot
 from tasks import notices
-from tasks.missions import advance
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
+from tasks.missions import StepRefused, advance
+from tasks.steps.base import (
+    CANCEL,
+    Ctx,
+    Outcome,
+    Prefill,
+    Step,
+    StepWaits,
+    asked_key,
+    entered_by_field,
+    reason_field,
+    refuse_if,
+)
 from tasks.steps.check_in import roadmap_summary
 
 
@@ -33,6 +45,7 @@ class Decision(StrEnum):
     """Complete the mission with its bilan, or cancel it (it stopped before its end)."""
 
     COMPLETE = "enregistrer le bilan et terminer la mission"
+    ASSOCIATION = "bilan de l'association reçu (à compléter)"
     CANCEL = CANCEL
 
 
@@ -79,7 +92,13 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
 
 
 def apply(session: Session, mission: Mission, a: ReviewForm, ctx: Ctx) -> Outcome:
-    """Store the bilan and complete the mission."""
+    """Store the bilan and complete the mission; the association's own half (by its link) waits for the rest."""
+    if a.decision is Decision.ASSOCIATION:
+        if a.association_rating is None:
+            raise StepRefused("Le bilan de l'association doit comporter sa note de satisfaction (1 à 5).")
+        said = f" : « {a.testimony.strip()[:200]} »" if a.testimony.strip() else ""
+        raise StepWaits(f"l'association a donné son bilan ({a.association_rating}/5){said}. Complétez avec le "
+                        "bénévole, puis « enregistrer le bilan et terminer la mission ».")  # fmt: skip
     refuse_if(check(a))
     assert a.association_rating is not None and a.volunteer_rating is not None
     session.add(
@@ -106,6 +125,14 @@ def after_roadmap_end(snapshot: MissionSnapshot) -> date | None:
     return end if end is not None and snapshot.today > end else None
 
 
+def ask_association(
+    session: Session, mission: Mission, key: str, defaults: dict[str, Any], previous: dict[str, Any] | None
+) -> None:
+    """Ask the association for its own bilan (rating, testimony) by a link, once, when the bilan first waits."""
+    if previous is None:
+        notices.review_to_give(session, mission, key=asked_key(key))
+
+
 STEP = Step(
     key="review",
     label="Bilan",
@@ -117,4 +144,5 @@ STEP = Step(
     prefill=prefill,
     apply=apply,
     since=after_roadmap_end,
+    ask_outside=ask_association,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from prefect.input import RunInput
 from pydantic import AliasChoices, BaseModel, Field
@@ -15,13 +16,25 @@ from models.base import utcnow
 from tasks import notices
 from tasks.missions import advance
 from tasks.steps import withdrawal
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
+from tasks.steps.base import (
+    CANCEL,
+    Ctx,
+    Outcome,
+    Prefill,
+    Step,
+    StepWaits,
+    entered_by_field,
+    reason_field,
+    refuse_if,
+)
 
 
 class Decision(StrEnum):
     """Validate the roadmap, record that a retained volunteer withdrew, or cancel the mission."""
 
     VALIDATE = "valider la feuille de route"
+    SEND = "la faire valider par l'association (lien par mail)"
+    CHANGES = "l'association demande des modifications"
     WITHDRAW = withdrawal.DECISION
     CANCEL = CANCEL
 
@@ -68,7 +81,11 @@ class RoadmapForm(RunInput):
     decision: Decision = Field(
         default=Decision.VALIDATE,
         title="Décision",
-        description="Valider, enregistrer le désistement d'un bénévole retenu, ou annuler la mission.",
+        description="Valider ; l'envoyer à l'association, qui la valide par un lien ; enregistrer le désistement "
+        "d'un bénévole retenu ; ou annuler la mission.",
+    )
+    association_remarks: str = Field(
+        default="", title="Remarques de l'association", description="Ce qu'elle demande de changer."
     )
     withdrawn: list[str] = withdrawal.withdrawn_field()
     cancel_reason: str = reason_field()
@@ -90,8 +107,9 @@ def check(a: RoadmapForm) -> list[str]:
         errors.append("La feuille de route doit compter au moins un objectif.")
     errors += [f"L'échéance de l'objectif {i} ({o.due_on:%d/%m/%Y}) est hors de la mission."
                for i, o in enumerate(objectives, 1) if not a.start_on <= o.due_on <= a.end_on]  # fmt: skip
-    if not a.validated_by_association:
-        errors.append("La feuille de route doit être validée par l'association pour clore la recherche.")
+    if a.decision is Decision.VALIDATE and not a.validated_by_association:
+        errors.append("La feuille de route doit être validée par l'association pour clore la recherche (ou "
+                      "envoyez-la-lui : « la faire valider par l'association »).")  # fmt: skip
     return errors
 
 
@@ -113,6 +131,13 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
     if a.decision is Decision.WITHDRAW:
         return withdrawal.reopen(session, mission, a.withdrawn, a.notes, ctx, action=STEP.key)
     refuse_if(check(a))
+    if a.decision is Decision.SEND:
+        raise StepWaits(f"feuille de route envoyée à {mission.association.contact_name} ({mission.association.name}) "
+                        f"le {utcnow():%d/%m/%Y} : sa validation par le lien du mail clôt la recherche.")  # fmt: skip
+    if a.decision is Decision.CHANGES:
+        said = a.association_remarks.strip() or "sans précision"
+        raise StepWaits(f"l'association demande des modifications : « {said} ». Corrigez la feuille de route, puis "
+                        "renvoyez-la (« la faire valider par l'association ») ou validez-la.")  # fmt: skip
     roadmap = Roadmap(
         mission_id=mission.id,
         start_on=a.start_on,
@@ -148,6 +173,15 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
     return Outcome.CONTINUE
 
 
+def ask_association(
+    session: Session, mission: Mission, key: str, defaults: dict[str, Any], previous: dict[str, Any] | None
+) -> None:
+    """When the Passerelle sent it (« la faire valider par l'association »), mail the association this roadmap with
+    its link (one mail per sending: each has its own key)."""
+    if previous is not None and previous.get("decision") == Decision.SEND.value:
+        notices.roadmap_to_approve(session, mission, key=key, roadmap=defaults)
+
+
 STEP = Step(
     key="roadmap",
     label="Feuille de route",
@@ -160,4 +194,5 @@ STEP = Step(
     back={Outcome.WITHDRAWN: "applications"},
     prefill=prefill,
     apply=apply,
+    ask_outside=ask_association,
 )
