@@ -122,7 +122,8 @@ def import_volunteers_command(argv: list[str]) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from models.db import unit_of_work
-    from tasks.volunteer_import import ImportRefused, import_volunteers, write_rejects
+    from tasks.volunteer_csv import ImportRefused
+    from tasks.volunteer_import import import_volunteers, write_rejects
 
     parser = argparse.ArgumentParser(
         prog="passerelles import-volunteers", description="Importe des bénévoles depuis un fichier CSV."

@@ -286,7 +286,7 @@ def volunteer(argv: list[str]) -> int:
     """`passerelles volunteer update|archive|reactivate REF`."""
     from models.volunteer import AVAILABILITY_LABELS
     from tasks import organisation as org
-    from tasks.volunteer_import import AVAILABILITY
+    from tasks.volunteer_csv import AVAILABILITY
 
     def yes_no(value: str) -> bool:
         if value.lower() in ("oui", "o", "1"):

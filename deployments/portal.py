@@ -10,19 +10,16 @@ of referrers; pages load nothing from another host.
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from uuid import UUID
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
-from models import AuditEvent, MissionStatus
+from deployments.step_answers import answered, refresh_applications_form, resume, waiting_form
+from models import MissionStatus
 from models.base import utcnow
 from models.db import unit_of_work
 from models.volunteer import AVAILABILITY_LABELS, CONSENT_VERSION, CONSENT_WORDING, LEVEL_LABELS
@@ -30,16 +27,15 @@ from tasks import portal
 from tasks.links import LinkRefused, Purpose, read
 from tasks.missions import StepRefused
 from tasks.rendering import render
-from tasks.steps import ANNOUNCEMENT, APPLICATIONS, REVIEW, ROADMAP, Outcome
+from tasks.steps import ANNOUNCEMENT, REVIEW, ROADMAP, Outcome
 from tasks.steps.announcement import Decision as AnnouncementDecision
-from tasks.steps.answers import association_label, describe
+from tasks.steps.answers import association_label
 from tasks.steps.base import asked_key
 from tasks.steps.review import Decision as ReviewDecision
 from tasks.steps.roadmap import Decision as RoadmapDecision
 
 BODY_MAX = 64 * 1024  # a form of the portal is a few kilobytes at most
 
-logger = logging.getLogger("passerelles.portal")
 app = FastAPI(title="Passerelles & Compétences", docs_url=None, redoc_url=None, openapi_url=None)
 
 
@@ -251,65 +247,6 @@ ASKED = {Purpose.ANNOUNCEMENT: ANNOUNCEMENT, Purpose.ROADMAP: ROADMAP, Purpose.R
 EXACT = {Purpose.ROADMAP}  # each sending of the roadmap has its own link: only that attempt is answered
 
 
-def _answered(session: Any, mission_id: int, step_key: str, key: str) -> AuditEvent | None:
-    """The accepted answer to the step `key` asked (any attempt), if any."""
-    events = session.scalars(
-        select(AuditEvent).where(AuditEvent.mission_id == mission_id, AuditEvent.action == step_key)
-    )
-    return next((e for e in events if asked_key(e.step_key) == asked_key(key)), None)
-
-
-def waiting_form(flow_run_id: str, key: str, *, exact: bool = False) -> dict[str, Any] | None:
-    """The JSON schema of the form the run waits at, if it waits at `key` (or at any attempt of it)."""
-    from prefect import get_client
-    from prefect.input.run_input import keyset_from_paused_state
-
-    with get_client(sync_client=True) as client:
-        run = client.read_flow_run(UUID(flow_run_id))
-        state = run.state
-        pause_key = (state.state_details.pause_key or "") if state is not None and state.is_paused() else ""
-        if not pause_key or (pause_key != key if exact else asked_key(pause_key) != asked_key(key)):
-            return None
-        schema = client.read_flow_run_input(UUID(flow_run_id), keyset_from_paused_state(state)["schema"])
-    return dict(json.loads(schema))
-
-
-def resume(flow_run_id: str, run_input: dict[str, Any]) -> bool:
-    """Resume the run with `run_input`, as the UI does; False when another answer came first (ABORT/REJECT)."""
-    from prefect import get_client
-    from prefect.client.schemas.responses import SetStateStatus
-
-    with get_client(sync_client=True) as client:
-        result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
-    return result.status == SetStateStatus.ACCEPT
-
-
-def refresh_applications_form(mission_id: int) -> None:
-    """An application by link shows at once in the applications form waiting for the Passerelle: its description
-    (the ranked applicants) is written again. Never fails the application, which is recorded already."""
-    from prefect import get_client
-    from prefect.input.run_input import keyset_from_paused_state
-
-    try:
-        with unit_of_work() as session:
-            run_id = portal.mission(session, mission_id).flow_run_id
-        if not run_id:
-            return
-        with get_client(sync_client=True) as client:
-            state = client.read_flow_run(UUID(run_id)).state
-            key = asked_key(state.state_details.pause_key or "") if state and state.is_paused() else ""
-            if not key.startswith(f"{APPLICATIONS.round_key}-"):
-                return
-            with unit_of_work() as session:
-                m = portal.mission(session, mission_id)
-                spec = describe(session, m, APPLICATIONS, n=int(key.rsplit("-", 1)[1]), error="", previous=None)
-            description = keyset_from_paused_state(state)["description"]
-            client.delete_flow_run_input(UUID(run_id), description)
-            client.create_flow_run_input(UUID(run_id), description, json.dumps(spec["description"]))
-    except Exception:  # the Prefect API is down: the next form of the step will show it
-        logger.warning("formulaire de la mission %s non rafraîchi", mission_id, exc_info=True)
-
-
 def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
     """Who, which mission and which step a link names, and the prefilled values of the form it answers;
     StepRefused (in French) when that answer is no longer expected."""
@@ -323,7 +260,7 @@ def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
         m = portal.mission(session, payload.get("m"))
         if m.status is MissionStatus.CANCELLED:
             raise StepRefused(f"La mission {m.reference} a été annulée : {m.cancel_reason}")
-        done = _answered(session, m.id, step.key, key)
+        done = answered(session, m.id, step.key, key)
         if done is not None:
             said = {Outcome.REVISE.value: " (à réviser)", Outcome.APPROVED.value: " (approuvée)"}.get(
                 done.details.get("outcome", ""), "")  # fmt: skip

@@ -16,15 +16,8 @@ from models import Branch, Competence, ConsentRecord, Volunteer, VolunteerCompet
 from models.db import session_factory, unit_of_work
 from models.reference_data import TAXONOMY, ensure_reference_data
 from models.volunteer import Availability
-from tasks.volunteer_import import (
-    BATCH,
-    ImportRefused,
-    Lookup,
-    VolunteerRecord,
-    import_volunteers,
-    parse_csv,
-    validate_row,
-)
+from tasks.volunteer_csv import BATCH, ImportRefused, Lookup, VolunteerRecord, parse_csv, validate_row
+from tasks.volunteer_import import import_volunteers
 from tests import factories as f
 
 HEADER = (
