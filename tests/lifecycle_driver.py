@@ -145,6 +145,17 @@ class Driver:
         return self.run() if run else self.read()
 
 
+def published() -> tuple[int, str, Driver]:
+    """A new mission run through its needs analysis and its annonce, approved: it waits at `applications-1`."""
+    mission_id, run_id = open_and_start()
+    drv = Driver(run_id)
+    drv.run()
+    drv.resume(needs_analysis())
+    text = drv.form()["schema"]["properties"]["text"]["default"]
+    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    return mission_id, run_id, drv
+
+
 def today() -> date:
     return utcnow().date()
 

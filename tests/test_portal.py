@@ -340,12 +340,7 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
     from models import AuditEvent, Review
 
     mail = lifecycle
-    mission_id, run_id = d.open_and_start()
-    drv = d.Driver(run_id)
-    drv.run()
-    drv.resume(d.needs_analysis())
-    text = drv.form()["schema"]["properties"]["text"]["default"]
-    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    mission_id, _, drv = d.published()
     drv.resume({"applications": "V-0002", "decision": "passer à la sélection", "cancel_reason": ""})
     chosen = drv.form()["schema"]["properties"]["selected"]["items"]["enum"][0]
     drv.resume({"selected": [chosen], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})

@@ -5,7 +5,6 @@ links. The portal is served by uvicorn on a free port, as `passerelles portal` d
 from __future__ import annotations
 
 import contextvars
-import re
 import shutil
 import socket
 import threading
@@ -25,6 +24,7 @@ from tasks import links
 from tasks.links import Purpose
 from tests import lifecycle_driver as d
 from tests.test_browser import SHOTS, in_browser
+from tests.test_portal import link_in
 
 pytestmark = pytest.mark.slow
 PHONE = (390, 844)
@@ -57,13 +57,6 @@ def portal_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
 
 
-def link_in(mail_server, kind: str, purpose: Purpose, to: str = "") -> str:  # type: ignore[no-untyped-def]
-    mails = [m for m in mail_server.messages if m["X-Passerelles-Kind"] == kind and (not to or m["To"] == to)]
-    found = re.search(rf"https?://\S+/{purpose.value}/\S+", mails[-1].get_body(("plain",)).get_content())
-    assert found is not None
-    return found.group(0)
-
-
 def shoot(page: Any, name: str, *, doc: bool = False) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     if doc:
@@ -78,8 +71,7 @@ def test_portal_pages_in_a_browser(prefect_server, app_db, mail_server, portal_u
     drv = d.Driver(run_id)
     drv.run()
     drv.resume(d.needs_analysis())
-    first = link_in(mail_server, "annonce_to_approve", Purpose.ANNOUNCEMENT)
-    assert first.startswith(portal_url)
+    first = portal_url + link_in(mail_server, "annonce_to_approve", Purpose.ANNOUNCEMENT)
 
     def revise(page: Any) -> None:
         page.goto(first)
@@ -95,7 +87,7 @@ def test_portal_pages_in_a_browser(prefect_server, app_db, mail_server, portal_u
     in_browser(revise, PHONE)
     drv.run()
     assert drv.form()["key"] == "annonce-review-2"
-    second = link_in(mail_server, "annonce_to_approve", Purpose.ANNOUNCEMENT)
+    second = portal_url + link_in(mail_server, "annonce_to_approve", Purpose.ANNOUNCEMENT)
 
     def approve(page: Any) -> None:
         page.goto(second)
@@ -110,10 +102,10 @@ def test_portal_pages_in_a_browser(prefect_server, app_db, mail_server, portal_u
     with unit_of_work() as s:
         assert s.get(Mission, mission_id).status is MissionStatus.PUBLISHED  # type: ignore[union-attr]
 
-    apply = link_in(mail_server, "annonce", Purpose.APPLY, to="benevole2@exemple.fr")
-    preferences = link_in(mail_server, "annonce", Purpose.PREFERENCES, to="benevole3@exemple.fr")
-    unsubscribe = link_in(mail_server, "annonce", Purpose.UNSUBSCRIBE, to="benevole4@exemple.fr")
-    one_click = link_in(mail_server, "annonce", Purpose.UNSUBSCRIBE, to="benevole5@exemple.fr")
+    apply = portal_url + link_in(mail_server, "annonce", Purpose.APPLY, to="benevole2@exemple.fr")
+    preferences = portal_url + link_in(mail_server, "annonce", Purpose.PREFERENCES, to="benevole3@exemple.fr")
+    unsubscribe = portal_url + link_in(mail_server, "annonce", Purpose.UNSUBSCRIBE, to="benevole4@exemple.fr")
+    one_click = portal_url + link_in(mail_server, "annonce", Purpose.UNSUBSCRIBE, to="benevole5@exemple.fr")
     token = apply.rsplit("/", 1)[1]
     tampered = apply[: -len(token)] + token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     old = int(time.time()) - 90 * 86400

@@ -59,12 +59,7 @@ def test_erasure_leaves_the_name_and_address_nowhere_and_the_mission_goes_on(lif
     from deployments.cli import main
 
     mail = lifecycle
-    mission_id, run_id = d.open_and_start()
-    drv = d.Driver(run_id)
-    drv.run()
-    drv.resume(d.needs_analysis())
-    text = drv.form()["schema"]["properties"]["text"]["default"]
-    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    mission_id, run_id, drv = d.published()
     drv.resume({"applications": f"{ADDRESS} : Bonjour, ici {NAME}\nV-0003", "decision": "passer à la sélection",
                 "cancel_reason": ""})  # fmt: skip
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
