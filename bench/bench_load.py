@@ -116,11 +116,16 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
             latencies: list[float] = []
             stop = threading.Event()
 
+            probe_errors: list[str] = []
+
             def probe() -> None:
                 while not stop.is_set():
                     t = time.perf_counter()
-                    httpx.post(f"{server.api_url}/flow_runs/filter", json=UI_FILTER, timeout=60)
-                    latencies.append(time.perf_counter() - t)
+                    try:
+                        httpx.post(f"{server.api_url}/flow_runs/filter", json=UI_FILTER, timeout=60).raise_for_status()
+                        latencies.append(time.perf_counter() - t)
+                    except httpx.HTTPError as exc:  # the server refused or dropped the call: counted, not timed
+                        probe_errors.append(type(exc).__name__)
                     time.sleep(0.5)
 
             page_loads: list[float] = []
@@ -128,16 +133,22 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
             browser = threading.Thread(target=ui_probe, args=(server.ui_url, stop, page_loads), daemon=True)
             prober.start()
             browser.start()
-            refused = 0
+            refused, refused_runs = 0, set()
             t1 = time.perf_counter()
             with httpx.Client(timeout=60) as http:
                 for run_id in runs:
-                    r = http.post(f"{server.api_url}/flow_runs/{UUID(run_id)}/resume",
-                                  json={"run_input": d.needs_analysis()})  # fmt: skip
-                    if r.status_code not in (200, 201) or r.json().get("status") != "ACCEPT":
-                        refused += 1
+                    try:
+                        r = http.post(f"{server.api_url}/flow_runs/{UUID(run_id)}/resume",
+                                      json={"run_input": d.needs_analysis()})  # fmt: skip
+                        ok = r.status_code in (200, 201) and r.json().get("status") == "ACCEPT"
+                    except httpx.HTTPError:  # dropped connection: a Passerelle's Submit failing
+                        ok = False
+                    refused += not ok
+                    if not ok:
+                        refused_runs.add(run_id)
             posting = time.perf_counter() - t1
-            advanced = wait_all(server.api_url, runs, "annonce-review-1", timeout=7200)
+            accepted = [r for r in runs if r not in refused_runs]  # a refused resume leaves its run waiting
+            advanced = wait_all(server.api_url, accepted, "annonce-review-1", timeout=7200)
             stop.set()
             prober.join()
             browser.join()
@@ -146,11 +157,14 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
                 w.stop()
             mail.stop()
             server.stop()
-    lat = sorted(latencies)
-    return {"label": label, "refused": refused, "posting": posting, "advanced": advanced + posting, "n": len(lat),
+    lat = sorted(latencies) or [float("nan")]
+    result = {"label": label, "refused": refused, "posting": posting, "advanced": advanced + posting, "n": len(lat),
             "p50": statistics.median(lat), "p95": pct(lat, 0.95), "max": lat[-1],
             "ui_n": len(page_loads), "ui_p50": pct(page_loads, 0.5),
-            "ui_max": max(page_loads, default=float("nan"))}  # fmt: skip
+            "ui_max": max(page_loads, default=float("nan")), "probe_errors": len(probe_errors),
+            "to_first": to_first}  # fmt: skip
+    print(f"  [{label}] {result}", flush=True)  # each server's figures as soon as they are measured
+    return result
 
 
 def main() -> int:
@@ -186,7 +200,7 @@ def main() -> int:
               f"{r['posting']:.1f} s, all at their next form {r['advanced']:.0f} s after the first resume; runs page "
               f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, max {r['max'] * 1000:.0f} ms "
               f"(n={r['n']}); runs page in Chromium p50 {r['ui_p50']:.2f} s, max {r['ui_max']:.2f} s "
-              f"(n={r['ui_n']})")  # fmt: skip
+              f"(n={r['ui_n']}); runs page calls refused or dropped: {r['probe_errors']}")  # fmt: skip
     if len(results) == 2:
         pg, sq = results
         print(f"  ratio sqlite/postgresql: time to advance {sq['advanced'] / pg['advanced']:.2f}×, "  # type: ignore[operator]
