@@ -12,23 +12,22 @@ PostgreSQL comes from PASSERELLES_BENCH_PG_ADMIN_URL (default: the local server,
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import BRANCHES, scratch_database
 from models import Application, ApplicationStatus, Association, Domain, FeeRecord, Mission, Review
-from models.db import make_engine, session_factory, upgrade
+from models.db import make_engine, session_factory
 from models.mission_steps import CHANNEL_LABELS
 from models.reference_data import ensure_reference_data
 from models.report_rules import (
@@ -51,17 +50,6 @@ from models.report_rules import (
 )
 from tasks.reports import EVENT_COLUMNS, build_report, resolve_branches
 
-PG_ADMIN_URL = os.environ.get("PASSERELLES_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-BRANCHES = [
-    ("STR", "Strasbourg", "Grand Est"), ("MUL", "Mulhouse", "Grand Est"), ("MET", "Metz", "Grand Est"),
-    ("NAN", "Nancy", "Grand Est"), ("PAR", "Paris", "Île-de-France"), ("LYO", "Lyon", "Auvergne-Rhône-Alpes"),
-    ("GRE", "Grenoble", "Auvergne-Rhône-Alpes"), ("LIL", "Lille", "Hauts-de-France"),
-    ("BOR", "Bordeaux", "Nouvelle-Aquitaine"), ("TLS", "Toulouse", "Occitanie"), ("MTP", "Montpellier", "Occitanie"),
-    ("MAR", "Marseille", "Provence-Alpes-Côte d'Azur"), ("NIC", "Nice", "Provence-Alpes-Côte d'Azur"),
-    ("NTE", "Nantes", "Pays de la Loire"), ("REN", "Rennes", "Bretagne"), ("BRE", "Brest", "Bretagne"),
-    ("DIJ", "Dijon", "Bourgogne-Franche-Comté"), ("ROU", "Rouen", "Normandie"), ("TOU", "Tours", "Centre-Val de Loire"),
-    ("CLE", "Clermont-Ferrand", "Auvergne-Rhône-Alpes"),
-]  # fmt: skip
 FIRST_YEAR, YEARS = 2015, 10
 
 
@@ -185,9 +173,10 @@ GENERATE = [
               true, now()
        FROM branch b, generate_series(1, 10) i""",
     """INSERT INTO association (branch_id, name, city, purpose, contact_name, contact_email, contact_phone,
-                               annual_budget, created_at)
+                               annual_budget, created_at, name_key)
        SELECT b.id, 'Association ' || b.code || '-' || i, b.name, '', 'Contact', 'asso' || i || '@bench.example', '',
-              (ARRAY[8000, 45000, 250000, 900000, 3000000])[1 + floor(random() * 5)::int], now()
+              (ARRAY[8000, 45000, 250000, 900000, 3000000])[1 + floor(random() * 5)::int], now(),
+              lower('association ' || b.code || '-' || i)
        FROM branch b, generate_series(1, :assos) i""",
     """INSERT INTO volunteer (branch_id, first_name, last_name, email, phone, city, profession, consent_announcements,
                              consent_national, is_relay, availability, created_at)
@@ -320,43 +309,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     args = parser.parse_args(argv)
 
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"passerelles_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    try:
-        upgrade(url)
-        t = time.perf_counter()
-        counts = generate(engine, args.per_year)
+    with scratch_database(args.keep) as url:
+        engine = make_engine(url)
+        try:
+            return compare(engine, args.per_year, args.repeat)
+        finally:
+            engine.dispose()
+
+
+def compare(engine: Engine, per_year: int, repeat: int) -> int:
+    """Generate, then time both versions on each case; 1 if they disagree."""
+    t = time.perf_counter()
+    counts = generate(engine, per_year)
+    print(
+        f"Data set generated in {time.perf_counter() - t:.1f} s: "
+        + ", ".join(f"{n:,} {table}" for table, n in counts.items())
+    )
+    cases = [
+        ("national, 20 branches x 10 years", None, date(FIRST_YEAR, 1, 1), date(FIRST_YEAR + YEARS - 1, 12, 31)),
+        ("one branch (STR), one year", ["STR"], date(FIRST_YEAR + 5, 1, 1), date(FIRST_YEAR + 5, 12, 31)),
+    ]
+    print(f"\n{'case':<34} {'SQL':>9} {'naive':>9} {'ratio':>7}  (median of {repeat} runs)")
+    for label, codes, start, end in cases:
+        t_sql, sql = measure(engine, build_report, codes, start, end, repeat)
+        t_naive, naive = measure(engine, build_report_naive, codes, start, end, repeat)
+        agree = "agree" if sql == naive else "DISAGREE"
         print(
-            f"Data set generated in {time.perf_counter() - t:.1f} s: "
-            + ", ".join(f"{n:,} {table}" for table, n in counts.items())
+            f"{label:<34} {t_sql * 1000:>7.0f}ms {t_naive * 1000:>7.0f}ms {t_naive / t_sql:>6.1f}x  "
+            f"results {agree}; {sql.total('requested'):,} missions requested"
         )
-        cases = [
-            ("national, 20 branches x 10 years", None, date(FIRST_YEAR, 1, 1), date(FIRST_YEAR + YEARS - 1, 12, 31)),
-            ("one branch (STR), one year", ["STR"], date(FIRST_YEAR + 5, 1, 1), date(FIRST_YEAR + 5, 12, 31)),
-        ]
-        print(f"\n{'case':<34} {'SQL':>9} {'naive':>9} {'ratio':>7}  (median of {args.repeat} runs)")
-        for label, codes, start, end in cases:
-            t_sql, sql = measure(engine, build_report, codes, start, end, args.repeat)
-            t_naive, naive = measure(engine, build_report_naive, codes, start, end, args.repeat)
-            agree = "agree" if sql == naive else "DISAGREE"
-            print(
-                f"{label:<34} {t_sql * 1000:>7.0f}ms {t_naive * 1000:>7.0f}ms {t_naive / t_sql:>6.1f}x  "
-                f"results {agree}; {sql.total('requested'):,} missions requested"
-            )
-            if sql != naive:
-                return 1
-    finally:
-        engine.dispose()
-        if args.keep:
-            print(f"kept: {url}")
-        else:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if sql != naive:
+            return 1
     return 0
 
 

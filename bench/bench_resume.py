@@ -93,11 +93,15 @@ def run(missions: int) -> tuple[list[float], list[float]]:
                 st = c.read_flow_run(UUID(run_id)).state
                 if st and st.type in (StateType.PAUSED, StateType.COMPLETED) and st.state_details.pause_key != after:
                     return time.perf_counter() - t0
+                if time.perf_counter() - t0 > 180:
+                    raise SystemExit(f"run {run_id} still at {after!r} after 3 min (refused answer?): {st}")
                 time.sleep(0.05)
 
     def step(run_id: str, key: str, data: dict) -> float:  # type: ignore[type-arg]
         t0 = time.perf_counter()
-        while not d.submit_form(run_id, data)[0]:
+        while not (answer := d.submit_form(run_id, data))[0]:
+            if time.perf_counter() - t0 > 180:
+                raise SystemExit(f"resume of {run_id} at {key!r} refused for 3 min: {answer[1]}")
             time.sleep(0.2)
         paused(run_id, key)
         return time.perf_counter() - t0

@@ -1,4 +1,8 @@
-"""Pure matching rule: how well a volunteer fits a mission, with the breakdown shown to the Passerelle."""
+"""Pure matching rule: how well a volunteer fits a mission, with the breakdown shown to the Passerelle.
+
+Scores are computed in whole tenths of a point (integers), so that PostgreSQL, which ranks a national audience in
+`tasks/matching.py`, gives exactly the same totals and order as this rule: no float sum, no rounding mode to agree on.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,14 @@ W_PRIORITY = 15
 W_AVAILABILITY = 15
 W_PROXIMITY = 10
 BUSY_PENALTY = 10  # per mission the volunteer is already on
+BUSY_COUNTED = 2  # missions beyond that many cost nothing more
 MAX_LEVEL = 3
+# Availability points, in tenths.
+AVAILABILITY_TENTHS = {
+    Availability.AVAILABLE: 10 * W_AVAILABILITY,
+    Availability.LIMITED: 10 * W_AVAILABILITY // 3,
+    Availability.UNAVAILABLE: 0,
+}
 
 
 @dataclass(frozen=True)
@@ -36,35 +47,48 @@ class Score:
     breakdown: dict[str, float]
 
 
+def competence_thirtieths(level: int, min_level: int) -> int:
+    """What one required competence earns, in thirtieths of its share: at or above the minimum level
+    0.7 + 0.1 × level (24, 27 or 30); below it, part of it: 0.4 × level / minimum (4, 6 or 8). Always a whole number."""
+    need = max(min_level, 1)
+    if level >= need:
+        return 21 + 3 * level
+    return 12 * level // need
+
+
+def competence_tenths(earned: int, required: int) -> int:
+    """The competence points, in tenths, of `earned` thirtieths over `required` competences, rounded half up."""
+    # W_COMPETENCE × earned / 30 / required points = 20 × earned / required tenths.
+    return (40 * earned + required) // (2 * required) if required else 0
+
+
+def other_tenths(priority: bool, availability: Availability, same_branch: bool, busy: int) -> dict[str, int]:
+    """The points that do not depend on competences, in tenths."""
+    return {
+        "priorité": 10 * W_PRIORITY if priority else 0,
+        "disponibilité": AVAILABILITY_TENTHS[availability],
+        "proximité": 10 * W_PROXIMITY if same_branch else 0,
+        "missions en cours": -10 * BUSY_PENALTY * min(busy, BUSY_COUNTED),
+    }
+
+
 def score(candidate: Candidate, required: dict[int, int]) -> Score:
     """Score a candidate against the mission's required competences (id -> minimum level).
 
     Each required competence counts equally; a volunteer below the minimum level earns part of it.
     """
-    if required:
-        earned = 0.0
-        for comp, min_level in required.items():
-            level = candidate.competences.get(comp, 0)
-            if level >= max(min_level, 1):
-                earned += 0.7 + 0.3 * level / MAX_LEVEL
-            elif level:
-                earned += 0.4 * level / max(min_level, 1)
-        competence = W_COMPETENCE * earned / len(required)
-    else:
-        competence = 0.0
-    availability = {
-        Availability.AVAILABLE: W_AVAILABILITY,
-        Availability.LIMITED: W_AVAILABILITY / 3,
-        Availability.UNAVAILABLE: 0.0,
-    }[candidate.availability]
-    breakdown = {
-        "compétences": round(competence, 1),
-        "priorité": float(W_PRIORITY if candidate.priority_in_domain else 0),
-        "disponibilité": round(availability, 1),
-        "proximité": float(W_PROXIMITY if candidate.same_branch else 0),
-        "missions en cours": float(-min(candidate.current_missions, 2) * BUSY_PENALTY),
+    earned = sum(
+        competence_thirtieths(level, min_level)
+        for comp, min_level in required.items()
+        if (level := candidate.competences.get(comp, 0))
+    )
+    tenths = {
+        "compétences": competence_tenths(earned, len(required)),
+        **other_tenths(
+            candidate.priority_in_domain, candidate.availability, candidate.same_branch, candidate.current_missions
+        ),
     }
-    return Score(candidate.volunteer_id, round(max(sum(breakdown.values()), 0.0), 1), breakdown)
+    return Score(candidate.volunteer_id, max(sum(tenths.values()), 0) / 10, {k: v / 10 for k, v in tenths.items()})
 
 
 def rank(candidates: list[Candidate], required: dict[int, int]) -> list[Score]:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.association import Association
@@ -23,6 +23,10 @@ class Scope(StrEnum):
     NATIONAL = "national"
 
 
+# The timestamps of the steps a report counts by period; each has an index with the branch (migration 0006).
+STEP_STAMPS = ("requested_at", "published_at", "selected_at", "started_at", "completed_at", "cancelled_at")
+
+
 class Mission(Base):
     """A bounded piece of help for an association; one Prefect flow run follows it end to end."""
 
@@ -30,6 +34,8 @@ class Mission(Base):
     __table_args__ = (
         UniqueConstraint("branch_id", "year", "seq"),
         CheckConstraint("volunteers_needed >= 1", name="volunteers_needed_positive"),
+        # Reports count the missions of some branches whose step happened in a period (tasks/reports.py).
+        *(Index(f"ix_mission_branch_{step}", "branch_id", step) for step in STEP_STAMPS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,9 +45,7 @@ class Mission(Base):
     seq: Mapped[int]
     association_id: Mapped[int] = mapped_column(ForeignKey("association.id"), index=True)
     coordinator_id: Mapped[int] = mapped_column(ForeignKey("coordinator.id"), index=True)
-    status: Mapped[MissionStatus] = mapped_column(
-        str_enum(MissionStatus), default=MissionStatus.REQUESTED, index=True
-    )
+    status: Mapped[MissionStatus] = mapped_column(str_enum(MissionStatus), default=MissionStatus.REQUESTED, index=True)
     title: Mapped[str] = mapped_column(String(200))
     request: Mapped[str] = mapped_column(Text, default="", comment="The association's own words")
     need: Mapped[str] = mapped_column(Text, default="")

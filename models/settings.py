@@ -31,15 +31,14 @@ class Settings(BaseSettings):
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server host.")
     smtp_port: int = Field(default=8025, description="SMTP server port.")
     smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")
+    smtp_connections: int = Field(default=4, ge=1, le=32, description="SMTP connections send-mails uses at once.")
     smtp_user: str = Field(default="", description="SMTP user name; empty means no login.")
     smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
     mail_sender: str = Field(
         default="Passerelles & Compétences <missions@passerelles-competences.org>",
         description="From: header of every mail.",
     )
-    mail_domain: str = Field(
-        default="passerelles-competences.org", description="Domain used in generated Message-IDs."
-    )
+    mail_domain: str = Field(default="passerelles-competences.org", description="Domain used in generated Message-IDs.")
     prefect_api_url: str = Field(
         default="http://127.0.0.1:4200/api", description="Prefect API the flows and the CLI talk to."
     )
@@ -55,7 +54,7 @@ class Settings(BaseSettings):
     )
     service_levels: dict[str, int] = Field(
         default_factory=dict,
-        description='Days each step may wait before a reminder, overriding the step registry (tasks/steps), as JSON: '
+        description="Days each step may wait before a reminder, overriding the step registry (tasks/steps), as JSON: "
         '{"selection": 10, "annonce": 5}. The branch lead is told at twice the level.',
     )
     waive_search_fee_on_early_cancel: bool = Field(
@@ -88,4 +87,3 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests clear the cache)."""
     return Settings()
-

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+import re
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
 from models import Branch, Channel, Diffusion, Mission, PriorityFlag, Scope, Volunteer
 from models.outbox import OutboxMail
 from tasks import notices
 from tasks.links import volunteer_links
-from tasks.mail import compose, enqueue, outbox_key
+from tasks.mail import MailContent, compose, outbox_key
 from tasks.missions import StepRefused
 
 KIND = "annonce"  # the outbox kind of an annonce mail
@@ -26,20 +30,31 @@ def may_receive(mission: Mission) -> ColumnElement[bool]:
 
 def audience(session: Session, mission: Mission) -> list[tuple[int, bool]]:
     """(volunteer id, has priority in the domain) of everyone the annonce may reach, priority first."""
+    return [(r.id, r.priority) for r in session.execute(_audience(mission))]
+
+
+def _audience(mission: Mission) -> Select[int, bool, str, str, str, bool]:
     priority = exists().where(
         PriorityFlag.volunteer_id == Volunteer.id,
         PriorityFlag.domain_id == mission.domain_id,
         PriorityFlag.cleared_at.is_(None),
     )
-    query = select(Volunteer.id, priority.label("priority")).where(may_receive(mission))
-    return [(vid, bool(p)) for vid, p in session.execute(query.order_by(priority.desc(), Volunteer.id))]
+    columns = (Volunteer.id, priority.label("priority"), Volunteer.email, Volunteer.first_name, Volunteer.last_name,
+               Volunteer.is_relay)  # fmt: skip
+    return select(*columns).where(may_receive(mission)).order_by(priority.desc(), Volunteer.id)
+
+
+BATCH = 1000  # outbox rows per INSERT
 
 
 def diffuse(session: Session, mission: Mission, *, round_: int, text: str, social: str = "") -> dict[str, int]:
     """Queue the annonce for everyone in the audience not mailed yet, record the mail diffusion of this round, and
-    give the support team the social networks post to publish (recorded when they confirm it)."""
+    give the support team the social networks post to publish (recorded when they confirm it).
+
+    A national audience is tens of thousands: the annonce is rendered once per variant and personalised per
+    volunteer (`Annonce`), the rows are inserted in batches; one row per volunteer and mission whatever happens
+    (the outbox key), so a replayed step adds nothing."""
     national = mission.scope is Scope.NATIONAL
-    targets = audience(session, mission)
     already = set(
         session.scalars(
             select(OutboxMail.dedup_key).where(OutboxMail.mission_id == mission.id, OutboxMail.kind == KIND)
@@ -47,21 +62,26 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str, socia
     )
     branch = session.get(Branch, mission.branch_id)
     assert branch is not None
-    queued = priority_count = 0
+    annonce = Annonce(mission, branch, text)
     reply_to = mission.coordinator.email  # « répondez à ce mail » reaches the Passerelle
-    ids = [vid for vid, _ in targets]
-    people = {v.id: v for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(ids)))} if ids else {}
-    for vid, has_priority in targets:
-        if outbox_key(mission.id, KIND, f"v{vid}") in already:
+    rows: list[dict[str, Any]] = []
+    queued = priority_count = 0
+    for person in session.execute(_audience(mission)):
+        key = outbox_key(mission.id, KIND, f"v{person.id}")
+        if key in already:
             continue
-        v = people[vid]
-        links = volunteer_links(vid, mission.id)
-        content = compose(KIND, mission=mission, volunteer=v, text=text, branch=branch, priority=has_priority,
-                          **links)  # fmt: skip
-        enqueue(session, mission_id=mission.id, kind=KIND, about=f"v{vid}", to=v.email, content=content,
-                reply_to=reply_to, list_unsubscribe=links["unsubscribe_url"])  # fmt: skip
+        links = volunteer_links(person.id, mission.id)
+        content = annonce.content(person, person.priority, links)
+        rows.append({"dedup_key": key, "mission_id": mission.id, "kind": KIND, "to_address": person.email,
+                     "reply_to": reply_to, "list_unsubscribe": links["unsubscribe_url"], "subject": content.subject,
+                     "text_body": content.text, "html_body": content.html})  # fmt: skip
         queued += 1
-        priority_count += has_priority
+        priority_count += person.priority
+        if len(rows) == BATCH:
+            session.execute(insert(OutboxMail), rows)
+            rows = []
+    if rows:
+        session.execute(insert(OutboxMail), rows)
     channel = Channel.NATIONAL_EMAIL if national else Channel.EMAIL
     if _diffusion(session, mission, channel, round_) is None:
         session.add(Diffusion(mission_id=mission.id, channel=channel, round=round_, audience_size=queued,
@@ -69,6 +89,46 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str, socia
     if social and round_ == 1:  # widening the search mails more volunteers; the post is already out
         notices.social_post(session, mission, text=social)
     return {"queued": queued, "priority": priority_count}
+
+
+class Annonce:
+    """The annonce mail of one mission, rendered once per variant (priority, relay) with placeholders, then
+    personalised per volunteer by replacing them: the very text of `compose` per volunteer (tested), at a fraction
+    of the cost for a national audience. A name the layout could turn into a link is rendered the slow way."""
+
+    # URL placeholders are URLs, so that the layout's urlize links them as it links the real ones; names use
+    # private-use characters no one types. URLs are replaced first: a name never goes through a second pass.
+    URLS = {"apply_url": "https://apply.zzpc.invalid/zz", "preferences_url": "https://prefs.zzpc.invalid/zz",
+            "unsubscribe_url": "https://unsub.zzpc.invalid/zz"}  # fmt: skip
+    NAMES = {"first_name": "\ue000first\ue000", "full_name": "\ue000full\ue000"}
+    ODD = re.compile(r"[@:/.\n<>&\"'\ue000]|www", re.IGNORECASE)  # what urlize or escaping could treat apart
+    ODD_URL = re.compile(r"[\s<>&\"'()\ue000]|zzpc")
+
+    def __init__(self, mission: Mission, branch: Branch, text: str) -> None:
+        self.mission, self.branch, self.text = mission, branch, text
+        self.variants: dict[tuple[bool, bool], MailContent] = {}
+
+    def _compose(self, volunteer: Any, priority: bool, links: dict[str, str]) -> MailContent:
+        return compose(KIND, mission=self.mission, volunteer=volunteer, text=self.text, branch=self.branch,
+                       priority=priority, **links)  # fmt: skip
+
+    def content(self, person: Any, priority: bool, links: dict[str, str]) -> MailContent:
+        """The mail for `person` (first_name, last_name, is_relay)."""
+        names = {"first_name": person.first_name, "full_name": f"{person.first_name} {person.last_name}"}
+        if self.ODD.search(names["full_name"]) or self.ODD_URL.search("".join(links.values())):
+            return self._compose(SimpleNamespace(is_relay=person.is_relay, **names), priority, links)
+        key = (bool(priority), bool(person.is_relay))
+        if key not in self.variants:
+            self.variants[key] = self._compose(SimpleNamespace(is_relay=key[1], **self.NAMES), key[0], self.URLS)
+        base = self.variants[key]
+        return MailContent(base.subject, self._fill(base.text, links, names), self._fill(base.html, links, names))
+
+    def _fill(self, body: str, links: dict[str, str], names: dict[str, str]) -> str:
+        for field, mark in self.URLS.items():
+            body = body.replace(mark, links[field])
+        for field, mark in self.NAMES.items():
+            body = body.replace(mark, names[field])
+        return body
 
 
 def _diffusion(session: Session, mission: Mission, channel: Channel, round_: int) -> Diffusion | None:

@@ -9,6 +9,7 @@ Tokens carry ids only, never a name or an address.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from datetime import timedelta
@@ -59,7 +60,13 @@ def secret_key() -> str:
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key(), salt=f"passerelles:{purpose.value}")
+    return _serializer_for(secret_key(), purpose)
+
+
+@functools.lru_cache(maxsize=64)
+def _serializer_for(key: str, purpose: Purpose) -> URLSafeTimedSerializer:
+    # Built once per key and purpose: a national diffusion signs three links per volunteer.
+    return URLSafeTimedSerializer(key, salt=f"passerelles:{purpose.value}")
 
 
 def token(purpose: Purpose, **payload: Any) -> str:
@@ -106,4 +113,3 @@ def volunteer_links(volunteer_id: int, mission_id: int | None = None) -> dict[st
     if mission_id is not None:
         links["apply_url"] = link(Purpose.APPLY, v=volunteer_id, m=mission_id)
     return links
-

@@ -10,6 +10,7 @@ import logging
 from prefect import task
 
 from models.db import session_factory
+from models.settings import get_settings
 from tasks import notices
 from tasks.mail import send_pending
 
@@ -31,4 +32,4 @@ def deliver_soon(mission_id: int | None = None) -> None:
 @task(name="send-pending-mails", retries=2, retry_delay_seconds=5)
 def send_mails() -> dict[str, int | str]:
     """Send every pending mail that is due; a mail refused for good is told to the mission's Passerelle."""
-    return send_pending(session_factory(), on_failure=notices.undelivered)
+    return send_pending(session_factory(), on_failure=notices.undelivered, connections=get_settings().smtp_connections)

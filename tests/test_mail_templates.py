@@ -149,3 +149,61 @@ def test_mail_template(kind: str) -> None:
     for part in (mail.subject, mail.text, mail.html):
         assert "{{" not in part and "{%" not in part and "None" not in part
     assert mail.html.startswith("<!DOCTYPE html>") and greeting.rstrip(",") in mail.html
+
+
+@pytest.mark.parametrize("priority", [False, True])
+@pytest.mark.parametrize("relay", [False, True])
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [("Alice", "Martin"), ("Éloïse", "Lefèvre-Dupré"), ("Jean Pierre", "N'Diaye"), ("Zoé", "<b>&amp;"),
+     ("Ana", "www.exemple.fr"), ("Tom", "tom@exemple.fr"), ("Lou", "https://apply.zzpc.invalid/zz")],
+)  # fmt: skip
+def test_the_annonce_rendered_once_then_personalised_is_the_mail_rendered_per_volunteer(
+    priority: bool, relay: bool, first: str, last: str
+) -> None:
+    from tasks.diffusion import Annonce
+
+    links = {"apply_url": "https://portail.example/candidature/eyJ2Ijo0Mn0.aB-c_d",
+             "preferences_url": "https://portail.example/preferences/eyJ2Ijo0Mn0.Zz9",
+             "unsubscribe_url": "https://portail.example/desinscription/eyJ2Ijo0Mn0.Q-q"}  # fmt: skip
+    text = "Les Restos du Quartier cherchent un·e bénévole : site web, https://restos.example & co."
+    person = SimpleNamespace(first_name=first, last_name=last, is_relay=relay)
+    annonce = Annonce(mission, branch, text)
+    for _ in range(2):  # the variant's second use too
+        got = annonce.content(person, priority, links)
+        who = Volunteer(first_name=first, last_name=last, is_relay=relay)
+        assert got == compose("annonce", mission=mission, volunteer=who, text=text, branch=branch, priority=priority,
+                              **links)  # fmt: skip
+
+
+def test_a_message_written_directly_reads_as_the_email_package_builds_it() -> None:
+    import email
+    import email.policy
+
+    from models.outbox import OutboxMail
+    from tasks.mail import build_message, message_bytes
+
+    cases = [
+        OutboxMail(id=7, dedup_key="m1:annonce:v3", kind="annonce", to_address="alice@exemple.fr",
+                   reply_to="claire.muller@pc.example", list_unsubscribe="https://p.example/desinscription/abc.d-e",
+                   subject="[Strasbourg] Recherche bénévole : refonte du site « Les Restos » " * 2,
+                   text_body="Bonjour Alice,\n\n. une ligne qui commence par un point\n" + "é" * 200 + "\n= égal\n",
+                   html_body="<p>Bonjour <b>Alice</b> =3D</p>\n"),
+        OutboxMail(id=8, dedup_key="org:fee:1", kind="fee", to_address="contact@restos.example", reply_to="",
+                   list_unsubscribe="", subject="Cotisation 2026", text_body="Bonjour,\r\nmerci.\n", html_body=""),
+        OutboxMail(id=9, dedup_key="m1:x:y", kind="x", to_address="élodie@exemple.fr", reply_to="",
+                   list_unsubscribe="", subject="Non-ASCII address", text_body="Bonjour\n", html_body=""),
+    ]  # fmt: skip
+    for row in cases:
+        direct = email.message_from_bytes(message_bytes(row), policy=email.policy.default)
+        built = email.message_from_bytes(build_message(row).as_bytes(), policy=email.policy.default)
+        for header in ("From", "To", "Subject", "Message-ID", "Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post",
+                       "X-Passerelles-Kind"):  # fmt: skip
+            assert direct[header] == built[header], header
+        assert direct.get_content_type() == built.get_content_type()
+        for kind in ("plain", "html"):
+            a, b = direct.get_body((kind,)), built.get_body((kind,))
+            assert (a is None) == (b is None)
+            if a is not None and b is not None:
+                assert a.get_content().replace("\r\n", "\n") == b.get_content().replace("\r\n", "\n"), kind
+        assert all(len(line) <= 998 for line in message_bytes(row).split(b"\r\n"))

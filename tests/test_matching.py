@@ -41,3 +41,28 @@ def test_priority_and_availability_and_busy() -> None:
 def test_below_minimum_level_earns_less_than_meeting_it() -> None:
     assert score(cand(1, {1: 1}), REQ).breakdown["compétences"] < score(cand(1, {1: 2}), REQ).breakdown["compétences"]
     assert score(cand(1, {}), REQ).breakdown["compétences"] == 0
+
+
+def test_integer_rule_equals_the_rational_definition() -> None:
+    """Every level profile against up to 3 required competences: the points are the rule's rational value
+    (0.7 + 0.1 × level when met, 0.4 × level / minimum below it) rounded half up to a tenth, never a float sum."""
+    from fractions import Fraction
+    from itertools import product
+
+    for n in (1, 2, 3):
+        for mins in product((0, 1, 2, 3), repeat=n):
+            required = dict(enumerate(mins, 1))
+            for levels in product((0, 1, 2, 3), repeat=n):
+                earned = sum(
+                    (
+                        Fraction(7, 10) + Fraction(level, 10)
+                        if level >= max(m, 1)
+                        else Fraction(4 * level, 10 * max(m, 1))
+                    )
+                    for level, m in zip(levels, mins, strict=True)
+                    if level
+                )
+                exact = 60 * earned / n
+                tenths = int(exact * 10 + Fraction(1, 2))
+                got = score(cand(1, dict(enumerate(levels, 1))), required).breakdown["compétences"]
+                assert got == tenths / 10, (required, levels)
