@@ -22,7 +22,6 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -62,6 +61,8 @@ def compose(kind: str, **context: Any) -> MailContent:
 
 def check_address(address: str) -> str:
     """The normalised address, or ValueError with a French message."""
+    from email_validator import EmailNotValidError, validate_email  # imported when needed: not on every resume
+
     try:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as exc:

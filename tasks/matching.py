@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import product
 from typing import Any
 
-from sqlalchemy import Integer, Select, case, column, func, select, values
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, literal, literal_column, not_, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from models import (
@@ -21,9 +23,11 @@ from models import (
 from models.matching import (
     AVAILABILITY_TENTHS,
     BUSY_COUNTED,
+    MAX_LEVEL,
     Candidate,
     Score,
     competence_tenths,
+    competence_thirtieths,
     other_tenths,
     rank,
 )
@@ -118,38 +122,82 @@ def _audience(mission: Mission, required: dict[int, int]) -> Select[Any]:
     return select(Volunteer.id).where(may_receive(mission), Volunteer.id.not_in(applied), has_one)
 
 
+# PostgreSQL only (migration 0007): each volunteer's competences and levels as `competence_id * 4 + level`, kept
+# by triggers on volunteer_competence, with a GIN index. « Has competence c at level m or more » is an overlap with
+# {4c + m, ..., 4c + 3}: the index finds those who meet several minimums at once among a million.
+SKILLS = literal_column("volunteer.skills", ARRAY(Integer))
+
+
+def _at_least(competence_id: int, level: int) -> list[int]:
+    return [competence_id * 4 + lv for lv in range(max(level, 1), MAX_LEVEL + 1)]
+
+
 def ranked_in_sql(session: Session, mission: Mission, required: dict[int, int], limit: int) -> list[int]:
     """The ids of the `limit` best of `_audience`, best first, scored by PostgreSQL with the integer rule of
     models/matching.py.
 
-    Two passes: first only volunteers who have every required competence (a small share nationally). Anyone else
-    lacks one, so scores at most `ceiling` below; if the last of the first pass scores above it, nobody else can
-    enter the list and the answer is exact. Otherwise the second pass ranks everyone with one of the competences."""
-    n = len(required)
-    ceiling = competence_tenths(30 * (n - 1), n) + sum(other_tenths(True, Availability.AVAILABLE, True, 0).values())
-    rows = session.execute(_ranking(mission, required, limit, every=True)).all()
-    if len(rows) < limit or rows[-1].total <= ceiling:
-        rows = session.execute(_ranking(mission, required, limit, every=False)).all()
-    return [r.id for r in rows]
+    First those who meet every minimum level, found through the GIN index (a small share nationally). The last
+    of that list scores `floor`. Anyone else can reach `floor` only with a competence profile (a level on each
+    required competence) worth at least `floor` minus the other criteria at their best; those profiles are few
+    when `floor` is high, and the second pass ranks the first list's people with everyone of such a profile, again
+    through the index. The answer is exact (tests/test_matching_sql.py); with no strong candidate at all, every
+    volunteer with one of the competences is ranked."""
+    rows = session.execute(_ranking(mission, required, limit, _meets_all(required))).all()
+    if len(rows) < limit:
+        return [r.id for r in session.execute(_ranking(mission, required, limit, None)).all()]
+    profiles = _profiles_reaching(required, rows[-1].total)
+    if not profiles:
+        return [r.id for r in rows]
+    if len(profiles) > MAX_PROFILES:
+        return [r.id for r in session.execute(_ranking(mission, required, limit, None)).all()]
+    tier = or_(_meets_all(required), *(_has_profile(required, p) for p in profiles))
+    return [r.id for r in session.execute(_ranking(mission, required, limit, tier)).all()]
 
 
-def _ranking(mission: Mission, required: dict[int, int], limit: int, *, every: bool) -> Select[Any]:
-    """The SQL of one pass: total in tenths of a point, best first, ties by id (as `models.matching.rank`)."""
-    n = len(required)
-    req = (
-        values(column("competence_id", Integer), column("need", Integer), name="req")
-        .data([(cid, max(level, 1)) for cid, level in sorted(required.items())])
-    )  # fmt: skip
-    vc = VolunteerCompetence
-    earned = func.sum(case((vc.level >= req.c.need, 21 + 3 * vc.level), else_=(12 * vc.level) // req.c.need))
-    owned = (
-        select(vc.volunteer_id, earned.label("earned"))
-        .join(req, vc.competence_id == req.c.competence_id)
-        .group_by(vc.volunteer_id)
+MAX_PROFILES = 64  # beyond that many profiles to look up, one pass over everyone is as fast
+
+
+def _meets_all(required: dict[int, int]) -> ColumnElement[bool]:
+    """Volunteers at or above the minimum level of every required competence."""
+    return and_(*(SKILLS.overlap(_at_least(cid, level)) for cid, level in required.items()))
+
+
+def _profiles_reaching(required: dict[int, int], floor: int) -> list[tuple[int, ...]]:
+    """The level profiles (a level 0..3 per required competence, in `required`'s order; not all 0: the audience has
+    one of the competences) below some minimum whose best total, every other criterion at its best, reaches
+    `floor` tenths."""
+    best_other = sum(other_tenths(True, Availability.AVAILABLE, True, 0).values())
+    needs = list(required.values())
+    return [
+        levels
+        for levels in product(range(MAX_LEVEL + 1), repeat=len(needs))
+        if any(levels) and any(lv < max(need, 1) for lv, need in zip(levels, needs, strict=True))
+        and competence_tenths(sum(competence_thirtieths(lv, need) for lv, need in zip(levels, needs, strict=True)),
+                              len(needs)) + best_other >= floor
+    ]  # fmt: skip
+
+
+def _has_profile(required: dict[int, int], levels: tuple[int, ...]) -> ColumnElement[bool]:
+    """Volunteers with exactly these levels on the required competences (0: not at all)."""
+    return and_(
+        *(
+            SKILLS.overlap([cid * 4 + lv]) if lv else not_(SKILLS.overlap(_at_least(cid, 1)))
+            for cid, lv in zip(required, levels, strict=True)
+        )
     )
-    if every:
-        owned = owned.having(func.count() == n)
-    owned_q = owned.subquery("owned")
+
+
+def _ranking(
+    mission: Mission, required: dict[int, int], limit: int, tier: ColumnElement[bool] | None
+) -> Select[int, int]:
+    """The SQL of one pass over `tier` (None: everyone with one of the competences): total in tenths of a point,
+    best first, ties by id (as `models.matching.rank`). A volunteer's level on each competence is read from the
+    skills array of their row, so no per-volunteer join or aggregate is needed."""
+    n = len(required)
+    earned: ColumnElement[int] = literal(0)
+    for cid, need in required.items():
+        points = [(SKILLS.overlap([cid * 4 + lv]), competence_thirtieths(lv, need)) for lv in (3, 2, 1)]
+        earned = earned + case(*points, else_=0)
     priority = (
         select(PriorityFlag.volunteer_id)
         .where(PriorityFlag.domain_id == mission.domain_id, PriorityFlag.cleared_at.is_(None))
@@ -169,7 +217,7 @@ def _ranking(mission: Mission, required: dict[int, int], limit: int, *, every: b
     )
     other = other_tenths(True, Availability.AVAILABLE, True, 1)
     tenths = (
-        (40 * owned_q.c.earned + n) // (2 * n)
+        (40 * earned + n) // (2 * n)
         + case((priority.c.volunteer_id.is_not(None), other["priorité"]), else_=0)
         + case(*((Volunteer.availability == a, t) for a, t in AVAILABILITY_TENTHS.items() if t), else_=0)
         + case((Volunteer.branch_id == mission.branch_id, other["proximité"]), else_=0)
@@ -177,12 +225,12 @@ def _ranking(mission: Mission, required: dict[int, int], limit: int, *, every: b
     )
     total = func.greatest(tenths, 0).label("total")
     applied = select(Application.volunteer_id).where(Application.mission_id == mission.id)
+    any_of = SKILLS.overlap([x for cid in required for x in _at_least(cid, 1)])
     return (
         select(Volunteer.id, total)
-        .join(owned_q, owned_q.c.volunteer_id == Volunteer.id)
         .outerjoin(priority, priority.c.volunteer_id == Volunteer.id)
         .outerjoin(busy, busy.c.volunteer_id == Volunteer.id)
-        .where(may_receive(mission), Volunteer.id.not_in(applied))
+        .where(any_of if tier is None else tier, may_receive(mission), Volunteer.id.not_in(applied))
         .order_by(total.desc(), Volunteer.id)
         .limit(limit)
     )

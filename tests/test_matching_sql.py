@@ -28,7 +28,18 @@ from models import (
     VolunteerCompetence,
 )
 from models.volunteer import Availability
-from tasks.matching import _audience, _ranking, candidates, rank, ranked_in_sql, required_competences, suggest
+from tasks.matching import (
+    _audience,
+    _has_profile,
+    _meets_all,
+    _profiles_reaching,
+    _ranking,
+    candidates,
+    rank,
+    ranked_in_sql,
+    required_competences,
+    suggest,
+)
 from tests import factories as f
 
 
@@ -95,8 +106,20 @@ def test_sql_ranking_equals_the_python_rule(session: Session, seed: int) -> None
         assert suggest(session, mission, limit=5) == expected[:5]
         if session.get_bind().dialect.name != "postgresql":
             continue
-        everyone = session.execute(_ranking(mission, required, len(audience) + 1, every=False)).tuples().all()
+        everyone = session.execute(_ranking(mission, required, len(audience) + 1, None)).tuples().all()
         assert everyone == [(s.volunteer_id, round(s.total * 10)) for s in expected]
         assert ranked_in_sql(session, mission, required, len(audience) + 1) == [s.volunteer_id for s in expected]
         for limit in (1, 3, 10):
             assert ranked_in_sql(session, mission, required, limit) == [s.volunteer_id for s in expected[:limit]]
+        levels = {c.volunteer_id: c.competences for c in candidates(session, mission, audience)}
+        meets_all = session.execute(_ranking(mission, required, 10_000, _meets_all(required))).tuples().all()
+        assert meets_all == [
+            (v, t) for v, t in everyone if all(levels[v].get(c, 0) >= max(m, 1) for c, m in required.items())
+        ]
+        for floor in (0, 400, 600, 800, 900):  # a profile's people are exactly those with these levels
+            for profile in _profiles_reaching(required, floor)[:8]:
+                got = session.execute(_ranking(mission, required, 10_000, _has_profile(required, profile))).tuples()
+                want = tuple(profile)
+                assert got.all() == [
+                    (v, t) for v, t in everyone if tuple(levels[v].get(c, 0) for c in required) == want
+                ]

@@ -20,7 +20,12 @@ def _roundtrip(url: str) -> None:
     upgrade(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        # PostgreSQL's volunteer.skills (migration 0007) is kept by triggers and read by matching only, not mapped.
+        def mapped(obj: object, name: str | None, kind: str, reflected: bool, compare_to: object) -> bool:
+            return name not in {"skills", "ix_volunteer_skills"}
+
+        opts = {"compare_type": True, "compare_server_default": True, "include_object": mapped}
+        ctx = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(ctx, models.Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
