@@ -14,6 +14,7 @@ import os
 import secrets
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -50,7 +51,13 @@ def secret_key() -> str:
     configured = get_settings().secret_key.get_secret_value()
     if configured:
         return configured
-    path = VAR / "secret_key"
+    return _generated_key(str(VAR / "secret_key"))
+
+
+@functools.lru_cache(maxsize=4)
+def _generated_key(where: str) -> str:
+    """The generated secret of this installation, read once per process (created on first use)."""
+    path = Path(where)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import contextlib
+import functools
 import hashlib
 import re
 import smtplib
@@ -127,7 +128,12 @@ _BREAK = re.compile(r"[\r\n]")
 
 def sender_address() -> str:
     """The envelope sender: the address of the From: header."""
-    return parseaddr(get_settings().mail_sender)[1]
+    return _address_of(get_settings().mail_sender)
+
+
+@functools.lru_cache(maxsize=8)
+def _address_of(sender: str) -> str:
+    return parseaddr(sender)[1]
 
 
 def message_bytes(mail: OutboxMail | Claimed) -> bytes:
@@ -144,11 +150,10 @@ def message_bytes(mail: OutboxMail | Claimed) -> bytes:
     ):
         return build_message(mail).as_bytes()  # fmt: skip
     mid = message_id(mail)
-    subject = mail.subject if mail.subject.isascii() else Header(mail.subject, "utf-8", header_name="Subject").encode()
     headers = [
-        f"From: {formataddr(parseaddr(settings.mail_sender), charset='utf-8')}",
+        f"From: {_from_header(settings.mail_sender)}",
         f"To: {mail.to_address}",
-        f"Subject: {subject}",
+        f"Subject: {_subject_header(mail.subject)}",
         f"Date: {formatdate(localtime=False)}",
         f"Message-ID: {mid}",
     ]
@@ -165,6 +170,17 @@ def message_bytes(mail: OutboxMail | Claimed) -> bytes:
     head = "\r\n".join([*headers, f'Content-Type: multipart/alternative; boundary="{boundary}"', "", ""]).encode()
     sep = f"--{boundary}\r\n".encode()
     return head + sep + text + b"\r\n" + sep + _part("html", mail.html_body) + f"\r\n--{boundary}--\r\n".encode()
+
+
+@functools.lru_cache(maxsize=8)
+def _from_header(sender: str) -> str:
+    return formataddr(parseaddr(sender), charset="utf-8")
+
+
+@functools.lru_cache(maxsize=1024)
+def _subject_header(subject: str) -> str:
+    # Encoding is slow (~1 ms) and every mail of a diffusion has the same subject: once per subject.
+    return subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject").encode()
 
 
 def _part(subtype: str, body: str) -> bytes:

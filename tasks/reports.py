@@ -14,7 +14,7 @@ from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from sqlalchemy import Float, String, and_, case, distinct, func, literal, or_, select, true, union_all
+from sqlalchemy import Float, String, and_, case, distinct, func, literal, or_, select, text, true, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
@@ -70,6 +70,10 @@ def _year_of(col: Any, start: date, end: date) -> ColumnElement[int]:
     return case(*whens, else_=end.year) if whens else literal(end.year)
 
 
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _medians(session: Session, rows: Any) -> dict[str, float]:
     """Median of `rows.c.v` per `rows.c.grp` (mean of the two middle values for an even count).
 
@@ -78,7 +82,7 @@ def _medians(session: Session, rows: Any) -> dict[str, float]:
     (n+2)//2, the same row twice for odd n. The tests run both against the naive Python median.
     """
     present = rows.c.v.is_not(None)
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgresql(session):
         q = select(rows.c.grp, func.percentile_cont(0.5).within_group(rows.c.v)).where(present).group_by(rows.c.grp)
         return {g: float(v) for g, v in session.execute(q)}
     ranked = (
@@ -169,6 +173,14 @@ def _funnel(sc: _Scope) -> tuple[list[int], dict[str, float]]:
     cohort = and_(sc.in_branches(), sc.within(Mission.requested_at))
     cols = [getattr(Mission, c) for _, _, c in rules.FUNNEL]
     counts = sc.session.execute(select(func.count(), *(func.count(c) for c in cols[1:])).where(cohort)).one()
+    if _postgresql(sc.session):
+        # One pass: an ordered-set aggregate per delay; a delay is NULL (ignored) when either step is missing.
+        spans = {rules.FUNNEL[i][0]: days_between(cols[i], cols[i - 1]) for i in range(1, len(rules.FUNNEL))}
+        spans["total"] = days_between(cols[-1], cols[0])
+        row = sc.session.execute(
+            select(*(func.percentile_cont(0.5).within_group(v) for v in spans.values())).where(cohort)
+        ).one()
+        return list(counts), {g: float(v) for g, v in zip(spans, row, strict=True) if v is not None}
     deltas = [
         select(literal(rules.FUNNEL[i][0], String).label("grp"), days_between(cols[i], cols[i - 1]).label("v")).where(
             cohort, cols[i].is_not(None), cols[i - 1].is_not(None)
@@ -197,10 +209,13 @@ def _applications(sc: _Scope) -> rules.ApplicationStats:
     else:  # a few hundred missions: their applications through the index, one mission at a time
         count = select(func.count()).where(Application.mission_id == Mission.id).scalar_subquery()
         per = select(Mission.id, count.label("n")).where(published).subquery()
-    announcements, applications, without = sc.session.execute(
-        select(func.count(), func.coalesce(func.sum(per.c.n), 0), _count_where(per.c.n == 0))
-    ).one()
-    med = _medians(sc.session, select(literal("a", String).label("grp"), per.c.n.label("v")).subquery()).get("a")
+    totals: list[Any] = [func.count(), func.coalesce(func.sum(per.c.n), 0), _count_where(per.c.n == 0)]
+    if _postgresql(sc.session):  # the median in the same pass
+        row = sc.session.execute(select(*totals, func.percentile_cont(0.5).within_group(per.c.n))).one()
+        announcements, applications, without, med = row[0], row[1], row[2], row[3]
+    else:
+        announcements, applications, without = sc.session.execute(select(*totals)).one()
+        med = _medians(sc.session, select(literal("a", String).label("grp"), per.c.n.label("v")).subquery()).get("a")
     channels = sc.session.execute(
         select(Application.channel, func.count())
         .join(Mission, Mission.id == Application.mission_id)
@@ -215,11 +230,10 @@ def _volunteers(sc: _Scope) -> rules.VolunteerStats:
     """Applicants in the period; volunteers selected on missions whose selection is in the period; and among
     them those never selected before the period, in any branch."""
     a, m = Application, Mission
-    applicants = sc.session.scalar(
-        select(func.count(distinct(a.volunteer_id)))
-        .join(m, m.id == a.mission_id)
-        .where(sc.in_branches(), sc.within(a.applied_at))
-    )
+    applied = select(func.count(distinct(a.volunteer_id))).where(sc.within(a.applied_at))
+    if not sc.national:
+        applied = applied.join(m, m.id == a.mission_id).where(sc.in_branches())
+    applicants = sc.session.scalar(applied)
     selected = a.status == ApplicationStatus.SELECTED
     lo = sc.bounds[0]
     if sc.national:
@@ -314,6 +328,8 @@ def _yearly(sc: _Scope) -> dict[tuple[str, int], dict[str, int]]:
 def build_report(session: Session, *, branch_codes: list[str] | None, start: date, end: date) -> ReportData:
     """The report for these branches (None or empty: all, national) over [start, end], aggregated in SQL."""
     rules.check_period(start, end)
+    if _postgresql(session):  # the medians' sorts of a national report stay in memory (default 4 MB: on disk)
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     branches, ids = resolve_branches(session, branch_codes)
     sc = _Scope(session, ids, not rules.normalise_codes(branch_codes), start, end)
     q = select(Mission.status, func.count()).where(sc.in_branches(), sc.within(Mission.requested_at))
