@@ -19,8 +19,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -317,6 +319,36 @@ def main(argv: list[str] | None = None) -> int:
             engine.dispose()
 
 
+def explain(engine: Engine, codes: list[str] | None, start: date, end: date, top: int = 3) -> None:
+    """The plans of the report's slowest statements (EXPLAIN ANALYZE, scan lines): which indexes serve it."""
+    timed: list[tuple[float, str, Any]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        conn.info["t0"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            timed.append((time.perf_counter() - conn.info["t0"], statement, parameters))
+
+    sa_event.listen(engine, "before_cursor_execute", before)
+    sa_event.listen(engine, "after_cursor_execute", after)
+    try:
+        with session_factory(engine)() as session:
+            build_report(session, branch_codes=codes, start=start, end=end)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", before)
+        sa_event.remove(engine, "after_cursor_execute", after)
+    with session_factory(engine)() as session, session.begin():
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL random_page_cost = 1.1"))
+        for seconds, statement, parameters in sorted(timed, key=lambda t: -t[0])[:top]:
+            plan = [r[0] for r in session.connection().exec_driver_sql("EXPLAIN ANALYZE " + statement, parameters)]
+            print(f"    EXPLAIN ({seconds * 1000:.0f} ms): {' '.join(statement.split())[:100]}...")
+            for line in plan:
+                if "Scan" in line or "Execution Time" in line:
+                    print(f"      {line.strip()[:150]}")
+
+
 def compare(engine: Engine, per_year: int, repeat: int) -> int:
     """Generate, then time both versions on each case; 1 if they disagree."""
     t = time.perf_counter()
@@ -340,6 +372,7 @@ def compare(engine: Engine, per_year: int, repeat: int) -> int:
         )
         if sql != naive:
             return 1
+        explain(engine, codes, start, end)
     return 0
 
 
