@@ -172,8 +172,6 @@ class Worker:
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "PREFECT_WORKER_PREFETCH_SECONDS": "2",
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
-            # The pool's engine command (`python -m prefect.engine`) is this interpreter's.
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         }
         self.proc = subprocess.Popen(args, env=worker_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         return self

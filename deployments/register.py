@@ -70,19 +70,15 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
     ]  # fmt: skip
 
 
-# A flow run is started as this command by the worker, found on the worker's PATH (its virtual environment). Set,
-# it makes Prefect's process worker start `prefect.engine` directly instead of through its workspace supervisor:
-# one Python interpreter per resumed mission instead of two (bench/README.md, bench_resume.py).
-ENGINE_COMMAND = "python -m prefect.engine"
-
-
 def job_template() -> dict[str, Any]:
-    """The process pool's base job template, with the engine command as the default `command`."""
+    """The process pool's base job template: Prefect's default. Its `command` is left empty on purpose: with a
+    command set (`python -m prefect.engine`), the worker skips its workspace supervisor — 1.6× the resume throughput
+    here (bench/README.md) — but the run then shares the worker's process group and dies with it, and a mission run
+    killed that way was not marked Crashed by the heartbeat automation (seen on the stack, 2026-12-03). With the
+    supervisor, a run lives in its own session and outlives its worker."""
     from prefect.workers.process import ProcessWorker
 
-    template = ProcessWorker.get_default_base_job_template()
-    template["variables"]["properties"]["command"]["default"] = ENGINE_COMMAND
-    return template
+    return ProcessWorker.get_default_base_job_template()
 
 
 def ensure_pool(name: str = POOL) -> None:
