@@ -28,12 +28,11 @@ from sqlalchemy import Engine, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BRANCHES, scratch_database
+from bench.common import fill, scratch_database
 from deployments.local import free_port
 from models import MailStatus, Mission, OutboxMail
 from models.base import utcnow
 from models.db import make_engine, session_factory
-from models.reference_data import ensure_reference_data
 from models.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,17 +69,7 @@ TEXT = ("Les Restos du Quartier (Strasbourg) cherchent un·e bénévole pour ref
 
 def generate(engine: Engine, n: int) -> tuple[int, int]:
     """The volunteers and two published missions (ours, the baseline's); their ids."""
-    with session_factory(engine)() as session, session.begin():
-        ensure_reference_data(session)
-        session.execute(
-            text("INSERT INTO branch (code, name, region, created_at) VALUES (:c, :n, :r, now())"),
-            [{"c": c, "n": name, "r": r} for c, name, r in BRANCHES],
-        )
-    with engine.begin() as conn:
-        for statement in GENERATE:
-            conn.execute(text(statement.replace(":n", str(int(n)))))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+    fill(engine, GENERATE, {"n": n})
     with session_factory(engine)() as session:
         ours, base = session.scalars(select(Mission.id).order_by(Mission.id))
     return ours, base

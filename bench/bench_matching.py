@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BRANCHES, scratch_database
+from bench.common import fill, scratch_database
 from models import Application, Mission, VolunteerCompetence
 from models.db import make_engine, session_factory
 from models.matching import Score, rank
-from models.reference_data import ensure_reference_data
 from tasks.diffusion import may_receive
 from tasks.matching import candidates, required_competences, suggest
 
@@ -106,17 +105,8 @@ GENERATE = [
 
 def generate(engine: Engine, n: int) -> dict[str, int]:
     """Fill a migrated database with `n` volunteers and the missions; return the row counts."""
-    with session_factory(engine)() as session, session.begin():
-        ensure_reference_data(session)
-        session.execute(
-            text("INSERT INTO branch (code, name, region, created_at) VALUES (:c, :n, :r, now())"),
-            [{"c": c, "n": name, "r": r} for c, name, r in BRANCHES],
-        )
-    with engine.begin() as conn:
-        for statement in GENERATE:
-            conn.execute(text(statement.replace(":n", str(int(n)))))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+    fill(engine, GENERATE, {"n": n})
+    with engine.connect() as conn:
         return {
             t: conn.scalar(text(f"SELECT count(*) FROM {t}"))
             for t in ("volunteer", "volunteer_competence", "priority_flag", "mission", "application")

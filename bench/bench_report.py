@@ -27,11 +27,10 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BRANCHES, scratch_database
+from bench.common import fill, scratch_database
 from models import Application, ApplicationStatus, Association, Domain, FeeRecord, Mission, Review
 from models.db import make_engine, session_factory
 from models.mission_steps import CHANNEL_LABELS
-from models.reference_data import ensure_reference_data
 from models.report_rules import (
     FUNNEL,
     ApplicationStats,
@@ -262,23 +261,10 @@ GENERATE = [
 
 def generate(engine: Engine, per_year: int, assos: int = 200, vols: int = 1000) -> dict[str, int]:
     """Fill a migrated database with the national data set; return the row counts."""
-    with session_factory(engine)() as session, session.begin():
-        ensure_reference_data(session)
-        session.execute(
-            text("INSERT INTO branch (code, name, region, created_at) VALUES (:c, :n, :r, now())"),
-            [{"c": c, "n": n, "r": r} for c, n, r in BRANCHES],
-        )
     params = {"y0": FIRST_YEAR, "y1": FIRST_YEAR + YEARS - 1, "per_year": per_year, "assos": assos, "vols": vols}
     reasons = ", ".join("'" + r.replace("'", "''") + "'" for r in REASONS)
-    with engine.begin() as conn:
-        for statement in GENERATE:
-            # Inlined literals (our own ints): bound small ints arrive as smallint and make generate_series ambiguous.
-            sql = statement.replace(":reasons", reasons)
-            for k, v in params.items():
-                sql = sql.replace(f":{k}", str(int(v)))
-            conn.execute(text(sql))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
+    fill(engine, [statement.replace(":reasons", reasons) for statement in GENERATE], params)
+    with engine.connect() as conn:
         return {
             t: conn.scalar(text(f"SELECT count(*) FROM {t}"))
             for t in ("branch", "mission", "application", "review", "fee_record", "volunteer", "association")

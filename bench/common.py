@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 PG_ADMIN_URL = os.environ.get("PASSERELLES_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BRANCHES = [
@@ -20,6 +20,29 @@ BRANCHES = [
     ("DIJ", "Dijon", "Bourgogne-Franche-Comté"), ("ROU", "Rouen", "Normandie"), ("TOU", "Tours", "Centre-Val de Loire"),
     ("CLE", "Clermont-Ferrand", "Auvergne-Rhône-Alpes"),
 ]  # fmt: skip
+
+
+def fill(engine: Engine, statements: list[str], params: dict[str, int]) -> None:
+    """Reference data and the national branches, then the data set's `INSERT ... SELECT` statements (no row goes
+    through Python), `:name` replaced by `params`; then VACUUM ANALYZE."""
+    from models.db import session_factory
+    from models.reference_data import ensure_reference_data
+
+    with session_factory(engine)() as session, session.begin():
+        ensure_reference_data(session)
+        session.execute(
+            text("INSERT INTO branch (code, name, region, created_at) VALUES (:c, :n, :r, now())"),
+            [{"c": c, "n": name, "r": r} for c, name, r in BRANCHES],
+        )
+    with engine.begin() as conn:
+        for statement in statements:
+            # Inlined literals (our own ints): bound small ints arrive as smallint and make generate_series ambiguous.
+            sql = statement
+            for k, v in sorted(params.items(), key=lambda kv: -len(kv[0])):
+                sql = sql.replace(f":{k}", str(int(v)))
+            conn.execute(text(sql))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
 
 
 @contextmanager
