@@ -43,6 +43,7 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
     from flows.recovery import mission_run_cancelled, recover_mission_run, watch_mission_runs
     from flows.regional_report import regional_report
     from flows.request_mission import request_mission
+    from flows.waves import diffusion_waves
 
     def deployment(flow: Any, name: str, **kw: Any) -> RunnerDeployment:
         return flow.to_deployment(name=name, entrypoint_type=EntrypointType.MODULE_PATH, **kw)
@@ -59,6 +60,7 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
         # No concurrency limit: a killed run would hold its slot for minutes; rows are claimed one by one
         # (FOR UPDATE SKIP LOCKED), so two sending runs at once send nothing twice.
         deployment(send_mails_flow, "send-mails", interval=timedelta(minutes=1)),
+        deployment(diffusion_waves, "diffusion-waves", interval=timedelta(minutes=5)),
         deployment(recover_mission_run, "recover-mission-run"),
         deployment(mission_run_cancelled, "mission-run-cancelled"),
         deployment(watch_mission_runs, "watch-mission-runs", interval=timedelta(minutes=1),

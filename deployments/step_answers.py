@@ -29,6 +29,15 @@ def answered(session: Any, mission_id: int, step_key: str, key: str) -> AuditEve
     return next((e for e in events if asked_key(e.step_key) == asked_key(key)), None)
 
 
+def pause_key(flow_run_id: str) -> str:
+    """The key of the form the run waits at ("" when it waits at none)."""
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    return (state.state_details.pause_key or "") if state is not None and state.is_paused() else ""
+
+
 def waiting_form(flow_run_id: str, key: str, *, exact: bool = False) -> dict[str, Any] | None:
     """The JSON schema of the form the run waits at, if it waits at `key` (or at any attempt of it)."""
     from prefect import get_client
@@ -38,7 +47,7 @@ def waiting_form(flow_run_id: str, key: str, *, exact: bool = False) -> dict[str
         run = client.read_flow_run(UUID(flow_run_id))
         state = run.state
         pause_key = (state.state_details.pause_key or "") if state is not None and state.is_paused() else ""
-        if not pause_key or (pause_key != key if exact else asked_key(pause_key) != asked_key(key)):
+        if state is None or not pause_key or (pause_key != key if exact else asked_key(pause_key) != asked_key(key)):
             return None
         schema = client.read_flow_run_input(UUID(flow_run_id), keyset_from_paused_state(state)["schema"])
     return dict(json.loads(schema))
@@ -68,7 +77,7 @@ def refresh_applications_form(mission_id: int) -> None:
         with get_client(sync_client=True) as client:
             state = client.read_flow_run(UUID(run_id)).state
             key = asked_key(state.state_details.pause_key or "") if state and state.is_paused() else ""
-            if not key.startswith(f"{APPLICATIONS.round_key}-"):
+            if state is None or not key.startswith(f"{APPLICATIONS.round_key}-"):
                 return
             with unit_of_work() as session:
                 m = portal.mission(session, mission_id)

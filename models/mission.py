@@ -14,6 +14,7 @@ from models.base import Base, str_enum, utcnow
 from models.org import Branch, Coordinator
 from models.rules import MissionStatus
 from models.taxonomy import Domain
+from models.waves import Wave
 
 
 class Scope(StrEnum):
@@ -52,6 +53,9 @@ class Mission(Base):
     deliverables: Mapped[str] = mapped_column(Text, default="")
     domain_id: Mapped[int | None] = mapped_column(ForeignKey("domain.id"), index=True)
     scope: Mapped[Scope] = mapped_column(str_enum(Scope), default=Scope.REGIONAL)
+    # How far the annonce goes now (models/waves.py): set when a wave is asked for, sent by the diffusion step.
+    wave: Mapped[Wave | None] = mapped_column(str_enum(Wave))
+    waves_stopped_at: Mapped[datetime | None] = mapped_column(comment="The Passerelle stopped the scheduled waves")
     volunteers_needed: Mapped[int] = mapped_column(default=1)
     effort: Mapped[str] = mapped_column(String(200), default="")
     expected_start: Mapped[date | None]

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
+from models.waves import Wave
 
 
 class AnnouncementStatus(StrEnum):
@@ -72,6 +73,7 @@ class Diffusion(Base):
     round: Mapped[int] = mapped_column(default=1)
     audience_size: Mapped[int] = mapped_column(default=0)
     priority_count: Mapped[int] = mapped_column(default=0)
+    wave: Mapped[Wave | None] = mapped_column(str_enum(Wave))  # the wave this round sent (mail channels)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

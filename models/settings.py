@@ -5,11 +5,14 @@ Every setting has the prefix ``PASSERELLES_`` (``PASSERELLES_DATABASE_URL``...).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.waves import WavePolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
@@ -57,6 +60,14 @@ class Settings(BaseSettings):
         description="Days each step may wait before a reminder, overriding the step registry (tasks/steps), as JSON: "
         '{"selection": 10, "annonce": 5}. The branch lead is told at twice the level.',
     )
+    wave_head_start_hours: int = Field(
+        default=48, ge=0, le=24 * 30, description="Hours the volunteers priority in the mission's domain have the "
+        "annonce before the rest of the branch (models/waves.py).",
+    )
+    wave_national_after_days: int = Field(
+        default=7, ge=0, le=365, description="Days after its publication a remote mission still without a fitting "
+        "application is sent to the volunteers of the whole country who accept national annonces.",
+    )
     waive_search_fee_on_early_cancel: bool = Field(
         default=True, description="Waive the search fee of a mission cancelled before a volunteer is selected."
     )
@@ -81,6 +92,13 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Days between the retention warning and the erasure, unless they act."
     )
     mail_body_days: int = Field(default=90, ge=1, description="Days after which the body of a sent mail is purged.")
+
+
+def wave_policy(settings: Settings) -> WavePolicy:
+    """The configured delays of the diffusion in waves."""
+    return WavePolicy(
+        timedelta(hours=settings.wave_head_start_hours), timedelta(days=settings.wave_national_after_days)
+    )
 
 
 @lru_cache

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import Branch, Channel, Diffusion, Mission, PriorityFlag, Scope, Volunteer
 from models.outbox import OutboxMail
+from models.waves import Wave
 from tasks import notices
 from tasks.links import volunteer_links
 from tasks.mail import MailContent, compose, outbox_key
@@ -20,41 +21,58 @@ KIND = "annonce"  # the outbox kind of an annonce mail
 
 
 def may_receive(mission: Mission) -> ColumnElement[bool]:
-    """Who the mission's annonce may reach (SQL): reachable volunteers of the branch, and nationally those who
-    accept national annonces when the mission can be done remotely. Diffusion and suggestions both use it."""
+    """Who the mission's annonce may reach at all (SQL): reachable volunteers of the branch, and nationally those
+    who accept national annonces when the mission can be done remotely. Suggestions use it; the diffusion sends it
+    in waves (`reached_by`)."""
+    return reached_by(mission, Wave.NATIONAL if mission.scope is Scope.NATIONAL else Wave.BRANCH)
+
+
+def reached_by(mission: Mission, wave: Wave) -> ColumnElement[bool]:
+    """Who the annonce reaches once `wave` is sent (SQL; models/waves.py): priority volunteers in the domain of the
+    branch, the branch, or the branch and those of the whole country who accept national annonces."""
     scope: ColumnElement[bool] = Volunteer.branch_id == mission.branch_id
-    if mission.scope is Scope.NATIONAL:
+    if wave is Wave.NATIONAL:
         scope = or_(scope, Volunteer.consent_national.is_(True))
+    if wave is Wave.PRIORITY:
+        scope = and_(scope, _priority(mission))
     return and_(Volunteer.reachable, scope)
 
 
-def audience(session: Session, mission: Mission) -> list[tuple[int, bool]]:
-    """(volunteer id, has priority in the domain) of everyone the annonce may reach, priority first."""
-    return [(r.id, r.priority) for r in session.execute(_audience(mission))]
-
-
-def _audience(mission: Mission) -> Select[int, bool, str, str, str, bool]:
-    priority = exists().where(
+def _priority(mission: Mission) -> ColumnElement[bool]:
+    return exists().where(
         PriorityFlag.volunteer_id == Volunteer.id,
         PriorityFlag.domain_id == mission.domain_id,
         PriorityFlag.cleared_at.is_(None),
     )
+
+
+def audience(session: Session, mission: Mission, wave: Wave | None = None) -> list[tuple[int, bool]]:
+    """(volunteer id, has priority in the domain) of everyone the annonce reaches once `wave` is sent (by default
+    as far as the mission may go), priority first."""
+    return [(r.id, r.priority) for r in session.execute(_audience(mission, wave))]
+
+
+def _audience(mission: Mission, wave: Wave | None) -> Select[int, bool, str, str, str, bool]:
+    priority = _priority(mission)
     columns = (Volunteer.id, priority.label("priority"), Volunteer.email, Volunteer.first_name, Volunteer.last_name,
                Volunteer.is_relay)  # fmt: skip
-    return select(*columns).where(may_receive(mission)).order_by(priority.desc(), Volunteer.id)
+    who = may_receive(mission) if wave is None else reached_by(mission, wave)
+    return select(*columns).where(who).order_by(priority.desc(), Volunteer.id)
 
 
 BATCH = 1000  # outbox rows per INSERT
 
 
-def diffuse(session: Session, mission: Mission, *, round_: int, text: str, social: str = "") -> dict[str, int]:
-    """Queue the annonce for everyone in the audience not mailed yet, record the mail diffusion of this round, and
-    give the support team the social networks post to publish (recorded when they confirm it).
+def diffuse(
+    session: Session, mission: Mission, *, round_: int, wave: Wave, text: str, social: str = ""
+) -> dict[str, int]:
+    """Queue the annonce for everyone `wave` reaches not mailed yet, record the mail diffusion of this round (one
+    row per round and channel: a round that passes an empty wave records the next), and give the support team the
+    social networks post to publish (recorded when they confirm it).
 
     A national audience is tens of thousands: the annonce is rendered once per variant and personalised per
     volunteer (`Annonce`), the rows are inserted in batches; one row per volunteer and mission whatever happens
     (the outbox key), so a replayed step adds nothing."""
-    national = mission.scope is Scope.NATIONAL
     already = set(
         session.scalars(
             select(OutboxMail.dedup_key).where(OutboxMail.mission_id == mission.id, OutboxMail.kind == KIND)
@@ -66,7 +84,7 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str, socia
     reply_to = mission.coordinator.email  # « répondez à ce mail » reaches the Passerelle
     rows: list[dict[str, Any]] = []
     queued = priority_count = 0
-    for person in session.execute(_audience(mission)):
+    for person in session.execute(_audience(mission, wave)):
         key = outbox_key(mission.id, KIND, f"v{person.id}")
         if key in already:
             continue
@@ -82,10 +100,23 @@ def diffuse(session: Session, mission: Mission, *, round_: int, text: str, socia
             rows = []
     if rows:
         session.execute(insert(OutboxMail), rows)
-    channel = Channel.NATIONAL_EMAIL if national else Channel.EMAIL
-    if _diffusion(session, mission, channel, round_) is None:
-        session.add(Diffusion(mission_id=mission.id, channel=channel, round=round_, audience_size=queued,
+    channel = Channel.NATIONAL_EMAIL if wave is Wave.NATIONAL else Channel.EMAIL
+    mail_rounds = session.scalars(
+        select(Diffusion).where(
+            Diffusion.mission_id == mission.id,
+            Diffusion.round == round_,
+            Diffusion.channel.in_([Channel.EMAIL, Channel.NATIONAL_EMAIL]),
+        )
+    ).all()
+    if mail_rounds:  # the round passed an empty wave: it records the wave it went on to
+        row = mail_rounds[0]
+        row.channel, row.wave = channel, wave
+        row.audience_size += queued
+        row.priority_count += priority_count
+    else:
+        session.add(Diffusion(mission_id=mission.id, channel=channel, round=round_, wave=wave, audience_size=queued,
                               priority_count=priority_count))  # fmt: skip
+    session.flush()
     if social and round_ == 1:  # widening the search mails more volunteers; the post is already out
         notices.social_post(session, mission, text=social)
     return {"queued": queued, "priority": priority_count}

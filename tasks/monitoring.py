@@ -30,7 +30,9 @@ from models import (
 from models.base import utcnow
 from models.db import unit_of_work
 from models.rules import REACHED_AT, MissionSnapshot, Waiting
-from models.settings import get_settings
+from models.settings import get_settings, wave_policy
+from models.waves import summary
+from tasks import waves
 from tasks.mail import check_address, compose, enqueue
 from tasks.notices import run_url
 from tasks.outbox import deliver_soon
@@ -55,6 +57,7 @@ class OpenMission:
     waiting: Waiting
     flow_run_id: str | None
     health: CheckInStatus | None = None  # of the latest check-in
+    diffusion: str = ""  # where the diffusion waves stand, while the mission looks for volunteers
 
 
 def open_missions(
@@ -107,7 +110,10 @@ def open_missions(
     if mission_id is not None:
         query = query.where(Mission.id == mission_id)
     result = []
-    rows = session.execute(query).tuples()
+    rows = session.execute(query).tuples().all()
+    published = [m.id for m, *_ in rows if m.status is MissionStatus.PUBLISHED]
+    wave_states = waves.states(session, published) if published else {}
+    policy = wave_policy(get_settings())
     for m, status, code, association, first, last, checked, asked, back_on, end_on, every in rows:
         reached = {s: (getattr(m, col).date() if getattr(m, col) else None) for s, col in REACHED_AT.items()}
         if back_on is not None:  # the search reopened: a selection asked before it no longer counts
@@ -128,6 +134,7 @@ def open_missions(
             OpenMission(
                 m.id, m.reference, code, association, m.coordinator_id, f"{first} {last}", waiting, m.flow_run_id,
                 CheckInStatus(status) if status else None,
+                summary(wave_states[m.id], policy) if m.id in wave_states else "",
             )
         )
     return sorted(result, key=lambda o: (o.waiting.since, o.reference))
@@ -146,6 +153,7 @@ def dashboard_rows(missions: list[OpenMission], today: date) -> list[dict[str, A
             "En retard": ["non", "oui", "oui, signalé à l'antenne"][o.waiting.overdue_level(today)],
             "Prochaine action": REGISTRY[o.waiting.step].next_action,
             "Dernier point": o.health.label if o.health else "—",
+            "Diffusion": o.diffusion or "—",
         }
         for o in missions
     ]

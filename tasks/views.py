@@ -27,7 +27,7 @@ from models import (
     Volunteer,
 )
 from models.base import utcnow
-from tasks import notices
+from tasks import notices, waves
 from tasks.fees import STATUS_LABELS, fee_label
 from tasks.monitoring import open_missions, service_levels
 from tasks.rendering import render
@@ -87,6 +87,7 @@ def card(session: Session, mission: Mission) -> str:
         competences=notices.competence_names(session, mission),
         applications=len(apps),
         social=social or "",
+        waves=waves.describe(session, mission) if mission.status is MissionStatus.PUBLISHED else "",
         undelivered=undelivered,
         fees=fees,
         selected=selected,

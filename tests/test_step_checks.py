@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from models.rules import MissionSnapshot, MissionStatus
+from models.waves import Wave
 from tasks.steps import REGISTRY, Ctx, Outcome
 from tasks.steps import announcement as ann
 from tasks.steps import applications as apps
@@ -78,16 +79,27 @@ def test_applications_parse_and_checks() -> None:
     assert apps.split_relay("V-0042 VIA  Élodie Fontaine") == ("V-0042", "Élodie Fontaine")
     assert apps.split_relay(" marc@exemple.fr ") == ("marc@exemple.fr", "")
     form = apps.ApplicationsForm(decision=apps.Decision.SELECT)
-    assert apps.check(form, not_found=[], national=False, applications=1) == []
-    assert apps.check(form, not_found=[], national=False, applications=0) == [
+    branch = {"reached": Wave.BRANCH, "following": None}
+    assert apps.check(form, not_found=[], applications=1, **branch) == []
+    assert apps.check(form, not_found=[], applications=0, **branch) == [
         "Aucune candidature n'est enregistrée : impossible de passer à la sélection."
     ]
-    errors = apps.check(form, not_found=["Bénévole inconnu : « V-9 »."], national=False, applications=3)
+    errors = apps.check(form, not_found=["Bénévole inconnu : « V-9 »."], applications=3, **branch)
     assert errors[-1] == "Aucune candidature de ce formulaire n'a été enregistrée."
     widen = apps.ApplicationsForm(decision=apps.Decision.WIDEN)
+    assert apps.check(widen, not_found=[], applications=0, **branch) == []
     assert "L'annonce est déjà diffusée au niveau national." in apps.check(
-        widen, not_found=[], national=True, applications=0
+        widen, not_found=[], reached=Wave.NATIONAL, following=None, applications=0
     )
+    # The next wave: refused when none is left, with the way beyond the branch.
+    following = apps.ApplicationsForm(decision=apps.Decision.NEXT_WAVE)
+    assert apps.check(following, not_found=[], reached=Wave.PRIORITY, following=Wave.BRANCH, applications=0) == []
+    assert "« élargir la diffusion au national »" in apps.check(following, not_found=[], applications=0, **branch)[0]
+    # The scheduler's name sends the next wave, nothing else.
+    scheduled = apps.ApplicationsForm(decision=apps.Decision.WAIT, entered_by=apps.SCHEDULER)
+    assert "n'envoie que la vague suivante" in apps.check(scheduled, not_found=[], applications=0, **branch)[0]
+    typed = apps.ApplicationsForm(decision=apps.Decision.NEXT_WAVE, entered_by=apps.SCHEDULER, applications="V-1")
+    assert apps.check(typed, not_found=[], reached=Wave.PRIORITY, following=Wave.BRANCH, applications=0)
 
 
 def test_selection_checks() -> None:

@@ -36,6 +36,7 @@ from models import (
 from models.reference_data import TAXONOMY
 from models.rules import MissionStatus as S
 from models.rules import format_reference, parse_reference
+from models.waves import Wave
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, NEEDS_ANALYSIS, REVIEW, ROADMAP
 
 COMPETENCE_NAMES = {code: name for _, _, items in TAXONOMY for code, name in items}
@@ -165,6 +166,7 @@ def plan_mission(plan: Plan, m: MissionPlan, now: datetime) -> None:
              deliverables="; ".join(d for _, d in tpl.objectives) if analysed else "",
              domain_id=Ref("domain", tpl.domain) if analysed else None,
              scope=Scope.NATIONAL if m.national else Scope.REGIONAL,
+             wave=(Wave.NATIONAL if m.national else Wave.BRANCH) if S.PUBLISHED in t else None,
              volunteers_needed=m.needed, effort=effort if analysed else "",
              expected_start=start, expected_end=start + timedelta(days=rng.randint(60, 120)) if start else None,
              needs_meeting_on=meeting, requested_at=t[S.REQUESTED], analysed_at=t.get(S.ANALYSED),

@@ -13,6 +13,7 @@ from models.matching import Candidate
 from models.matching import score as match_score
 from models.reference_data import TAXONOMY
 from models.rules import MissionStatus as S
+from models.waves import Wave
 from tasks.steps import DIFFUSION, SELECTION
 
 COMPETENCE_DOMAINS = {code: domain for domain, _, items in TAXONOMY for code, _ in items}
@@ -99,15 +100,17 @@ def plan_search(plan: Plan, m: MissionPlan, people: list[Person], flags: FlagBoo
     priority = sum(flags.active(p.email, domain, published) for p in pool)
     channels = [(Channel.EMAIL, len(local))] + [(Channel.NATIONAL_EMAIL, len(pool) - len(local))] * m.national
     for channel, audience in [*channels, (Channel.SOCIAL, 0)]:
+        wave = {Channel.EMAIL: Wave.BRANCH, Channel.NATIONAL_EMAIL: Wave.NATIONAL}.get(channel)
         plan.add(Diffusion, _parent=m.mission, mission_id=m.mission, channel=channel, round=1, audience_size=audience,
-                 priority_count=priority if channel is not Channel.SOCIAL else 0, sent_at=published)  # fmt: skip
+                 priority_count=priority if channel is not Channel.SOCIAL else 0, sent_at=published,
+                 wave=wave)  # fmt: skip
     audit(plan, m, DIFFUSION.step_key(1), DIFFUSION.key, published, S.APPROVED, S.PUBLISHED, audience=len(pool),
           priority=priority)  # fmt: skip
     end = min([x for x in (t.get(S.SELECTED), m.cancel[1] if m.cancel else None, now) if x is not None])
     if (end - published).days >= 10 and rng.random() < 0.15:
         sent = published + timedelta(days=rng.randint(7, 9))
         plan.add(Diffusion, _parent=m.mission, mission_id=m.mission, channel=Channel.EMAIL, round=2,
-                 audience_size=len(local), priority_count=priority, sent_at=sent)  # fmt: skip
+                 audience_size=len(local), priority_count=priority, sent_at=sent, wave=Wave.BRANCH)  # fmt: skip
         audit(plan, m, DIFFUSION.step_key(2), DIFFUSION.key, sent, S.PUBLISHED, S.PUBLISHED, audience=len(local))
     if end - published < timedelta(minutes=5):
         return

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Coordinator, Mission, MissionStatus
 from tasks import notices
 from tasks.missions import StepRefused, audit, cancel, get_mission, step_done
-from tasks.steps.base import CANCEL, Ctx, Outcome, Step, StepWaits
+from tasks.steps.base import CANCEL, Ctx, Outcome, Step, StepWaits, entered_by
 from tasks.views import card
 
 
@@ -111,11 +111,6 @@ def association_label(mission: Mission) -> str:
     return f"{a.name} (association) <{a.contact_email}>"
 
 
-def entered_by(label: object) -> str:
-    """The name of who answered, from the « Saisi par » label (empty when the answer does not say)."""
-    return str(label).split(" <", 1)[0].strip() if isinstance(label, str) else ""
-
-
 def team(session: Session, mission: Mission) -> list[str]:
     """« Saisi par » choices: the assigned Passerelle first, then the branch's active team, then the national team."""
     others = session.scalars(
@@ -151,7 +146,7 @@ def describe(
     again, its decision too unless the form waits for someone outside."""
     assert step.prefill is not None, f"{step.key} has no form"
     spec = step.prefill(session, mission, n)
-    members = team(session, mission) + ([association_label(mission)] if step.ask_outside else [])
+    members = [*team(session, mission), *([association_label(mission)] if step.ask_outside else []), *step.answered_by]
     defaults = {**spec.defaults, "entered_by": members[0]}
     if previous:  # what was typed, except an empty decision and a team member no longer offered
         kept = {k: v for k, v in previous.items()

@@ -1,5 +1,7 @@
-"""Step 4, applications: the Passerelle records the applications that came by mail or phone, then waits, widens
-the diffusion nationally, or moves on to the selection. Each visit of the form is a round (`applications-<n>`)."""
+"""Step 4, applications: the Passerelle records the applications that came by mail or phone, then waits, sends the
+next diffusion wave now, widens the diffusion nationally, stops the scheduled waves, or moves on to the selection.
+Each visit of the form is a round (`applications-<n>`). When a wave is due, the `diffusion-waves` deployment
+answers this form itself (« Saisi par » : `SCHEDULER`), as the Passerelle would to send the next wave."""
 
 from __future__ import annotations
 
@@ -12,12 +14,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Application, ApplicationStatus, Channel, Mission, MissionStatus, Scope, Volunteer
+from models.base import utcnow
 from models.matching import Score
 from models.mission_steps import CHANNEL_LABELS
+from models.waves import Wave, next_wave
 from tasks.matching import rank_applicants, suggest
 from tasks.missions import StepRefused, find_volunteer, record_application
 from tasks.steps import diffusion
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
+from tasks.steps.base import (
+    CANCEL,
+    Ctx,
+    Outcome,
+    Prefill,
+    Step,
+    entered_by,
+    entered_by_field,
+    reason_field,
+    refuse_if,
+)
+from tasks.waves import describe as waves_describe
 
 
 class Decision(StrEnum):
@@ -25,8 +40,13 @@ class Decision(StrEnum):
 
     SELECT = "passer à la sélection"
     WAIT = "attendre d'autres candidatures"
+    NEXT_WAVE = "envoyer maintenant la vague de diffusion suivante"
     WIDEN = "élargir la diffusion au national"
+    STOP_WAVES = "arrêter les vagues de diffusion programmées"
     CANCEL = CANCEL
+
+
+SCHEDULER = "Diffusion programmée (automatique)"  # « Saisi par » of the answers of flows/waves.py
 
 
 class ApplicationsForm(RunInput):
@@ -55,12 +75,25 @@ def split_relay(ref: str) -> tuple[str, str]:
     return head.strip(), relay[0].strip() if relay else ""
 
 
-def check(a: ApplicationsForm, *, not_found: list[str], national: bool, applications: int) -> list[str]:
+def check(
+    a: ApplicationsForm, *, not_found: list[str], reached: Wave | None, following: Wave | None, applications: int
+) -> list[str]:
     """Reasons to refuse the form (pure): unknown or archived volunteers (all or nothing), widening a national
-    annonce, selecting with no application at all."""
+    annonce, a next wave when none is left, the scheduler's name on anything but a next wave, selecting with no
+    application at all."""
     errors = list(not_found)
-    if a.decision is Decision.WIDEN and national:
+    if a.decision is Decision.WIDEN and reached is Wave.NATIONAL:
         errors.append("L'annonce est déjà diffusée au niveau national.")
+    if a.decision is Decision.NEXT_WAVE and following is None:
+        errors.append(
+            "L'annonce a déjà été envoyée à toutes ses vagues"
+            + ("." if reached is Wave.NATIONAL else " : pour aller au-delà de l'antenne, choisissez « élargir la "
+               "diffusion au national ».")
+        )  # fmt: skip
+    if entered_by(a.entered_by) == SCHEDULER and (a.decision is not Decision.NEXT_WAVE or parse(a.applications)):
+        errors.append(
+            f"« {SCHEDULER} » n'envoie que la vague suivante : choisissez votre nom dans « Saisi par »."
+        )
     if errors:
         return [*errors, "Aucune candidature de ce formulaire n'a été enregistrée."]
     if a.decision is Decision.SELECT and not applications:
@@ -89,19 +122,22 @@ def apply(session: Session, mission: Mission, a: ApplicationsForm, ctx: Ctx) -> 
         .where(Application.mission_id == mission.id, Application.status == ApplicationStatus.RECEIVED)
         .limit(1)
     )
-    refuse_if(
-        check(
-            a, not_found=not_found, national=mission.scope is Scope.NATIONAL, applications=len(found) + bool(existing)
-        )
-    )
+    following = next_wave(mission.wave, mission.scope is Scope.NATIONAL)
+    applications = len(found) + bool(existing)
+    refuse_if(check(a, not_found=not_found, reached=mission.wave, following=following, applications=applications))
     for volunteer, message, relay in found:
         record_application(session, mission, volunteer, channel=Channel.FORM, message=message, relayed_by=relay)
     rank_applicants(session, mission)
     if a.decision is Decision.SELECT:
         return Outcome.SELECT
-    if a.decision is Decision.WIDEN:
-        mission.scope = Scope.NATIONAL
+    if a.decision is Decision.NEXT_WAVE:  # the diffusion step sends it (`then`)
+        mission.wave = following
         return Outcome.WIDEN
+    if a.decision is Decision.WIDEN:
+        mission.scope, mission.wave = Scope.NATIONAL, Wave.NATIONAL
+        return Outcome.WIDEN
+    if a.decision is Decision.STOP_WAVES and mission.waves_stopped_at is None:
+        mission.waves_stopped_at = utcnow()
     return Outcome.WAIT
 
 
@@ -146,16 +182,22 @@ def _suggestions(session: Session, mission: Mission) -> str:
 
 
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
-    """The ranked applicants so far, and strong volunteers who have not applied."""
-    return Prefill(section=applicants_table(session, mission) + _suggestions(session, mission))
+    """Where the diffusion waves stand, the ranked applicants so far, and strong volunteers who have not applied."""
+    waves = waves_describe(session, mission)
+    return Prefill(
+        section=(f"\n**Diffusion** : {waves}.\n" if waves else "")
+        + applicants_table(session, mission)
+        + _suggestions(session, mission)
+    )
 
 
 STEP = Step(
     key="applications",
     label="Candidatures",
-    instructions="Saisissez les candidatures reçues par mail ou par téléphone, puis attendez, élargissez la "
-    "diffusion au national, ou passez à la sélection.",
-    next_action="relancer, élargir la diffusion ou passer à la sélection",
+    instructions="Saisissez les candidatures reçues par mail ou par téléphone, puis attendez (les vagues de "
+    "diffusion partent d'elles-mêmes), envoyez tout de suite la vague suivante, élargissez au national, arrêtez les "
+    "vagues, ou passez à la sélection.",
+    next_action="relancer, envoyer la vague suivante ou passer à la sélection",
     service_level=21,
     status=MissionStatus.PUBLISHED,
     form=ApplicationsForm,
@@ -164,4 +206,5 @@ STEP = Step(
     then={Outcome.WIDEN: diffusion.STEP.key},
     prefill=prefill,
     apply=apply,
+    answered_by=(SCHEDULER,),
 )

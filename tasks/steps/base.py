@@ -113,6 +113,7 @@ class Step:
     # step waits, with the form's prefilled values; its answer resumes the same suspended step.
     # Called with the suspend key, the form's prefilled values and the previous answer (None on a first attempt).
     ask_outside: Callable[[Session, Mission, str, dict[str, Any], dict[str, Any] | None], None] | None = None
+    answered_by: tuple[str, ...] = ()  # « Saisi par » beyond the team: a deployment that answers (the waves)
     prefill: Callable[[Session, Mission, int], Prefill] | None = None
     apply: Callable[[Session, Mission, Any, Ctx], Outcome] | None = None
     run: Callable[[Session, Mission, int], dict[str, int]] | None = None  # automatic steps
@@ -230,6 +231,11 @@ def entered_by_field() -> Any:
     """« Saisi par »: who fills the form in (a choice among the branch's team, the assigned Passerelle first); the
     audit names that person. Empty in answers stored before it existed: the assigned Passerelle."""
     return Field(default="", title="Saisi par", description="Qui remplit ce formulaire.")
+
+
+def entered_by(label: object) -> str:
+    """The name of who answered, from the « Saisi par » label (empty when the answer does not say)."""
+    return str(label).split(" <", 1)[0].strip() if isinstance(label, str) else ""
 
 
 def build_form(
