@@ -162,6 +162,11 @@ def test_a_mission_run_sends_its_waves_by_itself(lifecycle) -> None:  # type: ig
         rounds = s.execute(select(Diffusion.round, Diffusion.wave).where(Diffusion.channel != "social")).all()
         assert sorted(rounds) == [(1, Wave.PRIORITY), (2, Wave.BRANCH)]
     assert diffusion_waves(now=utcnow() + timedelta(days=6)) == []  # the national wave is 7 days after publication
+    with unit_of_work() as s:  # the branch dashboard says it too
+        from tasks.monitoring import dashboard_rows, open_missions, service_levels
+
+        row = dashboard_rows(open_missions(s, today=d.today(), levels=service_levels()), d.today())[0]
+    assert row["Diffusion"].startswith("vague 2/3 : bénévoles de l'antenne") and "toute la France" in row["Diffusion"]
 
     drv.resume({"decision": "arrêter les vagues de diffusion programmées", "cancel_reason": ""})
     assert "vagues suivantes arrêtées par la Passerelle" in drv.form()["description"]

@@ -32,7 +32,6 @@ from tasks.steps.base import (
     reason_field,
     refuse_if,
 )
-from tasks.waves import describe as waves_describe
 
 
 class Decision(StrEnum):
@@ -182,13 +181,9 @@ def _suggestions(session: Session, mission: Mission) -> str:
 
 
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
-    """Where the diffusion waves stand, the ranked applicants so far, and strong volunteers who have not applied."""
-    waves = waves_describe(session, mission)
-    return Prefill(
-        section=(f"\n**Diffusion** : {waves}.\n" if waves else "")
-        + applicants_table(session, mission)
-        + _suggestions(session, mission)
-    )
+    """The ranked applicants so far, and strong volunteers who have not applied (where the diffusion waves stand
+    is on the card, below)."""
+    return Prefill(section=applicants_table(session, mission) + _suggestions(session, mission))
 
 
 STEP = Step(
