@@ -76,13 +76,15 @@ def generate(engine: Engine, n: int) -> tuple[int, int]:
 
 
 def queue(engine: Engine, mission_id: int) -> int:
-    """`diffuse` the annonce of the mission, committed; how many mails were queued."""
+    """`diffuse` the annonce of the mission to its branch (the whole audience: nobody has priority), committed; how
+    many mails were queued."""
+    from models.waves import Wave
     from tasks.diffusion import diffuse
 
     with session_factory(engine)() as session, session.begin():
         mission = session.get(Mission, mission_id)
         assert mission is not None
-        return diffuse(session, mission, round_=1, text=TEXT)["queued"]
+        return diffuse(session, mission, round_=1, wave=Wave.BRANCH, text=TEXT)["queued"]
 
 
 def send_one_connection_per_mail(engine: Engine, mission_id: int) -> int:
