@@ -4,6 +4,7 @@ parties told). Automations created at installation run these on the run's events
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -94,10 +95,8 @@ def recover_run(flow_run: str) -> str:
     return _reschedule(run_id, state, message)
 
 
-@task(retries=2, retry_delay_seconds=5)
-def sweep_runs(stale_seconds: float) -> list[str]:
-    """The safety net of the automations (a recovery run can die too): reschedule every mission run left
-    Crashed or Failed, or stuck Pending (taken by a worker that died) for more than `stale_seconds`."""
+def _mission_runs(client: Any, states: list[StateType]) -> list[Any]:
+    """Every mission run in one of `states` (the API gives 200 at most per call)."""
     from prefect.client.schemas.filters import (
         DeploymentFilter,
         DeploymentFilterName,
@@ -109,28 +108,51 @@ def sweep_runs(stale_seconds: float) -> list[str]:
     from deployments.runs import LIFECYCLE
 
     runs: list[Any] = []
+    while True:
+        page = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[LIFECYCLE])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states))),
+            limit=200,
+            offset=len(runs),
+        )
+        runs += page
+        if len(page) < 200:
+            return runs
+
+
+def _heard_from(client: Any, run_id: UUID, since: datetime) -> bool:
+    """Whether the run sent an event (a heartbeat, a state) since `since`. Runs mid-step are few: one call each."""
+    from prefect.events.filters import EventFilter, EventOccurredFilter, EventResourceFilter
+
+    wanted = EventFilter(
+        occurred=EventOccurredFilter(since=since), resource=EventResourceFilter(id=[f"prefect.flow-run.{run_id}"])
+    )
+    return bool(client.read_events(wanted, limit=1).events)
+
+
+@task(retries=2, retry_delay_seconds=5)
+def sweep_runs(stale_seconds: float) -> list[str]:
+    """The safety net of the automations (a recovery run can die too): reschedule every mission run left
+    Crashed or Failed, or stuck Pending (taken by a worker that died) for more than `stale_seconds`, or Running
+    without a word (heartbeat or state) — its machine died, and the automation that marks silent
+    runs Crashed may have missed it (seen on the stack with a run killed right after it started). The net waits
+    three times as long as that automation for a silent run: a live run late with its heartbeats (a loaded
+    machine) must not be started twice."""
+    now, silent = utcnow(), 3 * stale_seconds
     with get_client(sync_client=True) as client:
-        while True:  # the API gives 200 runs at most per call
-            page = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[LIFECYCLE])),
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(
-                        type=FlowRunFilterStateType(any_=[StateType.CRASHED, StateType.FAILED, StateType.PENDING])
-                    )
-                ),
-                limit=200,
-                offset=len(runs),
-            )
-            runs += page
-            if len(page) < 200:
-                break
-    now = utcnow()
+        stuck = _mission_runs(client, [StateType.CRASHED, StateType.FAILED, StateType.PENDING])
+        running = [r for r in _mission_runs(client, [StateType.RUNNING])
+                   if r.state is not None and (now - r.state.timestamp).total_seconds() >= silent]  # fmt: skip
+        since = now - timedelta(seconds=silent)
+        silent_runs = [r for r in running if not _heard_from(client, r.id, since)]
     done = []
-    for run in runs:
+    for run in stuck:
         state = run.state
         if state is None or (now - state.timestamp).total_seconds() < stale_seconds:
             continue  # the automation, or the worker, is on it
         done.append(f"{run.name} : {_reschedule(run.id, state.type, state.message or '')}")
+    for run in silent_runs:
+        done.append(f"{run.name} : {_reschedule(run.id, StateType.RUNNING, 'Muet : plus de battement.')}")
     return done
 
 

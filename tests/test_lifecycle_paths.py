@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from datetime import timedelta
 from uuid import UUID
 
 import pytest
+from prefect import get_client
+from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
 from sqlalchemy import func, select
 
@@ -331,3 +334,27 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     assert sorted(m["To"] for m in mail.messages if m["X-Passerelles-Kind"] == "completed") == sorted(
         ["benevole4@exemple.fr", "contact@restos.example"]
     )
+
+
+def test_a_silent_running_run_is_rescheduled_by_the_safety_net(lifecycle) -> None:  # type: ignore[no-untyped-def]
+    """A mission run left Running with no heartbeat (its machine died, the automation missed it) is rescheduled
+    by watch-mission-runs' sweep and goes on from where it was; a run heard from recently is left alone."""
+    from prefect.states import Running
+
+    from tasks.recovery import RECOVERED, sweep_runs
+
+    _, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    drv.run()
+    drv.resume(d.needs_analysis(), run=False)
+    with get_client(sync_client=True) as c:  # a process took it, then its machine died: Running, then silence
+        c.set_flow_run_state(UUID(run_id), Running(), force=True)
+    sweep_runs.fn(stale_seconds=60)
+    assert drv.read().state.type is StateType.RUNNING  # type: ignore[union-attr]  # not silent for long enough
+    time.sleep(2.5)
+    swept = sweep_runs.fn(stale_seconds=0.5)
+    assert drv.read().state.type is StateType.SCHEDULED, swept  # type: ignore[union-attr]
+    with unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == RECOVERED)) == 1
+    drv.run()  # the rescheduled run replays: the answer given before its machine died is kept
+    assert drv.form()["key"] == "annonce-review-1"
