@@ -71,13 +71,14 @@ class WaveState:
     published_at: datetime | None
     stopped: bool = False  # the Passerelle stopped the scheduled waves
     fitting_applications: int = 0  # applications whose volunteer meets every required level
+    selecting: bool = False  # the Passerelle moved on to the selection: no wave while she selects
 
 
 def due_at(state: WaveState, policy: WavePolicy) -> datetime | None:
-    """When the next wave goes by itself; None when none will (stopped, the last one sent, or — for the national
-    wave — a fitting application came in)."""
+    """When the next wave goes by itself; None when none will (stopped, the selection under way, the last one sent,
+    or — for the national wave — a fitting application came in)."""
     following = next_wave(state.reached, state.remote)
-    if state.stopped or following is None or state.reached_at is None:
+    if state.stopped or state.selecting or following is None or state.reached_at is None:
         return None
     if following is Wave.BRANCH:
         return state.reached_at + policy.head_start
@@ -109,6 +110,8 @@ def summary(state: WaveState, policy: WavePolicy) -> str:
         return done
     if state.stopped:
         return f"{done} ; vagues suivantes arrêtées par la Passerelle"
+    if state.selecting:
+        return f"{done} ; vagues suivantes suspendues pendant la sélection"
     when = due_at(state, policy)
     if when is not None:
         return f"{done} ; prochaine vague ({following.label}) le {_when(when)}"

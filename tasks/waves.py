@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prefect import get_run_logger, task
-from sqlalchemy import ScalarSelect, exists, func, not_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Exists, ScalarSelect, exists, func, not_, select
+from sqlalchemy.orm import Session, aliased
 
 from models import (
     Application,
     ApplicationStatus,
+    AuditEvent,
     Diffusion,
     Mission,
     MissionCompetence,
@@ -55,6 +56,21 @@ def _fitting() -> ScalarSelect[int]:
     )
 
 
+def _selecting() -> Exists:
+    """The Passerelle chose « passer à la sélection » and no retained volunteer withdrew since (correlated to Mission;
+    the audit's step and outcome values, tasks/steps)."""
+    later = aliased(AuditEvent)
+    withdrawn_since = exists().where(
+        later.mission_id == Mission.id, later.at > AuditEvent.at, later.details["outcome"].as_string() == "withdrawn"
+    )
+    return exists().where(
+        AuditEvent.mission_id == Mission.id,
+        AuditEvent.action == "applications",
+        AuditEvent.details["outcome"].as_string() == "select",
+        not_(withdrawn_since),
+    )
+
+
 def states(session: Session, mission_ids: Iterable[int] | None = None) -> dict[int, WaveState]:
     """The wave state of every mission whose annonce has gone out (or of those of `mission_ids`)."""
     reached_at = (
@@ -64,13 +80,13 @@ def states(session: Session, mission_ids: Iterable[int] | None = None) -> dict[i
     )
     query = select(
         Mission.id, Mission.scope, Mission.wave, reached_at, Mission.published_at, Mission.waves_stopped_at,
-        _fitting(),
+        _fitting(), _selecting(),
     ).where(Mission.wave.is_not(None))  # fmt: skip
     if mission_ids is not None:
         query = query.where(Mission.id.in_(list(mission_ids)))
     return {
-        mid: WaveState(scope is Scope.NATIONAL, wave, at, published, stopped is not None, fitting)
-        for mid, scope, wave, at, published, stopped, fitting in session.execute(query).tuples()
+        mid: WaveState(scope is Scope.NATIONAL, wave, at, published, stopped is not None, fitting, selecting)
+        for mid, scope, wave, at, published, stopped, fitting, selecting in session.execute(query).tuples()
     }
 
 

@@ -61,8 +61,9 @@ def test_when_the_next_wave_is_due() -> None:
     assert due_at(state(Wave.BRANCH, at=branch_sent, remote=False), POLICY) is None
     late = T0 + timedelta(days=9)  # the branch wave went late (skipped to by hand): national not before it
     assert due_at(state(Wave.BRANCH, at=late), POLICY) == late
-    # Stopped, or gone as far as it goes: nothing more by itself.
+    # Stopped, the selection under way, or gone as far as it goes: nothing more by itself.
     assert due_at(state(Wave.PRIORITY, stopped=True), POLICY) is None
+    assert due_at(state(Wave.PRIORITY, selecting=True), POLICY) is None
     assert due_at(state(Wave.NATIONAL), POLICY) is None
     assert due_at(state(None), POLICY) is None
 
@@ -78,6 +79,7 @@ def test_where_the_waves_stand_in_french() -> None:
         "pas de vague nationale tant qu'une candidature adaptée est en cours"
     )
     assert summary(state(Wave.PRIORITY, stopped=True), POLICY).endswith("vagues suivantes arrêtées par la Passerelle")
+    assert summary(state(Wave.PRIORITY, selecting=True), POLICY).endswith("suspendues pendant la sélection")
     assert summary(state(Wave.NATIONAL, remote=False), POLICY).startswith("vague 3/3 : bénévoles de toute la France")
 
 
@@ -113,6 +115,15 @@ def test_fitting_applications_and_due_missions(app_db) -> None:  # type: ignore[
         assert due(s, later, POLICY) == []
         app = s.scalar(select(Application).where(Application.volunteer_id == 2))
         app.status = ApplicationStatus.WITHDRAWN  # type: ignore[union-attr]
+        s.flush()
+        assert [x.mission_id for x in due(s, later, POLICY)] == [mission_id]
+        # No wave while the Passerelle selects; again once a retained volunteer withdrew.
+        s.add(AuditEvent(mission_id=mission_id, actor="Claire Muller", action="applications", step_key="applications-1",
+                         details={"outcome": "select"}, at=T0 + timedelta(days=1)))  # fmt: skip
+        s.flush()
+        assert states(s)[mission_id].selecting and due(s, later, POLICY) == []
+        s.add(AuditEvent(mission_id=mission_id, actor="Claire Muller", action="roadmap", step_key="roadmap",
+                         details={"outcome": "withdrawn"}, at=T0 + timedelta(days=2)))  # fmt: skip
         s.flush()
         assert [x.mission_id for x in due(s, later, POLICY)] == [mission_id]
         s.get(Mission, mission_id).waves_stopped_at = T0  # type: ignore[union-attr]
