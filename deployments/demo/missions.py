@@ -151,6 +151,9 @@ def plan_mission(plan: Plan, m: MissionPlan, now: datetime) -> None:
     rng, t, tpl, spec = m.rng, m.times, m.template, m.spec
     analysed = m.reached(S.ANALYSED)
     m.national = analysed and tpl.remote and rng.random() < 0.7
+    if S.PUBLISHED in t:  # a remote mission published less than a week ago still waits for its national wave
+        fresh = m.status is S.PUBLISHED and now - t[S.PUBLISHED] < timedelta(days=7)
+        m.wave = Wave.NATIONAL if m.national and not fresh else Wave.BRANCH
     m.needed = 2 if analysed and rng.random() < 0.1 else 1
     start = meeting = None
     if analysed:
@@ -166,7 +169,7 @@ def plan_mission(plan: Plan, m: MissionPlan, now: datetime) -> None:
              deliverables="; ".join(d for _, d in tpl.objectives) if analysed else "",
              domain_id=Ref("domain", tpl.domain) if analysed else None,
              scope=Scope.NATIONAL if m.national else Scope.REGIONAL,
-             wave=(Wave.NATIONAL if m.national else Wave.BRANCH) if S.PUBLISHED in t else None,
+             wave=m.wave,
              volunteers_needed=m.needed, effort=effort if analysed else "",
              expected_start=start, expected_end=start + timedelta(days=rng.randint(60, 120)) if start else None,
              needs_meeting_on=meeting, requested_at=t[S.REQUESTED], analysed_at=t.get(S.ANALYSED),

@@ -15,6 +15,7 @@ from typing import Any
 from deployments import demo_data as data
 from models import AuditEvent, Availability, Base
 from models.rules import MissionStatus as S
+from models.waves import Wave
 
 SEED = "passerelles-demo"
 DEMO_TODAY = date(2026, 11, 26)
@@ -79,6 +80,7 @@ class MissionPlan:
     reference: str = ""
     rng: random.Random = field(default_factory=random.Random)
     national: bool = False
+    wave: Wave | None = None  # how far its annonce went (models/waves.py)
     needed: int = 1
     selected: list[Person] = field(default_factory=list)
 

@@ -95,10 +95,11 @@ def plan_search(plan: Plan, m: MissionPlan, people: list[Person], flags: FlagBoo
     """Diffusion rounds, applications, selection and the priority flags it raises or clears."""
     rng, t, domain = m.rng, m.times, m.template.domain
     published = t[S.PUBLISHED]
-    pool = [p for p in people if (p.branch == m.branch or (m.national and p.national)) and p.reachable(published)]
+    national = m.wave is Wave.NATIONAL
+    pool = [p for p in people if (p.branch == m.branch or (national and p.national)) and p.reachable(published)]
     local = [p for p in pool if p.branch == m.branch]
     priority = sum(flags.active(p.email, domain, published) for p in pool)
-    channels = [(Channel.EMAIL, len(local))] + [(Channel.NATIONAL_EMAIL, len(pool) - len(local))] * m.national
+    channels = [(Channel.EMAIL, len(local))] + [(Channel.NATIONAL_EMAIL, len(pool) - len(local))] * national
     for channel, audience in [*channels, (Channel.SOCIAL, 0)]:
         wave = {Channel.EMAIL: Wave.BRANCH, Channel.NATIONAL_EMAIL: Wave.NATIONAL}.get(channel)
         plan.add(Diffusion, _parent=m.mission, mission_id=m.mission, channel=channel, round=1, audience_size=audience,
