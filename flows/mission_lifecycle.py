@@ -2,7 +2,8 @@
 submits its form in the Prefect UI; automatic steps run as tasks.
 
 The steps and their order come from the registry (tasks/steps). On every resume Prefect re-executes this
-function from the top: the suspends already answered return their stored input at once and the tasks are
+function from the top: the suspends already answered return their stored input at once, their verdicts and the
+automatic rounds already done are read from the database in one task (not one task each), and the tasks are
 idempotent by database keys, so the run reaches the same keys in the same order and nothing is written or sent
 twice. Only sequencing lives here.
 """
@@ -19,23 +20,26 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 
 from deployments.runs import LIFECYCLE
 from models.rules import MissionStatus
-from tasks.lifecycle import attach_run, closing_state, prepare_form, run_step, submit
+from tasks.lifecycle import attach_run, closing_state, prepare_form, recorded_verdicts, run_step, submit
 from tasks.steps import REGISTRY, Outcome, Step, build_form
 
 
 @dataclass(frozen=True)
 class Suspends:
-    """The suspend keys this run has used, and those that got an answer."""
+    """The suspend keys this run has used, those that got an answer, and the verdicts the database holds (step
+    key → outcome and reason: answers handled, automatic rounds done)."""
 
     used: frozenset[str]
     answered: frozenset[str]
+    recorded: dict[str, dict[str, str]]
 
 
-def _suspends() -> Suspends:
-    """Read them once per execution: answered forms need no description on replay, and a key used but never
-    answered (the run was interrupted as it suspended, then rescheduled) must not be reused."""
+def _suspends(mission_id: int) -> Suspends:
+    """Read them once per execution: answered forms need no description on replay, a key used but never
+    answered (the run was interrupted as it suspended, then rescheduled) must not be reused, and what the database
+    recorded is replayed from one read."""
 
-    async def read() -> Suspends:
+    async def read() -> tuple[frozenset[str], frozenset[str]]:
         async with get_client() as client:
             run_id = flow_run.get_id()
             run = await client.read_flow_run(run_id)
@@ -43,9 +47,10 @@ def _suspends() -> Suspends:
                 run_id, key_prefix="suspended-", limit=10_000, exclude_keys=set()
             )
             answered = {i.key[len("suspended-") : -len("-response")] for i in inputs if i.key.endswith("-response")}
-            return Suspends(frozenset(run.empirical_policy.pause_keys or ()), frozenset(answered))
+            return frozenset(run.empirical_policy.pause_keys or ()), frozenset(answered)
 
-    return run_coro_as_sync(read())
+    used, answered = run_coro_as_sync(read())
+    return Suspends(used, answered, recorded_verdicts(mission_id))
 
 
 class MissionCancelled(Exception):
@@ -73,7 +78,7 @@ def ask(mission_id: int, step: Step, n: int, returns: int, suspends: Suspends) -
         )
         answer = suspend_flow_run(wait_for_input=build_form(step.form, **spec), key=k, timeout=None)
         data = answer.model_dump(mode="json")
-        verdict = submit(mission_id, step.key, k, data, n)
+        verdict = suspends.recorded.get(k) or submit(mission_id, step.key, k, data, n)
         outcome = Outcome(verdict["outcome"])
         if outcome is Outcome.CANCELLED:
             raise MissionCancelled
@@ -92,7 +97,7 @@ def mission_lifecycle(mission_id: int) -> State:
     """
     start = attach_run(mission_id, str(flow_run.get_id()))
     status = MissionStatus(start["status"])
-    suspends = _suspends()
+    suspends = _suspends(mission_id)
     steps = REGISTRY.steps
     rounds: dict[str, int] = dict(start["rounds"])  # the next round of each step taken in rounds
     returns: int = start.get("returns", 0)
@@ -108,7 +113,7 @@ def mission_lifecycle(mission_id: int) -> State:
                     rounds[step.key] = max(rounds.get(step.key, 1), 2)
                 continue
             if step.form is None:
-                run_automatic(mission_id, step, rounds)
+                run_automatic(mission_id, step, rounds, suspends)
                 continue
             while True:
                 n = rounds.get(step.key, 1)
@@ -116,7 +121,7 @@ def mission_lifecycle(mission_id: int) -> State:
                     rounds[step.key] = n + 1
                 outcome = ask(mission_id, step, n, returns, suspends)
                 if outcome in step.then:
-                    run_automatic(mission_id, REGISTRY[step.then[outcome]], rounds)
+                    run_automatic(mission_id, REGISTRY[step.then[outcome]], rounds, suspends)
                 if outcome in step.back:
                     returns, first_pass, i = returns + 1, False, REGISTRY.index(step.back[outcome])
                     break
@@ -130,8 +135,10 @@ def mission_lifecycle(mission_id: int) -> State:
     return Completed(name="Annulée", message=f"Mission {end['reference']} annulée : {end['reason']}")
 
 
-def run_automatic(mission_id: int, step: Step, rounds: dict[str, int]) -> None:
-    """Run the next round of an automatic step (the diffusion: round 1 publishes, later ones widen)."""
+def run_automatic(mission_id: int, step: Step, rounds: dict[str, int], suspends: Suspends) -> None:
+    """Run the next round of an automatic step (the diffusion: round 1 publishes, later ones send the next wave),
+    unless the database says it is done."""
     n = rounds.get(step.key, 1)
     rounds[step.key] = n + 1
-    run_step(mission_id, step.key, n)
+    if step.step_key(n) not in suspends.recorded:
+        run_step(mission_id, step.key, n)

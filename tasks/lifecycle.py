@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import task
+from sqlalchemy import select
 
+from models import AuditEvent
 from models.db import unit_of_work
 from tasks import notices
 from tasks.missions import StepRefused, audit, find_association, find_coordinator, get_mission, open_mission, step_done
 from tasks.outbox import deliver_soon
-from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY
+from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY, Outcome
 from tasks.steps.answers import describe, first_round, handle, returns
 from tasks.views import dashboard
 
@@ -55,6 +57,19 @@ def attach_run(mission_id: int, flow_run_id: str) -> dict[str, Any]:
         start = {"status": mission.status.value, "rounds": rounds, "returns": returns(session, mission_id)}
         audit(session, mission, actor="prefect", action="run-attached", step_key=key, details={"start": start})
         return start
+
+
+@task(retries=2, retry_delay_seconds=2, persist_result=False)
+def recorded_verdicts(mission_id: int) -> dict[str, dict[str, str]]:
+    """What the database already holds for the mission's step keys (key → outcome and, when refused, the reason):
+    a replay takes its answered forms and done automatic rounds from this one read instead of one task each (the
+    very verdicts `handle` returns on a replay); only what is new this time goes through `submit` or `run_step`."""
+    with unit_of_work() as session:
+        rows = session.execute(
+            select(AuditEvent.step_key, AuditEvent.details).where(AuditEvent.mission_id == mission_id)
+        ).tuples()
+        return {key: {"outcome": str(details.get("outcome", Outcome.RETRY.value)), "error": details.get("error", "")}
+                for key, details in rows}  # fmt: skip
 
 
 # Task results are not persisted: some carry names (form descriptions, a cancellation reason), and the database,
