@@ -300,7 +300,8 @@ class Claimed:
     html_body: str
 
 
-CLAIM_BATCH = 50  # mails claimed, then recorded, per transaction
+CLAIM_BATCH = 50  # mails claimed per transaction (recorded RECORD_EVERY at a time)
+RECORD_EVERY = 10  # mails sent between two records: what a sender dying mid-batch may send twice
 UNBUILDABLE = -1  # the code of a mail no server would take (it cannot be built): failed at once
 
 
@@ -353,8 +354,9 @@ def send_pending(
     dropped connection defers it with backoff, and the sender goes on with a new connection. Mails still deferred
     after MAX_AGE are failed. `on_failure` runs in the transaction that fails a mail (to tell someone). No
     transaction is open while the SMTP server is talked to. A sender that dies after the server's acceptance and
-    before recording its batch leaves those mails claimed: once the claim's lease is over, they are sent again with
-    the same Message-ID, which lets the receiving side recognise them (at most one batch, CLAIM_BATCH mails).
+    before recording them leaves those mails claimed: once the claim's lease is over, they are sent again with the
+    same Message-ID, which lets the receiving side recognise them (at most RECORD_EVERY mails per connection: a
+    batch is claimed CLAIM_BATCH at a time, recorded RECORD_EVERY at a time).
     """
     now = utcnow()
     with session_factory() as session:
@@ -387,8 +389,9 @@ def send_pending(
                     result.suppressed += suppressed
                 if not mails and not suppressed:
                     return
-                outcomes = [_send_one(connection, mail) for mail in mails]
-                _record(session_factory, outcomes, now, result, lock, on_failure)
+                for i in range(0, len(mails), RECORD_EVERY):  # a crash re-sends at most what was not recorded
+                    outcomes = [_send_one(connection, mail) for mail in mails[i : i + RECORD_EVERY]]
+                    _record(session_factory, outcomes, now, result, lock, on_failure)
         finally:
             connection.drop()
 
