@@ -46,10 +46,9 @@ def _priority(mission: Mission) -> ColumnElement[bool]:
     )
 
 
-def audience(session: Session, mission: Mission, wave: Wave | None = None) -> list[tuple[int, bool]]:
-    """(volunteer id, has priority in the domain) of everyone the annonce reaches once `wave` is sent (by default
-    as far as the mission may go), priority first."""
-    return [(r.id, r.priority) for r in session.execute(_audience(mission, wave))]
+def audience(session: Session, mission: Mission) -> list[tuple[int, bool]]:
+    """(volunteer id, has priority in the domain) of everyone the annonce may reach, priority first."""
+    return [(r.id, r.priority) for r in session.execute(_audience(mission, None))]
 
 
 def _audience(mission: Mission, wave: Wave | None) -> Select[int, bool, str, str, str, bool]:

@@ -18,8 +18,8 @@ from models.db import unit_of_work
 from tasks import notices
 from tasks.missions import StepRefused, audit, find_association, find_coordinator, get_mission, open_mission, step_done
 from tasks.outbox import deliver_soon
-from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY, Outcome
-from tasks.steps.answers import describe, first_round, handle, returns
+from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY
+from tasks.steps.answers import describe, first_round, handle, recorded_verdict, returns
 from tasks.views import dashboard
 
 
@@ -68,8 +68,8 @@ def recorded_verdicts(mission_id: int) -> dict[str, dict[str, str]]:
         rows = session.execute(
             select(AuditEvent.step_key, AuditEvent.details).where(AuditEvent.mission_id == mission_id)
         ).tuples()
-        return {key: {"outcome": str(details.get("outcome", Outcome.RETRY.value)), "error": details.get("error", "")}
-                for key, details in rows}  # fmt: skip
+        verdicts = {key: recorded_verdict(details) for key, details in rows}
+    return {key: {"outcome": v.outcome.value, "error": v.error} for key, v in verdicts.items()}
 
 
 # Task results are not persisted: some carry names (form descriptions, a cancellation reason), and the database,

@@ -32,15 +32,19 @@ class Verdict:
     replayed: bool = False  # the answer had been handled before: nothing was done now
 
 
+def recorded_verdict(details: dict[str, Any]) -> Verdict:
+    """The verdict an answer got, from its audit event's details: what a replay returns, whichever way it reads it
+    (`handle` for one key, tasks/lifecycle.recorded_verdicts for every key at once)."""
+    return Verdict(Outcome(details.get("outcome", Outcome.RETRY)), details.get("error", ""), replayed=True)
+
+
 def handle(
     session: Session, mission_id: int, step: Step, step_key: str, data: dict[str, Any], *, n: int = 1
 ) -> Verdict:
     """Apply the answer to a step's form once; `n` is the step's round (annonce version, check-in number)."""
     done = step_done(session, mission_id, step_key)
     if done is not None:
-        return Verdict(
-            Outcome(done.details.get("outcome", Outcome.RETRY)), done.details.get("error", ""), replayed=True
-        )
+        return recorded_verdict(done.details)
     mission = get_mission(session, mission_id, lock=True)
     actor = entered_by(data.get("entered_by")) or mission.coordinator.full_name
     if mission.status is MissionStatus.CANCELLED:
