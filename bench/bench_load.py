@@ -99,8 +99,8 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
 
     with temporary_settings(updates={ps.PREFECT_API_URL: server.api_url}):
         from deployments.register import register
-        from deployments.runs import start_run
         from models.db import unit_of_work
+        from tasks.runs import start_run
         from tests import lifecycle_driver as d
 
         register()

@@ -47,6 +47,11 @@ def init(argv: list[str]) -> int:
         print(f"Serveur Prefect injoignable ({get_settings().prefect_api_url}) : {exc}", file=sys.stderr)
         return 1
     print(f"Prefect prêt : pool « {POOL} », {len(ids)} déploiements, automatisations de reprise.")
+    from tasks.recovery import restore_ended_runs
+
+    restored = restore_ended_runs()  # runs of closed missions turned Crashed before issue 19's fix
+    if restored:
+        print(f"Runs de missions closes remis dans leur état final : {len(restored)}.")
     print(f"Démarrez les workers : prefect worker start --pool {POOL}")
     return 0
 
@@ -67,8 +72,8 @@ def start_mission(argv: list[str]) -> int:
     parser.add_argument("--titre", required=True, help="intitulé de la mission")
     parser.add_argument("--demande", default="", help="la demande de l'association, dans ses mots")
     args = parser.parse_args(argv)
-    from deployments.runs import open_and_start
     from tasks.missions import StepRefused
+    from tasks.runs import open_and_start
 
     try:
         result = open_and_start(args.association, args.passerelle, args.titre, args.demande)

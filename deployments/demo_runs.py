@@ -16,9 +16,9 @@ from prefect.client.schemas.objects import StateType
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import select
 
-from deployments.runs import LIFECYCLE, LIFECYCLE_DEPLOYMENT, start_run
 from models import Mission, MissionStatus
 from models.db import unit_of_work
+from tasks.runs import LIFECYCLE, LIFECYCLE_DEPLOYMENT, start_run
 
 OPEN = [s for s in MissionStatus if s.is_open]  # in lifecycle order
 

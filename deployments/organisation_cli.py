@@ -148,7 +148,7 @@ def _team_table(session: Any, branch: str) -> str:
 
 
 def _retag(mission_ids: list[int]) -> None:
-    from deployments.runs import retag_runs
+    from tasks.runs import retag_runs
 
     try:
         retag_runs(mission_ids)

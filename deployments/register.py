@@ -23,14 +23,22 @@ from prefect.events.schemas.events import ResourceSpecification
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.schedules import Cron
 
-from deployments.runs import LIFECYCLE
+from tasks.runs import END_NAMES, LIFECYCLE
 
 log = logging.getLogger("passerelles.register")
 
 POOL = "passerelles"
 HEARTBEAT_SECONDS = 30  # PREFECT_FLOWS_HEARTBEAT_FREQUENCY of the workers' runs
 SILENCE = timedelta(seconds=4 * HEARTBEAT_SECONDS)  # no heartbeat for that long: the run's worker died
-RUN_ENDS = {f"prefect.flow-run.{s}" for s in ("Completed", "Failed", "Cancelled", "Crashed", "Suspended", "Paused")}
+# A run's state events are named after the state's *name* (`prefect.flow-run.Terminée`), not its type. Every name
+# a run takes once it no longer runs on its process: Prefect's own, for every type but Pending and Running, and the
+# end states of mission runs (tasks/runs.py). A name missing here makes the silence automation fire on a run that
+# ended (issue 19: every finished mission run turned Crashed two minutes after « Terminée »).
+PREFECT_STOPPED_NAMES = frozenset(
+    {"Completed", "Failed", "Cancelled", "Crashed", "Paused", "Suspended", "Scheduled", "Resuming", "AwaitingRetry",
+     "Late", "AwaitingConcurrencySlot"}
+)  # fmt: skip
+RUN_ENDS = frozenset(f"prefect.flow-run.{name}" for name in PREFECT_STOPPED_NAMES | END_NAMES)
 
 
 def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
@@ -132,7 +140,9 @@ def automations(ids: dict[str, UUID], silence: timedelta = SILENCE) -> list[Auto
                 within=silence,
             ),
             actions=[
-                ChangeFlowRunState(state=StateType.CRASHED, message="Plus de battement : worker perdu.", force=True)
+                # Never forced: the server then refuses to turn a run that already ended (Completed, Cancelled,
+                # Crashed, Failed) Crashed, whatever the automation believed.
+                ChangeFlowRunState(state=StateType.CRASHED, message="Plus de battement : worker perdu.")
             ],
         ),
         AutomationCore(
@@ -148,7 +158,7 @@ def automations(ids: dict[str, UUID], silence: timedelta = SILENCE) -> list[Auto
                 threshold=1,
                 within=silence,
             ),
-            actions=[ChangeFlowRunState(state=StateType.CRASHED, message="Jamais démarré : worker perdu.", force=True)],
+            actions=[ChangeFlowRunState(state=StateType.CRASHED, message="Jamais démarré : worker perdu.")],
         ),
         AutomationCore(
             name="passerelles : relancer un run de mission planté",

@@ -311,7 +311,7 @@ def fee_reminders() -> State:
 
 def _retag(mission_ids: list[int]) -> None:
     if mission_ids:
-        from deployments.runs import retag_runs
+        from tasks.runs import retag_runs
 
         retag_runs(mission_ids)
 

@@ -15,12 +15,12 @@ from itertools import count
 
 from prefect import flow, get_client, suspend_flow_run
 from prefect.runtime import flow_run
-from prefect.states import Completed, State
+from prefect.states import State
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-from deployments.runs import LIFECYCLE
 from models.rules import MissionStatus
 from tasks.lifecycle import attach_run, closing_state, prepare_form, recorded_verdicts, run_step, submit
+from tasks.runs import LIFECYCLE, end_state
 from tasks.steps import REGISTRY, Outcome, Step, build_form
 
 
@@ -129,10 +129,7 @@ def mission_lifecycle(mission_id: int) -> State:
                     break
     except MissionCancelled:
         pass
-    end = closing_state(mission_id)
-    if end["status"] == MissionStatus.COMPLETED.value:
-        return Completed(name="Terminée", message=f"Mission {end['reference']} terminée.")
-    return Completed(name="Annulée", message=f"Mission {end['reference']} annulée : {end['reason']}")
+    return end_state(**closing_state(mission_id))
 
 
 def run_automatic(mission_id: int, step: Step, rounds: dict[str, int], suspends: Suspends) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from prefect import flow
 from pydantic import Field
 
-from deployments.runs import start_run
 from tasks.lifecycle import open_request
+from tasks.runs import start_run
 
 
 @flow(name="request-mission", validate_parameters=True)

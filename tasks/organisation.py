@@ -184,7 +184,7 @@ def open_missions(session: Session, coordinator: Coordinator) -> list[Mission]:
 
 def reassign(session: Session, missions: list[Mission], *, to: str, actor: str) -> list[Mission]:
     """Give open missions to another Passerelle of their branch; audited per mission. The caller retags the runs
-    (`deployments.runs.retag_runs`) after the commit; dashboards, reminders and mails read the mission's row."""
+    (`tasks.runs.retag_runs`) after the commit; dashboards, reminders and mails read the mission's row."""
     target = find_coordinator(session, to)
     if target.role not in MISSION_ROLES:
         raise StepRefused(f"{target.full_name} est {ROLE_LABELS[target.role]} : seule une Passerelle ou un(e) "

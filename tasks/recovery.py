@@ -10,7 +10,7 @@ from uuid import UUID
 
 from prefect import get_client, task
 from prefect.client.schemas.objects import StateType
-from prefect.states import Scheduled
+from prefect.states import Scheduled, State
 from sqlalchemy import func, select
 
 from models import AuditEvent, Mission
@@ -19,6 +19,7 @@ from models.db import unit_of_work
 from tasks import notices
 from tasks.missions import audit, cancel
 from tasks.outbox import deliver_soon
+from tasks.runs import LIFECYCLE, end_state
 from tasks.views import dashboard
 
 MAX_RECOVERIES = 5  # then the run stays failed, and the branch dashboard says the mission needs a hand
@@ -49,39 +50,84 @@ def _mission_of(session: Any, run_id: UUID) -> Mission | None:
     return candidate if candidate is not None and candidate.flow_run_id is None else None
 
 
+def _end_of_closed(mission: Mission | None, run_id: UUID) -> State | None:
+    """The end state of the run of a closed mission (None when the mission is open or the run is not its own)."""
+    if mission is None or mission.status.is_open or mission.flow_run_id != str(run_id):
+        return None
+    return end_state(mission.status.value, mission.reference, mission.cancel_reason)
+
+
+def _put_end_back(run_id: UUID, end: State) -> str:
+    """A closed mission's run shows how the mission ended, whatever overwrote it (the silence automation of
+    versions before issue 19 turned every finished run Crashed; a run may also die as it closes). Forced: the run
+    is Crashed or Failed, and the database is the record."""
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, end, force=True)
+    return f"run remis à « {end.name} » (mission close)"
+
+
+def restore_ended_runs() -> list[str]:
+    """Every Crashed or Failed mission run whose mission is closed gets its end state back (`passerelles init`,
+    and `watch-mission-runs` every minute)."""
+    with get_client(sync_client=True) as client:
+        runs = _mission_runs(client, [StateType.CRASHED, StateType.FAILED])
+    done = []
+    for run in runs:
+        with unit_of_work() as session:
+            mission = session.scalar(select(Mission).where(Mission.flow_run_id == str(run.id)))
+            end = _end_of_closed(mission, run.id)
+        if end is not None:
+            done.append(f"{run.name} : {_put_end_back(run.id, end)}")
+    return done
+
+
 def _reschedule(run_id: UUID, state: StateType | None, message: str) -> str:
-    """Reschedule a mission run that ended badly, unless its mission is closed or it keeps failing where it is."""
+    """Reschedule a mission run that ended badly, unless its mission is closed (the run then shows how it
+    ended) or it keeps failing where it is."""
     with unit_of_work() as session:
         mission = _mission_of(session, run_id)
-        if mission is None or not mission.status.is_open:
+        end = _end_of_closed(mission, run_id)
+        if mission is None or (end is None and not mission.status.is_open):
             return "rien à faire : pas de mission ouverte pour ce run"
-        progress = session.scalar(  # the last thing the mission did that was not a recovery
-            select(func.max(AuditEvent.at)).where(
-                AuditEvent.mission_id == mission.id, AuditEvent.action.not_in([RECOVERED, ABANDONED])
-            )
-        )
-        since = select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED
-        )
-        if progress is not None:
-            since = since.where(AuditEvent.at > progress)
-        total = session.scalar(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED
-            )
-        )
-        n = (session.scalar(since) or 0) + 1
-        details: dict[str, Any] = {"state": str(state), "message": message[:500], "attempt": n}
-        if n > MAX_RECOVERIES:
-            key = f"{ABANDONED}:{run_id}:{total}"
-            if session.scalar(select(AuditEvent.id).where(AuditEvent.step_key == key)) is None:
-                audit(session, mission, actor=ACTOR, action=ABANDONED, step_key=key, details=details)
-            return f"abandon après {MAX_RECOVERIES} relances sans progrès"
-        key = f"{RECOVERED}:{run_id}:{(total or 0) + 1}"
-        audit(session, mission, actor=ACTOR, action=RECOVERED, step_key=key, details=details)
+        if end is None:
+            n = _audit_recovery(session, mission, run_id, state, message)
+    if end is not None:  # outside the transaction: no network call while the mission row is locked
+        return _put_end_back(run_id, end)
+    if n > MAX_RECOVERIES:
+        return f"abandon après {MAX_RECOVERIES} relances sans progrès"
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(run_id, Scheduled(message=f"Relance automatique n° {n}"), force=True)
     return f"relancé (n° {n})"
+
+
+def _audit_recovery(session: Any, mission: Mission, run_id: UUID, state: StateType | None, message: str) -> int:
+    """Audit a recovery of the mission's run, or its abandonment after MAX_RECOVERIES without progress; the number
+    of this recovery since the mission last moved on."""
+    progress = session.scalar(  # the last thing the mission did that was not a recovery
+        select(func.max(AuditEvent.at)).where(
+            AuditEvent.mission_id == mission.id, AuditEvent.action.not_in([RECOVERED, ABANDONED])
+        )
+    )
+    since = select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED
+    )
+    if progress is not None:
+        since = since.where(AuditEvent.at > progress)
+    total = session.scalar(
+        select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED
+        )
+    )
+    n = (session.scalar(since) or 0) + 1
+    details: dict[str, Any] = {"state": str(state), "message": message[:500], "attempt": n}
+    if n > MAX_RECOVERIES:
+        key = f"{ABANDONED}:{run_id}:{total}"
+        if session.scalar(select(AuditEvent.id).where(AuditEvent.step_key == key)) is None:
+            audit(session, mission, actor=ACTOR, action=ABANDONED, step_key=key, details=details)
+        return n
+    key = f"{RECOVERED}:{run_id}:{(total or 0) + 1}"
+    audit(session, mission, actor=ACTOR, action=RECOVERED, step_key=key, details=details)
+    return n
 
 
 @task(retries=2, retry_delay_seconds=5)
@@ -105,7 +151,6 @@ def _mission_runs(client: Any, states: list[StateType]) -> list[Any]:
         FlowRunFilterStateType,
     )
 
-    from deployments.runs import LIFECYCLE
 
     runs: list[Any] = []
     while True:

@@ -19,7 +19,6 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deployments.runs import start_run
 from flows.mission_lifecycle import mission_lifecycle
 from models import Branch, Mission, Role
 from models.base import utcnow
@@ -28,6 +27,7 @@ from models.reference_data import ensure_reference_data
 from tasks import notices
 from tasks.mail import send_pending
 from tasks.missions import find_association, find_coordinator, open_mission
+from tasks.runs import start_run
 from tests import factories as f
 
 

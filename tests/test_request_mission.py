@@ -6,10 +6,10 @@ import pytest
 from prefect import get_client
 from sqlalchemy import select
 
-from deployments.runs import start_run
 from flows.request_mission import request_mission
 from models import AuditEvent, FeeKind, FeeRecord, Mission, MissionStatus
 from models.db import unit_of_work
+from tasks.runs import start_run
 
 pytestmark = pytest.mark.slow
 

@@ -135,3 +135,68 @@ def test_workers_killed_runs_recovered_cancel_from_ui(pg_prefect_server, pg_app_
     cancelled_to = sorted(m["To"] for m in mail_server.messages if m["X-Passerelles-Kind"] == "cancelled")
     assert cancelled_to == ["benevole1@exemple.fr", "benevole2@exemple.fr", "contact@restos.example"]
     assert pending == 0
+
+
+def test_finished_runs_stay_finished(pg_prefect_server, pg_app_db, mail_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: a mission run that ends « Terminée » or « Annulée », and an admin flow run that ends Completed
+    with a message, are still so after the silence window: the automations saw their end (event names come from
+    the state's name, not its type) and recovery never touched them."""
+    from prefect.deployments import run_deployment
+
+    from deployments.register import register
+    from tests.test_chaos import answer
+
+    register(silence=SILENCE)
+    d.seed_small()
+    workers = [Worker(f"f{i}", tmp_path / f"f{i}.log").start() for i in (1, 2)]
+    logs = [w.log for w in workers]
+    try:
+        admin_run = run_deployment("create-branch/create-branch", timeout=0, parameters={
+            "code": "COL", "nom": "Colmar", "region": "Grand Est"})  # fmt: skip
+        cancelled_id, cancelled_run = d.open_and_start("Mission annulée")
+        finished_id, finished_run = d.open_and_start("Mission menée à son terme")
+        cancelled, finished = d.Driver(cancelled_run), d.Driver(finished_run)
+        wait_for(cancelled, logs, key="needs-analysis")
+        submit(cancelled, d.needs_analysis(decision="annuler la mission", cancel_reason="L'association a renoncé."))
+        for key in ("needs-analysis", "annonce-review-1", "applications-1", "selection", "roadmap", "check-in-1",
+                    "review"):  # fmt: skip
+            wait_for(finished, logs, key=key)
+            submit(finished, answer(finished, key, finish=True))
+        wait_for(finished, logs, state=StateType.COMPLETED)
+        ended_at = time.monotonic()
+        time.sleep(SILENCE.total_seconds() + 20)  # past the window, and the automations' evaluation loop
+
+        with get_client(sync_client=True) as c:
+            runs = {name: c.read_flow_run(UUID(str(run_id))) for name, run_id in
+                    (("admin", admin_run.id), ("annulée", cancelled_run), ("terminée", finished_run))}  # fmt: skip
+            recoveries = [r for r in c.read_flow_runs(limit=200) if r.name and r.parameters.get("flow_run")]
+    finally:
+        for w in workers:
+            w.stop()
+    assert time.monotonic() - ended_at > SILENCE.total_seconds()
+    states = {name: (r.state.type, r.state.name, r.state.message) for name, r in runs.items() if r.state}
+    assert states["terminée"][:2] == (StateType.COMPLETED, "Terminée"), states
+    assert states["annulée"][:2] == (StateType.COMPLETED, "Annulée"), states
+    assert "L'association a renoncé." in (states["annulée"][2] or "")
+    assert states["admin"][0] == StateType.COMPLETED and "Colmar" in (states["admin"][2] or ""), states
+    touched = {str(r.parameters["flow_run"]).rsplit(".", 1)[-1] for r in recoveries}
+    assert not touched & {str(admin_run.id), cancelled_run, finished_run}, recoveries
+    with unit_of_work() as s:
+        assert s.get(Mission, finished_id).status is MissionStatus.COMPLETED  # type: ignore[union-attr]
+        assert s.get(Mission, cancelled_id).status is MissionStatus.CANCELLED  # type: ignore[union-attr]
+        actions = set(s.scalars(select(AuditEvent.action)))
+    assert not actions & {"run-recovered", "run-abandoned"}
+
+    # An installation upgraded from a version that overwrote them: `passerelles init` puts the end states back.
+    from prefect.states import Crashed
+
+    from tasks.recovery import restore_ended_runs
+
+    with get_client(sync_client=True) as c:
+        for run_id in (cancelled_run, finished_run):
+            c.set_flow_run_state(UUID(run_id), Crashed(message="Plus de battement : worker perdu."), force=True)
+        assert len(restore_ended_runs()) == 2
+        after = {run_id: c.read_flow_run(UUID(run_id)).state for run_id in (cancelled_run, finished_run)}
+    assert [(s.type, s.name) for s in after.values() if s] == [(StateType.COMPLETED, "Annulée"),
+                                                              (StateType.COMPLETED, "Terminée")]  # fmt: skip
+    assert after[finished_run].message == states["terminée"][2]  # type: ignore[union-attr]

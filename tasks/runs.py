@@ -1,13 +1,30 @@
-"""The names of the deployments, and starting a mission's lifecycle run."""
+"""A mission's run on Prefect: its deployment's name, its labels, starting it, retagging it, and the state it ends
+in.
+
+A mission run ends `Completed`, named after how the mission ended (« Terminée », « Annulée »): those names are
+defined here only, and the automations that watch runs (deployments/register.py) expect them from here.
+"""
 
 from __future__ import annotations
 
+from prefect.states import Completed, State
+
 from models.db import unit_of_work
+from models.rules import MissionStatus
 from models.settings import get_settings
 from tasks.missions import get_mission
 
 LIFECYCLE = "mission-lifecycle"  # the flow's name and its deployment's
 LIFECYCLE_DEPLOYMENT = f"{LIFECYCLE}/{LIFECYCLE}"
+FINISHED, CANCELLED = "Terminée", "Annulée"  # the names of a mission run's end states (type COMPLETED)
+END_NAMES = frozenset({FINISHED, CANCELLED})
+
+
+def end_state(status: str, reference: str, reason: str) -> State:
+    """The state a mission run ends in, from its mission's status (the database is the record)."""
+    if status == MissionStatus.COMPLETED.value:
+        return Completed(name=FINISHED, message=f"Mission {reference} terminée.")
+    return Completed(name=CANCELLED, message=f"Mission {reference} annulée : {reason}")
 
 
 def run_labels(mission_id: int) -> tuple[str, list[str]]:
