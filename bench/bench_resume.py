@@ -85,9 +85,9 @@ def run(missions: int) -> tuple[list[float], list[float]]:
     from sqlalchemy import select
 
     from deployments.demo_runs import wait_for_deployments
+    from flows.request_mission import open_and_start
     from models import Association, Coordinator, Role
     from models.db import unit_of_work
-    from tasks.runs import open_and_start
     from tests import lifecycle_driver as d
 
     wait_for_deployments(timeout=120)

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from models.db import unit_of_work
-from tasks.missions import StepRefused
+from tasks.refusals import StepRefused
 
 ACTOR = "ligne de commande"
 
@@ -159,7 +159,7 @@ def _retag(mission_ids: list[int]) -> None:
 def reassign(argv: list[str]) -> int:
     """`passerelles reassign (--mission REF | --de MEMBRE) --a MEMBRE`."""
     from tasks import organisation as org
-    from tasks.missions import find_mission
+    from tasks.lookups import find_mission
 
     parser = argparse.ArgumentParser(
         prog="passerelles reassign", description="Confie une mission, ou toutes les missions ouvertes d'une "
@@ -322,7 +322,7 @@ def volunteer(argv: list[str]) -> int:
 def social_posted(argv: list[str]) -> int:
     """`passerelles social-posted REF --par MEMBRE [--portee N]`: the mission's post is on the social networks."""
     from tasks.diffusion import confirm_social_post
-    from tasks.missions import find_coordinator, find_mission
+    from tasks.lookups import find_coordinator, find_mission
 
     parser = argparse.ArgumentParser(
         prog="passerelles social-posted", description="Confirme la publication d'une annonce sur les réseaux sociaux."

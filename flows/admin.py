@@ -16,7 +16,7 @@ from pydantic import Field
 from flows.privacy import erase_volunteer_flow
 from models.org import ROLE_LABELS, Role
 from models.volunteer import AVAILABILITY_LABELS
-from tasks.missions import StepRefused
+from tasks.refusals import StepRefused
 
 ACTOR = "formulaire d'administration"
 RoleChoice = StrEnum("RoleChoice", {role.name: label for role, label in ROLE_LABELS.items()})  # type: ignore[misc]
@@ -141,7 +141,7 @@ def reassign_missions(
 ) -> State:
     """Confier une mission, ou toutes les missions ouvertes d'une Passerelle, à une autre Passerelle de l'antenne."""
     from tasks import organisation as org
-    from tasks.missions import find_mission
+    from tasks.lookups import find_mission
 
     moved: list[int] = []
 
@@ -238,7 +238,7 @@ def confirm_social_post(
 ) -> State:
     """Confirmer qu'une annonce est publiée sur les réseaux sociaux."""
     from tasks import diffusion
-    from tasks.missions import find_coordinator, find_mission
+    from tasks.lookups import find_coordinator, find_mission
 
     def act(session: Any) -> str:
         who = find_coordinator(session, saisi_par)

@@ -12,8 +12,8 @@ from prefect.states import Completed, Failed, State
 from pydantic import Field
 
 from models.db import unit_of_work
-from tasks.missions import StepRefused
 from tasks.privacy import erase_volunteer, retention_pass, scrub_prefect
+from tasks.refusals import StepRefused
 
 
 def erase(ref: str, reason: str) -> str:

@@ -23,3 +23,11 @@ def request_mission(
     opened = open_request(association, passerelle, titre, demande)
     run_id = start_run(opened["mission_id"])
     return {"mission_id": str(opened["mission_id"]), "reference": opened["reference"], "flow_run_id": run_id}
+
+
+def open_and_start(association: str, passerelle: str, title: str, request: str) -> dict[str, str]:
+    """The command line's request-mission, without a flow run of its own: open a mission (StepRefused in French
+    when the association or the Passerelle is unknown) and start its run."""
+    opened = open_request.fn(association, passerelle, title, request)
+    return {"mission_id": str(opened["mission_id"]), "reference": opened["reference"],
+            "flow_run_id": start_run(opened["mission_id"])}  # fmt: skip

@@ -15,7 +15,7 @@ from models.waves import Wave
 from tasks import notices
 from tasks.links import volunteer_links
 from tasks.mail import MailContent, compose, outbox_key
-from tasks.missions import StepRefused
+from tasks.refusals import StepRefused
 
 KIND = "annonce"  # the outbox kind of an annonce mail
 

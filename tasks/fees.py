@@ -25,8 +25,9 @@ from models.association import Association
 from models.base import utcnow
 from models.rules import Bracket, check_brackets
 from models.settings import get_settings
+from tasks.lookups import find_coordinator, find_mission
 from tasks.mail import compose, enqueue
-from tasks.missions import StepRefused, find_coordinator, find_mission
+from tasks.refusals import StepRefused
 
 SETTLERS = (Role.SUPPORT, Role.ADMIN)
 BEFORE_A_VOLUNTEER = {MissionStatus.REQUESTED, MissionStatus.ANALYSED, MissionStatus.APPROVED, MissionStatus.PUBLISHED}

@@ -3,8 +3,6 @@ recording applications. Plain functions over a session; the caller owns the tran
 
 from __future__ import annotations
 
-import difflib
-import re
 from datetime import date
 from typing import Any
 
@@ -27,27 +25,8 @@ from models import (
 )
 from models.base import utcnow
 from models.rules import REACHED_AT, check_reopen, check_transition, fees_for_budget, format_reference, next_sequence
-from models.text import fold
-
-
-class StepRefused(ValueError):
-    """Well-formed input the business rules refuse; the message (French) goes back to the Passerelle."""
-
-
-def get_mission(session: Session, mission_id: int, *, lock: bool = False) -> Mission:
-    """The mission, or StepRefused when there is none."""
-    mission = session.get(Mission, mission_id, with_for_update=lock)
-    if mission is None:
-        raise StepRefused(f"Mission inconnue : n° {mission_id}.")
-    return mission
-
-
-def find_mission(session: Session, reference: str) -> Mission:
-    """The mission with this reference (`STR-2026-014`), or StepRefused."""
-    mission = session.scalar(select(Mission).where(Mission.reference == reference.strip().upper()))
-    if mission is None:
-        raise StepRefused(f"Aucune mission n'a la référence « {reference} ».")
-    return mission
+from tasks.fees import waive_if_unfound
+from tasks.refusals import StepRefused
 
 
 def audit(
@@ -126,8 +105,6 @@ def cancel(session: Session, mission: Mission, *, reason: str, actor: str, step_
     """Cancel the mission with a reason (required), remembering the status it was cancelled from."""
     if not reason.strip():
         raise StepRefused("Pour annuler la mission, indiquez le motif d'annulation.")
-    from tasks.fees import waive_if_unfound
-
     mission.cancelled_from = mission.status
     mission.cancel_reason = reason.strip()
     waive_if_unfound(session, mission, cancelled_from=mission.status)
@@ -219,31 +196,6 @@ def current_brackets(session: Session, year: int) -> list[Any]:
     return [b.rule() for b in session.scalars(select(FeeBracket).where(FeeBracket.valid_from == since))]
 
 
-_VOLUNTEER_NO = re.compile(r"^V-?(\d+)$", re.IGNORECASE)
-
-
-def find_volunteer(session: Session, ref: str) -> Volunteer:
-    """A volunteer by number (`V-0042`, `42`), e-mail (any case) or full name (any case, any accents, when only
-    one volunteer has it); StepRefused names what was not found."""
-    ref = ref.strip()
-    m = _VOLUNTEER_NO.match(ref) or re.match(r"^(\d+)$", ref)
-    if m:
-        volunteer = session.get(Volunteer, int(m.group(1)))
-    elif "@" in ref:
-        volunteer = session.scalar(select(Volunteer).where(Volunteer.email == ref.lower()))
-    elif fold(ref):
-        namesakes = list(session.scalars(select(Volunteer).where(Volunteer.name_key == fold(ref)).limit(5)))
-        if len(namesakes) > 1:
-            labels = ", ".join(f"{v.label} ({v.email})" for v in namesakes)
-            raise StepRefused(f"Plusieurs bénévoles s'appellent « {ref} » : {labels}. Indiquez le numéro ou l'e-mail.")
-        volunteer = namesakes[0] if namesakes else None
-    else:
-        raise StepRefused(f"« {ref} » n'est ni un numéro de bénévole (V-0042), ni une adresse e-mail, ni un nom.")
-    if volunteer is None:
-        raise StepRefused(f"Bénévole inconnu : « {ref} ».")
-    return volunteer
-
-
 def record_application(
     session: Session,
     mission: Mission,
@@ -282,25 +234,3 @@ def record_application(
     return application, True
 
 
-def find_coordinator(session: Session, ref: str) -> Coordinator:
-    """A coordinator by e-mail (any case) or number (`C-3`, `3`); StepRefused otherwise."""
-    ref = ref.strip()
-    m = re.match(r"^C?-?(\d+)$", ref, re.IGNORECASE)
-    if m:
-        coordinator = session.get(Coordinator, int(m.group(1)))
-    else:
-        coordinator = session.scalar(select(Coordinator).where(func.lower(Coordinator.email) == ref.lower()))
-    if coordinator is None or not coordinator.active:
-        raise StepRefused(f"Passerelle inconnue ou inactive : « {ref} ».")
-    return coordinator
-
-
-def find_association(session: Session, name: str) -> Association:
-    """An association by name, whatever the case and accents; StepRefused with close names otherwise."""
-    association = session.scalar(select(Association).where(Association.name_key == fold(name)))
-    if association is None:
-        names = {a.name_key: a.name for a in session.scalars(select(Association))}
-        close = [names[k] for k in difflib.get_close_matches(fold(name), list(names), n=3)]
-        hint = f" Vouliez-vous dire : {', '.join(close)} ?" if close else ""
-        raise StepRefused(f"Association inconnue : « {name} ».{hint}")
-    return association

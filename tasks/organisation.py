@@ -21,8 +21,10 @@ from models.rules import fees_for_budget
 from models.text import fold
 from models.volunteer import AVAILABILITY_LABELS, Availability
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
+from tasks.lookups import find_coordinator, find_volunteer
 from tasks.mail import check_address
-from tasks.missions import StepRefused, audit, current_brackets, find_coordinator, find_volunteer
+from tasks.missions import audit, current_brackets
+from tasks.refusals import StepRefused
 
 BRANCH_CODE = re.compile(r"^[A-Z]{2,5}$")
 # Roles that follow missions; support team and admins may be national (no branch).

@@ -2,12 +2,13 @@
 
 Each action checks everything before writing anything (a refusal is a `StepRefused` with the French sentence the
 page shows) and is tied to state that changes once, so a second click says it was already done. Answering a
-suspended step (the association approving the annonce) is in deployments/portal.py: it goes through the Prefect
+suspended step (the association approving the annonce) is in the portal package: it goes through the Prefect
 API, as the UI does, and the step's own checks and writes run in the mission's flow.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -31,25 +32,32 @@ from models import (
     VolunteerCompetence,
 )
 from models.base import utcnow
+from models.db import unit_of_work
 from models.volunteer import AVAILABILITY_LABELS, LEVEL_LABELS
 from tasks import notices
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.matching import rank_applicants
-from tasks.missions import StepRefused, record_application
+from tasks.missions import record_application
+from tasks.refusals import PersonRefused, StepRefused, TextRefused
+from tasks.runs import rewrite_description
+from tasks.steps import APPLICATIONS
+from tasks.steps.answers import describe
 
 MESSAGE_MAX = 2000
 _TAG = re.compile(r"<\s*[a-zA-Z!/?][^>]*>")
+
+logger = logging.getLogger("passerelles.portal")
 
 
 def check_message(message: str, *, required: bool = False, what: str = "Votre message") -> str:
     """A free text typed on the portal, stripped; StepRefused if too long, made of HTML, or missing."""
     text = message.strip()
     if required and not text:
-        raise StepRefused(f"Le champ « {what} » est vide : écrivez quelques mots.")
+        raise TextRefused(f"Le champ « {what} » est vide : écrivez quelques mots.")
     if len(text) > MESSAGE_MAX:
-        raise StepRefused(f"Le champ « {what} » compte {len(text)} caractères : {MESSAGE_MAX} au plus.")
+        raise TextRefused(f"Le champ « {what} » compte {len(text)} caractères : {MESSAGE_MAX} au plus.")
     if _TAG.search(text):
-        raise StepRefused(f"Le champ « {what} » contient des balises HTML : écrivez en texte simple.")
+        raise TextRefused(f"Le champ « {what} » contient des balises HTML : écrivez en texte simple.")
     return text
 
 
@@ -60,9 +68,9 @@ def volunteer(session: Session, volunteer_id: object) -> Volunteer:
     """The volunteer a link names; StepRefused if there is none (erased at their request) or archived."""
     found = session.get(Volunteer, volunteer_id) if isinstance(volunteer_id, int) else None
     if found is None:
-        raise StepRefused(UNKNOWN)
+        raise PersonRefused(UNKNOWN)
     if found.archived_at is not None:
-        raise StepRefused("Votre fiche de bénévole est archivée : contactez votre antenne pour la réactiver.")
+        raise PersonRefused("Votre fiche de bénévole est archivée : contactez votre antenne pour la réactiver.")
     return found
 
 
@@ -132,7 +140,7 @@ def unsubscribe(session: Session, volunteer_id: object) -> bool:
     had already unsubscribed."""
     found = session.get(Volunteer, volunteer_id, with_for_update=True) if isinstance(volunteer_id, int) else None
     if found is None:
-        raise StepRefused(UNKNOWN)
+        raise PersonRefused(UNKNOWN)
     if found.unsubscribed_at is not None:
         return False
     found.unsubscribed_at = utcnow()
@@ -221,3 +229,21 @@ def save_preferences(session: Session, volunteer_id: object, fields: dict[str, s
     log_change(session, v, actor=v.full_name, source=ConsentSource.LINK, changes=changes or ["préférences confirmées"])
     return changes
 
+
+
+def refresh_applications_form(mission_id: int) -> None:
+    """An application by link shows at once in the applications form waiting for the Passerelle: its description
+    (the ranked applicants) is written again. Never fails the application, which is recorded already."""
+    def description(key: str) -> str:
+        with unit_of_work() as session:
+            m = mission(session, mission_id)
+            spec = describe(session, m, APPLICATIONS, n=int(key.rsplit("-", 1)[1]), error="", previous=None)
+        return str(spec["description"])
+
+    try:
+        with unit_of_work() as session:
+            run_id = mission(session, mission_id).flow_run_id
+        if run_id:
+            rewrite_description(run_id, f"{APPLICATIONS.round_key}-", description)
+    except Exception:  # the Prefect API is down: the next form of the step will show it
+        logger.warning("formulaire de la mission %s non rafraîchi", mission_id, exc_info=True)

@@ -37,7 +37,8 @@ from models import (
 from models.base import utcnow
 from models.settings import get_settings
 from tasks import notices
-from tasks.missions import StepRefused, find_volunteer
+from tasks.lookups import find_volunteer
+from tasks.refusals import StepRefused
 
 ERASED_FIRST, ERASED_LAST = "Bénévole", "effacé(e)"
 

@@ -1,5 +1,6 @@
-"""A mission's run on Prefect: its deployment's name, its labels, starting it, retagging it, and the state it ends
-in.
+"""A mission's run on Prefect, the one room that talks to the Prefect API about it: its deployment's name, its
+labels, starting and retagging it, the form it waits at, answering that form as the UI does (the portal's links,
+the scheduled waves), rewriting a waiting form's description, the stored answers, and the state it ends in.
 
 A mission run ends `Completed`, named after how the mission ended (« Terminée », « Annulée »): those names are
 defined here only, and the automations that watch runs (deployments/register.py) expect them from here.
@@ -7,12 +8,20 @@ defined here only, and the automations that watch runs (deployments/register.py)
 
 from __future__ import annotations
 
-from prefect.states import Completed, State
+import json
+from typing import Any
+from uuid import UUID
 
+from prefect import get_client
+from prefect.states import Completed, State
+from sqlalchemy import select
+
+from models import AuditEvent
 from models.db import unit_of_work
 from models.rules import MissionStatus
 from models.settings import get_settings
-from tasks.missions import get_mission
+from tasks.lookups import get_mission
+from tasks.steps.base import asked_key
 
 LIFECYCLE = "mission-lifecycle"  # the flow's name and its deployment's
 LIFECYCLE_DEPLOYMENT = f"{LIFECYCLE}/{LIFECYCLE}"
@@ -37,10 +46,6 @@ def run_labels(mission_id: int) -> tuple[str, list[str]]:
 
 def retag_runs(mission_ids: list[int]) -> None:
     """Give the runs of reassigned missions the tags of their new Passerelle (the filters of the runs page)."""
-    from uuid import UUID
-
-    from prefect import get_client
-
     with get_client(sync_client=True) as client:
         for mission_id in mission_ids:
             with unit_of_work() as session:
@@ -69,10 +74,56 @@ def start_run(mission_id: int) -> str:
     return str(run.id)  # type: ignore[union-attr]
 
 
-def open_and_start(association: str, passerelle: str, title: str, request: str) -> dict[str, str]:
-    """Open a mission (StepRefused in French when the association or the Passerelle is unknown) and start its run."""
-    from tasks.lifecycle import open_request
+def answered(session: Any, mission_id: int, step_key: str, key: str) -> AuditEvent | None:
+    """The accepted answer to the step `key` asked (any attempt), if any."""
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.mission_id == mission_id, AuditEvent.action == step_key)
+    )
+    return next((e for e in events if asked_key(e.step_key) == asked_key(key)), None)
 
-    opened = open_request.fn(association, passerelle, title, request)
-    return {"mission_id": str(opened["mission_id"]), "reference": opened["reference"],
-            "flow_run_id": start_run(opened["mission_id"])}  # fmt: skip
+
+def pause_key(flow_run_id: str) -> str:
+    """The key of the form the run waits at ("" when it waits at none)."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    return (state.state_details.pause_key or "") if state is not None and state.is_paused() else ""
+
+
+def waiting_form(flow_run_id: str, key: str, *, exact: bool = False) -> dict[str, Any] | None:
+    """The JSON schema of the form the run waits at, if it waits at `key` (or at any attempt of it)."""
+    from prefect.input.run_input import keyset_from_paused_state
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run_id))
+        state = run.state
+        waits_at = (state.state_details.pause_key or "") if state is not None and state.is_paused() else ""
+        if state is None or not waits_at or (waits_at != key if exact else asked_key(waits_at) != asked_key(key)):
+            return None
+        schema = client.read_flow_run_input(UUID(flow_run_id), keyset_from_paused_state(state)["schema"])
+    return dict(json.loads(schema))
+
+
+def resume(flow_run_id: str, run_input: dict[str, Any]) -> bool:
+    """Resume the run with `run_input`, as the UI does; False when another answer came first (ABORT/REJECT)."""
+    from prefect.client.schemas.responses import SetStateStatus
+
+    with get_client(sync_client=True) as client:
+        result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+    return result.status == SetStateStatus.ACCEPT
+
+
+def rewrite_description(flow_run_id: str, prefix: str, describe: Any) -> bool:
+    """Write again the description (markdown) of the form the run waits at, if its key starts with `prefix`:
+    `describe(key)` gives the new one. False when the run waits at no such form."""
+    from prefect.input.run_input import keyset_from_paused_state
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+        key = asked_key(state.state_details.pause_key or "") if state and state.is_paused() else ""
+        if state is None or not key.startswith(prefix):
+            return False
+        description = keyset_from_paused_state(state)["description"]
+        text = describe(key)
+        client.delete_flow_run_input(UUID(flow_run_id), description)
+        client.create_flow_run_input(UUID(flow_run_id), description, json.dumps(text))
+    return True

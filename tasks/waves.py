@@ -26,6 +26,9 @@ from models.base import utcnow
 from models.db import unit_of_work
 from models.settings import get_settings, wave_policy
 from models.waves import Wave, WavePolicy, WaveState, is_due, summary
+from tasks.runs import pause_key, resume
+from tasks.steps import APPLICATIONS
+from tasks.steps.applications import SCHEDULER, Decision
 
 # The applications that keep a mission from going national: still open or retained.
 LIVE = (ApplicationStatus.RECEIVED, ApplicationStatus.SELECTED)
@@ -135,9 +138,6 @@ def due(session: Session, now: datetime, policy: WavePolicy) -> list[DueWave]:
 def waiting_applications(flow_run_id: str) -> str:
     """The key of the applications form the run waits at, if it waits at a first asking of one: a form asked
     again after a refusal holds what the Passerelle typed, and is theirs to answer."""
-    from deployments.step_answers import pause_key
-    from tasks.steps import APPLICATIONS
-
     key = pause_key(flow_run_id)
     return key if key.startswith(f"{APPLICATIONS.round_key}-") and "-essai-" not in key else ""
 
@@ -147,9 +147,6 @@ def send_due_waves(now: datetime | None = None) -> list[str]:
     """Answer the applications form of every mission whose next wave is due, as the Passerelle would to send it
     now; the mission run then sends the wave (its diffusion step). A run not waiting at that form (being answered,
     or recovering) is left to the next pass: the wave stays due. `now` moves time (tests)."""
-    from deployments.step_answers import resume
-    from tasks.steps.applications import SCHEDULER, Decision
-
     logger = get_run_logger()
     when = now or utcnow()
     with unit_of_work() as session:

@@ -25,8 +25,9 @@ from models.base import utcnow
 from models.db import session_factory, unit_of_work
 from models.reference_data import ensure_reference_data
 from tasks import notices
+from tasks.lookups import find_association, find_coordinator
 from tasks.mail import send_pending
-from tasks.missions import find_association, find_coordinator, open_mission
+from tasks.missions import open_mission
 from tasks.runs import start_run
 from tests import factories as f
 

@@ -14,7 +14,9 @@ from models.base import utcnow
 from models.db import unit_of_work
 from models.rules import Bracket
 from tasks import fees
-from tasks.missions import StepRefused, cancel, get_mission
+from tasks.lookups import get_mission
+from tasks.missions import cancel
+from tasks.refusals import StepRefused
 from tests import factories as f
 from tests import lifecycle_driver as d
 

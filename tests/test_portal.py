@@ -54,7 +54,7 @@ def test_links_are_signed_per_purpose_and_expire(monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture
 def portal(app_db) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    from deployments.portal import app
+    from portal.app import app
 
     d.seed_small()
     with TestClient(app) as client:
@@ -257,8 +257,8 @@ def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:  
     one in the Prefect UI; the audit names the association. Volunteers apply from the annonce mail."""
     import threading
 
-    from deployments.portal import app
     from models import AuditEvent
+    from portal.app import app
 
     mail = lifecycle
     mission_id, run_id = d.open_and_start()
@@ -339,8 +339,8 @@ def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:  
 def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle) -> None:  # type: ignore[no-untyped-def]
     """The Passerelle sends the roadmap; the association asks for changes, then validates the next sending, which
     closes the search; at the end it gives its own bilan, which the Passerelle completes."""
-    from deployments.portal import app
     from models import AuditEvent, Review
+    from portal.app import app
 
     mail = lifecycle
     mission_id, _, drv = d.published()

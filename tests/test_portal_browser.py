@@ -36,7 +36,7 @@ def portal_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The portal served on a free port; the links of mails point at it."""
     import uvicorn
 
-    from deployments.portal import app
+    from portal.app import app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Coordinator, Mission, MissionStatus
 from tasks import notices
-from tasks.missions import StepRefused, audit, cancel, get_mission, step_done
+from tasks.lookups import get_mission
+from tasks.missions import audit, cancel, step_done
+from tasks.refusals import StepRefused
 from tasks.steps.base import CANCEL, Ctx, Outcome, Step, StepWaits, entered_by
 from tasks.views import card
 

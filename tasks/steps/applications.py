@@ -18,8 +18,10 @@ from models.base import utcnow
 from models.matching import Score
 from models.mission_steps import CHANNEL_LABELS
 from models.waves import Wave, next_wave
+from tasks.lookups import find_volunteer
 from tasks.matching import rank_applicants, suggest
-from tasks.missions import StepRefused, find_volunteer, record_application
+from tasks.missions import record_application
+from tasks.refusals import StepRefused
 from tasks.steps import diffusion
 from tasks.steps.base import (
     CANCEL,

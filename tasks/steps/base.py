@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from models import Mission, MissionStatus
 from models.rules import MissionSnapshot, Waiting, steps_done, waiting_step
-from tasks.missions import StepRefused
+from tasks.refusals import StepRefused
 
 CANCEL = "annuler la mission"  # the decision every form offers; each form's Decision enum has it as CANCEL
 

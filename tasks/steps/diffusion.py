@@ -15,7 +15,8 @@ from models import Announcement, AnnouncementStatus, Mission, MissionStatus
 from models.waves import Wave
 from tasks.diffusion import diffuse
 from tasks.fees import bill_search
-from tasks.missions import StepRefused, advance, audit
+from tasks.missions import advance, audit
+from tasks.refusals import StepRefused
 from tasks.steps.base import Step
 
 ACTOR = "diffusion"

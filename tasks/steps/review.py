@@ -14,7 +14,8 @@ from models import Mission, MissionStatus, ObjectivesMet, Review
 from models.base import utcnow
 from models.rules import MissionSnapshot
 from tasks import notices
-from tasks.missions import StepRefused, advance
+from tasks.missions import advance
+from tasks.refusals import StepRefused
 from tasks.steps.base import (
     CANCEL,
     Ctx,

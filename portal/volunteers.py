@@ -1,0 +1,158 @@
+"""The volunteers' pages: apply to a mission, manage preferences, unsubscribe."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from models.db import unit_of_work
+from models.volunteer import AVAILABILITY_LABELS, CONSENT_VERSION, CONSENT_WORDING, LEVEL_LABELS
+from portal.pages import form, page, refused
+from tasks import portal
+from tasks.links import LinkRefused, Purpose, read
+from tasks.portal import refresh_applications_form
+from tasks.refusals import PersonRefused, StepRefused, TextRefused
+from tasks.rendering import render
+
+router = APIRouter()
+
+
+def _apply_page(token: str, *, message: str = "", error: str = "", status: int = 200) -> HTMLResponse:
+    payload = read(Purpose.APPLY, token)
+    with unit_of_work() as session:
+        v = portal.volunteer(session, payload.get("v"))
+        m = portal.mission(session, payload.get("m"))
+        done = portal.application_of(session, v.id, m.id)
+        if done is not None:
+            return page("Candidature déjà enregistrée", [
+                f"Votre candidature à la mission {m.reference} est déjà enregistrée (le {done.applied_at:%d/%m/%Y}).",
+                f"{m.coordinator.full_name}, votre Passerelle, reviendra vers vous.",
+            ], problem=False)  # fmt: skip
+        view = portal.mission_page(session, m)
+        if not view.open:
+            raise StepRefused(f"La mission {m.reference} n'est plus ouverte aux candidatures ({view.status.lower()}).")
+        html = render("portal/apply.html.j2", title=m.title, m=view, first_name=v.first_name, message=message,
+                      error=error, max=portal.MESSAGE_MAX)  # fmt: skip
+    return HTMLResponse(html, status_code=status)
+
+
+@router.get("/candidature/{token}", response_class=HTMLResponse)
+def apply_form(token: str) -> HTMLResponse:
+    try:
+        return _apply_page(token)
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+
+
+@router.post("/candidature/{token}", response_class=HTMLResponse)
+async def apply_post(token: str, request: Request) -> HTMLResponse:
+    message = ""
+    try:
+        payload = read(Purpose.APPLY, token)
+        message = (await form(request)).get("message", "")
+        with unit_of_work() as session:
+            new = portal.apply(session, payload.get("v"), payload.get("m"), message)
+            m = portal.mission(session, payload.get("m"))
+            reference, passerelle = m.reference, m.coordinator.full_name
+    except StepRefused as exc:
+        try:  # a message to correct: the form again, with what was typed
+            if isinstance(exc, TextRefused):
+                return _apply_page(token, message=message[: portal.MESSAGE_MAX], error=str(exc), status=422)
+        except (LinkRefused, StepRefused) as again:
+            return refused(again)
+        return refused(exc)
+    except LinkRefused as exc:
+        return refused(exc)
+    if new:
+        refresh_applications_form(int(payload["m"]))
+    if not new:
+        return page("Candidature déjà enregistrée", [f"Votre candidature à la mission {reference} était déjà "
+                                                     "enregistrée : rien de plus à faire."], problem=False)  # fmt: skip
+    return page("Merci, votre candidature est enregistrée", [
+        f"{passerelle}, votre Passerelle, l'a reçue avec votre message et reviendra vers vous.",
+        "Vous recevrez un mail si vous êtes retenu(e) pour cette mission.",
+    ], problem=False)  # fmt: skip
+
+
+# --- Volunteers: unsubscribe (RFC 8058) -------------------------------------------------------------
+
+
+@router.get("/desinscription/{token}", response_class=HTMLResponse)
+def unsubscribe_form(token: str) -> HTMLResponse:
+    try:
+        payload = read(Purpose.UNSUBSCRIBE, token)
+        with unit_of_work() as session:
+            v = portal.volunteer(session, payload.get("v"))
+            if v.unsubscribed_at is not None:
+                since = f"{v.unsubscribed_at:%d/%m/%Y}"
+                return page("Vous êtes déjà désinscrit(e)", [f"Plus aucun mail n'est envoyé à {v.email} depuis le "
+                                                             f"{since}."], problem=False)  # fmt: skip
+            html = render("portal/unsubscribe.html.j2", title="Se désinscrire", first_name=v.first_name, email=v.email)
+        return HTMLResponse(html)
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+
+
+@router.post("/desinscription/{token}", response_class=HTMLResponse)
+def unsubscribe(token: str) -> HTMLResponse:
+    """The one-click POST of a mail client (body `List-Unsubscribe=One-Click`) or the page's button: unsubscribes
+    at once, whatever the body."""
+    try:
+        payload = read(Purpose.UNSUBSCRIBE, token)
+        with unit_of_work() as session:
+            portal.unsubscribe(session, payload.get("v"))
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+    return page("Vous êtes désinscrit(e)", ["Vous ne recevrez plus aucun mail de Passerelles & Compétences.",
+                                             "Merci pour votre engagement à nos côtés."], problem=False)  # fmt: skip
+
+
+# --- Volunteers: preferences ---------------------------------------------------------------------------
+
+
+def _preferences_page(token: str, *, saved: str = "", error: str = "") -> HTMLResponse:
+    payload = read(Purpose.PREFERENCES, token)
+    with unit_of_work() as session:
+        v = portal.volunteer(session, payload.get("v"))
+        html = render(
+            "portal/preferences.html.j2", title="Vos préférences", v=v, saved=saved, error=error,
+            competences=portal.preferences(session, v),
+            wording={k.value: text for k, text in CONSENT_WORDING[CONSENT_VERSION].items()},
+            availabilities=[(a.value, label) for a, label in AVAILABILITY_LABELS.items()],
+            levels=[(0, "—"), *LEVEL_LABELS.items()],
+        )  # fmt: skip
+    return HTMLResponse(html, status_code=422 if error else 200)
+
+
+@router.get("/preferences/{token}", response_class=HTMLResponse)
+def preferences_form(token: str) -> HTMLResponse:
+    try:
+        return _preferences_page(token)
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+
+
+@router.post("/preferences/{token}", response_class=HTMLResponse)
+async def preferences_save(token: str, request: Request) -> HTMLResponse:
+    try:
+        payload = read(Purpose.PREFERENCES, token)
+        fields = await form(request)
+        try:
+            with unit_of_work() as session:
+                changes = portal.save_preferences(session, payload.get("v"), fields)
+        except StepRefused as exc:
+            if isinstance(exc, PersonRefused):
+                raise
+            return _preferences_page(token, error=f"{exc} Rien n'a été modifié.")
+        confirmed = "Vos préférences sont confirmées : merci."
+        saved = "Vos préférences sont enregistrées : " + "; ".join(changes) + "." if changes else confirmed
+        return _preferences_page(token, saved=saved)
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+
+
+# --- Associations: the annonce, the roadmap, their bilan ---------------------------------------------
+#
+# Each answers a step the mission's run is suspended at, through the Prefect API as the UI does: the step's own
+# checks and writes then run in the flow, and the audit names the association. Whichever answer comes first wins.
+
