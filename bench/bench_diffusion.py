@@ -4,7 +4,7 @@ against a sender that opens one connection per mail (the baseline), in the same 
 Creates its own PostgreSQL database, generates the volunteers in SQL and a published mission, starts an SMTP
 server in another process (the project's keeping server, then a minimal sink), and times:
 - ours, end to end: `tasks.diffusion.diffuse` (annonce rendered once, outbox rows inserted in batches, committed),
-  then `tasks.mail.send_pending` with 4 connections in parallel (each claims batches, FOR UPDATE SKIP LOCKED);
+  then `tasks.outbox.send_pending` with 4 connections in parallel (each claims batches, FOR UPDATE SKIP LOCKED);
 - the baseline: `--baseline` mails (default 1,000) of a second mission, queued the same way, then sent one
   connection per mail, the message built by the email package, one transaction per claim and per record.
 Every Message-ID is counted at the server: each mail exactly once.
@@ -89,7 +89,8 @@ def queue(engine: Engine, mission_id: int) -> int:
 
 def send_one_connection_per_mail(engine: Engine, mission_id: int) -> int:
     """The baseline sender: per mail, a claim, a new connection, the email package's message, a record."""
-    from tasks.mail import build_message, message_id
+    from tasks.outbox import message_id
+    from tasks.smtp import build_message
 
     factory = session_factory(engine)
     settings = get_settings()
@@ -102,7 +103,7 @@ def send_one_connection_per_mail(engine: Engine, mission_id: int) -> int:
         with factory() as session:
             row = session.get(OutboxMail, mail_id)
             assert row is not None
-            msg = build_message(row)
+            msg = build_message(row, message_id(row))
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port) as smtp:
             smtp.send_message(msg, to_addrs=[row.to_address])
         with factory() as session, session.begin():
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=int, default=1_000, help="mails sent by the baseline sender")
     parser.add_argument("--servers", nargs="+", default=["keeping", "sink"], choices=["keeping", "sink"])
     args = parser.parse_args(argv)
-    from tasks.mail import send_pending
+    from tasks.outbox import send_pending
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-diffusion-"))
     print(f"Goal: {args.volunteers:,} annonce mails queued and sent in <= {GOAL_S:.0f} s, each once, "

@@ -84,7 +84,7 @@ def run(missions: int) -> tuple[list[float], list[float]]:
     from prefect.deployments import run_deployment
     from sqlalchemy import select
 
-    from deployments.demo_runs import wait_for_deployments
+    from deployments.demo.runs import wait_for_deployments
     from flows.request_mission import open_and_start
     from models import Association, Coordinator, Role
     from models.db import unit_of_work

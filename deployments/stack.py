@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
             return
         stopping = True
         print("\nArrêt : on laisse finir les étapes en cours…")
-        from deployments.demo_runs import wait_until_quiet
+        from deployments.demo.runs import wait_until_quiet
 
         wait_until_quiet(timeout=30)
         portal.stop()
@@ -102,7 +102,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        from deployments.demo_runs import start_demo_runs
+        from deployments.demo.runs import start_demo_runs
 
         print(f"5/5 {len(workers)} workers sur le pool « {POOL} » ; runs des missions de démonstration…")
         started = start_demo_runs(limit=args.demo_runs)

@@ -300,7 +300,7 @@ def fee_reminders() -> State:
     """Relancer les associations dont une cotisation facturée reste impayée (tous les 30 jours par défaut)."""
     from models.settings import get_settings
     from tasks import fees
-    from tasks.outbox import deliver_soon
+    from tasks.delivery import deliver_soon
 
     def act(session: Any) -> str:
         reminded = fees.remind_unpaid(session, every_days=get_settings().fee_reminder_days)

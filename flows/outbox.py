@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.outbox import send_mails
+from tasks.delivery import send_mails
 
 
 @flow(name="send-mails", description="Envoie les mails en attente ; réessaie plus tard ceux que le serveur diffère.")

@@ -13,8 +13,9 @@ from models import Branch, Channel, Diffusion, Mission, PriorityFlag, Scope, Vol
 from models.outbox import OutboxMail
 from models.waves import Wave
 from tasks import notices
+from tasks.compose import MailContent, compose
 from tasks.links import volunteer_links
-from tasks.mail import MailContent, compose, outbox_key
+from tasks.outbox import outbox_key
 from tasks.refusals import StepRefused
 
 KIND = "annonce"  # the outbox kind of an annonce mail

@@ -25,8 +25,9 @@ from models.association import Association
 from models.base import utcnow
 from models.rules import Bracket, check_brackets
 from models.settings import get_settings
+from tasks.compose import compose
 from tasks.lookups import find_coordinator, find_mission
-from tasks.mail import compose, enqueue
+from tasks.outbox import enqueue
 from tasks.refusals import StepRefused
 
 SETTLERS = (Role.SUPPORT, Role.ADMIN)

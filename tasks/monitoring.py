@@ -33,9 +33,10 @@ from models.rules import REACHED_AT, MissionSnapshot, Waiting
 from models.settings import get_settings, wave_policy
 from models.waves import summary
 from tasks import waves
-from tasks.mail import check_address, compose, enqueue
+from tasks.compose import check_address, compose
+from tasks.delivery import deliver_soon
 from tasks.notices import run_url
-from tasks.outbox import deliver_soon
+from tasks.outbox import enqueue
 from tasks.steps import APPLICATIONS, REGISTRY, Outcome
 
 

@@ -25,8 +25,9 @@ from models import (
 )
 from models.outbox import OutboxMail
 from models.settings import get_settings
+from tasks.compose import compose
 from tasks.links import Purpose, link, volunteer_links
-from tasks.mail import compose, enqueue
+from tasks.outbox import enqueue
 from tasks.rendering import render
 
 UNDELIVERED = "undelivered"

@@ -20,9 +20,9 @@ from models.org import ROLE_LABELS
 from models.rules import fees_for_budget
 from models.text import fold
 from models.volunteer import AVAILABILITY_LABELS, Availability
+from tasks.compose import check_address
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.lookups import find_coordinator, find_volunteer
-from tasks.mail import check_address
 from tasks.missions import audit, current_brackets
 from tasks.refusals import StepRefused
 

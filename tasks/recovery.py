@@ -17,8 +17,8 @@ from models import AuditEvent, Mission
 from models.base import utcnow
 from models.db import unit_of_work
 from tasks import notices
+from tasks.delivery import deliver_soon
 from tasks.missions import audit, cancel
-from tasks.outbox import deliver_soon
 from tasks.runs import LIFECYCLE, end_state
 from tasks.views import dashboard
 

@@ -26,8 +26,8 @@ from models.db import session_factory, unit_of_work
 from models.reference_data import ensure_reference_data
 from tasks import notices
 from tasks.lookups import find_association, find_coordinator
-from tasks.mail import send_pending
 from tasks.missions import open_mission
+from tasks.outbox import send_pending
 from tasks.runs import start_run
 from tests import factories as f
 

@@ -42,7 +42,8 @@ def import_graph() -> dict[str, dict[str, int]]:
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
             else:
                 continue
-            for target in targets:
+            for written in targets:
+                target = written
                 while target and target not in modules:
                     target = target.rpartition(".")[0]
                 if target and target != name:
@@ -57,10 +58,10 @@ def circles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
     stack: list[str] = []
     on_stack: set[str] = set()
     found: list[list[str]] = []
-    for root in graph:
+    for root, imported in graph.items():
         if root in index:
             continue
-        work = [(root, iter(graph[root]))]
+        work = [(root, iter(imported))]
         index[root] = low[root] = len(index)
         stack.append(root)
         on_stack.add(root)

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from deployments import demo, demo_data
+from deployments import demo
+from deployments.demo import data as demo_data
 from models import (
     Application,
     ApplicationStatus,

@@ -26,7 +26,8 @@ from models.base import utcnow
 from models.db import session_factory, unit_of_work
 from models.settings import get_settings
 from tasks import notices
-from tasks.mail import MailContent, enqueue, send_pending
+from tasks.compose import MailContent
+from tasks.outbox import enqueue, send_pending
 from tests import lifecycle_driver as d
 
 
@@ -205,14 +206,14 @@ def test_parallel_senders_killed_mid_batch_lose_nothing_and_resend_with_the_same
     """A process sending over 4 connections is SIGKILLed mid-batch. Every mail still arrives; the only ones that
     arrive twice are mails of the batches in flight at the kill (the server had said 250, the record was not
     committed: at most RECORD_EVERY per connection), and they arrive again with the same Message-ID."""
-    from tasks.mail import CLAIM_BATCH, RECORD_EVERY
+    from tasks.outbox import CLAIM_BATCH, RECORD_EVERY
 
     handler, controller = smtp
     controller.start()
     handler.delay = 0.004
     addresses = [f"k{i}@exemple.fr" for i in range(600)]
     queue(*addresses)
-    code = "from models.db import session_factory; from tasks.mail import send_pending; " \
+    code = "from models.db import session_factory; from tasks.outbox import send_pending; " \
            "send_pending(session_factory(), connections=4)"  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
     deadline = time.monotonic() + 60

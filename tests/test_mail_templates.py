@@ -12,7 +12,7 @@ import pytest
 
 from models import Association, Branch, Coordinator, FeeKind, FeeRecord, Mission, Volunteer
 from models.rules import MissionStatus, Waiting
-from tasks.mail import compose
+from tasks.compose import compose
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
 
@@ -181,7 +181,8 @@ def test_a_message_written_directly_reads_as_the_email_package_builds_it() -> No
     import email.policy
 
     from models.outbox import OutboxMail
-    from tasks.mail import build_message, message_bytes
+    from tasks.outbox import message_id
+    from tasks.smtp import build_message, message_bytes
 
     cases = [
         OutboxMail(id=7, dedup_key="m1:annonce:v3", kind="annonce", to_address="alice@exemple.fr",
@@ -195,8 +196,8 @@ def test_a_message_written_directly_reads_as_the_email_package_builds_it() -> No
                    list_unsubscribe="", subject="Non-ASCII address", text_body="Bonjour\n", html_body=""),
     ]  # fmt: skip
     for row in cases:
-        direct = email.message_from_bytes(message_bytes(row), policy=email.policy.default)
-        built = email.message_from_bytes(build_message(row).as_bytes(), policy=email.policy.default)
+        direct = email.message_from_bytes(message_bytes(row, message_id(row)), policy=email.policy.default)
+        built = email.message_from_bytes(build_message(row, message_id(row)).as_bytes(), policy=email.policy.default)
         for header in ("From", "To", "Subject", "Message-ID", "Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post",
                        "X-Passerelles-Kind"):  # fmt: skip
             assert direct[header] == built[header], header
@@ -206,4 +207,4 @@ def test_a_message_written_directly_reads_as_the_email_package_builds_it() -> No
             assert (a is None) == (b is None)
             if a is not None and b is not None:
                 assert a.get_content().replace("\r\n", "\n") == b.get_content().replace("\r\n", "\n"), kind
-        assert all(len(line) <= 998 for line in message_bytes(row).split(b"\r\n"))
+        assert all(len(line) <= 998 for line in message_bytes(row, message_id(row)).split(b"\r\n"))

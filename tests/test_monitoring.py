@@ -12,8 +12,8 @@ from models import Mission, MissionStatus
 from models.db import session_factory, unit_of_work
 from models.rules import MissionSnapshot
 from models.rules import MissionStatus as S
-from tasks.mail import send_pending
 from tasks.monitoring import open_missions, remind
+from tasks.outbox import send_pending
 from tasks.steps import REGISTRY
 from tests import factories as f
 from tests import lifecycle_driver as d

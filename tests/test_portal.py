@@ -22,7 +22,7 @@ from models.base import utcnow
 from models.db import session_factory, unit_of_work
 from tasks import links
 from tasks.links import LinkRefused, Purpose
-from tasks.mail import send_pending
+from tasks.outbox import send_pending
 from tests import lifecycle_driver as d
 
 # --- links (pure) ---------------------------------------------------------------------------------

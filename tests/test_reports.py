@@ -333,7 +333,8 @@ def test_naive_version_agrees_with_sql(session: Session, codes: list[str] | None
 
 
 def test_demo_data_shows_strasbourg_by_year(session: Session) -> None:
-    from deployments import demo, demo_data
+    from deployments import demo
+    from deployments.demo import data as demo_data
 
     demo.seed(session)
     session.commit()

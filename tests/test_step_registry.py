@@ -12,8 +12,8 @@ from models import Mission, MissionStatus
 from models.base import utcnow
 from models.db import session_factory, unit_of_work
 from models.rules import MissionSnapshot
-from tasks.mail import send_pending
 from tasks.monitoring import dashboard_rows, open_missions, remind, service_levels
+from tasks.outbox import send_pending
 from tasks.steps import REGISTRY, Ctx, Outcome, Prefill, Step
 from tasks.views import card
 from tests import lifecycle_driver as d

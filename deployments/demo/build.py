@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from deployments import demo_data as data
+from deployments.demo import data
 from deployments.demo.missions import plan_follow_up, plan_mission, plan_skeletons
 from deployments.demo.people import plan_associations, plan_branches, plan_coordinators, plan_volunteers
 from deployments.demo.plan import (

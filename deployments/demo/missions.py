@@ -9,7 +9,7 @@ import random
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from deployments import demo_data as data
+from deployments.demo import data
 from deployments.demo.plan import (
     MissionPlan,
     Plan,

@@ -6,7 +6,7 @@ import random
 import unicodedata
 from datetime import date, datetime, timedelta
 
-from deployments import demo_data as data
+from deployments.demo import data
 from deployments.demo.plan import (
     MissionPlan,
     Person,

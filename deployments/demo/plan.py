@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from deployments import demo_data as data
+from deployments.demo import data
 from models import AuditEvent, Availability, Base
 from models.rules import MissionStatus as S
 from models.waves import Wave

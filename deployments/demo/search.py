@@ -6,7 +6,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from deployments import demo_data as data
+from deployments.demo import data
 from deployments.demo.plan import MissionPlan, Person, Plan, Ref, audit, between
 from models import Application, ApplicationStatus, Channel, Diffusion, PriorityFlag
 from models.matching import Candidate
