@@ -103,3 +103,13 @@ class FeeRecord(Base):
         String(160), default="", server_default=text("''"), comment="Who recorded it paid or waived"
     )
     note: Mapped[str] = mapped_column(String(300), default="")
+
+    @staticmethod
+    def membership_key(association_id: int, year: int) -> str:
+        """The key of an association's membership fee of a year (the one place it is written)."""
+        return f"membership:{association_id}:{year}"
+
+    @staticmethod
+    def search_key(mission_id: int) -> str:
+        """The key of a mission's search fee (the one place it is written)."""
+        return f"search:{mission_id}"

@@ -12,6 +12,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base, str_enum, utcnow
+from models.mail_gate import may_mail
 from models.text import fold
 
 
@@ -86,13 +87,23 @@ class Volunteer(Base):
 
     @hybrid_property
     def reachable(self) -> bool:
-        """Whether the volunteer may receive annonces: consenting, not archived, not unsubscribed (also as SQL)."""
-        return self.consent_announcements and self.archived_at is None and self.unsubscribed_at is None
+        """Whether the volunteer may receive annonces: consenting, not archived, not unsubscribed (also as SQL: the
+        diffusion's audience). The rule is models/mail_gate.py's."""
+        return self.may_receive("annonce")
 
     @reachable.inplace.expression
     @classmethod
     def _reachable_expression(cls) -> ColumnElement[bool]:
         return and_(cls.consent_announcements.is_(True), cls.archived_at.is_(None), cls.unsubscribed_at.is_(None))
+
+    def may_receive(self, kind: str) -> bool:
+        """Whether this volunteer may receive a mail of `kind` now (models/mail_gate.py)."""
+        return may_mail(
+            kind,
+            consents_to_announcements=self.consent_announcements,
+            archived=self.archived_at is not None,
+            unsubscribed=self.unsubscribed_at is not None,
+        )
 
 
 class VolunteerCompetence(Base):

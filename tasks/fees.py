@@ -66,13 +66,13 @@ def _fee(session: Session, key: str) -> FeeRecord | None:
 
 def bill_membership(session: Session, mission: Mission) -> bool:
     """The association's membership of the mission's year, billed when its values are validated."""
-    fee = _fee(session, f"membership:{mission.association_id}:{mission.year}")
+    fee = _fee(session, FeeRecord.membership_key(mission.association_id, mission.year))
     return fee is not None and bill(session, fee)
 
 
 def bill_search(session: Session, mission: Mission) -> bool:
     """The mission's search fee, billed when its annonce is first diffused."""
-    fee = _fee(session, f"search:{mission.id}")
+    fee = _fee(session, FeeRecord.search_key(mission.id))
     return fee is not None and bill(session, fee)
 
 
@@ -80,7 +80,7 @@ def waive_if_unfound(session: Session, mission: Mission, *, cancelled_from: Miss
     """At a cancellation before any volunteer was selected, the search fee is waived (configurable)."""
     if not get_settings().waive_search_fee_on_early_cancel or cancelled_from not in BEFORE_A_VOLUNTEER:
         return False
-    fee = _fee(session, f"search:{mission.id}")
+    fee = _fee(session, FeeRecord.search_key(mission.id))
     if fee is None or fee.status is not FeeStatus.DUE:
         return False
     fee.status = FeeStatus.WAIVED
@@ -97,7 +97,7 @@ def find_fee(session: Session, ref: str) -> FeeRecord:
     fee = (
         session.get(FeeRecord, int(m.group(1)), with_for_update=True)
         if m
-        else _fee(session, f"search:{find_mission(session, ref).id}")
+        else _fee(session, FeeRecord.search_key(find_mission(session, ref).id))
     )
     if fee is None:
         raise StepRefused(f"Cotisation inconnue : « {ref} » (numéro F-12 ou référence de mission).")

@@ -153,7 +153,7 @@ def open_mission(
     session.add(mission)
     session.flush()
     fees = fees_for_budget(association.annual_budget, current_brackets(session, today.year))
-    membership_key = f"membership:{association.id}:{today.year}"
+    membership_key = FeeRecord.membership_key(association.id, today.year)
     if session.scalar(select(FeeRecord.id).where(FeeRecord.key == membership_key)) is None:
         session.add(
             FeeRecord(
@@ -167,7 +167,7 @@ def open_mission(
         )
     session.add(
         FeeRecord(
-            key=f"search:{mission.id}",
+            key=FeeRecord.search_key(mission.id),
             association_id=association.id,
             mission_id=mission.id,
             kind=FeeKind.SEARCH,

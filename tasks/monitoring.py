@@ -37,7 +37,7 @@ from tasks.compose import check_address, compose
 from tasks.delivery import deliver_soon
 from tasks.notices import run_url
 from tasks.outbox import enqueue
-from tasks.steps import APPLICATIONS, REGISTRY, Outcome
+from tasks.steps import REGISTRY, Outcome
 
 
 def service_levels() -> dict[str, int]:
@@ -68,14 +68,7 @@ def open_missions(
     last_check_in = (
         select(CheckIn.mission_id, func.max(CheckIn.held_on).label("held_on")).group_by(CheckIn.mission_id).subquery()
     )
-    selection_asked = (
-        select(AuditEvent.mission_id, func.max(AuditEvent.at).label("at"))
-        .where(
-            AuditEvent.action == APPLICATIONS.key, AuditEvent.details["outcome"].as_string() == Outcome.SELECT.value
-        )
-        .group_by(AuditEvent.mission_id)
-        .subquery()
-    )
+    selection_asked = waves.selection_asked()
     reopened = (  # the last withdrawal: the mission waits for its applications again from then
         select(AuditEvent.mission_id, func.max(AuditEvent.at).label("at"))
         .where(AuditEvent.details["outcome"].as_string() == Outcome.WITHDRAWN.value)
@@ -119,7 +112,7 @@ def open_missions(
         reached = {s: (getattr(m, col).date() if getattr(m, col) else None) for s, col in REACHED_AT.items()}
         if back_on is not None:  # the search reopened: a selection asked before it no longer counts
             reached[MissionStatus.PUBLISHED] = back_on.date()
-        asked_on = asked.date() if asked is not None and (back_on is None or asked > back_on) else None
+        asked_on = asked.date() if asked is not None else None
         snapshot = MissionSnapshot(
             m.status,
             today=today,

@@ -49,7 +49,7 @@ def _volunteers(session: Session, ids: list[int]) -> list[Volunteer]:
 
 
 def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, **ctx: object) -> None:
-    if v.unsubscribed_at is not None:  # unsubscribed (or erased): nothing is mailed to them any more
+    if not v.may_receive(kind):  # the mail gate (models/mail_gate.py); checked again when it is sent
         return
     links = volunteer_links(v.id)
     content = compose(kind, mission=mission, volunteer=v, name=v.first_name, is_volunteer=True, **ctx)
@@ -259,6 +259,8 @@ def cancelled(session: Session, mission: Mission, volunteer_ids: list[int]) -> N
 def retention_warning(session: Session, v: Volunteer, *, days: int, now: datetime) -> None:
     """Tell an inactive volunteer that their data will be erased in `days` days unless they confirm their
     preferences (once per warning period)."""
+    if not v.may_receive(RETENTION_WARNING):
+        return
     links = volunteer_links(v.id)
     content = compose(RETENTION_WARNING, volunteer=v, deadline=(now + timedelta(days=days)).date(), **links)
     enqueue(session, mission_id=None, kind=RETENTION_WARNING, about=f"v{v.id}:{now:%Y-%m}", to=v.email,

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
+from models.mail_gate import may_mail
 from models.outbox import MailStatus, OutboxMail
 from models.settings import get_settings
 from models.volunteer import Volunteer
@@ -152,18 +153,32 @@ def _claim_batch(session_factory: Any, now: datetime, mission_id: int | None, si
             .execution_options(synchronize_session=False)
         ).all()
         mails = sorted((Claimed(*row) for row in taken), key=lambda m: m.id)
-        to_volunteers = {m.to_address for m in mails if m.list_unsubscribe}
-        unsubscribed = Volunteer.unsubscribed_at.is_not(None)
-        gone = set(session.scalars(select(Volunteer.email).where(Volunteer.email.in_(to_volunteers), unsubscribed)))
-        suppressed = [m.id for m in mails if m.list_unsubscribe and m.to_address in gone]
-        if suppressed:
+        to_volunteers = {m.to_address for m in mails if m.list_unsubscribe}  # a volunteer's mail has the header
+        people = {
+            email: (consent, archived is not None, unsubscribed is not None)
+            for email, consent, archived, unsubscribed in session.execute(
+                select(Volunteer.email, Volunteer.consent_announcements, Volunteer.archived_at,
+                       Volunteer.unsubscribed_at).where(Volunteer.email.in_(to_volunteers))
+            ).tuples()
+        } if to_volunteers else {}  # fmt: skip
+        barred = {m.id: _why_not(m.kind, people[m.to_address]) for m in mails if m.to_address in people}
+        suppressed = [mail_id for mail_id, why in barred.items() if why]
+        for mail_id in suppressed:
             session.execute(
                 update(OutboxMail)
-                .where(OutboxMail.id.in_(suppressed))
-                .values(status=MailStatus.SUPPRESSED, next_attempt_at=None, last_error="désinscrit(e) : non envoyé")
+                .where(OutboxMail.id == mail_id)
+                .values(status=MailStatus.SUPPRESSED, next_attempt_at=None, last_error=barred[mail_id])
                 .execution_options(synchronize_session=False)
             )
         return [m for m in mails if m.id not in set(suppressed)], len(suppressed)
+
+
+def _why_not(kind: str, state: tuple[bool, bool, bool]) -> str:
+    """Why the mail gate now bars a queued mail to a volunteer ("" when it does not)."""
+    consent, archived, unsubscribed = state
+    if may_mail(kind, consents_to_announcements=consent, archived=archived, unsubscribed=unsubscribed):
+        return ""
+    return "désinscrit(e) : non envoyé" if unsubscribed else "archivé(e) ou sans consentement : non envoyé"
 
 
 def send_pending(

@@ -69,7 +69,7 @@ def card(session: Session, mission: Mission) -> str:
         for f in session.scalars(
             select(FeeRecord)
             .where(or_(FeeRecord.mission_id == mission.id,
-                       FeeRecord.key == f"membership:{mission.association_id}:{mission.year}"))
+                       FeeRecord.key == FeeRecord.membership_key(mission.association_id, mission.year)))
             .order_by(FeeRecord.kind)
         )
     ]  # fmt: skip

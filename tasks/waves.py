@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prefect import get_run_logger, task
-from sqlalchemy import Exists, ScalarSelect, exists, func, not_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Subquery, exists, func, not_, select
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -27,7 +27,7 @@ from models.db import unit_of_work
 from models.settings import get_settings, wave_policy
 from models.waves import Wave, WavePolicy, WaveState, is_due, summary
 from tasks.runs import pause_key, resume
-from tasks.steps import APPLICATIONS
+from tasks.steps import APPLICATIONS, Outcome
 from tasks.steps.applications import SCHEDULER, Decision
 
 # The applications that keep a mission from going national: still open or retained.
@@ -59,19 +59,31 @@ def _fitting() -> ScalarSelect[int]:
     )
 
 
-def _selecting() -> Exists:
-    """The Passerelle chose « passer à la sélection » and no retained volunteer withdrew since (correlated to Mission;
-    the audit's step and outcome values, tasks/steps)."""
-    later = aliased(AuditEvent)
-    withdrawn_since = exists().where(
-        later.mission_id == Mission.id, later.at > AuditEvent.at, later.details["outcome"].as_string() == "withdrawn"
+def selection_asked() -> Subquery:
+    """Per mission, when the Passerelle last chose « passer à la sélection », if no retained volunteer withdrew
+    since (a withdrawal sends the mission back to its applications). The one definition of « she selects »: no wave
+    goes meanwhile, and the dashboards and reminders count the selection's wait from then."""
+    withdrawn = aliased(AuditEvent)
+    withdrawal_since = exists().where(
+        withdrawn.mission_id == AuditEvent.mission_id,
+        withdrawn.at > AuditEvent.at,
+        withdrawn.details["outcome"].as_string() == Outcome.WITHDRAWN.value,
     )
-    return exists().where(
-        AuditEvent.mission_id == Mission.id,
-        AuditEvent.action == "applications",
-        AuditEvent.details["outcome"].as_string() == "select",
-        not_(withdrawn_since),
+    return (
+        select(AuditEvent.mission_id, func.max(AuditEvent.at).label("at"))
+        .where(
+            AuditEvent.action == APPLICATIONS.key,
+            AuditEvent.details["outcome"].as_string() == Outcome.SELECT.value,
+            not_(withdrawal_since),
+        )
+        .group_by(AuditEvent.mission_id)
+        .subquery()
     )
+
+
+def _selecting() -> ColumnElement[bool]:
+    """Whether the Passerelle selects (correlated to Mission)."""
+    return Mission.id.in_(select(selection_asked().c.mission_id))
 
 
 def states(session: Session, mission_ids: Iterable[int] | None = None) -> dict[int, WaveState]:
