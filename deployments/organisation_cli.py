@@ -1,7 +1,7 @@
 """`passerelles branch|team|association|reassign|fees`: the organisation's data without SQL.
 
-Each action runs in one transaction: a refusal (French, on stderr, exit 1) writes nothing. The same actions are
-deployments with French forms in the Prefect UI (`flows/admin.py`).
+Each action is one of `tasks/admin_actions.py`, run in one transaction: a refusal (French, on stderr, exit 1)
+writes nothing. The Prefect UI's admin forms (`flows/admin.py`) are adapters over the same actions.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from models.db import unit_of_work
+from tasks import admin_actions as actions
+from tasks.admin_actions import Done, perform
 from tasks.refusals import StepRefused
 
 ACTOR = "ligne de commande"
@@ -25,15 +26,19 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"date invalide « {value} » (AAAA-MM-JJ attendu)") from None
 
 
-def _run(action: Callable[[Any], str], args: argparse.Namespace) -> int:
+def _run(action: Callable[[Any], Done | str], args: argparse.Namespace) -> int:
+    """Perform an action (or a listing: a plain string) and print what it did, or why it was refused."""
     try:
-        with unit_of_work() as session:
-            message = action(session)
+        done = perform(lambda session: _done(action(session)))
     except StepRefused as exc:
         print(f"Refusé : {exc}", file=sys.stderr)
         return 1
-    print(message)
+    print(done.message)
     return 0
+
+
+def _done(result: Done | str) -> Done:
+    return result if isinstance(result, Done) else Done(result)
 
 
 def _sub(prog: str, description: str) -> tuple[argparse.ArgumentParser, Any]:
@@ -43,7 +48,6 @@ def _sub(prog: str, description: str) -> tuple[argparse.ArgumentParser, Any]:
 
 def branch(argv: list[str]) -> int:
     """`passerelles branch create|update|list`."""
-    from tasks import organisation as org
 
     parser, sub = _sub("branch", "Les antennes régionales.")
     create = sub.add_parser("create", help="crée une antenne")
@@ -58,13 +62,12 @@ def branch(argv: list[str]) -> int:
     sub.add_parser("list", help="liste les antennes")
     args = parser.parse_args(argv)
 
-    def act(session: Any) -> str:
+    def act(session: Any) -> Done | str:
         if args.action == "create":
-            b = org.create_branch(session, code=args.code, name=args.nom, region=args.region, founded_on=args.fondee_le)
-            return f"Antenne {b.code} « {b.name} » ({b.region}) créée."
+            return actions.create_branch(session, code=args.code, name=args.nom, region=args.region,
+                                         founded_on=args.fondee_le)  # fmt: skip
         if args.action == "update":
-            b = org.update_branch(session, args.antenne, name=args.nom, region=args.region)
-            return f"Antenne {b.code} : « {b.name} » ({b.region})."
+            return actions.update_branch(session, args.antenne, name=args.nom, region=args.region)
         from sqlalchemy import select
 
         from models import Branch
@@ -100,33 +103,20 @@ def team(argv: list[str]) -> int:
     ls = sub.add_parser("list", help="liste l'équipe")
     ls.add_argument("--antenne", default="")
     args = parser.parse_args(argv)
-    moved: list[int] = []
 
-    def act(session: Any) -> str:
+    def act(session: Any) -> Done | str:
         if args.action == "add":
-            c = org.add_coordinator(session, first_name=args.prenom, last_name=args.nom, email=args.email,
-                                    role=org.parse_role(args.role), branch=args.antenne)  # fmt: skip
-            return f"C-{c.id} {c.full_name} <{c.email}> ajouté(e) : {ROLE_LABELS[c.role]}."
+            return actions.add_member(session, first_name=args.prenom, last_name=args.nom, email=args.email,
+                                      role=org.parse_role(args.role), branch=args.antenne)  # fmt: skip
         if args.action == "update":
             role = org.parse_role(args.role) if args.role else None
-            c = org.change_coordinator(session, args.membre, role=role, branch=args.antenne)
-            where = f", antenne {c.branch.code}" if c.branch else ""
-            return f"C-{c.id} {c.full_name} : {ROLE_LABELS[c.role]}{where}."
+            return actions.update_member(session, args.membre, role=role, branch=args.antenne)
         if args.action in ("deactivate", "reactivate"):
-            active = args.action == "reactivate"
-            missions = org.set_active(session, args.membre, active=active,
-                                      reassign_to=getattr(args, "confier_a", ""), actor=ACTOR)  # fmt: skip
-            moved.extend(m.id for m in missions)
-            done = "réactivé(e)" if active else "désactivé(e)"
-            return f"{args.membre} {done}." + (
-                f" Missions confiées : {', '.join(m.reference for m in missions)}." if missions else ""
-            )
+            return actions.set_member_active(session, args.membre, active=args.action == "reactivate",
+                                             reassign_to=getattr(args, "confier_a", ""), actor=ACTOR)  # fmt: skip
         return _team_table(session, args.antenne)
 
-    code = _run(act, args)
-    if code == 0 and moved:
-        _retag(moved)
-    return code
+    return _run(act, args)
 
 
 def _team_table(session: Any, branch: str) -> str:
@@ -147,19 +137,8 @@ def _team_table(session: Any, branch: str) -> str:
     return "\n".join(rows) or "Personne dans l'équipe : passerelles team add …"
 
 
-def _retag(mission_ids: list[int]) -> None:
-    from tasks.runs import retag_runs
-
-    try:
-        retag_runs(mission_ids)
-    except Exception as exc:  # the database is the record: dashboards, reminders and mails already follow
-        print(f"Étiquettes des runs non mises à jour (serveur Prefect injoignable : {exc}).", file=sys.stderr)
-
-
 def reassign(argv: list[str]) -> int:
     """`passerelles reassign (--mission REF | --de MEMBRE) --a MEMBRE`."""
-    from tasks import organisation as org
-    from tasks.lookups import find_mission
 
     parser = argparse.ArgumentParser(
         prog="passerelles reassign", description="Confie une mission, ou toutes les missions ouvertes d'une "
@@ -170,24 +149,8 @@ def reassign(argv: list[str]) -> int:
     which.add_argument("--de", help="la Passerelle qui laisse toutes ses missions ouvertes (e-mail ou C-12)")
     parser.add_argument("--a", required=True, help="la Passerelle qui les reprend (e-mail ou C-12)")
     args = parser.parse_args(argv)
-    moved: list[int] = []
-
-    def act(session: Any) -> str:
-        if args.mission:
-            missions = [find_mission(session, args.mission)]
-        else:
-            missions = org.open_missions(session, org.find_coordinator(session, args.de))
-            if not missions:
-                raise StepRefused(f"{args.de} ne suit aucune mission ouverte.")
-        org.reassign(session, missions, to=args.a, actor=ACTOR)
-        moved.extend(m.id for m in missions)
-        who = missions[0].coordinator.full_name
-        return f"Confiée(s) à {who} : {', '.join(m.reference for m in missions)}."
-
-    code = _run(act, args)
-    if code == 0:
-        _retag(moved)
-    return code
+    return _run(lambda s: actions.reassign(s, to=args.a, mission=args.mission or "", of=args.de or "", actor=ACTOR),
+                args)  # fmt: skip
 
 
 def association(argv: list[str]) -> int:
@@ -208,13 +171,12 @@ def association(argv: list[str]) -> int:
     ls.add_argument("--antenne", default="")
     args = parser.parse_args(argv)
 
-    def act(session: Any) -> str:
+    def act(session: Any) -> Done | str:
         if args.action == "register":
-            a = org.register_association(
+            return actions.register_association(
                 session, name=args.nom, branch=args.antenne, contact_name=args.contact, contact_email=args.email,
                 annual_budget=args.budget, city=args.ville, purpose=args.objet, contact_phone=args.telephone,
             )  # fmt: skip
-            return f"Association « {a.name} » enregistrée (budget {a.annual_budget} €)."
         from sqlalchemy import select
 
         from models import Association
@@ -253,39 +215,29 @@ def fees(argv: list[str]) -> int:
     sched.add_argument("--par", default="", help="e-mail de l'admin")
     args = parser.parse_args(argv)
 
-    def act(session: Any) -> str:
+    def act(session: Any) -> Done | str:
         if args.action == "pay":
-            fee = f.settle(session, args.cotisation, status=FeeStatus.PAID, by=args.par, on=args.le, note=args.note)
-            return f"F-{fee.id} payée le {fee.paid_on:%d/%m/%Y} ({fee.amount} €), notée par {fee.settled_by}."
+            return actions.settle_fee(session, args.cotisation, status=FeeStatus.PAID, by=args.par, on=args.le,
+                                      note=args.note)  # fmt: skip
         if args.action == "waive":
-            fee = f.settle(session, args.cotisation, status=FeeStatus.WAIVED, by=args.par, note=args.motif)
-            return f"F-{fee.id} exonérée ({fee.amount} €) : {fee.note}"
+            return actions.settle_fee(session, args.cotisation, status=FeeStatus.WAIVED, by=args.par, note=args.motif)
         if args.action == "remind":
-            reminded = f.remind_unpaid(session, every_days=_reminder_days())
-            return f"Relances envoyées : {len(reminded)}."
+            return actions.remind_fees(session)
         if args.action == "schedule":
             if args.a_partir_de or args.tranches:
                 if not (args.a_partir_de and args.tranches and args.par):
                     raise StepRefused("Pour un nouveau barème : --a-partir-de, --tranches et --par, ensemble.")
-                brackets = f.parse_brackets(args.tranches)
-                f.set_schedule(session, from_year=args.a_partir_de, brackets=brackets, by=args.par)
-                return f"Barème en vigueur à partir de {args.a_partir_de} : {len(brackets)} tranches."
+                return actions.set_fee_schedule(session, from_year=args.a_partir_de, brackets=args.tranches,
+                                                by=args.par)  # fmt: skip
             return f.schedule_table(session)
         return f.fees_table(session, include_settled=args.toutes)
 
     return _run(act, args)
 
 
-def _reminder_days() -> int:
-    from models.settings import get_settings
-
-    return get_settings().fee_reminder_days
-
-
 def volunteer(argv: list[str]) -> int:
     """`passerelles volunteer update|archive|reactivate REF`."""
     from models.volunteer import AVAILABILITY_LABELS
-    from tasks import organisation as org
     from tasks.volunteer_csv import AVAILABILITY
 
     def yes_no(value: str) -> bool:
@@ -305,24 +257,19 @@ def volunteer(argv: list[str]) -> int:
         sub.add_parser(name, help=text).add_argument("benevole", help="numéro (V-0042), e-mail ou nom")
     args = parser.parse_args(argv)
 
-    def act(session: Any) -> str:
+    def act(session: Any) -> Done:
         if args.action == "update":
             availability = AVAILABILITY[args.disponibilite] if args.disponibilite else None
-            changes = org.update_volunteer(
-                session, args.benevole, availability=availability,
-                consent_announcements=args.annonces, consent_national=args.national, actor="ligne de commande",
-            )  # fmt: skip
-            return "\n".join(changes)
-        return "\n".join(org.update_volunteer(session, args.benevole, archive=args.action == "archive",
-                                               actor="ligne de commande"))  # fmt: skip
+            return actions.update_volunteer(session, args.benevole, availability=availability,
+                                            consent_announcements=args.annonces, consent_national=args.national,
+                                            actor=ACTOR)  # fmt: skip
+        return actions.update_volunteer(session, args.benevole, archive=args.action == "archive", actor=ACTOR)
 
     return _run(act, args)
 
 
 def social_posted(argv: list[str]) -> int:
     """`passerelles social-posted REF --par MEMBRE [--portee N]`: the mission's post is on the social networks."""
-    from tasks.diffusion import confirm_social_post
-    from tasks.lookups import find_coordinator, find_mission
 
     parser = argparse.ArgumentParser(
         prog="passerelles social-posted", description="Confirme la publication d'une annonce sur les réseaux sociaux."
@@ -332,14 +279,7 @@ def social_posted(argv: list[str]) -> int:
     parser.add_argument("--portee", type=int, help="nombre de personnes atteintes, si connu")
     args = parser.parse_args(argv)
 
-    def act(session: Any) -> str:
-        who = find_coordinator(session, args.par)
-        mission = find_mission(session, args.mission)
-        confirm_social_post(session, mission, reach=args.portee)
-        reach = f", portée {args.portee}" if args.portee is not None else ""
-        return f"Publication de {mission.reference} confirmée par {who.full_name}{reach}."
-
-    return _run(act, args)
+    return _run(lambda s: actions.confirm_social_post(s, args.mission, by=args.par, reach=args.portee), args)
 
 
 def erase_volunteer(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 """The organisation's data from the Prefect UI: one deployment per action, its French form made of the flow's
-parameters (Deployments → the action → Run → Custom run). The same functions as the CLI (`tasks/organisation.py`);
-a refusal ends the run Failed with its French reason as the state message, nothing written."""
+parameters (Deployments → the action → Run → Custom run). Each flow is a thin adapter over the action of
+`tasks/admin_actions.py`, the command line's too; a refusal ends the run Failed with its French reason as the state
+message, nothing written."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from pydantic import Field
 from flows.privacy import erase_volunteer_flow
 from models.org import ROLE_LABELS, Role
 from models.volunteer import AVAILABILITY_LABELS
+from tasks import admin_actions as actions
+from tasks.admin_actions import Done, perform
 from tasks.refusals import StepRefused
 
 ACTOR = "formulaire d'administration"
@@ -26,19 +29,17 @@ def _role(choice: Any) -> Role:
     return Role[choice.name]
 
 
-def _apply(action: Callable[[Any], str], after: Callable[[], None] | None = None) -> State:
-    from models.db import unit_of_work
-
+def _apply(action: Callable[[Any], Done], after: Callable[[], None] | None = None) -> State:
+    """Perform an action (tasks/admin_actions.py); the run's state says what it did, or why it was refused."""
     try:
-        with unit_of_work() as session:
-            message = action(session)
+        done = perform(action)
     except StepRefused as exc:
         get_run_logger().warning("Refusé : %s", exc)
         return Failed(message=f"Refusé : {exc}")
-    get_run_logger().info(message)
+    get_run_logger().info(done.message)
     if after:
         after()
-    return Completed(message=message)
+    return Completed(message=done.message)
 
 
 @flow(name="create-branch", validate_parameters=True)
@@ -49,13 +50,7 @@ def create_branch(
     fondee_le: date | None = Field(default=None, description="Date de création de l'antenne (facultatif)."),
 ) -> State:
     """Créer une antenne."""
-    from tasks import organisation as org
-
-    def act(session: Any) -> str:
-        b = org.create_branch(session, code=code, name=nom, region=region, founded_on=fondee_le)
-        return f"Antenne {b.code} « {b.name} » ({b.region}) créée."
-
-    return _apply(act)
+    return _apply(lambda s: actions.create_branch(s, code=code, name=nom, region=region, founded_on=fondee_le))
 
 
 @flow(name="update-branch", validate_parameters=True)
@@ -65,13 +60,7 @@ def update_branch(
     region: str = Field(default="", description="Nouvelle région (vide : inchangée)."),
 ) -> State:
     """Renommer une antenne ou changer sa région."""
-    from tasks import organisation as org
-
-    def act(session: Any) -> str:
-        b = org.update_branch(session, antenne, name=nom, region=region)
-        return f"Antenne {b.code} : « {b.name} » ({b.region})."
-
-    return _apply(act)
+    return _apply(lambda s: actions.update_branch(s, antenne, name=nom, region=region))
 
 
 @flow(name="add-team-member", validate_parameters=True)
@@ -83,15 +72,8 @@ def add_team_member(
     antenne: str = Field(default="", description="Code ou nom de l'antenne (obligatoire sauf support et admin)."),
 ) -> State:
     """Ajouter un membre de l'équipe."""
-    from tasks import organisation as org
-
-    def act(session: Any) -> str:
-        c = org.add_coordinator(
-            session, first_name=prenom, last_name=nom, email=email, role=_role(role), branch=antenne
-        )
-        return f"C-{c.id} {c.full_name} <{c.email}> ajouté(e) : {ROLE_LABELS[c.role]}."
-
-    return _apply(act)
+    return _apply(lambda s: actions.add_member(s, first_name=prenom, last_name=nom, email=email, role=_role(role),
+                                               branch=antenne))  # fmt: skip
 
 
 @flow(name="update-team-member", validate_parameters=True)
@@ -101,13 +83,7 @@ def update_team_member(
     antenne: str = Field(default="", description="Nouvelle antenne (vide : inchangée)."),
 ) -> State:
     """Changer le rôle ou l'antenne d'un membre de l'équipe."""
-    from tasks import organisation as org
-
-    def act(session: Any) -> str:
-        c = org.change_coordinator(session, membre, role=_role(role) if role else None, branch=antenne)
-        return f"C-{c.id} {c.full_name} : {ROLE_LABELS[c.role]}."
-
-    return _apply(act)
+    return _apply(lambda s: actions.update_member(s, membre, role=_role(role) if role else None, branch=antenne))
 
 
 @flow(name="deactivate-team-member", validate_parameters=True)
@@ -118,19 +94,7 @@ def deactivate_team_member(
 ) -> State:
     """Désactiver un membre de l'équipe (ses missions ouvertes sont confiées à une autre Passerelle), ou le
     réactiver."""
-    from tasks import organisation as org
-
-    moved: list[int] = []
-
-    def act(session: Any) -> str:
-        missions = org.set_active(session, membre, active=reactiver, reassign_to=confier_a, actor=ACTOR)
-        moved.extend(m.id for m in missions)
-        done = "réactivé(e)" if reactiver else "désactivé(e)"
-        return f"{membre} {done}." + (
-            f" Missions confiées : {', '.join(m.reference for m in missions)}." if missions else ""
-        )
-
-    return _apply(act, lambda: _retag(moved))
+    return _apply(lambda s: actions.set_member_active(s, membre, active=reactiver, reassign_to=confier_a, actor=ACTOR))
 
 
 @flow(name="reassign-missions", validate_parameters=True)
@@ -140,23 +104,7 @@ def reassign_missions(
     de: str = Field(default="", description="… ou toutes les missions ouvertes de cette Passerelle (e-mail ou C-12)."),
 ) -> State:
     """Confier une mission, ou toutes les missions ouvertes d'une Passerelle, à une autre Passerelle de l'antenne."""
-    from tasks import organisation as org
-    from tasks.lookups import find_mission
-
-    moved: list[int] = []
-
-    def act(session: Any) -> str:
-        if bool(mission.strip()) == bool(de.strip()):
-            raise StepRefused("Indiquez soit une mission, soit la Passerelle dont toutes les missions sont confiées.")
-        missions = [find_mission(session, mission)] if mission.strip() else org.open_missions(
-            session, org.find_coordinator(session, de))  # fmt: skip
-        if not missions:
-            raise StepRefused(f"{de} ne suit aucune mission ouverte.")
-        org.reassign(session, missions, to=a, actor=ACTOR)
-        moved.extend(m.id for m in missions)
-        return f"Confiée(s) à {missions[0].coordinator.full_name} : {', '.join(m.reference for m in missions)}."
-
-    return _apply(act, lambda: _retag(moved))
+    return _apply(lambda s: actions.reassign(s, to=a, mission=mission, of=de, actor=ACTOR))
 
 
 @flow(name="register-association", validate_parameters=True)
@@ -173,16 +121,9 @@ def register_association(
     telephone: str = Field(default="", description="Téléphone du contact."),
 ) -> State:
     """Enregistrer une association."""
-    from tasks import organisation as org
-
-    def act(session: Any) -> str:
-        a = org.register_association(
-            session, name=nom, branch=antenne, contact_name=contact, contact_email=email,
-            annual_budget=budget, city=ville, purpose=objet, contact_phone=telephone,
-        )  # fmt: skip
-        return f"Association « {a.name} » enregistrée (budget {a.annual_budget} €)."
-
-    return _apply(act)
+    return _apply(lambda s: actions.register_association(
+        s, name=nom, branch=antenne, contact_name=contact, contact_email=email, annual_budget=budget, city=ville,
+        purpose=objet, contact_phone=telephone))  # fmt: skip
 
 
 AvailabilityChoice = StrEnum(  # type: ignore[misc]
@@ -214,20 +155,15 @@ def update_volunteer(
 ) -> State:
     """Changer la disponibilité ou les consentements d'un bénévole, l'archiver ou le réactiver."""
     from models.volunteer import Availability
-    from tasks import organisation as org
 
-    def act(session: Any) -> str:
-        changes = org.update_volunteer(
-            session, benevole,
-            availability=Availability[disponibilite.name] if disponibilite else None,
-            consent_announcements=(annonces is YesNo.YES) if annonces else None,
-            consent_national=(national is YesNo.YES) if national else None,
-            archive=(archivage is ArchiveChoice.ARCHIVE) if archivage else None,
-            actor="formulaire update-volunteer",
-        )  # fmt: skip
-        return "\n".join(changes)
-
-    return _apply(act)
+    return _apply(lambda s: actions.update_volunteer(
+        s, benevole,
+        availability=Availability[disponibilite.name] if disponibilite else None,
+        consent_announcements=(annonces is YesNo.YES) if annonces else None,
+        consent_national=(national is YesNo.YES) if national else None,
+        archive=(archivage is ArchiveChoice.ARCHIVE) if archivage else None,
+        actor="formulaire update-volunteer",
+    ))  # fmt: skip
 
 
 @flow(name="confirm-social-post", validate_parameters=True)
@@ -237,16 +173,7 @@ def confirm_social_post(
     portee: int | None = Field(default=None, ge=0, description="Nombre de personnes atteintes, si vous le connaissez."),
 ) -> State:
     """Confirmer qu'une annonce est publiée sur les réseaux sociaux."""
-    from tasks import diffusion
-    from tasks.lookups import find_coordinator, find_mission
-
-    def act(session: Any) -> str:
-        who = find_coordinator(session, saisi_par)
-        m = find_mission(session, mission)
-        diffusion.confirm_social_post(session, m, reach=portee)
-        return f"Publication de {m.reference} confirmée par {who.full_name}."
-
-    return _apply(act)
+    return _apply(lambda s: actions.confirm_social_post(s, mission, by=saisi_par, reach=portee))
 
 
 class FeeDecision(StrEnum):
@@ -266,14 +193,9 @@ def record_fee(
 ) -> State:
     """Noter une cotisation payée ou exonérée."""
     from models import FeeStatus
-    from tasks import fees
 
-    def act(session: Any) -> str:
-        status = FeeStatus.PAID if decision is FeeDecision.PAID else FeeStatus.WAIVED
-        fee = fees.settle(session, cotisation, status=status, by=saisi_par, on=le, note=note)
-        return f"F-{fee.id} ({fee.amount} €) {decision.value}, notée par {fee.settled_by}."
-
-    return _apply(act)
+    status = FeeStatus.PAID if decision is FeeDecision.PAID else FeeStatus.WAIVED
+    return _apply(lambda s: actions.settle_fee(s, cotisation, status=status, by=saisi_par, on=le, note=note))
 
 
 @flow(name="set-fee-schedule", validate_parameters=True)
@@ -284,36 +206,15 @@ def set_fee_schedule(
     saisi_par: str = Field(description="Votre e-mail (admin)."),
 ) -> State:
     """Fixer un nouveau barème des cotisations (les précédents restent dans l'historique)."""
-    from tasks import fees
-
-    def act(session: Any) -> str:
-        brackets = fees.parse_brackets(tranches)
-        fees.set_schedule(session, from_year=a_partir_de, brackets=brackets, by=saisi_par)
-        table = fees.schedule_table(session)
-        return f"Barème en vigueur à partir de {a_partir_de} : {len(brackets)} tranches.\n{table}"
-
-    return _apply(act)
+    return _apply(lambda s: actions.set_fee_schedule(s, from_year=a_partir_de, brackets=tranches, by=saisi_par))
 
 
 @flow(name="fee-reminders")
 def fee_reminders() -> State:
     """Relancer les associations dont une cotisation facturée reste impayée (tous les 30 jours par défaut)."""
-    from models.settings import get_settings
-    from tasks import fees
     from tasks.delivery import deliver_soon
 
-    def act(session: Any) -> str:
-        reminded = fees.remind_unpaid(session, every_days=get_settings().fee_reminder_days)
-        return f"Relances envoyées : {len(reminded)}."
-
-    return _apply(act, deliver_soon)
-
-
-def _retag(mission_ids: list[int]) -> None:
-    if mission_ids:
-        from tasks.runs import retag_runs
-
-        retag_runs(mission_ids)
+    return _apply(actions.remind_fees, deliver_soon)
 
 
 ADMIN_FLOWS = (create_branch, update_branch, add_team_member, update_team_member, deactivate_team_member,

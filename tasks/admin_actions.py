@@ -1,0 +1,184 @@
+"""The organisation's actions, one function each, with the French sentence that confirms it: the command line
+(deployments/organisation_cli.py) and the Prefect UI's admin forms (flows/admin.py) are both thin adapters over
+them, so an action says the same thing and checks the same rules wherever it is asked.
+
+Each action takes a session (the adapter's transaction: a refusal, `StepRefused` in French, writes nothing) and
+returns what it did; `perform` runs one in its own transaction, then, after the commit, retags the runs of the
+missions it moved (no network call while their rows are locked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from models import FeeStatus
+from models.db import unit_of_work
+from models.org import ROLE_LABELS, Role
+from models.settings import get_settings
+from models.volunteer import Availability
+from tasks import diffusion, fees, organisation
+from tasks.lookups import find_coordinator, find_mission
+from tasks.refusals import StepRefused
+from tasks.runs import retag_runs
+
+
+@dataclass(frozen=True)
+class Done:
+    """What an action did: its French confirmation, and the missions whose run must be retagged."""
+
+    message: str
+    moved: tuple[int, ...] = ()
+
+
+def perform(action: Callable[[Session], Done]) -> Done:
+    """Run one action in its own transaction (StepRefused propagates: nothing written), then retag the runs of
+    the missions it moved; a Prefect server out of reach is said, not raised (the database is the record)."""
+    with unit_of_work() as session:
+        done = action(session)
+    if done.moved:
+        try:
+            retag_runs(list(done.moved))
+        except Exception as exc:
+            note = f"Étiquettes des runs non mises à jour (serveur Prefect injoignable : {exc})."
+            done = replace(done, message=f"{done.message}\n{note}")
+    return done
+
+
+def create_branch(session: Session, *, code: str, name: str, region: str, founded_on: date | None) -> Done:
+    """Create a branch."""
+    b = organisation.create_branch(session, code=code, name=name, region=region, founded_on=founded_on)
+    return Done(f"Antenne {b.code} « {b.name} » ({b.region}) créée.")
+
+
+def update_branch(session: Session, branch: str, *, name: str, region: str) -> Done:
+    """Rename a branch or change its region."""
+    b = organisation.update_branch(session, branch, name=name, region=region)
+    return Done(f"Antenne {b.code} : « {b.name} » ({b.region}).")
+
+
+def add_member(
+    session: Session, *, first_name: str, last_name: str, email: str, role: Role, branch: str
+) -> Done:
+    """Add a team member."""
+    c = organisation.add_coordinator(
+        session, first_name=first_name, last_name=last_name, email=email, role=role, branch=branch
+    )
+    return Done(f"C-{c.id} {c.full_name} <{c.email}> ajouté(e) : {ROLE_LABELS[c.role]}.")
+
+
+def update_member(session: Session, member: str, *, role: Role | None, branch: str) -> Done:
+    """Change a team member's role or branch."""
+    c = organisation.change_coordinator(session, member, role=role, branch=branch)
+    where = f", antenne {c.branch.code}" if c.branch else ""
+    return Done(f"C-{c.id} {c.full_name} : {ROLE_LABELS[c.role]}{where}.")
+
+
+def set_member_active(session: Session, member: str, *, active: bool, reassign_to: str, actor: str) -> Done:
+    """Deactivate a team member who leaves (their open missions go to `reassign_to`), or reactivate them."""
+    missions = organisation.set_active(session, member, active=active, reassign_to=reassign_to, actor=actor)
+    done = "réactivé(e)" if active else "désactivé(e)"
+    moved = f" Missions confiées : {', '.join(m.reference for m in missions)}." if missions else ""
+    return Done(f"{member} {done}.{moved}", tuple(m.id for m in missions))
+
+
+def reassign(session: Session, *, to: str, mission: str = "", of: str = "", actor: str) -> Done:
+    """Give one mission, or every open mission of a Passerelle (`of`), to another Passerelle of the branch."""
+    if bool(mission.strip()) == bool(of.strip()):
+        raise StepRefused("Indiquez soit une mission, soit la Passerelle dont toutes les missions sont confiées.")
+    if mission.strip():
+        missions = [find_mission(session, mission)]
+    else:
+        missions = organisation.open_missions(session, find_coordinator(session, of))
+        if not missions:
+            raise StepRefused(f"{of} ne suit aucune mission ouverte.")
+    organisation.reassign(session, missions, to=to, actor=actor)
+    who = missions[0].coordinator.full_name
+    return Done(f"Confiée(s) à {who} : {', '.join(m.reference for m in missions)}.", tuple(m.id for m in missions))
+
+
+def register_association(
+    session: Session,
+    *,
+    name: str,
+    branch: str,
+    contact_name: str,
+    contact_email: str,
+    annual_budget: int,
+    city: str = "",
+    purpose: str = "",
+    contact_phone: str = "",
+) -> Done:
+    """Register an association."""
+    a = organisation.register_association(
+        session,
+        name=name,
+        branch=branch,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        annual_budget=annual_budget,
+        city=city,
+        purpose=purpose,
+        contact_phone=contact_phone,
+    )
+    return Done(f"Association « {a.name} » enregistrée (budget {a.annual_budget} €).")
+
+
+def update_volunteer(
+    session: Session,
+    volunteer: str,
+    *,
+    availability: Availability | None = None,
+    consent_announcements: bool | None = None,
+    consent_national: bool | None = None,
+    archive: bool | None = None,
+    actor: str,
+) -> Done:
+    """Change a volunteer's availability or consents, archive or reactivate them."""
+    changes = organisation.update_volunteer(
+        session,
+        volunteer,
+        availability=availability,
+        consent_announcements=consent_announcements,
+        consent_national=consent_national,
+        archive=archive,
+        actor=actor,
+    )
+    return Done("\n".join(changes))
+
+
+def confirm_social_post(session: Session, mission: str, *, by: str, reach: int | None) -> Done:
+    """The mission's post is on the social networks (with its reach, when known)."""
+    who = find_coordinator(session, by)
+    m = find_mission(session, mission)
+    diffusion.confirm_social_post(session, m, reach=reach)
+    shown = f", portée {reach}" if reach is not None else ""
+    return Done(f"Publication de {m.reference} confirmée par {who.full_name}{shown}.")
+
+
+def settle_fee(
+    session: Session, fee: str, *, status: FeeStatus, by: str, on: date | None = None, note: str = ""
+) -> Done:
+    """Record a fee paid (on a date) or waived (with a reason)."""
+    record = fees.settle(session, fee, status=status, by=by, on=on, note=note)
+    if status is FeeStatus.PAID and record.paid_on is not None:
+        return Done(f"F-{record.id} payée le {record.paid_on:%d/%m/%Y} ({record.amount} €), notée par "
+                    f"{record.settled_by}.")  # fmt: skip
+    return Done(f"F-{record.id} exonérée ({record.amount} €) : {record.note}")
+
+
+def set_fee_schedule(session: Session, *, from_year: int, brackets: str, by: str) -> Done:
+    """A new fee schedule from `from_year` (the earlier ones stay in the history)."""
+    parsed = fees.parse_brackets(brackets)
+    fees.set_schedule(session, from_year=from_year, brackets=parsed, by=by)
+    table = fees.schedule_table(session)
+    return Done(f"Barème en vigueur à partir de {from_year} : {len(parsed)} tranches.\n{table}")
+
+
+def remind_fees(session: Session) -> Done:
+    """Remind the associations whose billed fee is still unpaid."""
+    reminded = fees.remind_unpaid(session, every_days=get_settings().fee_reminder_days)
+    return Done(f"Relances envoyées : {len(reminded)}.")
