@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install install-dev
+.PHONY: run test test-fast install install-dev
 
 $(PY):
 	python3 -m venv $(VENV) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && python3 -m venv $(VENV))
@@ -24,4 +24,9 @@ run: install
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
+
+## Everyday work, in under a minute: lint, then the pure rules and the SQLite tests (no Prefect server, no browser).
+test-fast: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -m "not slow" -k "not postgresql" -n 2
