@@ -219,4 +219,5 @@ def review() -> dict[str, Any]:
         "testimony": "Une belle collaboration.",
         "association_would_redo": True,
         "volunteer_would_redo": True,
+        "decision": "enregistrer le bilan et terminer la mission",
     }

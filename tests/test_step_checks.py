@@ -128,7 +128,8 @@ def test_roadmap_checks_and_legacy_field_names() -> None:
         f"L'échéance de l'objectif 1 ({end + timedelta(days=1):%d/%m/%Y}) est hors de la mission."
     ]
     errors = rm.check(
-        form([{"objective": " ", "due_on": start}], validated_by_association=False, end_on=start - timedelta(days=1))
+        form([{"objective": " ", "due_on": start}], validated_by_association=False, end_on=start - timedelta(days=1),
+             decision=rm.Decision.VALIDATE)
     )
     assert len(errors) == 3 and "au moins un objectif" in errors[1]
     # Answers stored before the English field names still load, and dump under the new names.

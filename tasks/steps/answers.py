@@ -158,6 +158,8 @@ def describe(
         kept = {k: v for k, v in previous.items()
                 if (k != "decision" or (v and not awaiting)) and (k != "entered_by" or v in members)}  # fmt: skip
         defaults.update(kept)
+    if awaiting and step.waiting_decision:
+        defaults["decision"] = step.waiting_decision
     if awaiting:
         banner = f"> ⏳ **En attente** : {error}\n>\n> Vous pouvez aussi compléter et valider ce formulaire.\n\n"
     elif error:

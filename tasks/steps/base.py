@@ -114,6 +114,9 @@ class Step:
     # Called with the suspend key, the form's prefilled values and the previous answer (None on a first attempt).
     ask_outside: Callable[[Session, Mission, str, dict[str, Any], dict[str, Any] | None], None] | None = None
     answered_by: tuple[str, ...] = ()  # « Saisi par » beyond the team: a deployment that answers (the waves)
+    # The decision the form shows when it is asked again while it waits (for the association, for the rest of the
+    # analysis): submitted as shown, it goes on waiting — it never mails anyone again nor ends anything.
+    waiting_decision: str = ""
     prefill: Callable[[Session, Mission, int], Prefill] | None = None
     apply: Callable[[Session, Mission, Any, Ctx], Outcome] | None = None
     run: Callable[[Session, Mission, int], dict[str, int]] | None = None  # automatic steps
@@ -252,8 +255,13 @@ def build_form(
     drops the title, description and bounds of each field it prefills.)
     """
     fields: dict[str, Any] = {}
+    for name, info in base.model_fields.items():  # a list's default shows as such (`[]`): the form as shown is valid
+        if info.default_factory is not None and name not in (defaults or {}):
+            shown = copy(info)
+            shown.default, shown.default_factory = info.default_factory(), None  # type: ignore[call-arg]
+            fields[name] = (info.annotation, shown)
     for name in set(defaults or {}) | set(choices or {}):
-        info = copy(base.model_fields[name])
+        info = copy(fields[name][1] if name in fields else base.model_fields[name])
         annotation: Any = info.annotation
         if choices and name in choices:
             choice = one_of(choices[name])

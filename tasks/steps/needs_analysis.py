@@ -16,13 +16,25 @@ from models.base import utcnow
 from models.rules import values_still_valid, values_valid_until
 from tasks.fees import bill_membership
 from tasks.missions import advance
-from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, label_code, reason_field, refuse_if
+from tasks.steps.base import (
+    CANCEL,
+    Ctx,
+    Outcome,
+    Prefill,
+    Step,
+    StepWaits,
+    entered_by_field,
+    label_code,
+    reason_field,
+    refuse_if,
+)
 
 
 class Decision(StrEnum):
     """The choices of the form."""
 
     VALIDATE = "valider l'analyse"
+    DRAFT = "garder l'analyse en cours (à compléter)"
     CANCEL = CANCEL
 
 
@@ -38,12 +50,16 @@ class NeedsAnalysisForm(RunInput):
     )
     title: str = Field(title="Intitulé de la mission", description="Court et parlant, il sert de titre à l'annonce.")
     need: str = Field(title="Expression du besoin", description="Le besoin, aussi précis que possible.")
-    deliverables: str = Field(title="Livrables attendus", description="Ce que l'association aura à la fin.")
-    domain: str = Field(title="Domaine de compétences", description="Le domaine principal de la mission.")
+    deliverables: str = Field(default="", title="Livrables attendus", description="Ce que l'association aura à la fin.")
+    domain: str = Field(default="", title="Domaine de compétences", description="Le domaine principal de la mission.")
     competences: list[str] = Field(
-        title="Compétences recherchées", description="Une ou plusieurs compétences de la taxonomie."
+        default_factory=list,
+        title="Compétences recherchées",
+        description="Une ou plusieurs compétences de la taxonomie.",
     )
-    effort: str = Field(title="Charge estimée", description="Par exemple : deux demi-journées par mois pendant 3 mois.")
+    effort: str = Field(
+        default="", title="Charge estimée", description="Par exemple : deux demi-journées par mois pendant 3 mois."
+    )
     expected_start: date = Field(title="Début souhaité", description="Date de début prévue de la mission.")
     expected_end: date = Field(title="Fin souhaitée", description="Date de fin prévue de la mission.")
     remote_ok: bool = Field(
@@ -55,7 +71,10 @@ class NeedsAnalysisForm(RunInput):
         default=1, ge=1, le=10, title="Nombre de bénévoles", description="Combien de bénévoles retenir (1 à 10)."
     )
     decision: Decision = Field(
-        default=Decision.VALIDATE, title="Décision", description="Valider l'analyse ou annuler la mission."
+        default=Decision.DRAFT,  # the form as shown keeps what was typed and waits for the rest
+        title="Décision",
+        description="Valider l'analyse (l'annonce est alors rédigée), la garder en cours pour la compléter, ou "
+        "annuler la mission.",
     )
     cancel_reason: str = reason_field()
     entered_by: str = entered_by_field()
@@ -87,7 +106,9 @@ def check(
     for text, label in ((a.title, "L'intitulé"), (a.need, "L'expression du besoin"), (a.deliverables, "Les livrables")):
         if not text.strip():
             errors.append(f"{label} est vide.")
-    if label_code(a.domain) not in domains:
+    if not a.domain.strip():
+        errors.append("Choisissez le domaine de compétences de la mission.")
+    elif label_code(a.domain) not in domains:
         errors.append(f"Domaine inconnu : « {a.domain} ».")
     codes = [label_code(x) for x in a.competences]
     unknown = [c for c in codes if c not in competences]
@@ -123,14 +144,18 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
             "expected_end": today + timedelta(days=120),
         },
         choices={
-            "domain": [domain_label(d) for d in domains],
+            "domain": ["", *(domain_label(d) for d in domains)],  # "": not chosen yet (the form as shown)
             "competences": [competence_label(c, by_id[c.domain_id]) for c in competences],
         },
     )
 
 
 def apply(session: Session, mission: Mission, a: NeedsAnalysisForm, ctx: Ctx) -> Outcome:
-    """Record the analysed need and its competences; the mission is `analysed`."""
+    """Record the analysed need and its competences; the mission is `analysed`. Kept in progress (the form as
+    shown), nothing is written: the form is asked again with what was typed."""
+    if a.decision is Decision.DRAFT:
+        raise StepWaits(f"analyse en cours, gardée le {utcnow():%d/%m/%Y} : complétez-la, puis choisissez « "
+                        f"{Decision.VALIDATE.value} » (l'annonce est alors rédigée).")  # fmt: skip
     domain = session.scalar(select(Domain).where(Domain.code == label_code(a.domain)))
     codes = [label_code(x) for x in a.competences]
     found = {c.code: c for c in session.scalars(select(Competence).where(Competence.code.in_(codes)))}
@@ -169,4 +194,5 @@ STEP = Step(
     form=NeedsAnalysisForm,
     prefill=prefill,
     apply=apply,
+    waiting_decision=Decision.DRAFT.value,
 )

@@ -47,6 +47,7 @@ class Decision(StrEnum):
 
     COMPLETE = "enregistrer le bilan et terminer la mission"
     ASSOCIATION = "bilan de l'association reçu (à compléter)"
+    DRAFT = "garder le bilan en cours (à compléter)"
     CANCEL = CANCEL
 
 
@@ -71,7 +72,9 @@ class ReviewForm(RunInput):
         default=True, title="Le bénévole referait une mission", description="Selon le bénévole."
     )
     decision: Decision = Field(
-        default=Decision.COMPLETE, title="Décision", description="Terminer la mission, ou l'annuler avec un motif."
+        default=Decision.DRAFT,  # the form as shown waits for the two sides' bilans
+        title="Décision",
+        description="Terminer la mission avec son bilan, le garder en cours, ou annuler la mission avec un motif.",
     )
     cancel_reason: str = reason_field()
     entered_by: str = entered_by_field()
@@ -94,6 +97,9 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
 
 def apply(session: Session, mission: Mission, a: ReviewForm, ctx: Ctx) -> Outcome:
     """Store the bilan and complete the mission; the association's own half (by its link) waits for the rest."""
+    if a.decision is Decision.DRAFT:
+        raise StepWaits("bilan en cours : complétez-le avec le bénévole et l'association (les deux notes), puis « "
+                        f"{Decision.COMPLETE.value} ».")  # fmt: skip
     if a.decision is Decision.ASSOCIATION:
         if a.association_rating is None:
             raise StepRefused("Le bilan de l'association doit comporter sa note de satisfaction (1 à 5).")
@@ -146,4 +152,5 @@ STEP = Step(
     apply=apply,
     since=after_roadmap_end,
     ask_outside=ask_association,
+    waiting_decision=Decision.DRAFT.value,
 )

@@ -35,6 +35,7 @@ class Decision(StrEnum):
     VALIDATE = "valider la feuille de route"
     SEND = "la faire valider par l'association (lien par mail)"
     CHANGES = "l'association demande des modifications"
+    WAIT = "attendre la validation de l'association"
     WITHDRAW = withdrawal.DECISION
     CANCEL = CANCEL
 
@@ -79,7 +80,7 @@ class RoadmapForm(RunInput):
     validated_on: date = Field(title="Date de validation", description="Quand l'association l'a validée.")
     notes: str = Field(default="", title="Remarques", description="Tout ce qui aide au suivi.")
     decision: Decision = Field(
-        default=Decision.VALIDATE,
+        default=Decision.SEND,  # the form as shown sends it: the association's validation by link closes the search
         title="Décision",
         description="Valider ; l'envoyer à l'association, qui la valide par un lien ; enregistrer le désistement "
         "d'un bénévole retenu ; ou annuler la mission.",
@@ -134,6 +135,9 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
     if a.decision is Decision.SEND:
         raise StepWaits(f"feuille de route envoyée à {mission.association.contact_name} ({mission.association.name}) "
                         f"le {utcnow():%d/%m/%Y} : sa validation par le lien du mail clôt la recherche.")  # fmt: skip
+    if a.decision is Decision.WAIT:
+        raise StepWaits(f"en attente de la validation de la feuille de route par {mission.association.contact_name} "
+                        f"({mission.association.name}), par le lien de son mail.")  # fmt: skip
     if a.decision is Decision.CHANGES:
         said = a.association_remarks.strip() or "sans précision"
         raise StepWaits(f"l'association demande des modifications : « {said} ». Corrigez la feuille de route, puis "
@@ -195,4 +199,5 @@ STEP = Step(
     prefill=prefill,
     apply=apply,
     ask_outside=ask_association,
+    waiting_decision=Decision.WAIT.value,
 )
