@@ -343,6 +343,8 @@ def test_demo_data_shows_strasbourg_by_year(session: Session) -> None:
     assert by_year == {year: demo_data.STRASBOURG_VOLUMES[year] for year in range(2009, 2016)}
     year_2014 = build_report(session, branch_codes=["STR"], **YEAR_2014)
     assert year_2014.total("requested") == demo_data.STRASBOURG_VOLUMES[2014]
+    assert 105 <= year_2014.total("completed") <= 125  # the association's « 114 missions réalisées en 2014 »
+    assert f"**{year_2014.total('completed')} missions réalisées**" in render_markdown(year_2014)
     assert year_2014.funnel[-1].count > 0 and year_2014.satisfaction.reviews > 0 and year_2014.fees[-1].invoiced > 0
     assert build_report_naive(session, branch_codes=["STR"], **YEAR_2014) == year_2014
 
