@@ -7,7 +7,7 @@
   5-1-e and 12-14: information on the retention of their data, with the way to keep it). Nothing about missions:
   an archived volunteer is out of the process (`passerelles volunteer archive` promises « il ne reçoit plus rien »).
 - An annonce also needs the volunteer's consent to annonces.
-- Everything else (selection, introduction, not retained, search closed, withdrawal, mission completed or
+- Everything else (selection, introduction, in reserve, search closed, withdrawal, mission completed or
   cancelled) goes to an active volunteer about a mission they applied to.
 """
 
@@ -28,7 +28,7 @@ VOLUNTEER_MAILS: dict[str, MailNeed] = {
     "annonce": MailNeed.ANNOUNCEMENT,
     "selected": MailNeed.MISSION,
     "introduction_volunteer": MailNeed.MISSION,
-    "not_selected": MailNeed.MISSION,
+    "reserve": MailNeed.MISSION,
     "withdrawal_volunteer": MailNeed.MISSION,
     "search_closed": MailNeed.MISSION,
     "completed": MailNeed.MISSION,

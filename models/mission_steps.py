@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
@@ -82,8 +82,9 @@ class ApplicationStatus(StrEnum):
 
     RECEIVED = "received"
     SELECTED = "selected"
-    NOT_SELECTED = "not_selected"
-    CLOSED = "closed"
+    RESERVE = "reserve"  # not retained while the search is open: may still be picked (a place left empty)
+    NOT_SELECTED = "not_selected"  # not retained, before the search closed at the roadmap (missions before 0009)
+    CLOSED = "closed"  # the search closed at the roadmap: thanked; still a replacement if someone withdraws
     WITHDRAWN = "withdrawn"
 
 
@@ -108,6 +109,10 @@ class Application(Base):
     wants_other_mission: Mapped[bool] = mapped_column(default=False)
     applied_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
+    # A retained volunteer's agreement to the roadmap (by their link, or recorded by the Passerelle), and what they
+    # asked to change; both reset when the roadmap is sent again.
+    roadmap_agreed_at: Mapped[datetime | None]
+    roadmap_remarks: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
 
 
 class Roadmap(Base):

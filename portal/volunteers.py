@@ -107,6 +107,41 @@ def unsubscribe(token: str) -> HTMLResponse:
                                              "Merci pour votre engagement à nos côtés."], problem=False)  # fmt: skip
 
 
+# --- Volunteers in reserve: priority in the domain ----------------------------------------------------------
+
+
+@router.get("/priorite/{token}", response_class=HTMLResponse)
+def priority_form(token: str) -> HTMLResponse:
+    try:
+        payload = read(Purpose.PRIORITY, token)
+        with unit_of_work() as session:
+            v, m = portal.volunteer(session, payload.get("v")), portal.mission(session, payload.get("m"))
+            app = portal.application_of(session, v.id, m.id)
+            domain = m.domain.name if m.domain else ""
+            if app is not None and app.wants_other_mission:
+                said = f"Vous êtes prioritaire dans le domaine « {domain} » : vous serez sollicité(e) en premier."
+                return page("C'est noté", [said], problem=False)
+            html = render("portal/priority.html.j2", title="Une autre mission dans ce domaine ?",
+                          first_name=v.first_name, mission_title=m.title, domain=domain)  # fmt: skip
+        return HTMLResponse(html)
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+
+
+@router.post("/priorite/{token}", response_class=HTMLResponse)
+def priority(token: str) -> HTMLResponse:
+    try:
+        payload = read(Purpose.PRIORITY, token)
+        with unit_of_work() as session:
+            portal.ask_priority(session, payload.get("v"), payload.get("m"))
+            m = portal.mission(session, payload.get("m"))
+            domain = m.domain.name if m.domain else ""
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+    return page("C'est noté, merci", [f"Vous êtes prioritaire dans le domaine « {domain} » : vous serez sollicité(e) "
+                                      "en premier pour ses prochaines annonces."], problem=False)  # fmt: skip
+
+
 # --- Volunteers: preferences ---------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ class Purpose(StrEnum):
     ANNOUNCEMENT = "annonce"
     ROADMAP = "feuille-de-route"
     REVIEW = "bilan"
+    PRIORITY = "priorite"  # a volunteer in reserve asks for another mission in the domain (priority)
 
 
 # How long a link stays valid: an unsubscribe link must still work when an old mail is opened (RFC 8058 asks for

@@ -89,14 +89,22 @@ def advance(
 
 
 def reopen_search(
-    session: Session, mission: Mission, *, actor: str, step_key: str, action: str, details: dict[str, Any]
+    session: Session,
+    mission: Mission,
+    *,
+    actor: str,
+    step_key: str,
+    action: str,
+    details: dict[str, Any],
+    keep_dates: bool = False,
 ) -> None:
     """Back to « Annonce diffusée » after a withdrawal. `published_at` is kept (the report's funnel counts the
-    first publication); the selection and the start are no longer true, so their dates go."""
+    first publication); the selection and the start go, unless someone is still retained (`keep_dates`)."""
     previous = mission.status
     check_reopen(previous)
     mission.status = MissionStatus.PUBLISHED
-    mission.selected_at = mission.started_at = None
+    if not keep_dates:
+        mission.selected_at = mission.started_at = None
     audit(session, mission, actor=actor, action=action, step_key=step_key, from_status=previous,
           to_status=MissionStatus.PUBLISHED, details=details)  # fmt: skip
 
@@ -196,6 +204,9 @@ def current_brackets(session: Session, year: int) -> list[Any]:
     return [b.rule() for b in session.scalars(select(FeeBracket).where(FeeBracket.valid_from == since))]
 
 
+OPEN_TO_APPLICATIONS = (MissionStatus.PUBLISHED, MissionStatus.SELECTED)  # the search closes at the roadmap
+
+
 def record_application(
     session: Session,
     mission: Mission,
@@ -211,10 +222,10 @@ def record_application(
         raise StepRefused(f"{volunteer.label} ne peut pas être son propre relais.")
     if volunteer.archived_at is not None:
         raise StepRefused(f"{volunteer.label} est archivé(e) : sa candidature ne peut pas être enregistrée.")
-    if mission.status is not MissionStatus.PUBLISHED:
+    if mission.status not in OPEN_TO_APPLICATIONS:
         raise StepRefused(
-            f"La mission {mission.reference} est « {mission.status.label} » : "
-            "elle ne reçoit de candidatures que lorsque son annonce est diffusée."
+            f"La mission {mission.reference} est « {mission.status.label} » : elle ne reçoit de candidatures que "
+            "de la diffusion de son annonce à la validation de sa feuille de route."
         )
     existing = session.scalar(
         select(Application).where(Application.mission_id == mission.id, Application.volunteer_id == volunteer.id)
@@ -227,7 +238,8 @@ def record_application(
         channel=Channel.RELAY if relayed_by else channel,
         relayed_by_id=relayed_by.id if relayed_by else None,
         message=message.strip(),
-        status=ApplicationStatus.RECEIVED,
+        # After the selection, until the roadmap closes the search: in reserve (the Passerelle is told)
+        status=ApplicationStatus.RECEIVED if mission.status is MissionStatus.PUBLISHED else ApplicationStatus.RESERVE,
     )
     session.add(application)
     session.flush()

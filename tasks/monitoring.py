@@ -69,9 +69,9 @@ def open_missions(
         select(CheckIn.mission_id, func.max(CheckIn.held_on).label("held_on")).group_by(CheckIn.mission_id).subquery()
     )
     selection_asked = waves.selection_asked()
-    reopened = (  # the last withdrawal: the mission waits for its applications again from then
+    reopened = (  # the last time the search went back to its applications, or a volunteer withdrew
         select(AuditEvent.mission_id, func.max(AuditEvent.at).label("at"))
-        .where(AuditEvent.details["outcome"].as_string() == Outcome.WITHDRAWN.value)
+        .where(AuditEvent.details["outcome"].as_string().in_([Outcome.WITHDRAWN.value, Outcome.REOPEN.value]))
         .group_by(AuditEvent.mission_id)
         .subquery()
     )

@@ -157,29 +157,36 @@ def social_text(session: Session, mission: Mission) -> str:
     return render("social.txt.j2", **_announcement_context(session, mission)).strip()
 
 
-def selection(session: Session, mission: Mission, *, occasion: str = "") -> None:
-    """Tell the retained (and introduce them to the association) and thank the others; `occasion` is the key of
-    a selection made again after a withdrawal (the association is introduced to the new volunteer)."""
-    apps = list(session.scalars(select(Application).where(Application.mission_id == mission.id)))
-    people = {v.id: v for v in _volunteers(session, [a.volunteer_id for a in apps])}
+def selection(
+    session: Session, mission: Mission, *, chosen: list[int], reserve: list[int], occasion: str = ""
+) -> None:
+    """Tell the newly retained (and introduce them to the association), and tell the others they are in reserve
+    until the search closes, with their link to ask for priority in the domain; `occasion` is the key of a
+    selection made again after a withdrawal (the association is introduced to the new volunteer)."""
     domain = session.get(Domain, mission.domain_id) if mission.domain_id else None
-    chosen = []
-    for app in apps:
-        v = people[app.volunteer_id]
-        if app.status is ApplicationStatus.SELECTED:
-            chosen.append(v)
-            _to_volunteer(session, mission, v, "selected")
-            _to_volunteer(session, mission, v, "introduction_volunteer")
-        elif app.status is ApplicationStatus.NOT_SELECTED:
-            _to_volunteer(
-                session,
-                mission,
-                v,
-                "not_selected",
-                priority=app.wants_other_mission,
-                domain=domain.name if domain else "",
-            )
-    _to_association(session, mission, "introduction_association", occasion=occasion, volunteers=chosen)
+    picked = _volunteers(session, chosen)
+    for v in picked:
+        _to_volunteer(session, mission, v, "selected")
+        _to_volunteer(session, mission, v, "introduction_volunteer")
+    for v in _volunteers(session, reserve):
+        _to_reserve(session, mission, v, domain)
+    if picked:
+        _to_association(session, mission, "introduction_association", occasion=occasion, volunteers=picked)
+
+
+def _to_reserve(session: Session, mission: Mission, v: Volunteer, domain: Domain | None) -> None:
+    app = session.scalar(
+        select(Application).where(Application.mission_id == mission.id, Application.volunteer_id == v.id)
+    )
+    url = link(Purpose.PRIORITY, v=v.id, m=mission.id)
+    _to_volunteer(session, mission, v, "reserve", priority=bool(app and app.wants_other_mission),
+                  domain=domain.name if domain else "", priority_url=url)  # fmt: skip
+
+
+def in_reserve(session: Session, mission: Mission, volunteer: Volunteer) -> None:
+    """A volunteer who applied after the selection is in reserve: told so (with the priority link)."""
+    domain = session.get(Domain, mission.domain_id) if mission.domain_id else None
+    _to_reserve(session, mission, volunteer, domain)
 
 
 def annonce_to_approve(session: Session, mission: Mission, *, key: str, text: str) -> None:
@@ -201,11 +208,13 @@ def review_to_give(session: Session, mission: Mission, *, key: str) -> None:
     _to_association(session, mission, "review_to_give", occasion=key, url=url)
 
 
-def application_received(session: Session, mission: Mission, volunteer: Volunteer, *, message: str) -> None:
-    """Tell the Passerelle that a volunteer applied by the annonce's link."""
+def application_received(
+    session: Session, mission: Mission, volunteer: Volunteer, *, message: str, reserve: bool = False
+) -> None:
+    """Tell the Passerelle that a volunteer applied by the annonce's link (after the selection: in reserve)."""
     c = mission.coordinator
     content = compose("application_received", mission=mission, coordinator=c, volunteer=volunteer, message=message,
-                      run_url=run_url(mission.flow_run_id or ""))  # fmt: skip
+                      reserve=reserve, run_url=run_url(mission.flow_run_id or ""))  # fmt: skip
     enqueue(session, mission_id=mission.id, kind="application_received", about=f"v{volunteer.id}", to=c.email,
             content=content)  # fmt: skip
 

@@ -19,6 +19,7 @@ from models import (
     Announcement,
     AnnouncementStatus,
     Application,
+    ApplicationStatus,
     Availability,
     Branch,
     Channel,
@@ -37,11 +38,12 @@ from models.volunteer import AVAILABILITY_LABELS, LEVEL_LABELS
 from tasks import notices
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.matching import rank_applicants
-from tasks.missions import record_application
+from tasks.missions import OPEN_TO_APPLICATIONS, record_application
 from tasks.refusals import PersonRefused, StepRefused, TextRefused
 from tasks.runs import rewrite_description
 from tasks.steps import APPLICATIONS
 from tasks.steps.answers import describe
+from tasks.steps.selection import set_priority
 
 MESSAGE_MAX = 2000
 _TAG = re.compile(r"<\s*[a-zA-Z!/?][^>]*>")
@@ -123,7 +125,7 @@ def apply(session: Session, volunteer_id: object, mission_id: object, message: s
     if application_of(session, v.id, m.id) is not None:
         return False
     text = check_message(message)
-    if m.status is not MissionStatus.PUBLISHED:
+    if m.status not in OPEN_TO_APPLICATIONS:
         raise StepRefused(f"La mission {m.reference} n'est plus ouverte aux candidatures ({m.status.label.lower()}).")
     m = session.get(Mission, m.id, with_for_update=True) or m  # one application per volunteer, even clicked twice
     _, new = record_application(session, m, v, channel=Channel.LINK, message=text)
@@ -131,7 +133,29 @@ def apply(session: Session, volunteer_id: object, mission_id: object, message: s
         return False
     session.flush()
     rank_applicants(session, m)
-    notices.application_received(session, m, v, message=text)
+    reserve = m.status is MissionStatus.SELECTED
+    notices.application_received(session, m, v, message=text, reserve=reserve)
+    if reserve:
+        notices.in_reserve(session, m, v)
+    return True
+
+
+def ask_priority(session: Session, volunteer_id: object, mission_id: object) -> bool:
+    """A volunteer not retained asks, by the link of their reserve mail, for another mission in the mission's
+    domain: priority there (the seed's rule); False when they already had it."""
+    v, m = volunteer(session, volunteer_id), mission(session, mission_id)
+    app = application_of(session, v.id, m.id)
+    if app is None or app.status not in (ApplicationStatus.RESERVE, ApplicationStatus.CLOSED,
+                                         ApplicationStatus.NOT_SELECTED):  # fmt: skip
+        raise StepRefused(f"Votre candidature à la mission {m.reference} n'est pas en réserve : rien à demander ici.")
+    if m.domain_id is None:
+        raise StepRefused("Cette mission n'a pas encore de domaine : rien à demander ici.")
+    if app.wants_other_mission:
+        return False
+    app.wants_other_mission = True
+    set_priority(session, v.id, m, utcnow())
+    log_change(session, v, actor=f"{v.full_name} (par son lien)", source=ConsentSource.LINK,
+               changes=[f"priorité demandée dans le domaine de la mission {m.reference}"])  # fmt: skip
     return True
 
 

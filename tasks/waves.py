@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prefect import get_run_logger, task
-from sqlalchemy import ColumnElement, ScalarSelect, Subquery, exists, func, not_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Subquery, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -60,25 +60,27 @@ def _fitting() -> ScalarSelect[int]:
 
 
 def selection_asked() -> Subquery:
-    """Per mission, when the Passerelle last chose « passer à la sélection », if no retained volunteer withdrew
-    since (a withdrawal sends the mission back to its applications). The one definition of « she selects »: no wave
-    goes meanwhile, and the dashboards and reminders count the selection's wait from then."""
-    withdrawn = aliased(AuditEvent)
-    withdrawal_since = exists().where(
-        withdrawn.mission_id == AuditEvent.mission_id,
-        withdrawn.at > AuditEvent.at,
-        withdrawn.details["outcome"].as_string() == Outcome.WITHDRAWN.value,
+    """Per mission, when the selection was last asked for — the Passerelle chose « passer à la sélection », or a
+    retained volunteer withdrew (the place is filled from the reserve) — if the search did not start again since
+    (« reprendre la recherche »). The one definition of « she selects »: no wave goes meanwhile, and the dashboards
+    and reminders count the selection's wait from then."""
+    reopened = aliased(AuditEvent)
+    reopened_since = exists().where(
+        reopened.mission_id == AuditEvent.mission_id,
+        reopened.at > AuditEvent.at,
+        reopened.details["outcome"].as_string() == Outcome.REOPEN.value,
     )
+    outcome = AuditEvent.details["outcome"].as_string()
     return (
         select(AuditEvent.mission_id, func.max(AuditEvent.at).label("at"))
         .where(
-            AuditEvent.action == APPLICATIONS.key,
-            AuditEvent.details["outcome"].as_string() == Outcome.SELECT.value,
-            not_(withdrawal_since),
+            or_(and_(AuditEvent.action == APPLICATIONS.key, outcome == Outcome.SELECT.value),
+                outcome == Outcome.WITHDRAWN.value),
+            not_(reopened_since),
         )
         .group_by(AuditEvent.mission_id)
         .subquery()
-    )
+    )  # fmt: skip
 
 
 def _selecting() -> ColumnElement[bool]:

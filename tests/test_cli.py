@@ -39,12 +39,16 @@ def test_apply_unknown_archived_and_wrong_state(published: str, capsys) -> None:
         s.get(Volunteer, 2).archived_at = utcnow()  # type: ignore[union-attr]
     assert main(["apply", published, "V-2"]) == 1
     assert "archivé" in capsys.readouterr().err
-    with unit_of_work() as s:
+    with unit_of_work() as s:  # after the selection, until the roadmap: in reserve
         s.scalar(select(Mission)).status = MissionStatus.SELECTED  # type: ignore[union-attr]
-    assert main(["apply", published, "V-3"]) == 1
+    assert main(["apply", published, "V-3"]) == 0
+    with unit_of_work() as s:
+        assert s.scalar(select(Application.status)) == "reserve"
+        s.scalar(select(Mission)).status = MissionStatus.IN_PROGRESS  # type: ignore[union-attr]
+    assert main(["apply", published, "V-4"]) == 1
     assert "ne reçoit de candidatures" in capsys.readouterr().err
     with unit_of_work() as s:
-        assert s.scalar(select(func.count()).select_from(Application)) == 0
+        assert s.scalar(select(func.count()).select_from(Application)) == 1
 
 
 def test_unknown_command(capsys) -> None:  # type: ignore[no-untyped-def]

@@ -96,10 +96,10 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore
     assert m.status is MissionStatus.SELECTED
     with unit_of_work() as s:
         statuses = dict(s.execute(select(Application.volunteer_id, Application.status)).tuples().all())
-        assert sorted(statuses.values()) == [ApplicationStatus.NOT_SELECTED] * 2 + [ApplicationStatus.SELECTED]
+        assert sorted(statuses.values()) == [ApplicationStatus.RESERVE] * 2 + [ApplicationStatus.SELECTED]
         assert s.scalar(select(func.count()).select_from(PriorityFlag)) == 1
     assert len(sent_to(mail, "selected")) == 1
-    assert len(sent_to(mail, "not_selected")) == 2
+    assert len(sent_to(mail, "reserve")) == 2
     assert sent_to(mail, "introduction_association") == ["contact@restos.example"]
     assert drv.form()["key"] == "roadmap"
 

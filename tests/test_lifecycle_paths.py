@@ -250,8 +250,9 @@ def test_a_suspend_cut_short_is_asked_again_under_a_new_key(lifecycle) -> None: 
 
 
 def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(lifecycle) -> None:  # type: ignore[no-untyped-def]
-    """The seed's path back: a retained volunteer withdraws → back to the applications (other applicants selectable
-    again, the association told), a new selection and roadmap under keys of their own; again during the mission;
+    """The seed's path back: a retained volunteer withdraws → the selection again, for the empty place, from the
+    reserve (no new diffusion; the association told), then a roadmap under keys of their own; again during the
+    mission, from those the closed search thanked, where the Passerelle chooses to search again (applications);
     then the mission runs to its bilan with every step audited once and every mail once."""
     from tasks.monitoring import open_missions, service_levels
     from tasks.steps import APPLICATIONS
@@ -265,12 +266,13 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     approve(drv)
     drv.resume({"applications": "V-0001\nV-0002\nV-0003", "decision": "passer à la sélection", "cancel_reason": ""})
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
-    first, second = labels[0], labels[1]
+    first, second, third = labels[0], labels[1], labels[2]
     drv.resume({"selected": [first], "wants_other": [second], "decision": "valider la sélection", "cancel_reason": ""})
     with unit_of_work() as s:
         published_at = s.get(Mission, mission_id).published_at  # type: ignore[union-attr]
+    assert kinds(mail).count("reserve") == 2
 
-    # Before the roadmap: the form offers the retained volunteer; naming someone else is refused in French.
+    # Before the roadmap: the form offers the retained volunteer; naming nobody is refused in French.
     form = drv.form()
     assert form["key"] == "roadmap"
     assert form["schema"]["properties"]["withdrawn"]["items"]["enum"] == [first]
@@ -279,44 +281,51 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     assert form["key"] == "roadmap-essai-2" and "qui se désiste" in form["description"]
     drv.resume(d.roadmap(decision=DECISION, withdrawn=[first], notes="Mutation professionnelle"))
     form = drv.form()
-    assert form["key"] == "applications-2"
+    assert form["key"] == "selection-retour-1"  # straight to the reserve: no new applications round
     with unit_of_work() as s:
         m = s.get(Mission, mission_id)
         assert m is not None and m.status is MissionStatus.PUBLISHED
-        assert m.published_at == published_at and m.selected_at is None  # the funnel keeps the first publication
+        assert m.published_at == published_at and m.selected_at is None  # nobody retained any more
         statuses = dict(s.execute(select(Application.volunteer_id, Application.status)
                                   .where(Application.mission_id == mission_id)).tuples().all())  # fmt: skip
-        assert sorted(statuses.values()) == ["received", "received", "withdrawn"]
+        assert sorted(statuses.values()) == ["reserve", "reserve", "withdrawn"]
         assert returns(s, mission_id) == 1 and first_round(s, mission_id, APPLICATIONS) == 2
         waiting = open_missions(s, today=d.today(), levels=service_levels(), mission_id=mission_id)[0].waiting
-        assert (waiting.step, waiting.since) == ("applications", d.today())
+        assert (waiting.step, waiting.since) == ("selection", d.today())
     assert kinds(mail).count("withdrawal_association") == 1 and kinds(mail).count("withdrawal_volunteer") == 1
     told = next(m for m in mail.messages if m["X-Passerelles-Kind"] == "withdrawal_association")
     assert "Mutation professionnelle" in told.get_body(("plain",)).get_content()
-
-    drv.resume({"applications": "", "decision": "passer à la sélection", "cancel_reason": ""})
-    form = drv.form()
-    assert form["key"] == "selection-retour-1"
     labels = form["schema"]["properties"]["selected"]["items"]["enum"]
-    assert first not in labels and second in labels  # the one who withdrew is out; the others selectable again
+    assert first not in labels and {second, third} <= set(labels)  # the one who withdrew is out; the reserve in
+    assert form["schema"]["properties"]["selected"]["default"] == [labels[0]]  # the empty place, prefilled
     drv.resume({"selected": [second], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
     assert drv.form()["key"] == "roadmap-retour-1"
     assert kinds(mail).count("introduction_association") == 2  # the association meets the new volunteer
+    assert kinds(mail).count("reserve") == 2  # the reserve is not told twice
     drv.resume(d.roadmap())
     assert drv.form()["key"] == "check-in-1"
+    assert kinds(mail).count("search_closed") == 1  # the reserve (third) thanked once the search closed
+    with unit_of_work() as s:
+        assert s.scalar(select(Application.status).where(Application.volunteer_id == 3,
+                                                        Application.mission_id == mission_id)) == "closed"  # fmt: skip
 
-    # During the mission: the roadmap is set aside, the search reopens again.
+    # During the mission: the roadmap is kept; the Passerelle searches again rather than take the reserve.
     assert drv.form()["schema"]["properties"]["withdrawn"]["items"]["enum"] == [second]
     drv.resume({**d.check_in(decision=DECISION), "withdrawn": [second]})
-    assert drv.form()["key"] == "applications-3"
+    form = drv.form()
+    assert form["key"] == "selection-retour-2"
+    assert third in form["schema"]["properties"]["selected"]["items"]["enum"]  # thanked, still a replacement
     assert status(mission_id) is MissionStatus.PUBLISHED
     with unit_of_work() as s:
-        assert s.scalar(select(func.count()).select_from(Roadmap).where(Roadmap.mission_id == mission_id)) == 0
+        assert s.scalar(select(func.count()).select_from(Roadmap).where(Roadmap.mission_id == mission_id)) == 1
+    drv.resume({"selected": [], "wants_other": [], "decision": "reprendre la recherche (nouvelles candidatures, "
+                "diffusion)", "cancel_reason": ""})  # fmt: skip
+    assert drv.form()["key"] == "applications-2"
     drv.resume({"applications": "V-0004", "decision": "passer à la sélection", "cancel_reason": ""})
-    third = next(x for x in drv.form()["schema"]["properties"]["selected"]["items"]["enum"] if x.startswith("V-0004"))
-    assert drv.form()["key"] == "selection-retour-2"
-    drv.resume({"selected": [third], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
-    assert drv.form()["key"] == "roadmap-retour-2"
+    assert drv.form()["key"] == "selection-retour-3"
+    fourth = next(x for x in drv.form()["schema"]["properties"]["selected"]["items"]["enum"] if x.startswith("V-0004"))
+    drv.resume({"selected": [fourth], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    assert drv.form()["key"] == "roadmap-retour-3"
     drv.resume(d.roadmap())
     assert drv.form()["key"] == "check-in-2"  # check-ins go on numbering
     drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
@@ -329,7 +338,7 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
         assert len(dedup) == len(set(dedup)) == len(mail.messages)
         statuses = dict(s.execute(select(Application.volunteer_id, Application.status)
                                   .where(Application.mission_id == mission_id)).tuples().all())  # fmt: skip
-        assert sorted(statuses.values()) == ["not_selected", "selected", "withdrawn", "withdrawn"]
+        assert sorted(statuses.values()) == ["closed", "selected", "withdrawn", "withdrawn"]
     assert kinds(mail).count("withdrawal_association") == 2
     assert sorted(m["To"] for m in mail.messages if m["X-Passerelles-Kind"] == "completed") == sorted(
         ["benevole4@exemple.fr", "contact@restos.example"]

@@ -72,3 +72,42 @@ def test_name_keys_are_filled_for_existing_rows(tmp_path) -> None:
         keys = dict(conn.execute(text("SELECT id, name_key FROM association")).all())
     engine.dispose()
     assert keys == {1: "age d or solidaire", 2: "age d or solidaire 2"}
+
+
+def test_0009_puts_the_not_retained_of_an_open_search_in_reserve(tmp_path) -> None:
+    """An installation upgraded in place: the applicants not retained of a mission whose roadmap is not validated
+    yet are in reserve after 0009; those of a mission under way keep « not retained »; and back again."""
+    from sqlalchemy import text
+
+    from models import Application, ApplicationStatus, MissionStatus
+    from models.db import session_factory
+    from tests import factories as f
+    from tests import lifecycle_driver as d
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        from models.reference_data import ensure_reference_data
+
+        ensure_reference_data(s)
+        branch = f.branch(s, "STR")
+        c = f.coordinator(s, branch, "Claire", "Muller")
+        f.association(s, branch)
+        v = f.volunteer(s, branch, email="v@exemple.fr")
+        missions = {}
+        for status in (MissionStatus.SELECTED, MissionStatus.IN_PROGRESS):
+            m = d.new_mission(s, f"Mission {status.value}", passerelle=c.email)
+            m.status = status
+            s.flush()
+            s.add(Application(mission_id=m.id, volunteer_id=v.id, status=ApplicationStatus.RESERVE))
+            missions[status] = m.id
+        s.commit()
+    engine.dispose()
+    downgrade(url, "0008")
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT mission_id, status FROM application")).tuples().all())
+    engine.dispose()
+    assert rows == {missions[MissionStatus.SELECTED]: "reserve", missions[MissionStatus.IN_PROGRESS]: "not_selected"}

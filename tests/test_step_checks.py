@@ -164,7 +164,8 @@ def test_keys_after_a_return() -> None:
     assert SELECTION.step_key(1, 0) == "selection" and SELECTION.step_key(1, 2) == "selection-retour-2"
     assert CHECK_IN.step_key(4, 1) == "check-in-4"  # rounds go on numbering
     assert SELECTION.waiting_period(1, 1) == "selection-retour-1" and CHECK_IN.waiting_period(3, 1) == "check-in-3"
-    assert REGISTRY["roadmap"].back == {Outcome.WITHDRAWN: "applications"}
+    assert REGISTRY["roadmap"].back == {Outcome.WITHDRAWN: "selection"}
+    assert REGISTRY["selection"].back == {Outcome.REOPEN: "applications"}
     assert Ctx(1, "selection-retour-1-essai-2-reprise", "x").asked == "selection-retour-1"
     assert Ctx(3, "check-in-3", "x").asked == "check-in-3"
 

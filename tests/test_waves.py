@@ -117,13 +117,18 @@ def test_fitting_applications_and_due_missions(app_db) -> None:  # type: ignore[
         app.status = ApplicationStatus.WITHDRAWN  # type: ignore[union-attr]
         s.flush()
         assert [x.mission_id for x in due(s, later, POLICY)] == [mission_id]
-        # No wave while the Passerelle selects; again once a retained volunteer withdrew.
+        # No wave while the Passerelle selects, nor after a withdrawal (the place is filled from the reserve);
+        # again once the selection asked for new applications (« reprendre la recherche »).
         s.add(AuditEvent(mission_id=mission_id, actor="Claire Muller", action="applications", step_key="applications-1",
                          details={"outcome": "select"}, at=T0 + timedelta(days=1)))  # fmt: skip
         s.flush()
         assert states(s)[mission_id].selecting and due(s, later, POLICY) == []
         s.add(AuditEvent(mission_id=mission_id, actor="Claire Muller", action="roadmap", step_key="roadmap",
                          details={"outcome": "withdrawn"}, at=T0 + timedelta(days=2)))  # fmt: skip
+        s.flush()
+        assert states(s)[mission_id].selecting and due(s, later, POLICY) == []
+        s.add(AuditEvent(mission_id=mission_id, actor="C. Muller", action="selection", step_key="selection-retour-1",
+                         details={"outcome": "reopen"}, at=T0 + timedelta(days=3)))  # fmt: skip
         s.flush()
         assert [x.mission_id for x in due(s, later, POLICY)] == [mission_id]
         s.get(Mission, mission_id).waves_stopped_at = T0  # type: ignore[union-attr]

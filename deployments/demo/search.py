@@ -127,7 +127,9 @@ def plan_search(plan: Plan, m: MissionPlan, people: list[Person], flags: FlagBoo
         status, decided, wants = ApplicationStatus.RECEIVED, None, False
         if m.reached(S.SELECTED):
             decided, wants = t[S.SELECTED], p not in m.selected and rng.random() < WANTS_OTHER_RATE
-            status = ApplicationStatus.SELECTED if p in m.selected else ApplicationStatus.NOT_SELECTED
+            # not retained: in reserve until the roadmap closes the search, thanked (closed) once it has
+            closed = ApplicationStatus.CLOSED if m.reached(S.IN_PROGRESS) else ApplicationStatus.RESERVE
+            status = ApplicationStatus.SELECTED if p in m.selected else closed
         elif m.cancel:
             status, decided = ApplicationStatus.CLOSED, m.cancel[1]
         if wants:

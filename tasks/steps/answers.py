@@ -21,7 +21,7 @@ from tasks import notices
 from tasks.lookups import get_mission
 from tasks.missions import audit, cancel, step_done
 from tasks.refusals import StepRefused
-from tasks.steps.base import CANCEL, Ctx, Outcome, Step, StepWaits, entered_by
+from tasks.steps.base import BACK, CANCEL, Ctx, Outcome, Step, StepWaits, entered_by
 from tasks.views import card
 
 
@@ -97,11 +97,12 @@ def first_round(session: Session, mission_id: int, step: Step) -> int:
 
 
 def returns(session: Session, mission_id: int) -> int:
-    """How many times the mission went back to an earlier step (a retained volunteer withdrew)."""
+    """How many times the mission went back to an earlier step (a retained volunteer withdrew, the selection asked
+    for new applications)."""
     return session.scalar(
         select(func.count()).select_from(AuditEvent).where(
             AuditEvent.mission_id == mission_id,
-            AuditEvent.details["outcome"].as_string() == Outcome.WITHDRAWN.value,
+            AuditEvent.details["outcome"].as_string().in_([o.value for o in BACK]),
         )
     ) or 0  # fmt: skip
 

@@ -41,9 +41,13 @@ class Outcome(StrEnum):
     FINISHED = "finished"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-    WITHDRAWN = "withdrawn"  # a retained volunteer withdrew: the search reopens (tasks/steps/withdrawal.py)
+    WITHDRAWN = "withdrawn"  # a retained volunteer withdrew: back to the selection (tasks/steps/withdrawal.py)
+    REOPEN = "reopen"  # the selection asks for new applications: back to the applications
     AWAIT = "await"  # sent to someone outside for their answer: the form is asked again, values kept, with a note
     RETRY = "retry"  # refused: the form is asked again with the reason
+
+
+BACK = (Outcome.WITHDRAWN, Outcome.REOPEN)  # the outcomes that send the flow back to an earlier step
 
 
 @dataclass(frozen=True)

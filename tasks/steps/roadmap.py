@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect.input import RunInput
 from pydantic import AliasChoices, BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from models import Application, ApplicationStatus, Mission, MissionStatus, Roadmap, RoadmapObjective
@@ -142,15 +142,14 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
         said = a.association_remarks.strip() or "sans précision"
         raise StepWaits(f"l'association demande des modifications : « {said} ». Corrigez la feuille de route, puis "
                         "renvoyez-la (« la faire valider par l'association ») ou validez-la.")  # fmt: skip
-    roadmap = Roadmap(
-        mission_id=mission.id,
-        start_on=a.start_on,
-        end_on=a.end_on,
-        notes=a.notes.strip(),
-        checkin_every_days=a.checkin_every_days,
-        validated_on=a.validated_on,
-    )
-    session.add(roadmap)
+    roadmap = session.scalar(select(Roadmap).where(Roadmap.mission_id == mission.id))
+    if roadmap is None:
+        roadmap = Roadmap(mission_id=mission.id)
+        session.add(roadmap)
+    else:  # agreed again after a withdrawal: the kept roadmap, as validated now
+        session.execute(delete(RoadmapObjective).where(RoadmapObjective.roadmap_id == roadmap.id))
+    roadmap.start_on, roadmap.end_on, roadmap.notes = a.start_on, a.end_on, a.notes.strip()
+    roadmap.checkin_every_days, roadmap.validated_on = a.checkin_every_days, a.validated_on
     session.flush()
     session.add_all(
         RoadmapObjective(
@@ -162,7 +161,8 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
     closed = list(
         session.scalars(
             select(Application).where(
-                Application.mission_id == mission.id, Application.status == ApplicationStatus.RECEIVED
+                Application.mission_id == mission.id,
+                Application.status.in_([ApplicationStatus.RECEIVED, ApplicationStatus.RESERVE]),
             )
         )
     )
@@ -195,7 +195,7 @@ STEP = Step(
     service_level=14,
     status=MissionStatus.SELECTED,
     form=RoadmapForm,
-    back={Outcome.WITHDRAWN: "applications"},
+    back={Outcome.WITHDRAWN: "selection"},
     prefill=prefill,
     apply=apply,
     ask_outside=ask_association,

@@ -1,12 +1,13 @@
-"""A retained volunteer withdraws, before the roadmap or during the mission: the search reopens.
+"""A retained volunteer withdraws, before the roadmap or during the mission: their place is filled again.
 
 Not a step of its own: the roadmap and check-in forms offer the decision « un bénévole retenu se désiste », naming
-who withdraws. Their applications are marked withdrawn; the other applicants become selectable again (their
-priority flags kept); a roadmap being followed is set aside (the next volunteer agrees a new one); the mission goes
-back to « Annonce diffusée » (`published_at` kept, so the report's funnel counts the first publication); the
-association and the volunteer are told. The flow then goes back to the applications form (record more, wait, widen
-the diffusion, or select), and asks the selection and the roadmap again under keys of their own
-(`selection-retour-1`...): replays stay deterministic.
+who withdraws. Only their applications are marked withdrawn: the other retained volunteers stay retained and the
+roadmap is kept; the mission goes back to « Annonce diffusée » (`published_at` kept, so the report's funnel counts
+the first publication; its selection and start dates kept while someone is still retained); the association and
+the volunteer are told. The flow goes back to the selection, for the empty place: from the reserve (and those the
+closed search thanked), without a new diffusion; or on with fewer; or the search starts again (applications). The
+selection and the roadmap are asked again under keys of their own (`selection-retour-1`...): replays stay
+deterministic.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from collections.abc import Collection
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Application, ApplicationStatus, Mission, Roadmap, RoadmapObjective, Volunteer
+from models import Application, ApplicationStatus, Mission, Volunteer
 from models.base import utcnow
 from tasks import notices
 from tasks.missions import reopen_search
 from tasks.steps.base import Ctx, Outcome, refuse_if
 from tasks.steps.selection import volunteer_ids
 
-DECISION = "un bénévole retenu se désiste : reprendre la recherche"
+DECISION = "un bénévole retenu se désiste : reprendre la recherche"  # stored in answers: keep the wording
 WHO = "Bénévole(s) qui se désiste(nt)"
 
 
@@ -34,7 +35,7 @@ def withdrawn_field() -> Any:
     return Field(
         default_factory=list,
         title=WHO,
-        description=f"Seulement avec la décision « {DECISION} » : la mission revient aux candidatures.",
+        description=f"Seulement avec la décision « {DECISION} » : sa place est pourvue à nouveau (réserve).",
     )
 
 
@@ -67,29 +68,19 @@ def choices(session: Session, mission: Mission) -> dict[str, list[str]]:
 
 
 def reopen(session: Session, mission: Mission, named: list[str], notes: str, ctx: Ctx, *, action: str) -> Outcome:
-    """Record the withdrawal of the named retained volunteers and reopen the search."""
+    """Record the withdrawal of the named retained volunteers; the others stay retained, the roadmap is kept, and
+    the selection is asked again for the empty places."""
     selected = retained(session, mission)
     refuse_if(check(withdrawing=True, named=named, selected=selected))
     ids, _ = volunteer_ids(named)
     now = utcnow()
-    reopened = 0
     for app in session.scalars(select(Application).where(Application.mission_id == mission.id)):
         if app.volunteer_id in ids:
             app.status, app.decided_at = ApplicationStatus.WITHDRAWN, now
-        elif app.status is not ApplicationStatus.WITHDRAWN:
-            app.status, app.decided_at = ApplicationStatus.RECEIVED, None
-            reopened += 1
-    details: dict[str, Any] = {"withdrawn": sorted(set(ids)), "applicants_again": reopened}
-    roadmap = session.scalar(select(Roadmap).where(Roadmap.mission_id == mission.id))
-    if roadmap is not None:  # set aside: kept in the audit, the next volunteer agrees a new one
-        objectives = session.scalars(select(RoadmapObjective).where(RoadmapObjective.roadmap_id == roadmap.id))
-        details["roadmap_set_aside"] = {
-            "start_on": str(roadmap.start_on), "end_on": str(roadmap.end_on),
-            "objectives": [o.objective for o in objectives],
-        }  # fmt: skip
-        session.execute(delete(RoadmapObjective).where(RoadmapObjective.roadmap_id == roadmap.id))
-        session.execute(delete(Roadmap).where(Roadmap.id == roadmap.id))
-    reopen_search(session, mission, actor=ctx.actor, step_key=ctx.key, action=action, details=details)
+    staying = sorted(set(selected) - set(ids))
+    details: dict[str, Any] = {"withdrawn": sorted(set(ids)), "still_retained": staying}
+    reopen_search(session, mission, actor=ctx.actor, step_key=ctx.key, action=action, details=details,
+                  keep_dates=bool(staying))  # fmt: skip
     session.flush()
     notices.withdrawal(session, mission, sorted(set(ids)), occasion=ctx.asked, reason=notes.strip())
     return Outcome.WITHDRAWN
