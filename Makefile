@@ -23,10 +23,12 @@ run: install
 ## Lint, type-check, then every test (SQLite and PostgreSQL, real Prefect server and workers, SMTP, browser).
 test: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
 ## Everyday work, in under a minute: lint, then the pure rules and the SQLite tests (no Prefect server, no browser).
 test-fast: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q -m "not slow" -k "not postgresql" -n 2

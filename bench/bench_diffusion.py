@@ -62,9 +62,11 @@ GENERATE = [
             generate_series(1, 2) s
        WHERE b.code = 'STR'""",
 ]
-TEXT = ("Les Restos du Quartier (Strasbourg) cherchent un·e bénévole pour refaire leur site internet : une maquette,"
-        " un site WordPress en ligne et une formation de l'équipe.\n\nDeux demi-journées par mois, de janvier à "
-        "avril.")  # fmt: skip
+TEXT = (
+    "Les Restos du Quartier (Strasbourg) cherchent un·e bénévole pour refaire leur site internet : une maquette,"
+    " un site WordPress en ligne et une formation de l'équipe.\n\nDeux demi-journées par mois, de janvier à "
+    "avril."
+)
 
 
 def generate(engine: Engine, n: int) -> tuple[int, int]:
@@ -145,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.outbox import send_pending
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-diffusion-"))
-    print(f"Goal: {args.volunteers:,} annonce mails queued and sent in <= {GOAL_S:.0f} s, each once, "
-          f">= {GOAL_RATIO:.0f}x a connection-per-mail sender.")  # fmt: skip
+    print(
+        f"Goal: {args.volunteers:,} annonce mails queued and sent in <= {GOAL_S:.0f} s, each once, "
+        f">= {GOAL_RATIO:.0f}x a connection-per-mail sender."
+    )
     failed = 0
     for kind in args.servers:
         with scratch_database() as url:
@@ -165,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
                 once = queued == len(received) == int(result["sent"]) and set(received.values()) == {1}
                 # The baseline: its own mails (a second mission), queued the same way, the first N sent.
                 with engine.begin() as conn:
-                    conn.execute(text(f"DELETE FROM volunteer WHERE id > (SELECT min(id) FROM volunteer) + "
-                                      f"{args.baseline - 1}"))  # fmt: skip
+                    conn.execute(
+                        text(f"DELETE FROM volunteer WHERE id > (SELECT min(id) FROM volunteer) + {args.baseline - 1}")
+                    )
                 queue(engine, base)
                 proc, out = server(kind, tmp)
                 t3 = time.perf_counter()

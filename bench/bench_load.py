@@ -27,9 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 UI_FILTER = {  # what the runs page asks for (Prefect UI, runs list, first page)
-    "sort": "START_TIME_DESC", "limit": 10, "offset": 0,
+    "sort": "START_TIME_DESC",
+    "limit": 10,
+    "offset": 0,
     "flow_runs": {"operator": "and_", "state": {"operator": "and_", "type": {"any_": ["PAUSED"]}}},
-}  # fmt: skip
+}
 
 
 def keys(api: str, ids: list[str]) -> dict[str, str | None]:
@@ -87,8 +89,13 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
     server = PrefectServer(home=tmp / f"prefect-{label}", ui=True, database_url=prefect_db)
     os.environ.update(server.env())
     mail = MailServer().start()
-    os.environ.update({"PASSERELLES_DATABASE_URL": app_url, "PASSERELLES_SMTP_PORT": str(mail.port),
-                       "PASSERELLES_INSTANCE": f"bench-{label}"})  # fmt: skip
+    os.environ.update(
+        {
+            "PASSERELLES_DATABASE_URL": app_url,
+            "PASSERELLES_SMTP_PORT": str(mail.port),
+            "PASSERELLES_INSTANCE": f"bench-{label}",
+        }
+    )
     get_settings.cache_clear()
     from models.db import get_engine
 
@@ -111,8 +118,10 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
             t0 = time.perf_counter()
             runs = [start_run(m) for m in mission_ids]
             to_first = wait_all(server.api_url, runs, "needs-analysis", timeout=7200)
-            print(f"  [{label}] {missions} runs suspended at their first form {to_first:.0f} s after the last start "
-                  f"({time.perf_counter() - t0:.0f} s in all)")  # fmt: skip
+            print(
+                f"  [{label}] {missions} runs suspended at their first form {to_first:.0f} s after the last start "
+                f"({time.perf_counter() - t0:.0f} s in all)"
+            )
             latencies: list[float] = []
             stop = threading.Event()
 
@@ -138,8 +147,9 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
             with httpx.Client(timeout=60) as http:
                 for run_id in runs:
                     try:
-                        r = http.post(f"{server.api_url}/flow_runs/{UUID(run_id)}/resume",
-                                      json={"run_input": d.needs_analysis()})  # fmt: skip
+                        r = http.post(
+                            f"{server.api_url}/flow_runs/{UUID(run_id)}/resume", json={"run_input": d.needs_analysis()}
+                        )
                         ok = r.status_code in (200, 201) and r.json().get("status") == "ACCEPT"
                     except httpx.HTTPError:  # dropped connection: a Passerelle's Submit failing
                         ok = False
@@ -158,11 +168,21 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
             mail.stop()
             server.stop()
     lat = sorted(latencies) or [float("nan")]
-    result = {"label": label, "refused": refused, "posting": posting, "advanced": advanced + posting, "n": len(lat),
-            "p50": statistics.median(lat), "p95": pct(lat, 0.95), "max": lat[-1],
-            "ui_n": len(page_loads), "ui_p50": pct(page_loads, 0.5),
-            "ui_max": max(page_loads, default=float("nan")), "probe_errors": len(probe_errors),
-            "to_first": to_first}  # fmt: skip
+    result = {
+        "label": label,
+        "refused": refused,
+        "posting": posting,
+        "advanced": advanced + posting,
+        "n": len(lat),
+        "p50": statistics.median(lat),
+        "p95": pct(lat, 0.95),
+        "max": lat[-1],
+        "ui_n": len(page_loads),
+        "ui_p50": pct(page_loads, 0.5),
+        "ui_max": max(page_loads, default=float("nan")),
+        "probe_errors": len(probe_errors),
+        "to_first": to_first,
+    }
     print(f"  [{label}] {result}", flush=True)  # each server's figures as soon as they are measured
     return result
 
@@ -196,15 +216,19 @@ def main() -> int:
         postgres.stop()
     print(f"\n{args.missions} missions, 2 workers, goal: 0 refused, runs page ≤ 1 s, all advanced ≤ 10 min")
     for r in results:
-        print(f"  Prefect server on {r['label']:10s}: refused {r['refused']}, resumes posted in "
-              f"{r['posting']:.1f} s, all at their next form {r['advanced']:.0f} s after the first resume; runs page "
-              f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, max {r['max'] * 1000:.0f} ms "
-              f"(n={r['n']}); runs page in Chromium p50 {r['ui_p50']:.2f} s, max {r['ui_max']:.2f} s "
-              f"(n={r['ui_n']}); runs page calls refused or dropped: {r['probe_errors']}")  # fmt: skip
+        print(
+            f"  Prefect server on {r['label']:10s}: refused {r['refused']}, resumes posted in "
+            f"{r['posting']:.1f} s, all at their next form {r['advanced']:.0f} s after the first resume; runs page "
+            f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, max {r['max'] * 1000:.0f} ms "
+            f"(n={r['n']}); runs page in Chromium p50 {r['ui_p50']:.2f} s, max {r['ui_max']:.2f} s "
+            f"(n={r['ui_n']}); runs page calls refused or dropped: {r['probe_errors']}"
+        )
     if len(results) == 2:
         pg, sq = results
-        print(f"  ratio sqlite/postgresql: time to advance {sq['advanced'] / pg['advanced']:.2f}×, "  # type: ignore[operator]
-              f"runs page p95 {sq['p95'] / pg['p95']:.2f}×")  # type: ignore[operator]
+        print(
+            f"  ratio sqlite/postgresql: time to advance {sq['advanced'] / pg['advanced']:.2f}×, "  # type: ignore[operator]
+            f"runs page p95 {sq['p95'] / pg['p95']:.2f}×"
+        )  # type: ignore[operator]
     return 0
 
 

@@ -164,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 t = time.perf_counter()
                 counts = generate(engine, size)
-                print(f"\n{size:,} volunteers, generated in {time.perf_counter() - t:.0f} s: "
-                      + ", ".join(f"{v:,} {k}" for k, v in counts.items()))  # fmt: skip
+                print(
+                    f"\n{size:,} volunteers, generated in {time.perf_counter() - t:.0f} s: "
+                    + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+                )
                 with session_factory(engine)() as session:
                     missions = list(session.scalars(select(Mission.id).where(Mission.reference.like("NAT-%"))))
                 timed(engine, suggest, missions, 1)  # warm the cache
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"  naive Python        n={len(naive_t):3d}  p50 {statistics.median(naive_t) * 1000:6.1f} ms  "
                     f"p95 {pct(naive_t, 0.95) * 1000:6.1f} ms"
                 )
-                print(f"  ratio of medians {ratio:.1f}x; same volunteers, scores and order: {same}")  # fmt: skip
+                print(f"  ratio of medians {ratio:.1f}x; same volunteers, scores and order: {same}")
                 if not same:
                     worst = 1
             finally:

@@ -34,8 +34,13 @@ def main() -> int:
     server = PrefectServer(home=tmp / "prefect", ui=False, database_url=postgres.url("prefect", "asyncpg"))
     os.environ.update(server.env())
     mail = MailServer().start()
-    os.environ.update({"PASSERELLES_DATABASE_URL": postgres.url("passerelles"), "PASSERELLES_SMTP_PORT": str(mail.port),
-                       "PYTHONPATH": str(ROOT)})  # fmt: skip
+    os.environ.update(
+        {
+            "PASSERELLES_DATABASE_URL": postgres.url("passerelles"),
+            "PASSERELLES_SMTP_PORT": str(mail.port),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     from deployments import demo
 
     demo.main([])
@@ -62,10 +67,11 @@ def main() -> int:
     report("mission-lifecycle, resume → next form", ours)
     report("baseline (suspend only), resume → next", base)
     overhead = statistics.median(ours) - statistics.median(base)
-    print(f"ratio of medians: {statistics.median(ours) / statistics.median(base):.2f}×, "
-          f"our overhead {overhead:+.2f} s")  # fmt: skip
-    print(f"goal (overhead <= {GOAL_OVERHEAD_S} s over the suspend-only baseline): "
-          f"{'met' if overhead <= GOAL_OVERHEAD_S else 'NOT met'}")  # fmt: skip
+    print(f"ratio of medians: {statistics.median(ours) / statistics.median(base):.2f}×, our overhead {overhead:+.2f} s")
+    print(
+        f"goal (overhead <= {GOAL_OVERHEAD_S} s over the suspend-only baseline): "
+        f"{'met' if overhead <= GOAL_OVERHEAD_S else 'NOT met'}"
+    )
     return 0
 
 

@@ -11,15 +11,27 @@ from sqlalchemy import Engine, create_engine, text
 
 PG_ADMIN_URL = os.environ.get("PASSERELLES_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BRANCHES = [
-    ("STR", "Strasbourg", "Grand Est"), ("MUL", "Mulhouse", "Grand Est"), ("MET", "Metz", "Grand Est"),
-    ("NAN", "Nancy", "Grand Est"), ("PAR", "Paris", "Île-de-France"), ("LYO", "Lyon", "Auvergne-Rhône-Alpes"),
-    ("GRE", "Grenoble", "Auvergne-Rhône-Alpes"), ("LIL", "Lille", "Hauts-de-France"),
-    ("BOR", "Bordeaux", "Nouvelle-Aquitaine"), ("TLS", "Toulouse", "Occitanie"), ("MTP", "Montpellier", "Occitanie"),
-    ("MAR", "Marseille", "Provence-Alpes-Côte d'Azur"), ("NIC", "Nice", "Provence-Alpes-Côte d'Azur"),
-    ("NTE", "Nantes", "Pays de la Loire"), ("REN", "Rennes", "Bretagne"), ("BRE", "Brest", "Bretagne"),
-    ("DIJ", "Dijon", "Bourgogne-Franche-Comté"), ("ROU", "Rouen", "Normandie"), ("TOU", "Tours", "Centre-Val de Loire"),
+    ("STR", "Strasbourg", "Grand Est"),
+    ("MUL", "Mulhouse", "Grand Est"),
+    ("MET", "Metz", "Grand Est"),
+    ("NAN", "Nancy", "Grand Est"),
+    ("PAR", "Paris", "Île-de-France"),
+    ("LYO", "Lyon", "Auvergne-Rhône-Alpes"),
+    ("GRE", "Grenoble", "Auvergne-Rhône-Alpes"),
+    ("LIL", "Lille", "Hauts-de-France"),
+    ("BOR", "Bordeaux", "Nouvelle-Aquitaine"),
+    ("TLS", "Toulouse", "Occitanie"),
+    ("MTP", "Montpellier", "Occitanie"),
+    ("MAR", "Marseille", "Provence-Alpes-Côte d'Azur"),
+    ("NIC", "Nice", "Provence-Alpes-Côte d'Azur"),
+    ("NTE", "Nantes", "Pays de la Loire"),
+    ("REN", "Rennes", "Bretagne"),
+    ("BRE", "Brest", "Bretagne"),
+    ("DIJ", "Dijon", "Bourgogne-Franche-Comté"),
+    ("ROU", "Rouen", "Normandie"),
+    ("TOU", "Tours", "Centre-Val de Loire"),
     ("CLE", "Clermont-Ferrand", "Auvergne-Rhône-Alpes"),
-]  # fmt: skip
+]
 
 
 def fill(engine: Engine, statements: list[str], params: dict[str, int]) -> None:

@@ -187,4 +187,3 @@ def import_volunteers_command(argv: list[str]) -> int:
         write_rejects(report, args.rapport)
         console.print(f"Lignes rejetées écrites dans {args.rapport} (colonne « motif »).")
     return 1 if report.rejected else 0
-

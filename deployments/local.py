@@ -164,8 +164,21 @@ class Worker:
         """Start polling the pool (every 2 s)."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
-        args = [sys.executable, "-m", "prefect", "worker", "start", "--pool", self.pool, "--type", "process",
-                "--name", self.name, "--limit", str(self.limit)]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "prefect",
+            "worker",
+            "start",
+            "--pool",
+            self.pool,
+            "--type",
+            "process",
+            "--name",
+            self.name,
+            "--limit",
+            str(self.limit),
+        ]
         worker_env = {
             **os.environ,
             **(env or {}),

@@ -64,8 +64,9 @@ def branch(argv: list[str]) -> int:
 
     def act(session: Any) -> Done | str:
         if args.action == "create":
-            return actions.create_branch(session, code=args.code, name=args.nom, region=args.region,
-                                         founded_on=args.fondee_le)  # fmt: skip
+            return actions.create_branch(
+                session, code=args.code, name=args.nom, region=args.region, founded_on=args.fondee_le
+            )
         if args.action == "update":
             return actions.update_branch(session, args.antenne, name=args.nom, region=args.region)
         from sqlalchemy import select
@@ -106,14 +107,25 @@ def team(argv: list[str]) -> int:
 
     def act(session: Any) -> Done | str:
         if args.action == "add":
-            return actions.add_member(session, first_name=args.prenom, last_name=args.nom, email=args.email,
-                                      role=org.parse_role(args.role), branch=args.antenne)  # fmt: skip
+            return actions.add_member(
+                session,
+                first_name=args.prenom,
+                last_name=args.nom,
+                email=args.email,
+                role=org.parse_role(args.role),
+                branch=args.antenne,
+            )
         if args.action == "update":
             role = org.parse_role(args.role) if args.role else None
             return actions.update_member(session, args.membre, role=role, branch=args.antenne)
         if args.action in ("deactivate", "reactivate"):
-            return actions.set_member_active(session, args.membre, active=args.action == "reactivate",
-                                             reassign_to=getattr(args, "confier_a", ""), actor=ACTOR)  # fmt: skip
+            return actions.set_member_active(
+                session,
+                args.membre,
+                active=args.action == "reactivate",
+                reassign_to=getattr(args, "confier_a", ""),
+                actor=ACTOR,
+            )
         return _team_table(session, args.antenne)
 
     return _run(act, args)
@@ -141,16 +153,18 @@ def reassign(argv: list[str]) -> int:
     """`passerelles reassign (--mission REF | --de MEMBRE) --a MEMBRE`."""
 
     parser = argparse.ArgumentParser(
-        prog="passerelles reassign", description="Confie une mission, ou toutes les missions ouvertes d'une "
+        prog="passerelles reassign",
+        description="Confie une mission, ou toutes les missions ouvertes d'une "
         "Passerelle, à une autre Passerelle de l'antenne.",
-    )  # fmt: skip
+    )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--mission", help="référence, ex. STR-2026-014")
     which.add_argument("--de", help="la Passerelle qui laisse toutes ses missions ouvertes (e-mail ou C-12)")
     parser.add_argument("--a", required=True, help="la Passerelle qui les reprend (e-mail ou C-12)")
     args = parser.parse_args(argv)
-    return _run(lambda s: actions.reassign(s, to=args.a, mission=args.mission or "", of=args.de or "", actor=ACTOR),
-                args)  # fmt: skip
+    return _run(
+        lambda s: actions.reassign(s, to=args.a, mission=args.mission or "", of=args.de or "", actor=ACTOR), args
+    )
 
 
 def association(argv: list[str]) -> int:
@@ -174,9 +188,16 @@ def association(argv: list[str]) -> int:
     def act(session: Any) -> Done | str:
         if args.action == "register":
             return actions.register_association(
-                session, name=args.nom, branch=args.antenne, contact_name=args.contact, contact_email=args.email,
-                annual_budget=args.budget, city=args.ville, purpose=args.objet, contact_phone=args.telephone,
-            )  # fmt: skip
+                session,
+                name=args.nom,
+                branch=args.antenne,
+                contact_name=args.contact,
+                contact_email=args.email,
+                annual_budget=args.budget,
+                city=args.ville,
+                purpose=args.objet,
+                contact_phone=args.telephone,
+            )
         from sqlalchemy import select
 
         from models import Association
@@ -210,15 +231,19 @@ def fees(argv: list[str]) -> int:
     sub.add_parser("remind", help="relance maintenant les cotisations impayées")
     sched = sub.add_parser("schedule", help="affiche l'historique du barème, ou en fixe un nouveau (admin)")
     sched.add_argument("--a-partir-de", type=int, help="année d'entrée en vigueur")
-    sched.add_argument("--tranches", help="« 0-10000:50:100, 10000-50000:120:250, 50000-:250:500 » "
-                       "(budget min-max : cotisation : participation, en euros)")  # fmt: skip
+    sched.add_argument(
+        "--tranches",
+        help="« 0-10000:50:100, 10000-50000:120:250, 50000-:250:500 » "
+        "(budget min-max : cotisation : participation, en euros)",
+    )
     sched.add_argument("--par", default="", help="e-mail de l'admin")
     args = parser.parse_args(argv)
 
     def act(session: Any) -> Done | str:
         if args.action == "pay":
-            return actions.settle_fee(session, args.cotisation, status=FeeStatus.PAID, by=args.par, on=args.le,
-                                      note=args.note)  # fmt: skip
+            return actions.settle_fee(
+                session, args.cotisation, status=FeeStatus.PAID, by=args.par, on=args.le, note=args.note
+            )
         if args.action == "waive":
             return actions.settle_fee(session, args.cotisation, status=FeeStatus.WAIVED, by=args.par, note=args.motif)
         if args.action == "remind":
@@ -227,8 +252,9 @@ def fees(argv: list[str]) -> int:
             if args.a_partir_de or args.tranches:
                 if not (args.a_partir_de and args.tranches and args.par):
                     raise StepRefused("Pour un nouveau barème : --a-partir-de, --tranches et --par, ensemble.")
-                return actions.set_fee_schedule(session, from_year=args.a_partir_de, brackets=args.tranches,
-                                                by=args.par)  # fmt: skip
+                return actions.set_fee_schedule(
+                    session, from_year=args.a_partir_de, brackets=args.tranches, by=args.par
+                )
             return f.schedule_table(session)
         return f.fees_table(session, include_settled=args.toutes)
 
@@ -260,9 +286,14 @@ def volunteer(argv: list[str]) -> int:
     def act(session: Any) -> Done:
         if args.action == "update":
             availability = AVAILABILITY[args.disponibilite] if args.disponibilite else None
-            return actions.update_volunteer(session, args.benevole, availability=availability,
-                                            consent_announcements=args.annonces, consent_national=args.national,
-                                            actor=ACTOR)  # fmt: skip
+            return actions.update_volunteer(
+                session,
+                args.benevole,
+                availability=availability,
+                consent_announcements=args.annonces,
+                consent_national=args.national,
+                actor=ACTOR,
+            )
         return actions.update_volunteer(session, args.benevole, archive=args.action == "archive", actor=ACTOR)
 
     return _run(act, args)
@@ -286,8 +317,9 @@ def erase_volunteer(argv: list[str]) -> int:
     """`passerelles erase-volunteer BENEVOLE --motif "…"`: RGPD erasure (database and Prefect)."""
     from flows.privacy import erase
 
-    parser = argparse.ArgumentParser(prog="passerelles erase-volunteer",
-                                     description="Efface un bénévole (RGPD) ; les statistiques restent.")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="passerelles erase-volunteer", description="Efface un bénévole (RGPD) ; les statistiques restent."
+    )
     parser.add_argument("benevole", help="numéro (V-0042), e-mail ou nom")
     parser.add_argument("--motif", required=True, help="demande de la personne (date), durée de conservation…")
     args = parser.parse_args(argv)

@@ -35,9 +35,20 @@ SILENCE = timedelta(seconds=4 * HEARTBEAT_SECONDS)  # no heartbeat for that long
 # end states of mission runs (tasks/runs.py). A name missing here makes the silence automation fire on a run that
 # ended (issue 19: every finished mission run turned Crashed two minutes after « Terminée »).
 PREFECT_STOPPED_NAMES = frozenset(
-    {"Completed", "Failed", "Cancelled", "Crashed", "Paused", "Suspended", "Scheduled", "Resuming", "AwaitingRetry",
-     "Late", "AwaitingConcurrencySlot"}
-)  # fmt: skip
+    {
+        "Completed",
+        "Failed",
+        "Cancelled",
+        "Crashed",
+        "Paused",
+        "Suspended",
+        "Scheduled",
+        "Resuming",
+        "AwaitingRetry",
+        "Late",
+        "AwaitingConcurrencySlot",
+    }
+)
 RUN_ENDS = frozenset(f"prefect.flow-run.{name}" for name in PREFECT_STOPPED_NAMES | END_NAMES)
 
 
@@ -57,12 +68,21 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
         return flow.to_deployment(name=name, entrypoint_type=EntrypointType.MODULE_PATH, **kw)
 
     return [
-        deployment(mission_lifecycle, LIFECYCLE,
-                   description="Une mission, de l'analyse du besoin au bilan. Démarrée par request-mission."),
-        deployment(request_mission, "request-mission",
-                   description="Ouvre une mission pour une association et démarre son suivi."),
-        deployment(regional_report, "regional-report",
-                   description="Rapport régional ou national sur une période, pour les admins."),
+        deployment(
+            mission_lifecycle,
+            LIFECYCLE,
+            description="Une mission, de l'analyse du besoin au bilan. Démarrée par request-mission.",
+        ),
+        deployment(
+            request_mission,
+            "request-mission",
+            description="Ouvre une mission pour une association et démarre son suivi.",
+        ),
+        deployment(
+            regional_report,
+            "regional-report",
+            description="Rapport régional ou national sur une période, pour les admins.",
+        ),
         deployment(branch_dashboard, "branch-dashboard", interval=timedelta(hours=1)),
         deployment(mission_reminders, "mission-reminders", schedule=Cron("0 8 * * *", timezone="Europe/Paris")),
         # No concurrency limit: a killed run would hold its slot for minutes; rows are claimed one by one
@@ -71,13 +91,21 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
         deployment(diffusion_waves, "diffusion-waves", interval=timedelta(minutes=5)),
         deployment(recover_mission_run, "recover-mission-run"),
         deployment(mission_run_cancelled, "mission-run-cancelled"),
-        deployment(watch_mission_runs, "watch-mission-runs", interval=timedelta(minutes=1),
-                   parameters={"stale_seconds": silence.total_seconds()}),
+        deployment(
+            watch_mission_runs,
+            "watch-mission-runs",
+            interval=timedelta(minutes=1),
+            parameters={"stale_seconds": silence.total_seconds()},
+        ),
         deployment(fee_reminders, "fee-reminders", schedule=Cron("0 9 * * 1", timezone="Europe/Paris")),
-        deployment(privacy_retention, "privacy-retention", schedule=Cron("0 3 * * *", timezone="Europe/Paris"),
-                   description="Conservation des données personnelles (RGPD) : avertir, effacer, purger."),
+        deployment(
+            privacy_retention,
+            "privacy-retention",
+            schedule=Cron("0 3 * * *", timezone="Europe/Paris"),
+            description="Conservation des données personnelles (RGPD) : avertir, effacer, purger.",
+        ),
         *(deployment(f, f.name, description=f.description, tags=["administration"]) for f in ADMIN_FLOWS),
-    ]  # fmt: skip
+    ]
 
 
 def job_template() -> dict[str, Any]:

@@ -72,8 +72,9 @@ def add_team_member(
     antenne: str = Field(default="", description="Code ou nom de l'antenne (obligatoire sauf support et admin)."),
 ) -> State:
     """Ajouter un membre de l'équipe."""
-    return _apply(lambda s: actions.add_member(s, first_name=prenom, last_name=nom, email=email, role=_role(role),
-                                               branch=antenne))  # fmt: skip
+    return _apply(
+        lambda s: actions.add_member(s, first_name=prenom, last_name=nom, email=email, role=_role(role), branch=antenne)
+    )
 
 
 @flow(name="update-team-member", validate_parameters=True)
@@ -121,9 +122,19 @@ def register_association(
     telephone: str = Field(default="", description="Téléphone du contact."),
 ) -> State:
     """Enregistrer une association."""
-    return _apply(lambda s: actions.register_association(
-        s, name=nom, branch=antenne, contact_name=contact, contact_email=email, annual_budget=budget, city=ville,
-        purpose=objet, contact_phone=telephone))  # fmt: skip
+    return _apply(
+        lambda s: actions.register_association(
+            s,
+            name=nom,
+            branch=antenne,
+            contact_name=contact,
+            contact_email=email,
+            annual_budget=budget,
+            city=ville,
+            purpose=objet,
+            contact_phone=telephone,
+        )
+    )
 
 
 AvailabilityChoice = StrEnum(  # type: ignore[misc]
@@ -156,14 +167,17 @@ def update_volunteer(
     """Changer la disponibilité ou les consentements d'un bénévole, l'archiver ou le réactiver."""
     from models.volunteer import Availability
 
-    return _apply(lambda s: actions.update_volunteer(
-        s, benevole,
-        availability=Availability[disponibilite.name] if disponibilite else None,
-        consent_announcements=(annonces is YesNo.YES) if annonces else None,
-        consent_national=(national is YesNo.YES) if national else None,
-        archive=(archivage is ArchiveChoice.ARCHIVE) if archivage else None,
-        actor="formulaire update-volunteer",
-    ))  # fmt: skip
+    return _apply(
+        lambda s: actions.update_volunteer(
+            s,
+            benevole,
+            availability=Availability[disponibilite.name] if disponibilite else None,
+            consent_announcements=(annonces is YesNo.YES) if annonces else None,
+            consent_national=(national is YesNo.YES) if national else None,
+            archive=(archivage is ArchiveChoice.ARCHIVE) if archivage else None,
+            actor="formulaire update-volunteer",
+        )
+    )
 
 
 @flow(name="confirm-social-post", validate_parameters=True)
@@ -201,8 +215,10 @@ def record_fee(
 @flow(name="set-fee-schedule", validate_parameters=True)
 def set_fee_schedule(
     a_partir_de: int = Field(ge=2000, le=2100, description="Année d'entrée en vigueur."),
-    tranches: str = Field(description="Une tranche par ligne : budget min-max : cotisation : participation, en "
-                          "euros ; par exemple 0-10000:50:100, puis 10000-50000:120:250, puis 50000-:250:500."),
+    tranches: str = Field(
+        description="Une tranche par ligne : budget min-max : cotisation : participation, en "
+        "euros ; par exemple 0-10000:50:100, puis 10000-50000:120:250, puis 50000-:250:500."
+    ),
     saisi_par: str = Field(description="Votre e-mail (admin)."),
 ) -> State:
     """Fixer un nouveau barème des cotisations (les précédents restent dans l'historique)."""
@@ -217,6 +233,17 @@ def fee_reminders() -> State:
     return _apply(actions.remind_fees, deliver_soon)
 
 
-ADMIN_FLOWS = (create_branch, update_branch, add_team_member, update_team_member, deactivate_team_member,
-               reassign_missions, register_association, update_volunteer, confirm_social_post, record_fee,
-               set_fee_schedule, erase_volunteer_flow)  # fmt: skip
+ADMIN_FLOWS = (
+    create_branch,
+    update_branch,
+    add_team_member,
+    update_team_member,
+    deactivate_team_member,
+    reassign_missions,
+    register_association,
+    update_volunteer,
+    confirm_social_post,
+    record_fee,
+    set_fee_schedule,
+    erase_volunteer_flow,
+)

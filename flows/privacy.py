@@ -22,9 +22,11 @@ def erase(ref: str, reason: str) -> str:
         erasure = erase_volunteer(session, ref, reason=reason)
     scrubbed = scrub_prefect(erasure)
     rows = sum(erasure.rows.values())
-    return (f"{erasure.label} : données personnelles effacées ({rows} ligne(s) de la base, "
-            f"{scrubbed['artifacts']} artefact(s) et {scrubbed['inputs']} saisie(s) Prefect réécrits). "
-            "Les statistiques sont conservées.")  # fmt: skip
+    return (
+        f"{erasure.label} : données personnelles effacées ({rows} ligne(s) de la base, "
+        f"{scrubbed['artifacts']} artefact(s) et {scrubbed['inputs']} saisie(s) Prefect réécrits). "
+        "Les statistiques sont conservées."
+    )
 
 
 @flow(name="erase-volunteer", validate_parameters=True)

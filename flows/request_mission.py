@@ -29,5 +29,8 @@ def open_and_start(association: str, passerelle: str, title: str, request: str) 
     """The command line's request-mission, without a flow run of its own: open a mission (StepRefused in French
     when the association or the Passerelle is unknown) and start its run."""
     opened = open_request.fn(association, passerelle, title, request)
-    return {"mission_id": str(opened["mission_id"]), "reference": opened["reference"],
-            "flow_run_id": start_run(opened["mission_id"])}  # fmt: skip
+    return {
+        "mission_id": str(opened["mission_id"]),
+        "reference": opened["reference"],
+        "flow_run_id": start_run(opened["mission_id"]),
+    }

@@ -33,9 +33,7 @@ class Announcement(Base):
     round: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     social_text: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[AnnouncementStatus] = mapped_column(
-        str_enum(AnnouncementStatus), default=AnnouncementStatus.DRAFT
-    )
+    status: Mapped[AnnouncementStatus] = mapped_column(str_enum(AnnouncementStatus), default=AnnouncementStatus.DRAFT)
     remarks: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
@@ -55,10 +53,15 @@ class Channel(StrEnum):
 
 
 CHANNEL_LABELS = {
-    Channel.EMAIL: "réponse à l'annonce (mail)", Channel.NATIONAL_EMAIL: "annonce nationale (mail)",
-    Channel.SOCIAL: "réseaux sociaux", Channel.FORM: "saisie par la Passerelle", Channel.CLI: "ligne de commande",
-    Channel.PHONE: "téléphone", Channel.RELAY: "par un relais", Channel.LINK: "lien de l'annonce",
-}  # fmt: skip
+    Channel.EMAIL: "réponse à l'annonce (mail)",
+    Channel.NATIONAL_EMAIL: "annonce nationale (mail)",
+    Channel.SOCIAL: "réseaux sociaux",
+    Channel.FORM: "saisie par la Passerelle",
+    Channel.CLI: "ligne de commande",
+    Channel.PHONE: "téléphone",
+    Channel.RELAY: "par un relais",
+    Channel.LINK: "lien de l'annonce",
+}
 
 
 class Diffusion(Base):
@@ -97,9 +100,7 @@ class Application(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     mission_id: Mapped[int] = mapped_column(ForeignKey("mission.id", ondelete="CASCADE"), index=True)
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), index=True)
-    status: Mapped[ApplicationStatus] = mapped_column(
-        str_enum(ApplicationStatus), default=ApplicationStatus.RECEIVED
-    )
+    status: Mapped[ApplicationStatus] = mapped_column(str_enum(ApplicationStatus), default=ApplicationStatus.RECEIVED)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel), default=Channel.EMAIL)
     # the relay volunteer the application came through (channel `relay`)
     relayed_by_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer.id", ondelete="SET NULL"))

@@ -338,8 +338,12 @@ def make_fee_rows(sums: Mapping[tuple[str, str], tuple[int, int]]) -> tuple[FeeR
         paid, waived, outstanding = (int(by_status[s][1]) for s in ("paid", "waived", "due"))
         rows.append(FeeRow(label, records, paid + waived + outstanding, paid, waived, outstanding))
     if any(r.records for r in rows):
-        rows.append(FeeRow("Total", *(sum(getattr(r, f) for r in rows) for f in ("records", "invoiced", "paid",
-                                                                                     "waived", "outstanding"))))
+        rows.append(
+            FeeRow(
+                "Total",
+                *(sum(getattr(r, f) for r in rows) for f in ("records", "invoiced", "paid", "waived", "outstanding")),
+            )
+        )
     return tuple(rows)
 
 

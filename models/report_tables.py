@@ -34,46 +34,71 @@ def report_tables(report: ReportData) -> dict[str, Table]:
     ev = tuple(EVENT_LABELS[e] for e in EVENTS)
     a, v, s = report.applications, report.volunteers, report.satisfaction
     return {
-        "domaines": Table("Missions par domaine", ("Domaine", *ev), [
-            *((d.domain, *(getattr(d, e) for e in EVENTS)) for d in report.domains),
-            ("Total", *(report.total(e) for e in EVENTS)),
-        ]),
-        "statuts": Table("Où en sont les missions demandées sur la période", ("Statut actuel", "Missions"),
-                         [(c.label, c.count) for c in report.statuses]),
-        "motifs": Table("Annulations par motif", ("Motif", "Missions"),
-                        [(c.label, c.count) for c in report.cancel_reasons]),
-        "etapes": Table("Annulations par étape atteinte", ("Étape", "Missions"),
-                        [(c.label, c.count) for c in report.cancelled_from]),
+        "domaines": Table(
+            "Missions par domaine",
+            ("Domaine", *ev),
+            [
+                *((d.domain, *(getattr(d, e) for e in EVENTS)) for d in report.domains),
+                ("Total", *(report.total(e) for e in EVENTS)),
+            ],
+        ),
+        "statuts": Table(
+            "Où en sont les missions demandées sur la période",
+            ("Statut actuel", "Missions"),
+            [(c.label, c.count) for c in report.statuses],
+        ),
+        "motifs": Table(
+            "Annulations par motif", ("Motif", "Missions"), [(c.label, c.count) for c in report.cancel_reasons]
+        ),
+        "etapes": Table(
+            "Annulations par étape atteinte", ("Étape", "Missions"), [(c.label, c.count) for c in report.cancelled_from]
+        ),
         "entonnoir": Table(
             "Entonnoir des missions demandées sur la période",
-            ("Étape", "Missions", "Conversion depuis l'étape précédente (%)", "Conversion depuis la demande (%)",
-             "Délai médian depuis l'étape précédente (jours)"),
+            (
+                "Étape",
+                "Missions",
+                "Conversion depuis l'étape précédente (%)",
+                "Conversion depuis la demande (%)",
+                "Délai médian depuis l'étape précédente (jours)",
+            ),
             [(f.label, f.count, _pc(f.rate_previous), _pc(f.rate_start), f.median_days) for f in report.funnel],
         ),
-        "candidatures": Table("Candidatures et bénévoles", ("Indicateur", "Valeur"), [
-            ("Annonces diffusées", a.announcements),
-            ("Candidatures reçues", a.applications),
-            ("Candidatures par annonce (moyenne)", a.per_announcement),
-            ("Candidatures par annonce (médiane)", a.median_per_announcement),
-            ("Annonces sans candidature", a.without_application),
-            ("Bénévoles candidats", v.applicants),
-            ("Bénévoles engagés", v.engaged),
-            ("dont nouvellement engagés", v.newly_engaged),
-        ]),
-        "satisfaction": Table("Satisfaction (bilans des missions terminées)", ("Indicateur", "Valeur"), [
-            ("Bilans", s.reviews),
-            ("Note moyenne des associations (sur 5)", s.association_rating),
-            ("Note moyenne des bénévoles (sur 5)", s.volunteer_rating),
-            *((f"Objectifs : {o.label.lower()}", o.count) for o in s.objectives),
-            ("Associations prêtes à recommencer", s.association_would_redo),
-            ("Bénévoles prêts à recommencer", s.volunteer_would_redo),
-        ]),
+        "candidatures": Table(
+            "Candidatures et bénévoles",
+            ("Indicateur", "Valeur"),
+            [
+                ("Annonces diffusées", a.announcements),
+                ("Candidatures reçues", a.applications),
+                ("Candidatures par annonce (moyenne)", a.per_announcement),
+                ("Candidatures par annonce (médiane)", a.median_per_announcement),
+                ("Annonces sans candidature", a.without_application),
+                ("Bénévoles candidats", v.applicants),
+                ("Bénévoles engagés", v.engaged),
+                ("dont nouvellement engagés", v.newly_engaged),
+            ],
+        ),
+        "satisfaction": Table(
+            "Satisfaction (bilans des missions terminées)",
+            ("Indicateur", "Valeur"),
+            [
+                ("Bilans", s.reviews),
+                ("Note moyenne des associations (sur 5)", s.association_rating),
+                ("Note moyenne des bénévoles (sur 5)", s.volunteer_rating),
+                *((f"Objectifs : {o.label.lower()}", o.count) for o in s.objectives),
+                ("Associations prêtes à recommencer", s.association_would_redo),
+                ("Bénévoles prêts à recommencer", s.volunteer_would_redo),
+            ],
+        ),
         "cotisations": Table(
             "Cotisations et participations échues sur la période",
             ("Type", "Nombre", "Facturé (€)", "Payé (€)", "Exonéré (€)", "Restant dû (€)"),
             [(f.kind, f.records, f.invoiced, f.paid, f.waived, f.outstanding) for f in report.fees],
         ),
-        "annees": Table("Missions par antenne et par année", ("Antenne", "Année", *ev), [
-            (f"{y.branch_name} ({y.branch_code})", y.year, *(getattr(y, e) for e in EVENTS)) for y in report.yearly
-        ], keys=2),
+        "annees": Table(
+            "Missions par antenne et par année",
+            ("Antenne", "Année", *ev),
+            [(f"{y.branch_name} ({y.branch_code})", y.year, *(getattr(y, e) for e in EVENTS)) for y in report.yearly],
+            keys=2,
+        ),
     }

@@ -61,11 +61,17 @@ class Settings(BaseSettings):
         '{"selection": 10, "annonce": 5}. The branch lead is told at twice the level.',
     )
     wave_head_start_hours: int = Field(
-        default=48, ge=0, le=24 * 30, description="Hours the volunteers priority in the mission's domain have the "
+        default=48,
+        ge=0,
+        le=24 * 30,
+        description="Hours the volunteers priority in the mission's domain have the "
         "annonce before the rest of the branch (models/waves.py).",
     )
     wave_national_after_days: int = Field(
-        default=7, ge=0, le=365, description="Days after its publication a remote mission still without a fitting "
+        default=7,
+        ge=0,
+        le=365,
+        description="Days after its publication a remote mission still without a fitting "
         "application is sent to the volunteers of the whole country who accept national annonces.",
     )
     waive_search_fee_on_early_cancel: bool = Field(

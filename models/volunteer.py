@@ -191,4 +191,3 @@ class VolunteerEvent(Base):
     actor: Mapped[str] = mapped_column(String(160))
     source: Mapped[ConsentSource] = mapped_column(str_enum(ConsentSource))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
-

@@ -41,15 +41,16 @@ async def wrong_method(request: Request, exc: Exception) -> HTMLResponse:
     return page("Action impossible", ["Cette page ne s'utilise pas ainsi. Utilisez le lien de votre mail."], 405)
 
 
-
 @app.get("/", response_class=HTMLResponse)
 def home() -> HTMLResponse:
     return page(
         "Portail des bénévoles et des associations",
-        ["Ce site s'utilise depuis les liens de nos mails : se positionner sur une mission, gérer ses préférences, "
-         "valider une annonce. Il n'y a pas de compte à créer."],
+        [
+            "Ce site s'utilise depuis les liens de nos mails : se positionner sur une mission, gérer ses préférences, "
+            "valider une annonce. Il n'y a pas de compte à créer."
+        ],
         problem=False,
-    )  # fmt: skip
+    )
 
 
 # --- Volunteers: apply ----------------------------------------------------------------------------
@@ -75,4 +76,3 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
-

@@ -47,16 +47,27 @@ def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
         done = answered(session, m.id, step.key, key)
         if done is not None:
             said = {Outcome.REVISE.value: " (à réviser)", Outcome.APPROVED.value: " (approuvée)"}.get(
-                done.details.get("outcome", ""), "")  # fmt: skip
-            raise StepRefused(f"Cette étape de la mission {m.reference} a déjà reçu une réponse{said}, de "
-                              f"{done.actor}, le {done.at:%d/%m/%Y}.")  # fmt: skip
-        context = {"reference": m.reference, "mission_title": m.title, "run": m.flow_run_id or "", "key": key,
-                   "contact": m.association.contact_name, "passerelle": m.coordinator.full_name,
-                   "actor": association_label(m)}  # fmt: skip
+                done.details.get("outcome", ""), ""
+            )
+            raise StepRefused(
+                f"Cette étape de la mission {m.reference} a déjà reçu une réponse{said}, de "
+                f"{done.actor}, le {done.at:%d/%m/%Y}."
+            )
+        context = {
+            "reference": m.reference,
+            "mission_title": m.title,
+            "run": m.flow_run_id or "",
+            "key": key,
+            "contact": m.association.contact_name,
+            "passerelle": m.coordinator.full_name,
+            "actor": association_label(m),
+        }
     schema = waiting_form(context["run"], key, exact=purpose in EXACT) if context["run"] else None
     if schema is None:
-        raise StepRefused(f"La mission {context['reference']} n'attend plus de réponse sur ce lien (votre Passerelle "
-                          "l'a peut-être déjà saisie, ou une version plus récente vous a été envoyée).")  # fmt: skip
+        raise StepRefused(
+            f"La mission {context['reference']} n'attend plus de réponse sur ce lien (votre Passerelle "
+            "l'a peut-être déjà saisie, ou une version plus récente vous a été envoyée)."
+        )
     properties = schema.get("properties", {})
     if context["actor"] not in properties.get("entered_by", {}).get("enum", []):
         raise StepRefused("Ce formulaire ne peut pas être rempli par l'association : contactez votre Passerelle.")
@@ -68,16 +79,27 @@ def _answer(c: dict[str, Any], **answer: Any) -> None:
     """Resume the step with the prefilled values and the association's answer; StepRefused if it lost the race."""
     run_input = {**c["defaults"], **answer, "cancel_reason": "", "entered_by": c["actor"]}
     if not resume(c["run"], run_input):
-        raise StepRefused("Une autre réponse vient d'être enregistrée pour cette étape : la vôtre n'a pas été prise en "
-                          "compte. Contactez votre Passerelle si besoin.")  # fmt: skip
+        raise StepRefused(
+            "Une autre réponse vient d'être enregistrée pour cette étape : la vôtre n'a pas été prise en "
+            "compte. Contactez votre Passerelle si besoin."
+        )
 
 
 def _association_page(purpose: Purpose, token: str, *, error: str = "", **typed: Any) -> HTMLResponse:
     c = _asked(purpose, token)
-    template, title = {Purpose.ANNOUNCEMENT: ("annonce", "Votre annonce"), Purpose.ROADMAP: ("roadmap", "Votre "
-                       "feuille de route"), Purpose.REVIEW: ("review", "Votre bilan")}[purpose]  # fmt: skip
-    html = render(f"portal/{template}.html.j2", title=f"{title} — {c['reference']}", error=error, typed=typed,
-                  max=portal.MESSAGE_MAX, **c)  # fmt: skip
+    template, title = {
+        Purpose.ANNOUNCEMENT: ("annonce", "Votre annonce"),
+        Purpose.ROADMAP: ("roadmap", "Votre feuille de route"),
+        Purpose.REVIEW: ("review", "Votre bilan"),
+    }[purpose]
+    html = render(
+        f"portal/{template}.html.j2",
+        title=f"{title} — {c['reference']}",
+        error=error,
+        typed=typed,
+        max=portal.MESSAGE_MAX,
+        **c,
+    )
     return HTMLResponse(html, status_code=422 if error else 200)
 
 
@@ -116,8 +138,13 @@ def _read_answer(which: Purpose, c: dict[str, Any], fields: dict[str, str]) -> l
         if rating not in {"1", "2", "3", "4", "5"}:
             raise StepRefused("Choisissez votre satisfaction, de 1 à 5.")
         testimony = portal.check_message(fields.get("temoignage", ""), what="Votre témoignage")
-        _answer(c, decision=ReviewDecision.ASSOCIATION.value, association_rating=int(rating), testimony=testimony,
-                association_would_redo=fields.get("refaire") != "non")  # fmt: skip
+        _answer(
+            c,
+            decision=ReviewDecision.ASSOCIATION.value,
+            association_rating=int(rating),
+            testimony=testimony,
+            association_would_redo=fields.get("refaire") != "non",
+        )
         return ["Merci pour votre bilan !", f"{c['passerelle']} le complète avec le ou la bénévole."]
     if decision not in ("approuver", "reviser"):
         raise StepRefused("Choisissez : approuver, ou demander des modifications.")
@@ -129,10 +156,13 @@ def _read_answer(which: Purpose, c: dict[str, Any], fields: dict[str, str]) -> l
             return ["Merci : votre approbation est transmise.", "L'annonce va être diffusée aux bénévoles."]
         return ["Merci : vos remarques sont transmises.", f"{c['passerelle']} vous proposera une nouvelle version."]
     if decision == "approuver":
-        _answer(c, decision=RoadmapDecision.VALIDATE.value, validated_by_association=True,
-                validated_on=str(utcnow().date()), association_remarks=remarks)  # fmt: skip
+        _answer(
+            c,
+            decision=RoadmapDecision.VALIDATE.value,
+            validated_by_association=True,
+            validated_on=str(utcnow().date()),
+            association_remarks=remarks,
+        )
         return ["Merci : la feuille de route est validée.", "La recherche de bénévole est close ; bonne mission !"]
     _answer(c, decision=RoadmapDecision.CHANGES.value, validated_by_association=False, association_remarks=remarks)
     return ["Merci : vos remarques sont transmises.", f"{c['passerelle']} vous renverra la feuille de route."]
-
-

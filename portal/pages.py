@@ -39,4 +39,3 @@ async def form(request: Request) -> dict[str, str]:
     except UnicodeDecodeError as exc:
         raise StepRefused("Ce formulaire n'est pas lisible (encodage).") from exc
     return {k: v[0] for k, v in fields.items()}
-

@@ -24,15 +24,27 @@ def _apply_page(token: str, *, message: str = "", error: str = "", status: int =
         m = portal.mission(session, payload.get("m"))
         done = portal.application_of(session, v.id, m.id)
         if done is not None:
-            return page("Candidature déjà enregistrée", [
-                f"Votre candidature à la mission {m.reference} est déjà enregistrée (le {done.applied_at:%d/%m/%Y}).",
-                f"{m.coordinator.full_name}, votre Passerelle, reviendra vers vous.",
-            ], problem=False)  # fmt: skip
+            return page(
+                "Candidature déjà enregistrée",
+                [
+                    f"Votre candidature à la mission {m.reference} est déjà enregistrée "
+                    f"(le {done.applied_at:%d/%m/%Y}).",
+                    f"{m.coordinator.full_name}, votre Passerelle, reviendra vers vous.",
+                ],
+                problem=False,
+            )
         view = portal.mission_page(session, m)
         if not view.open:
             raise StepRefused(f"La mission {m.reference} n'est plus ouverte aux candidatures ({view.status.lower()}).")
-        html = render("portal/apply.html.j2", title=m.title, m=view, first_name=v.first_name, message=message,
-                      error=error, max=portal.MESSAGE_MAX)  # fmt: skip
+        html = render(
+            "portal/apply.html.j2",
+            title=m.title,
+            m=view,
+            first_name=v.first_name,
+            message=message,
+            error=error,
+            max=portal.MESSAGE_MAX,
+        )
     return HTMLResponse(html, status_code=status)
 
 
@@ -66,12 +78,19 @@ async def apply_post(token: str, request: Request) -> HTMLResponse:
     if new:
         refresh_applications_form(int(payload["m"]))
     if not new:
-        return page("Candidature déjà enregistrée", [f"Votre candidature à la mission {reference} était déjà "
-                                                     "enregistrée : rien de plus à faire."], problem=False)  # fmt: skip
-    return page("Merci, votre candidature est enregistrée", [
-        f"{passerelle}, votre Passerelle, l'a reçue avec votre message et reviendra vers vous.",
-        "Vous recevrez un mail si vous êtes retenu(e) pour cette mission.",
-    ], problem=False)  # fmt: skip
+        return page(
+            "Candidature déjà enregistrée",
+            [f"Votre candidature à la mission {reference} était déjà enregistrée : rien de plus à faire."],
+            problem=False,
+        )
+    return page(
+        "Merci, votre candidature est enregistrée",
+        [
+            f"{passerelle}, votre Passerelle, l'a reçue avec votre message et reviendra vers vous.",
+            "Vous recevrez un mail si vous êtes retenu(e) pour cette mission.",
+        ],
+        problem=False,
+    )
 
 
 # --- Volunteers: unsubscribe (RFC 8058) -------------------------------------------------------------
@@ -85,8 +104,11 @@ def unsubscribe_form(token: str) -> HTMLResponse:
             v = portal.volunteer(session, payload.get("v"))
             if v.unsubscribed_at is not None:
                 since = f"{v.unsubscribed_at:%d/%m/%Y}"
-                return page("Vous êtes déjà désinscrit(e)", [f"Plus aucun mail n'est envoyé à {v.email} depuis le "
-                                                             f"{since}."], problem=False)  # fmt: skip
+                return page(
+                    "Vous êtes déjà désinscrit(e)",
+                    [f"Plus aucun mail n'est envoyé à {v.email} depuis le {since}."],
+                    problem=False,
+                )
             html = render("portal/unsubscribe.html.j2", title="Se désinscrire", first_name=v.first_name, email=v.email)
         return HTMLResponse(html)
     except (LinkRefused, StepRefused) as exc:
@@ -103,8 +125,11 @@ def unsubscribe(token: str) -> HTMLResponse:
             portal.unsubscribe(session, payload.get("v"))
     except (LinkRefused, StepRefused) as exc:
         return refused(exc)
-    return page("Vous êtes désinscrit(e)", ["Vous ne recevrez plus aucun mail de Passerelles & Compétences.",
-                                             "Merci pour votre engagement à nos côtés."], problem=False)  # fmt: skip
+    return page(
+        "Vous êtes désinscrit(e)",
+        ["Vous ne recevrez plus aucun mail de Passerelles & Compétences.", "Merci pour votre engagement à nos côtés."],
+        problem=False,
+    )
 
 
 # --- Volunteers in reserve: priority in the domain ----------------------------------------------------------
@@ -121,8 +146,13 @@ def priority_form(token: str) -> HTMLResponse:
             if app is not None and app.wants_other_mission:
                 said = f"Vous êtes prioritaire dans le domaine « {domain} » : vous serez sollicité(e) en premier."
                 return page("C'est noté", [said], problem=False)
-            html = render("portal/priority.html.j2", title="Une autre mission dans ce domaine ?",
-                          first_name=v.first_name, mission_title=m.title, domain=domain)  # fmt: skip
+            html = render(
+                "portal/priority.html.j2",
+                title="Une autre mission dans ce domaine ?",
+                first_name=v.first_name,
+                mission_title=m.title,
+                domain=domain,
+            )
         return HTMLResponse(html)
     except (LinkRefused, StepRefused) as exc:
         return refused(exc)
@@ -138,8 +168,14 @@ def priority(token: str) -> HTMLResponse:
             domain = m.domain.name if m.domain else ""
     except (LinkRefused, StepRefused) as exc:
         return refused(exc)
-    return page("C'est noté, merci", [f"Vous êtes prioritaire dans le domaine « {domain} » : vous serez sollicité(e) "
-                                      "en premier pour ses prochaines annonces."], problem=False)  # fmt: skip
+    return page(
+        "C'est noté, merci",
+        [
+            f"Vous êtes prioritaire dans le domaine « {domain} » : vous serez sollicité(e) "
+            "en premier pour ses prochaines annonces."
+        ],
+        problem=False,
+    )
 
 
 # --- Volunteers: preferences ---------------------------------------------------------------------------
@@ -150,12 +186,16 @@ def _preferences_page(token: str, *, saved: str = "", error: str = "") -> HTMLRe
     with unit_of_work() as session:
         v = portal.volunteer(session, payload.get("v"))
         html = render(
-            "portal/preferences.html.j2", title="Vos préférences", v=v, saved=saved, error=error,
+            "portal/preferences.html.j2",
+            title="Vos préférences",
+            v=v,
+            saved=saved,
+            error=error,
             competences=portal.preferences(session, v),
             wording={k.value: text for k, text in CONSENT_WORDING[CONSENT_VERSION].items()},
             availabilities=[(a.value, label) for a, label in AVAILABILITY_LABELS.items()],
             levels=[(0, "—"), *LEVEL_LABELS.items()],
-        )  # fmt: skip
+        )
     return HTMLResponse(html, status_code=422 if error else 200)
 
 
@@ -190,4 +230,3 @@ async def preferences_save(token: str, request: Request) -> HTMLResponse:
 #
 # Each answers a step the mission's run is suspended at, through the Prefect API as the UI does: the step's own
 # checks and writes then run in the flow, and the audit names the association. Whichever answer comes first wins.
-

@@ -60,9 +60,7 @@ def update_branch(session: Session, branch: str, *, name: str, region: str) -> D
     return Done(f"Antenne {b.code} : « {b.name} » ({b.region}).")
 
 
-def add_member(
-    session: Session, *, first_name: str, last_name: str, email: str, role: Role, branch: str
-) -> Done:
+def add_member(session: Session, *, first_name: str, last_name: str, email: str, role: Role, branch: str) -> Done:
     """Add a team member."""
     c = organisation.add_coordinator(
         session, first_name=first_name, last_name=last_name, email=email, role=role, branch=branch
@@ -165,8 +163,9 @@ def settle_fee(
     """Record a fee paid (on a date) or waived (with a reason)."""
     record = fees.settle(session, fee, status=status, by=by, on=on, note=note)
     if status is FeeStatus.PAID and record.paid_on is not None:
-        return Done(f"F-{record.id} payée le {record.paid_on:%d/%m/%Y} ({record.amount} €), notée par "
-                    f"{record.settled_by}.")  # fmt: skip
+        return Done(
+            f"F-{record.id} payée le {record.paid_on:%d/%m/%Y} ({record.amount} €), notée par {record.settled_by}."
+        )
     return Done(f"F-{record.id} exonérée ({record.amount} €) : {record.note}")
 
 

@@ -24,5 +24,6 @@ def set_consent(session: Session, v: Volunteer, kind: ConsentKind, granted: bool
 def log_change(session: Session, v: Volunteer, *, actor: str, source: ConsentSource, changes: list[str]) -> None:
     """Keep what changed in the volunteer's record (in French), who changed it and how; nothing when nothing did."""
     if changes:
-        session.add(VolunteerEvent(volunteer_id=v.id, actor=actor, source=source, changes={"changes": changes},
-                                   at=utcnow()))  # fmt: skip
+        session.add(
+            VolunteerEvent(volunteer_id=v.id, actor=actor, source=source, changes={"changes": changes}, at=utcnow())
+        )

@@ -21,8 +21,9 @@ QUICK_TIMEOUT = 5.0  # seconds: what a step may lose to an unresponsive SMTP ser
 def deliver_soon(mission_id: int | None = None) -> None:
     """Try the due mails (of a mission) now, after the commit that wrote them; whatever fails waits for send-mails."""
     try:
-        result = send_pending(session_factory(), mission_id=mission_id, timeout=QUICK_TIMEOUT,
-                              on_failure=notices.undelivered)  # fmt: skip
+        result = send_pending(
+            session_factory(), mission_id=mission_id, timeout=QUICK_TIMEOUT, on_failure=notices.undelivered
+        )
         if result["error"]:
             log.warning("mails left for send-mails: %s", result["error"])
     except Exception:  # the database or anything else: the mails stay in the outbox, the mission goes on

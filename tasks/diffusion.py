@@ -54,8 +54,14 @@ def audience(session: Session, mission: Mission) -> list[tuple[int, bool]]:
 
 def _audience(mission: Mission, wave: Wave | None) -> Select[int, bool, str, str, str, bool]:
     priority = _priority(mission)
-    columns = (Volunteer.id, priority.label("priority"), Volunteer.email, Volunteer.first_name, Volunteer.last_name,
-               Volunteer.is_relay)  # fmt: skip
+    columns = (
+        Volunteer.id,
+        priority.label("priority"),
+        Volunteer.email,
+        Volunteer.first_name,
+        Volunteer.last_name,
+        Volunteer.is_relay,
+    )
     who = may_receive(mission) if wave is None else reached_by(mission, wave)
     return select(*columns).where(who).order_by(priority.desc(), Volunteer.id)
 
@@ -90,9 +96,19 @@ def diffuse(
             continue
         links = volunteer_links(person.id, mission.id)
         content = annonce.content(person, person.priority, links)
-        rows.append({"dedup_key": key, "mission_id": mission.id, "kind": KIND, "to_address": person.email,
-                     "reply_to": reply_to, "list_unsubscribe": links["unsubscribe_url"], "subject": content.subject,
-                     "text_body": content.text, "html_body": content.html})  # fmt: skip
+        rows.append(
+            {
+                "dedup_key": key,
+                "mission_id": mission.id,
+                "kind": KIND,
+                "to_address": person.email,
+                "reply_to": reply_to,
+                "list_unsubscribe": links["unsubscribe_url"],
+                "subject": content.subject,
+                "text_body": content.text,
+                "html_body": content.html,
+            }
+        )
         queued += 1
         priority_count += person.priority
         if len(rows) == BATCH:
@@ -114,8 +130,16 @@ def diffuse(
         row.audience_size += queued
         row.priority_count += priority_count
     else:
-        session.add(Diffusion(mission_id=mission.id, channel=channel, round=round_, wave=wave, audience_size=queued,
-                              priority_count=priority_count))  # fmt: skip
+        session.add(
+            Diffusion(
+                mission_id=mission.id,
+                channel=channel,
+                round=round_,
+                wave=wave,
+                audience_size=queued,
+                priority_count=priority_count,
+            )
+        )
     session.flush()
     if social and round_ == 1:  # widening the search mails more volunteers; the post is already out
         notices.social_post(session, mission, text=social)
@@ -129,8 +153,11 @@ class Annonce:
 
     # URL placeholders are URLs, so that the layout's urlize links them as it links the real ones; names use
     # private-use characters no one types. URLs are replaced first: a name never goes through a second pass.
-    URLS = {"apply_url": "https://apply.zzpc.invalid/zz", "preferences_url": "https://prefs.zzpc.invalid/zz",
-            "unsubscribe_url": "https://unsub.zzpc.invalid/zz"}  # fmt: skip
+    URLS = {
+        "apply_url": "https://apply.zzpc.invalid/zz",
+        "preferences_url": "https://prefs.zzpc.invalid/zz",
+        "unsubscribe_url": "https://unsub.zzpc.invalid/zz",
+    }
     NAMES = {"first_name": "\ue000first\ue000", "full_name": "\ue000full\ue000"}
     ODD = re.compile(r"[@:/.\n<>&\"'\ue000]|www", re.IGNORECASE)  # what urlize or escaping could treat apart
     ODD_URL = re.compile(r"[\s<>&\"'()\ue000]|zzpc")
@@ -140,8 +167,15 @@ class Annonce:
         self.variants: dict[tuple[bool, bool], MailContent] = {}
 
     def _compose(self, volunteer: Any, priority: bool, links: dict[str, str]) -> MailContent:
-        return compose(KIND, mission=self.mission, volunteer=volunteer, text=self.text, branch=self.branch,
-                       priority=priority, **links)  # fmt: skip
+        return compose(
+            KIND,
+            mission=self.mission,
+            volunteer=volunteer,
+            text=self.text,
+            branch=self.branch,
+            priority=priority,
+            **links,
+        )
 
     def content(self, person: Any, priority: bool, links: dict[str, str]) -> MailContent:
         """The mail for `person` (first_name, last_name, is_relay)."""

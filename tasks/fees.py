@@ -161,16 +161,24 @@ def set_schedule(session: Session, *, from_year: int, brackets: list[Bracket], b
     latest = session.scalar(select(FeeBracket.valid_from).order_by(FeeBracket.valid_from.desc()).limit(1))
     this_year = utcnow().date().year
     if latest is not None and (from_year < latest or (from_year == latest and latest <= this_year)):
-        raise StepRefused(f"Le barème en vigueur depuis {latest} a pu servir : il reste dans l'historique ; un nouveau "
-                          f"barème part de {max(latest + 1, this_year)} ou après.")  # fmt: skip
+        raise StepRefused(
+            f"Le barème en vigueur depuis {latest} a pu servir : il reste dans l'historique ; un nouveau "
+            f"barème part de {max(latest + 1, this_year)} ou après."
+        )
     for old in session.scalars(select(FeeBracket).where(FeeBracket.valid_from == from_year)):
         session.delete(old)  # a future year given again: nothing used it yet, the new lines replace it
     session.flush()
     rows = [
-        FeeBracket(valid_from=from_year, min_budget=b.min_budget, max_budget=b.max_budget,
-                   membership_fee=b.membership_fee, search_fee=b.search_fee, recorded_by=who.full_name)
+        FeeBracket(
+            valid_from=from_year,
+            min_budget=b.min_budget,
+            max_budget=b.max_budget,
+            membership_fee=b.membership_fee,
+            search_fee=b.search_fee,
+            recorded_by=who.full_name,
+        )
         for b in brackets
-    ]  # fmt: skip
+    ]
     session.add_all(rows)
     return rows
 
@@ -181,8 +189,10 @@ def parse_brackets(text: str) -> list[Bracket]:
     for part in filter(None, (p.strip() for p in re.split(r"[,\n;]", text))):
         m = re.match(r"^(\d+)\s*-\s*(\d*)\s*:\s*(\d+)\s*:\s*(\d+)$", part.replace(" ", ""))
         if not m:
-            raise StepRefused(f"Tranche illisible « {part} » : attendu « min-max:cotisation:participation », "
-                              "par exemple 0-10000:50:100 (max vide pour la dernière).")  # fmt: skip
+            raise StepRefused(
+                f"Tranche illisible « {part} » : attendu « min-max:cotisation:participation », "
+                "par exemple 0-10000:50:100 (max vide pour la dernière)."
+            )
         low, high, membership, search = m.groups()
         out.append(Bracket(int(low), int(high) if high else None, int(membership), int(search)))
     if not out:
@@ -208,8 +218,10 @@ def fees_table(session: Session, *, include_settled: bool = False) -> str:
         mission = session.get(Mission, fee.mission_id) if fee.mission_id else None
         billed = f"facturée le {fee.billed_on:%d/%m/%Y}" if fee.billed_on else "pas encore facturée"
         name = association.name if association else "?"
-        lines.append(f"F-{fee.id:<5} {fee.amount:>6} €  {STATUS_LABELS[fee.status]:<9} {billed:<24} "
-                     f"{fee_label(fee, mission)} — {name}")  # fmt: skip
+        lines.append(
+            f"F-{fee.id:<5} {fee.amount:>6} €  {STATUS_LABELS[fee.status]:<9} {billed:<24} "
+            f"{fee_label(fee, mission)} — {name}"
+        )
     return "\n".join(lines) or "Aucune cotisation à payer."
 
 
@@ -223,6 +235,7 @@ def schedule_table(session: Session) -> str:
             by = f" (saisi par {b.recorded_by})" if b.recorded_by else ""
             lines.append(f"À partir de {year}{by} :")
         top = f"{b.max_budget} €" if b.max_budget is not None else "∞"
-        lines.append(f"  budget {b.min_budget} € – {top} : cotisation {b.membership_fee} €, "
-                     f"participation {b.search_fee} €")  # fmt: skip
+        lines.append(
+            f"  budget {b.min_budget} € – {top} : cotisation {b.membership_fee} €, participation {b.search_fee} €"
+        )
     return "\n".join(lines) or "Aucun barème : passerelles init charge le barème initial."

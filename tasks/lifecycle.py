@@ -33,8 +33,10 @@ def not_refused(task: Any, task_run: Any, state: Any) -> bool:
 def _start_point(start: dict[str, Any]) -> dict[str, Any]:
     """A start point as recorded, including the format of runs attached before the step registry."""
     if "rounds" not in start:
-        start = {"status": start["status"],
-                 "rounds": {ANNOUNCEMENT.key: start["annonce_round"], CHECK_IN.key: start["check_in"]}}  # fmt: skip
+        start = {
+            "status": start["status"],
+            "rounds": {ANNOUNCEMENT.key: start["annonce_round"], CHECK_IN.key: start["check_in"]},
+        }
     return start
 
 

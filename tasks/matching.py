@@ -171,10 +171,14 @@ def _profiles_reaching(required: dict[int, int], floor: int) -> list[tuple[int, 
     return [
         levels
         for levels in product(range(MAX_LEVEL + 1), repeat=len(needs))
-        if any(levels) and any(lv < max(need, 1) for lv, need in zip(levels, needs, strict=True))
-        and competence_tenths(sum(competence_thirtieths(lv, need) for lv, need in zip(levels, needs, strict=True)),
-                              len(needs)) + best_other >= floor
-    ]  # fmt: skip
+        if any(levels)
+        and any(lv < max(need, 1) for lv, need in zip(levels, needs, strict=True))
+        and competence_tenths(
+            sum(competence_thirtieths(lv, need) for lv, need in zip(levels, needs, strict=True)), len(needs)
+        )
+        + best_other
+        >= floor
+    ]
 
 
 def _has_profile(required: dict[int, int], levels: tuple[int, ...]) -> ColumnElement[bool]:

@@ -105,8 +105,16 @@ def reopen_search(
     mission.status = MissionStatus.PUBLISHED
     if not keep_dates:
         mission.selected_at = mission.started_at = None
-    audit(session, mission, actor=actor, action=action, step_key=step_key, from_status=previous,
-          to_status=MissionStatus.PUBLISHED, details=details)  # fmt: skip
+    audit(
+        session,
+        mission,
+        actor=actor,
+        action=action,
+        step_key=step_key,
+        from_status=previous,
+        to_status=MissionStatus.PUBLISHED,
+        details=details,
+    )
 
 
 def cancel(session: Session, mission: Mission, *, reason: str, actor: str, step_key: str) -> None:
@@ -244,5 +252,3 @@ def record_application(
     session.add(application)
     session.flush()
     return application, True
-
-

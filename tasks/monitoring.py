@@ -126,7 +126,14 @@ def open_missions(
         assert waiting is not None
         result.append(
             OpenMission(
-                m.id, m.reference, code, association, m.coordinator_id, f"{first} {last}", waiting, m.flow_run_id,
+                m.id,
+                m.reference,
+                code,
+                association,
+                m.coordinator_id,
+                f"{first} {last}",
+                waiting,
+                m.flow_run_id,
                 CheckInStatus(status) if status else None,
                 summary(wave_states[m.id], policy) if m.id in wave_states else "",
             )

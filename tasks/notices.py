@@ -53,8 +53,16 @@ def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, *
         return
     links = volunteer_links(v.id)
     content = compose(kind, mission=mission, volunteer=v, name=v.first_name, is_volunteer=True, **ctx)
-    enqueue(session, mission_id=mission.id, kind=kind, about=f"v{v.id}", to=v.email, content=content,
-            reply_to=mission.coordinator.email, list_unsubscribe=links["unsubscribe_url"])  # fmt: skip
+    enqueue(
+        session,
+        mission_id=mission.id,
+        kind=kind,
+        about=f"v{v.id}",
+        to=v.email,
+        content=content,
+        reply_to=mission.coordinator.email,
+        list_unsubscribe=links["unsubscribe_url"],
+    )
 
 
 def _to_association(session: Session, mission: Mission, kind: str, *, occasion: str = "", **ctx: object) -> None:
@@ -63,8 +71,15 @@ def _to_association(session: Session, mission: Mission, kind: str, *, occasion: 
     a = mission.association
     content = compose(kind, mission=mission, name=a.contact_name, is_volunteer=False, **ctx)
     about = f"association:{occasion}" if occasion else "association"
-    enqueue(session, mission_id=mission.id, kind=kind, about=about, to=a.contact_email, content=content,
-            reply_to=mission.coordinator.email)  # fmt: skip
+    enqueue(
+        session,
+        mission_id=mission.id,
+        kind=kind,
+        about=about,
+        to=a.contact_email,
+        content=content,
+        reply_to=mission.coordinator.email,
+    )
 
 
 def waiting(session: Session, mission: Mission, *, step_key: str, step_title: str, instructions: str) -> None:
@@ -92,23 +107,45 @@ def at_risk(session: Session, mission: Mission, *, number: int, status: CheckInS
         )
     ).all()
     for lead in leads:
-        content = compose("at_risk", mission=mission, lead=lead, number=number, status=status.label, notes=notes,
-                          run_url=run_url(mission.flow_run_id or ""))  # fmt: skip
-        enqueue(session, mission_id=mission.id, kind="at_risk", about=f"check-in-{number}:c{lead.id}", to=lead.email,
-                content=content, reply_to=mission.coordinator.email)  # fmt: skip
+        content = compose(
+            "at_risk",
+            mission=mission,
+            lead=lead,
+            number=number,
+            status=status.label,
+            notes=notes,
+            run_url=run_url(mission.flow_run_id or ""),
+        )
+        enqueue(
+            session,
+            mission_id=mission.id,
+            kind="at_risk",
+            about=f"check-in-{number}:c{lead.id}",
+            to=lead.email,
+            content=content,
+            reply_to=mission.coordinator.email,
+        )
     return len(leads)
 
 
 def social_post(session: Session, mission: Mission, *, text: str) -> int:
     """Give the support team the ready-to-post text (the Passerelle when the team has nobody); how many told."""
     team = session.scalars(
-        select(Coordinator).where(Coordinator.role == Role.SUPPORT, Coordinator.active.is_(True))
+        select(Coordinator)
+        .where(Coordinator.role == Role.SUPPORT, Coordinator.active.is_(True))
         .where(or_(Coordinator.branch_id == mission.branch_id, Coordinator.branch_id.is_(None)))
-    ).all() or [mission.coordinator]  # fmt: skip
+    ).all() or [mission.coordinator]
     for member in team:
         content = compose("social_post", mission=mission, member=member, text=text)
-        enqueue(session, mission_id=mission.id, kind="social_post", about=f"c{member.id}", to=member.email,
-                content=content, reply_to=mission.coordinator.email)  # fmt: skip
+        enqueue(
+            session,
+            mission_id=mission.id,
+            kind="social_post",
+            about=f"c{member.id}",
+            to=member.email,
+            content=content,
+            reply_to=mission.coordinator.email,
+        )
     return len(team)
 
 
@@ -119,9 +156,13 @@ def undelivered(session: Session, failed: OutboxMail) -> None:
         return
     c = mission.coordinator
     content = compose(
-        UNDELIVERED, mission=mission, coordinator=c, to=failed.to_address, failed_subject=failed.subject,
+        UNDELIVERED,
+        mission=mission,
+        coordinator=c,
+        to=failed.to_address,
+        failed_subject=failed.subject,
         error=failed.last_error or "refus sans motif",
-    )  # fmt: skip
+    )
     enqueue(session, mission_id=mission.id, kind=UNDELIVERED, about=f"mail{failed.id}", to=c.email, content=content)
 
 
@@ -157,9 +198,7 @@ def social_text(session: Session, mission: Mission) -> str:
     return render("social.txt.j2", **_announcement_context(session, mission)).strip()
 
 
-def selection(
-    session: Session, mission: Mission, *, chosen: list[int], reserve: list[int], occasion: str = ""
-) -> None:
+def selection(session: Session, mission: Mission, *, chosen: list[int], reserve: list[int], occasion: str = "") -> None:
     """Tell the newly retained (and introduce them to the association), and tell the others they are in reserve
     until the search closes, with their link to ask for priority in the domain; `occasion` is the key of a
     selection made again after a withdrawal (the association is introduced to the new volunteer)."""
@@ -179,8 +218,15 @@ def _to_reserve(session: Session, mission: Mission, v: Volunteer, domain: Domain
         select(Application).where(Application.mission_id == mission.id, Application.volunteer_id == v.id)
     )
     url = link(Purpose.PRIORITY, v=v.id, m=mission.id)
-    _to_volunteer(session, mission, v, "reserve", priority=bool(app and app.wants_other_mission),
-                  domain=domain.name if domain else "", priority_url=url)  # fmt: skip
+    _to_volunteer(
+        session,
+        mission,
+        v,
+        "reserve",
+        priority=bool(app and app.wants_other_mission),
+        domain=domain.name if domain else "",
+        priority_url=url,
+    )
 
 
 def in_reserve(session: Session, mission: Mission, volunteer: Volunteer) -> None:
@@ -213,10 +259,23 @@ def application_received(
 ) -> None:
     """Tell the Passerelle that a volunteer applied by the annonce's link (after the selection: in reserve)."""
     c = mission.coordinator
-    content = compose("application_received", mission=mission, coordinator=c, volunteer=volunteer, message=message,
-                      reserve=reserve, run_url=run_url(mission.flow_run_id or ""))  # fmt: skip
-    enqueue(session, mission_id=mission.id, kind="application_received", about=f"v{volunteer.id}", to=c.email,
-            content=content)  # fmt: skip
+    content = compose(
+        "application_received",
+        mission=mission,
+        coordinator=c,
+        volunteer=volunteer,
+        message=message,
+        reserve=reserve,
+        run_url=run_url(mission.flow_run_id or ""),
+    )
+    enqueue(
+        session,
+        mission_id=mission.id,
+        kind="application_received",
+        about=f"v{volunteer.id}",
+        to=c.email,
+        content=content,
+    )
 
 
 def withdrawal(session: Session, mission: Mission, volunteer_ids: list[int], *, occasion: str, reason: str) -> None:
@@ -224,8 +283,7 @@ def withdrawal(session: Session, mission: Mission, volunteer_ids: list[int], *, 
     withdrawn = _volunteers(session, volunteer_ids)
     for v in withdrawn:
         _to_volunteer(session, mission, v, "withdrawal_volunteer")
-    _to_association(session, mission, "withdrawal_association", occasion=occasion, volunteers=withdrawn,
-                    reason=reason)  # fmt: skip
+    _to_association(session, mission, "withdrawal_association", occasion=occasion, volunteers=withdrawn, reason=reason)
 
 
 def search_closed(session: Session, mission: Mission, volunteer_ids: list[int]) -> None:
@@ -272,6 +330,12 @@ def retention_warning(session: Session, v: Volunteer, *, days: int, now: datetim
         return
     links = volunteer_links(v.id)
     content = compose(RETENTION_WARNING, volunteer=v, deadline=(now + timedelta(days=days)).date(), **links)
-    enqueue(session, mission_id=None, kind=RETENTION_WARNING, about=f"v{v.id}:{now:%Y-%m}", to=v.email,
-            content=content, list_unsubscribe=links["unsubscribe_url"])  # fmt: skip
-
+    enqueue(
+        session,
+        mission_id=None,
+        kind=RETENTION_WARNING,
+        about=f"v{v.id}:{now:%Y-%m}",
+        to=v.email,
+        content=content,
+        list_unsubscribe=links["unsubscribe_url"],
+    )

@@ -189,27 +189,40 @@ def reassign(session: Session, missions: list[Mission], *, to: str, actor: str) 
     (`tasks.runs.retag_runs`) after the commit; dashboards, reminders and mails read the mission's row."""
     target = find_coordinator(session, to)
     if target.role not in MISSION_ROLES:
-        raise StepRefused(f"{target.full_name} est {ROLE_LABELS[target.role]} : seule une Passerelle ou un(e) "
-                          "responsable d'antenne suit une mission.")  # fmt: skip
+        raise StepRefused(
+            f"{target.full_name} est {ROLE_LABELS[target.role]} : seule une Passerelle ou un(e) "
+            "responsable d'antenne suit une mission."
+        )
     for mission in missions:
         if not mission.status.is_open:
-            raise StepRefused(f"La mission {mission.reference} est « {mission.status.label} » : elle ne se réaffecte "
-                              "plus.")  # fmt: skip
+            raise StepRefused(
+                f"La mission {mission.reference} est « {mission.status.label} » : elle ne se réaffecte plus."
+            )
         if mission.branch_id != target.branch_id:
             raise StepRefused(f"{target.full_name} n'est pas de l'antenne de la mission {mission.reference}.")
         if mission.coordinator_id == target.id:
             raise StepRefused(f"La mission {mission.reference} est déjà suivie par {target.full_name}.")
     for mission in missions:
         previous = mission.coordinator.full_name
-        done = session.scalar(
-            select(func.count()).select_from(AuditEvent)
-            .where(AuditEvent.mission_id == mission.id, AuditEvent.action == "reassign")
-        ) or 0  # fmt: skip
+        done = (
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.mission_id == mission.id, AuditEvent.action == "reassign")
+            )
+            or 0
+        )
         mission.coordinator_id = target.id
         session.flush()
         session.refresh(mission, ["coordinator"])
-        audit(session, mission, actor=actor, action="reassign", step_key=f"reassign-{done + 1}",
-              details={"from": previous, "to": target.full_name})  # fmt: skip
+        audit(
+            session,
+            mission,
+            actor=actor,
+            action="reassign",
+            step_key=f"reassign-{done + 1}",
+            details={"from": previous, "to": target.full_name},
+        )
     return missions
 
 
@@ -240,9 +253,15 @@ def register_association(
     except ValueError as exc:  # no bracket covers it
         raise StepRefused(str(exc)) from exc
     association = Association(
-        branch_id=home.id, name=name, contact_name=contact, contact_email=address, annual_budget=annual_budget,
-        city=" ".join(city.split()), purpose=purpose.strip(), contact_phone=contact_phone.strip(),
-    )  # fmt: skip
+        branch_id=home.id,
+        name=name,
+        contact_name=contact,
+        contact_email=address,
+        annual_budget=annual_budget,
+        city=" ".join(city.split()),
+        purpose=purpose.strip(),
+        contact_phone=contact_phone.strip(),
+    )
     session.add(association)
     session.flush()
     return association

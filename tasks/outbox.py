@@ -94,8 +94,13 @@ class Sending:
 
     def as_dict(self) -> dict[str, int | str]:
         """For a flow's result."""
-        return {"sent": self.sent, "deferred": self.deferred, "failed": self.failed, "suppressed": self.suppressed,
-                "error": self.error}  # fmt: skip
+        return {
+            "sent": self.sent,
+            "deferred": self.deferred,
+            "failed": self.failed,
+            "suppressed": self.suppressed,
+            "error": self.error,
+        }
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -109,10 +114,12 @@ FailureHook = Callable[[Session, OutboxMail], None]
 def _due(now: datetime) -> ColumnElement[bool]:
     """Mails to try now: pending and due, or claimed by a sender that has not finished within its lease."""
     return or_(
-        and_(OutboxMail.status == MailStatus.PENDING,
-             or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now)),
+        and_(
+            OutboxMail.status == MailStatus.PENDING,
+            or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
+        ),
         and_(OutboxMail.status == MailStatus.SENDING, OutboxMail.next_attempt_at <= now),
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -154,13 +161,21 @@ def _claim_batch(session_factory: Any, now: datetime, mission_id: int | None, si
         ).all()
         mails = sorted((Claimed(*row) for row in taken), key=lambda m: m.id)
         to_volunteers = {m.to_address for m in mails if m.list_unsubscribe}  # a volunteer's mail has the header
-        people = {
-            email: (consent, archived is not None, unsubscribed is not None)
-            for email, consent, archived, unsubscribed in session.execute(
-                select(Volunteer.email, Volunteer.consent_announcements, Volunteer.archived_at,
-                       Volunteer.unsubscribed_at).where(Volunteer.email.in_(to_volunteers))
-            ).tuples()
-        } if to_volunteers else {}  # fmt: skip
+        people = (
+            {
+                email: (consent, archived is not None, unsubscribed is not None)
+                for email, consent, archived, unsubscribed in session.execute(
+                    select(
+                        Volunteer.email,
+                        Volunteer.consent_announcements,
+                        Volunteer.archived_at,
+                        Volunteer.unsubscribed_at,
+                    ).where(Volunteer.email.in_(to_volunteers))
+                ).tuples()
+            }
+            if to_volunteers
+            else {}
+        )
         barred = {m.id: _why_not(m.kind, people[m.to_address]) for m in mails if m.to_address in people}
         suppressed = [mail_id for mail_id, why in barred.items() if why]
         for mail_id in suppressed:
@@ -265,10 +280,20 @@ def _record(
         if sent:
             session.execute(
                 update(OutboxMail),
-                [{"id": i, "status": MailStatus.SENT, "sent_at": utcnow(), "last_error": "", "next_attempt_at": None,
-                  "message_id": message_id_of(i, key)} for i, key in
-                 session.execute(select(OutboxMail.id, OutboxMail.dedup_key).where(OutboxMail.id.in_(sent)))],
-            )  # fmt: skip
+                [
+                    {
+                        "id": i,
+                        "status": MailStatus.SENT,
+                        "sent_at": utcnow(),
+                        "last_error": "",
+                        "next_attempt_at": None,
+                        "message_id": message_id_of(i, key),
+                    }
+                    for i, key in session.execute(
+                        select(OutboxMail.id, OutboxMail.dedup_key).where(OutboxMail.id.in_(sent))
+                    )
+                ],
+            )
             local.sent += len(sent)
         for mail_id, code, text in outcomes:
             if code == 250:

@@ -106,9 +106,14 @@ def mission_page(session: Session, m: Mission) -> MissionPage:
     )
     branch = session.get(Branch, m.branch_id)
     return MissionPage(
-        m.reference, m.title, m.association.name, branch.name if branch else "", text or m.need or m.request,
-        m.status is MissionStatus.PUBLISHED, m.status.label,
-    )  # fmt: skip
+        m.reference,
+        m.title,
+        m.association.name,
+        branch.name if branch else "",
+        text or m.need or m.request,
+        m.status is MissionStatus.PUBLISHED,
+        m.status.label,
+    )
 
 
 def application_of(session: Session, volunteer_id: int, mission_id: int) -> Application | None:
@@ -145,8 +150,11 @@ def ask_priority(session: Session, volunteer_id: object, mission_id: object) -> 
     domain: priority there (the seed's rule); False when they already had it."""
     v, m = volunteer(session, volunteer_id), mission(session, mission_id)
     app = application_of(session, v.id, m.id)
-    if app is None or app.status not in (ApplicationStatus.RESERVE, ApplicationStatus.CLOSED,
-                                         ApplicationStatus.NOT_SELECTED):  # fmt: skip
+    if app is None or app.status not in (
+        ApplicationStatus.RESERVE,
+        ApplicationStatus.CLOSED,
+        ApplicationStatus.NOT_SELECTED,
+    ):
         raise StepRefused(f"Votre candidature à la mission {m.reference} n'est pas en réserve : rien à demander ici.")
     if m.domain_id is None:
         raise StepRefused("Cette mission n'a pas encore de domaine : rien à demander ici.")
@@ -154,8 +162,13 @@ def ask_priority(session: Session, volunteer_id: object, mission_id: object) -> 
         return False
     app.wants_other_mission = True
     set_priority(session, v.id, m, utcnow())
-    log_change(session, v, actor=f"{v.full_name} (par son lien)", source=ConsentSource.LINK,
-               changes=[f"priorité demandée dans le domaine de la mission {m.reference}"])  # fmt: skip
+    log_change(
+        session,
+        v,
+        actor=f"{v.full_name} (par son lien)",
+        source=ConsentSource.LINK,
+        changes=[f"priorité demandée dans le domaine de la mission {m.reference}"],
+    )
     return True
 
 
@@ -223,20 +236,27 @@ def save_preferences(session: Session, volunteer_id: object, fields: dict[str, s
             raise StepRefused("Une compétence ou un niveau du formulaire est inconnu : rechargez la page.")
         if value != "0":
             wanted[known[code].id] = int(value)
-    consents = {ConsentKind.ANNOUNCEMENTS: fields.get("annonces") == "oui",
-                ConsentKind.NATIONAL: fields.get("national") == "oui"}  # fmt: skip
+    consents = {
+        ConsentKind.ANNOUNCEMENTS: fields.get("annonces") == "oui",
+        ConsentKind.NATIONAL: fields.get("national") == "oui",
+    }
     if consents[ConsentKind.NATIONAL] and not consents[ConsentKind.ANNOUNCEMENTS]:
         raise StepRefused("Les annonces nationales s'ajoutent à celles de votre antenne : cochez aussi ces dernières.")
-    changes = [f"{CONSENT_LABELS[kind]} : {'oui' if granted else 'non'}" for kind, granted in consents.items()
-               if set_consent(session, v, kind, granted, ConsentSource.LINK)]  # fmt: skip
+    changes = [
+        f"{CONSENT_LABELS[kind]} : {'oui' if granted else 'non'}"
+        for kind, granted in consents.items()
+        if set_consent(session, v, kind, granted, ConsentSource.LINK)
+    ]
     if consents[ConsentKind.ANNOUNCEMENTS] and v.unsubscribed_at is not None:
         v.unsubscribed_at = None
         changes.append("réinscrit(e) aux mails")
     if availability is not v.availability:
         v.availability = availability
         changes.append(f"disponibilité : {AVAILABILITY_LABELS[availability].lower()}")
-    current = {vc.competence_id: vc for vc in session.scalars(
-        select(VolunteerCompetence).where(VolunteerCompetence.volunteer_id == v.id))}  # fmt: skip
+    current = {
+        vc.competence_id: vc
+        for vc in session.scalars(select(VolunteerCompetence).where(VolunteerCompetence.volunteer_id == v.id))
+    }
     names = {c.id: c.name for c in known.values()}
     for cid, vc in current.items():
         if cid not in wanted:
@@ -254,10 +274,10 @@ def save_preferences(session: Session, volunteer_id: object, fields: dict[str, s
     return changes
 
 
-
 def refresh_applications_form(mission_id: int) -> None:
     """An application by link shows at once in the applications form waiting for the Passerelle: its description
     (the ranked applicants) is written again. Never fails the application, which is recorded already."""
+
     def description(key: str) -> str:
         with unit_of_work() as session:
             m = mission(session, mission_id)

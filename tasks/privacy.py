@@ -89,9 +89,10 @@ def erase_volunteer(session: Session, ref: str, *, reason: str) -> Erasure:
     if v.email == erased_email(v.id):
         raise StepRefused(f"{v.label} est déjà effacé(e).")
     erasure = Erasure(
-        v.id, f"V-{v.id:04d} {ERASED_FIRST} {ERASED_LAST}",
+        v.id,
+        f"V-{v.id:04d} {ERASED_FIRST} {ERASED_LAST}",
         needles=sorted({v.label, v.full_name, f"{v.last_name} {v.first_name}", v.email}, key=len, reverse=True),
-    )  # fmt: skip
+    )
     missions = list(session.scalars(select(Application.mission_id).where(Application.volunteer_id == v.id)))
     runs = session.scalars(select(Mission.flow_run_id).where(Mission.id.in_(missions)))
     erasure.flow_run_ids = [r for r in runs if r]
@@ -121,8 +122,9 @@ def erase_volunteer(session: Session, ref: str, *, reason: str) -> Erasure:
                 mail.status, mail.last_error = MailStatus.SUPPRESSED, "effacé(e) : non envoyé"
             rows["mails"] += 1
         elif erasure.names(mail.subject + mail.text_body + mail.html_body):
-            mail.subject, mail.text_body, mail.html_body = (erasure.replace(x) for x in
-                                                            (mail.subject, mail.text_body, mail.html_body))  # fmt: skip
+            mail.subject, mail.text_body, mail.html_body = (
+                erasure.replace(x) for x in (mail.subject, mail.text_body, mail.html_body)
+            )
             rows["mails"] += 1
     # Free texts and audit details of their missions (form answers kept for refused attempts, notes).
     rows["texts"] = 0

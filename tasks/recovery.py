@@ -108,15 +108,17 @@ def _audit_recovery(session: Any, mission: Mission, run_id: UUID, state: StateTy
             AuditEvent.mission_id == mission.id, AuditEvent.action.not_in([RECOVERED, ABANDONED])
         )
     )
-    since = select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED
+    since = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED)
     )
     if progress is not None:
         since = since.where(AuditEvent.at > progress)
     total = session.scalar(
-        select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED
-        )
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.mission_id == mission.id, AuditEvent.action == RECOVERED)
     )
     n = (session.scalar(since) or 0) + 1
     details: dict[str, Any] = {"state": str(state), "message": message[:500], "attempt": n}
@@ -150,7 +152,6 @@ def _mission_runs(client: Any, states: list[StateType]) -> list[Any]:
         FlowRunFilterState,
         FlowRunFilterStateType,
     )
-
 
     runs: list[Any] = []
     while True:
@@ -186,8 +187,11 @@ def sweep_runs(stale_seconds: float) -> list[str]:
     now, silent = utcnow(), 3 * stale_seconds
     with get_client(sync_client=True) as client:
         stuck = _mission_runs(client, [StateType.CRASHED, StateType.FAILED, StateType.PENDING])
-        running = [r for r in _mission_runs(client, [StateType.RUNNING])
-                   if r.state is not None and (now - r.state.timestamp).total_seconds() >= silent]  # fmt: skip
+        running = [
+            r
+            for r in _mission_runs(client, [StateType.RUNNING])
+            if r.state is not None and (now - r.state.timestamp).total_seconds() >= silent
+        ]
         since = now - timedelta(seconds=silent)
         silent_runs = [r for r in running if not _heard_from(client, r.id, since)]
     done = []

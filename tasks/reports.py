@@ -220,9 +220,7 @@ def _applications(sc: _Scope) -> rules.ApplicationStats:
     """Applications per annonce published in the period."""
     published = and_(sc.in_branches(), sc.within(Mission.published_at))
     if sc.national:  # most missions: one pass over the applications, counted before the join (1.8x faster)
-        counted = (
-            select(Application.mission_id, func.count().label("n")).group_by(Application.mission_id).subquery()
-        )
+        counted = select(Application.mission_id, func.count().label("n")).group_by(Application.mission_id).subquery()
         per = (
             select(Mission.id, func.coalesce(counted.c.n, 0).label("n"))
             .outerjoin(counted, counted.c.mission_id == Mission.id)
@@ -355,9 +353,16 @@ def _statuses(sc: _Scope) -> dict[str, int]:
 
 # Each part of the report, its slowest first (they are shared among the reading connections in this order).
 _PARTS: dict[str, Callable[[_Scope], Any]] = {
-    "funnel": _funnel, "applications": _applications, "volunteers": _volunteers, "satisfaction": _satisfaction,
-    "yearly": _yearly, "domains": _domains, "statuses": _statuses, "fees": _fees, "cancellations": _cancellations,
-}  # fmt: skip
+    "funnel": _funnel,
+    "applications": _applications,
+    "volunteers": _volunteers,
+    "satisfaction": _satisfaction,
+    "yearly": _yearly,
+    "domains": _domains,
+    "statuses": _statuses,
+    "fees": _fees,
+    "cancellations": _cancellations,
+}
 READERS = 2  # connections reading a PostgreSQL report at once (the machine's cores, at least)
 
 

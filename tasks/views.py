@@ -68,11 +68,15 @@ def card(session: Session, mission: Mission) -> str:
         + (f" (facturée le {f.billed_on:%d/%m/%Y})" if f.billed_on and f.status is FeeStatus.DUE else "")
         for f in session.scalars(
             select(FeeRecord)
-            .where(or_(FeeRecord.mission_id == mission.id,
-                       FeeRecord.key == FeeRecord.membership_key(mission.association_id, mission.year)))
+            .where(
+                or_(
+                    FeeRecord.mission_id == mission.id,
+                    FeeRecord.key == FeeRecord.membership_key(mission.association_id, mission.year),
+                )
+            )
             .order_by(FeeRecord.kind)
         )
-    ]  # fmt: skip
+    ]
     today = utcnow().date()
     waiting = next(iter(open_missions(session, today=today, levels=service_levels(), mission_id=mission.id)), None)
     step = REGISTRY[waiting.waiting.step] if waiting else None
@@ -91,9 +95,7 @@ def card(session: Session, mission: Mission) -> str:
         undelivered=undelivered,
         fees=fees,
         selected=selected,
-        last_check_in=f"n° {last.number} du {last.held_on:%d/%m/%Y} : {last.status.label}"
-        if last
-        else "",
+        last_check_in=f"n° {last.number} du {last.held_on:%d/%m/%Y} : {last.status.label}" if last else "",
     )
 
 
@@ -126,6 +128,10 @@ class Dashboard:
 def dashboard(session: Session, mission: Mission) -> Dashboard:
     """The mission's dashboard as it stands in this transaction."""
     return Dashboard(
-        mission.reference, artifact_key(mission), card(session, mission), progress_step(mission), len(REGISTRY),
+        mission.reference,
+        artifact_key(mission),
+        card(session, mission),
+        progress_step(mission),
+        len(REGISTRY),
         mission.status.label,
-    )  # fmt: skip
+    )

@@ -44,21 +44,33 @@ from models.volunteer import LEVEL_LABELS, Availability, Volunteer
 
 REQUIRED = ("prenom", "nom", "email")
 OPTIONAL = (
-    "antenne", "competences", "telephone", "ville", "profession",
-    "consentement_annonces", "consentement_national", "relais", "disponibilite",
-)  # fmt: skip
+    "antenne",
+    "competences",
+    "telephone",
+    "ville",
+    "profession",
+    "consentement_annonces",
+    "consentement_national",
+    "relais",
+    "disponibilite",
+)
 IGNORED = ("motif",)
 ALIASES = {"e_mail": "email", "courriel": "email", "mail": "email"}
 # Column → model attribute; the model's lengths are checked here so PostgreSQL never refuses the whole batch.
 TEXT_FIELDS = {
-    "prenom": "first_name", "nom": "last_name", "telephone": "phone", "ville": "city", "profession": "profession",
-}  # fmt: skip
+    "prenom": "first_name",
+    "nom": "last_name",
+    "telephone": "phone",
+    "ville": "city",
+    "profession": "profession",
+}
 TRUE = {"oui", "o", "1", "vrai", "x", "yes", "true"}
 FALSE = {"non", "n", "0", "faux", "", "no", "false"}
 AVAILABILITY = {
-    "disponible": Availability.AVAILABLE, "peu disponible": Availability.LIMITED,
+    "disponible": Availability.AVAILABLE,
+    "peu disponible": Availability.LIMITED,
     "indisponible": Availability.UNAVAILABLE,
-}  # fmt: skip
+}
 DEFAULT_LEVEL = 2
 # Rows are flushed in batches: few round trips, yet a database error still surfaces before the commit.
 BATCH = 100

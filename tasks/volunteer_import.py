@@ -79,12 +79,16 @@ def _existing(session: Session, emails: list[str]) -> dict[str, Volunteer]:
 
 # column -> (French label, model attribute) of what an update may change
 UPDATABLE = {
-    "prenom": ("prénom", "first_name"), "nom": ("nom", "last_name"), "telephone": ("téléphone", "phone"),
-    "ville": ("ville", "city"), "profession": ("profession", "profession"),
+    "prenom": ("prénom", "first_name"),
+    "nom": ("nom", "last_name"),
+    "telephone": ("téléphone", "phone"),
+    "ville": ("ville", "city"),
+    "profession": ("profession", "profession"),
     "consentement_annonces": ("consentement annonces", "consent_announcements"),
-    "consentement_national": ("consentement national", "consent_national"), "relais": ("relais", "is_relay"),
+    "consentement_national": ("consentement national", "consent_national"),
+    "relais": ("relais", "is_relay"),
     "disponibilite": ("disponibilité", "availability"),
-}  # fmt: skip
+}
 
 
 def _shown(value: object) -> str:
@@ -96,8 +100,12 @@ def _shown(value: object) -> str:
 
 
 def _update(
-    volunteer: Volunteer, record: VolunteerRecord, given: set[str], branch_ids: dict[str, int],
-    competence_ids: dict[str, int], codes: dict[int, str],
+    volunteer: Volunteer,
+    record: VolunteerRecord,
+    given: set[str],
+    branch_ids: dict[str, int],
+    competence_ids: dict[str, int],
+    codes: dict[int, str],
 ) -> list[tuple[str, str, str]]:
     """Apply the row's non-empty cells to the volunteer; the differences, in French."""
     diffs: list[tuple[str, str, str]] = []
@@ -112,6 +120,7 @@ def _update(
     if "competences" in given:
         current = {codes[vc.competence_id]: vc.level for vc in volunteer.competences}
         if current != record.competences:
+
             def show(c: dict[str, int]) -> str:
                 return ", ".join(f"{k}:{v}" for k, v in sorted(c.items())) or "(aucune)"
 
@@ -200,8 +209,10 @@ def import_volunteers(
     now = utcnow()
     session.add_all(  # the consents the file gives, with their source and wording version
         ConsentRecord(volunteer_id=v.id, kind=kind, granted=True, source=ConsentSource.IMPORT, at=now)
-        for v in added for kind, attr in CONSENT_ATTRS.items() if getattr(v, attr)
-    )  # fmt: skip
+        for v in added
+        for kind, attr in CONSENT_ATTRS.items()
+        if getattr(v, attr)
+    )
     session.flush()
     if dry_run:
         session.rollback()
@@ -214,10 +225,22 @@ def _record(session: Session, volunteer: Volunteer, diffs: list[tuple[str, str, 
     for kind, attr in CONSENT_ATTRS.items():
         label = UPDATABLE[f"consentement_{'annonces' if kind is ConsentKind.ANNOUNCEMENTS else 'national'}"][0]
         if any(d[0] == label for d in diffs):
-            session.add(ConsentRecord(volunteer_id=volunteer.id, kind=kind, granted=getattr(volunteer, attr),
-                                      source=ConsentSource.IMPORT, at=utcnow()))  # fmt: skip
-    log_change(session, volunteer, actor="import CSV", source=ConsentSource.IMPORT,
-               changes=[f"{label} : {old} → {new}" for label, old, new in diffs])  # fmt: skip
+            session.add(
+                ConsentRecord(
+                    volunteer_id=volunteer.id,
+                    kind=kind,
+                    granted=getattr(volunteer, attr),
+                    source=ConsentSource.IMPORT,
+                    at=utcnow(),
+                )
+            )
+    log_change(
+        session,
+        volunteer,
+        actor="import CSV",
+        source=ConsentSource.IMPORT,
+        changes=[f"{label} : {old} → {new}" for label, old, new in diffs],
+    )
 
 
 def write_rejects(report: ImportReport, path: Path) -> None:

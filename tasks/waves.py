@@ -74,13 +74,15 @@ def selection_asked() -> Subquery:
     return (
         select(AuditEvent.mission_id, func.max(AuditEvent.at).label("at"))
         .where(
-            or_(and_(AuditEvent.action == APPLICATIONS.key, outcome == Outcome.SELECT.value),
-                outcome == Outcome.WITHDRAWN.value),
+            or_(
+                and_(AuditEvent.action == APPLICATIONS.key, outcome == Outcome.SELECT.value),
+                outcome == Outcome.WITHDRAWN.value,
+            ),
             not_(reopened_since),
         )
         .group_by(AuditEvent.mission_id)
         .subquery()
-    )  # fmt: skip
+    )
 
 
 def _selecting() -> ColumnElement[bool]:
@@ -96,9 +98,15 @@ def states(session: Session, mission_ids: Iterable[int] | None = None) -> dict[i
         .scalar_subquery()
     )
     query = select(
-        Mission.id, Mission.scope, Mission.wave, reached_at, Mission.published_at, Mission.waves_stopped_at,
-        _fitting(), _selecting(),
-    ).where(Mission.wave.is_not(None))  # fmt: skip
+        Mission.id,
+        Mission.scope,
+        Mission.wave,
+        reached_at,
+        Mission.published_at,
+        Mission.waves_stopped_at,
+        _fitting(),
+        _selecting(),
+    ).where(Mission.wave.is_not(None))
     if mission_ids is not None:
         query = query.where(Mission.id.in_(list(mission_ids)))
     return {
@@ -148,7 +156,6 @@ def due(session: Session, now: datetime, policy: WavePolicy) -> list[DueWave]:
     ]
 
 
-
 def waiting_applications(flow_run_id: str) -> str:
     """The key of the applications form the run waits at, if it waits at a first asking of one: a form asked
     again after a refusal holds what the Passerelle typed, and is theirs to answer."""
@@ -170,8 +177,10 @@ def send_due_waves(now: datetime | None = None) -> list[str]:
         try:
             key = waiting_applications(m.flow_run_id)
             if not key:
-                logger.info("%s : vague due, le run n'attend pas le formulaire des candidatures ; au prochain passage",
-                            m.reference)  # fmt: skip
+                logger.info(
+                    "%s : vague due, le run n'attend pas le formulaire des candidatures ; au prochain passage",
+                    m.reference,
+                )
                 continue
             if resume(m.flow_run_id, {"decision": Decision.NEXT_WAVE.value, "entered_by": SCHEDULER}):
                 sent.append(f"{m.reference} ({key})")

@@ -24,9 +24,7 @@ os.environ["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
 # The portal's links are signed with this key in tests (else one would be generated under var/).
 os.environ.setdefault("PASSERELLES_SECRET_KEY", "cle-de-test-des-liens-signes")
 
-PG_ADMIN_URL = os.environ.get(
-    "PASSERELLES_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = os.environ.get("PASSERELLES_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

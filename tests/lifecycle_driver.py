@@ -52,10 +52,15 @@ def seed_small(n_volunteers: int = 6) -> dict[str, Any]:
             f.association(s, branch)
             for i in range(1, n_volunteers + 1):
                 f.volunteer(
-                    s, branch, first_name=f"Prénom{i}", last_name=f"Nom{i}", email=f"benevole{i}@exemple.fr",
-                    consent_announcements=i != n_volunteers, consent_national=i % 2 == 0,
+                    s,
+                    branch,
+                    first_name=f"Prénom{i}",
+                    last_name=f"Nom{i}",
+                    email=f"benevole{i}@exemple.fr",
+                    consent_announcements=i != n_volunteers,
+                    consent_national=i % 2 == 0,
                     competences={"site-web": 1 + i % 3},
-                )  # fmt: skip
+                )
         return {"branch_id": branch.id}
 
 

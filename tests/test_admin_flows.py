@@ -23,17 +23,20 @@ def test_admin_flows_apply_or_refuse_in_french(prefect_server, app_db) -> None: 
     assert state.is_failed() and state.message == "Refusé : Le code COL est déjà celui de l'antenne Colmar."
 
     lead = admin.RoleChoice["BRANCH_LEAD"]
-    state = admin.add_team_member(prenom="Inès", nom="Haas", email="ines.haas@pc.example", role=lead,
-                                  antenne="colmar", return_state=True)  # fmt: skip
+    state = admin.add_team_member(
+        prenom="Inès", nom="Haas", email="ines.haas@pc.example", role=lead, antenne="colmar", return_state=True
+    )
     assert state.is_completed(), state.message
     state = admin.add_team_member(prenom="X", nom="Y", email="@@", role=lead, antenne="COL", return_state=True)
     assert state.is_failed() and "Adresse e-mail invalide" in (state.message or "")
 
-    state = admin.register_association(nom="Épicerie Solidaire", antenne="COL", contact="Luc", email="luc@epi.example",
-                                       budget=12000, return_state=True)  # fmt: skip
+    state = admin.register_association(
+        nom="Épicerie Solidaire", antenne="COL", contact="Luc", email="luc@epi.example", budget=12000, return_state=True
+    )
     assert state.is_completed(), state.message
-    state = admin.register_association(nom="EPICERIE SOLIDAIRE", antenne="COL", contact="Luc", email="luc@epi.example",
-                                       budget=12000, return_state=True)  # fmt: skip
+    state = admin.register_association(
+        nom="EPICERIE SOLIDAIRE", antenne="COL", contact="Luc", email="luc@epi.example", budget=12000, return_state=True
+    )
     assert state.is_failed() and "déjà enregistrée" in (state.message or "")
 
     state = admin.reassign_missions(a="ines.haas@pc.example", return_state=True)
@@ -53,11 +56,18 @@ def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) ->
     _, run_id = d.open_and_start()
     d.Driver(run_id).run()  # the run attaches itself to the mission and waits at the needs analysis
     assert "passerelle:claire.muller" in d.Driver(run_id).read().tags
-    state = admin.add_team_member(prenom="Léa", nom="Brun", email="lea.brun@pc.example",
-                                  role=admin.RoleChoice["PASSERELLE"], antenne="STR", return_state=True)  # fmt: skip
+    state = admin.add_team_member(
+        prenom="Léa",
+        nom="Brun",
+        email="lea.brun@pc.example",
+        role=admin.RoleChoice["PASSERELLE"],
+        antenne="STR",
+        return_state=True,
+    )
     assert state.is_completed()
-    state = admin.deactivate_team_member(membre="claire.muller@pc.example", confier_a="lea.brun@pc.example",
-                                         return_state=True)  # fmt: skip
+    state = admin.deactivate_team_member(
+        membre="claire.muller@pc.example", confier_a="lea.brun@pc.example", return_state=True
+    )
     assert state.is_completed() and "Missions confiées" in (state.message or "")
     tags = d.Driver(run_id).read().tags
     assert "passerelle:lea.brun" in tags and "passerelle:claire.muller" not in tags and "antenne:STR" in tags
@@ -68,8 +78,12 @@ def test_volunteer_form_and_command_change_consents_archive_and_refuse(prefect_s
     from models import Availability, Volunteer
 
     d.seed_small()
-    state = admin.update_volunteer(benevole="prénom1 NOM1", disponibilite=admin.AvailabilityChoice["LIMITED"],
-                                   national=admin.YesNo.YES, return_state=True)  # fmt: skip
+    state = admin.update_volunteer(
+        benevole="prénom1 NOM1",
+        disponibilite=admin.AvailabilityChoice["LIMITED"],
+        national=admin.YesNo.YES,
+        return_state=True,
+    )
     assert state.is_completed() and "disponibilité : peu disponible" in (state.message or "")
     state = admin.update_volunteer(benevole="V-0001", return_state=True)
     assert state.is_failed() and "Rien à modifier" in (state.message or "")

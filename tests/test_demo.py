@@ -123,10 +123,17 @@ def test_every_status_has_missions_and_strasbourg_realised_about_114_in_2014(see
     by_status = dict(session.execute(select(Mission.status, func.count()).group_by(Mission.status)).tuples().all())
     assert set(by_status) == set(MissionStatus), by_status
     start, end = datetime(2014, 1, 1, tzinfo=UTC), datetime(2015, 1, 1, tzinfo=UTC)
-    done_2014 = select(func.count()).select_from(Mission).join(Branch).where(
-        Branch.code == "STR", Mission.status == MissionStatus.COMPLETED, Mission.completed_at >= start,
-        Mission.completed_at < end,
-    )  # fmt: skip
+    done_2014 = (
+        select(func.count())
+        .select_from(Mission)
+        .join(Branch)
+        .where(
+            Branch.code == "STR",
+            Mission.status == MissionStatus.COMPLETED,
+            Mission.completed_at >= start,
+            Mission.completed_at < end,
+        )
+    )
     assert 105 <= session.scalar(done_2014) <= 125  # « 114 missions réalisées en 2014 », as the association counts
     assert session.scalar(select(func.count()).where(Mission.flow_run_id.is_not(None))) == 0
 

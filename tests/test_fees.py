@@ -118,19 +118,38 @@ def test_an_admin_sets_a_new_schedule_and_the_old_one_stays(app_db, capsys) -> N
     _setup()
     year = utcnow().date().year + 1
     lines = "0-20000:60:120, 20000-100000:150:300, 100000-:300:600"
-    assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", lines,
-                 "--par", "sonia.kern@pc.example"]) == 1  # fmt: skip
+    assert (
+        main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", lines, "--par", "sonia.kern@pc.example"])
+        == 1
+    )
     assert "seul un admin" in capsys.readouterr().err
-    assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", "0-20000:60:120, 30000-:1:1",
-                 "--par", "alain.dupont@pc.example"]) == 1  # fmt: skip
+    assert (
+        main(
+            [
+                "fees",
+                "schedule",
+                "--a-partir-de",
+                str(year),
+                "--tranches",
+                "0-20000:60:120, 30000-:1:1",
+                "--par",
+                "alain.dupont@pc.example",
+            ]
+        )
+        == 1
+    )
     assert "Trou ou chevauchement" in capsys.readouterr().err
-    assert main(["fees", "schedule", "--a-partir-de", "2001", "--tranches", lines,
-                 "--par", "alain.dupont@pc.example"]) == 1  # fmt: skip
+    assert (
+        main(["fees", "schedule", "--a-partir-de", "2001", "--tranches", lines, "--par", "alain.dupont@pc.example"])
+        == 1
+    )
     assert "reste dans l'historique" in capsys.readouterr().err
     assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", "0-10:x", "--par", "x"]) == 1
     assert "Tranche illisible" in capsys.readouterr().err
-    assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", lines,
-                 "--par", "alain.dupont@pc.example"]) == 0  # fmt: skip
+    assert (
+        main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", lines, "--par", "alain.dupont@pc.example"])
+        == 0
+    )
     assert main(["fees", "schedule"]) == 0
     history = capsys.readouterr().out
     assert f"À partir de {year} (saisi par Alain Dupont)" in history

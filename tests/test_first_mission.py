@@ -30,19 +30,64 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
     ok("init", "--sans-prefect")
     d.deploy()  # what `init` registers on the server (tested in test_workers), the lifecycle alone here
     ok("branch", "create", "--code", "mul", "--nom", "Mulhouse", "--region", "Grand Est", "--fondee-le", "2012-03-01")
-    ok("team", "add", "--prenom", "Anne", "--nom", "Ott", "--email", "Anne.Ott@PC.example", "--role",
-       "Passerelle", "--antenne", "mulhouse")  # fmt: skip
-    ok("team", "add", "--prenom", "Paul", "--nom", "Roth", "--email", "paul.roth@pc.example", "--role",
-       "responsable d'antenne", "--antenne", "MUL")  # fmt: skip
-    ok("association", "register", "--nom", "Âge d'Or Solidaire", "--antenne", "MUL", "--contact", "Rose Klein",
-       "--email", "rose@agedor.example", "--budget", "45000", "--ville", "Mulhouse")  # fmt: skip
+    ok(
+        "team",
+        "add",
+        "--prenom",
+        "Anne",
+        "--nom",
+        "Ott",
+        "--email",
+        "Anne.Ott@PC.example",
+        "--role",
+        "Passerelle",
+        "--antenne",
+        "mulhouse",
+    )
+    ok(
+        "team",
+        "add",
+        "--prenom",
+        "Paul",
+        "--nom",
+        "Roth",
+        "--email",
+        "paul.roth@pc.example",
+        "--role",
+        "responsable d'antenne",
+        "--antenne",
+        "MUL",
+    )
+    ok(
+        "association",
+        "register",
+        "--nom",
+        "Âge d'Or Solidaire",
+        "--antenne",
+        "MUL",
+        "--contact",
+        "Rose Klein",
+        "--email",
+        "rose@agedor.example",
+        "--budget",
+        "45000",
+        "--ville",
+        "Mulhouse",
+    )
     (tmp_path / "benevoles.csv").write_text(CSV, encoding="utf-8")
     ok("import-volunteers", str(tmp_path / "benevoles.csv"), "--antenne", "MUL")
     capsys.readouterr()
 
     # the lookup the issue found broken: accented capitals, another apostrophe, another case
-    ok("start-mission", "--association", "ÂGE D’OR SOLIDAIRE", "--passerelle", "anne.ott@pc.example",
-       "--titre", "Un site pour nos bénévoles")  # fmt: skip
+    ok(
+        "start-mission",
+        "--association",
+        "ÂGE D’OR SOLIDAIRE",
+        "--passerelle",
+        "anne.ott@pc.example",
+        "--titre",
+        "Un site pour nos bénévoles",
+    )
     out = capsys.readouterr().out
     assert "Mission MUL-" in out
     with unit_of_work() as s:
@@ -67,8 +112,13 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
     ok("apply", reference, "Élodie Fontaine", "--message", "Je suis intéressée")  # by name, accents and all
     assert main(["apply", reference, "marc.weber@exemple.fr", "--relais", "Marc Weber"]) == 1
     assert "son propre relais" in capsys.readouterr().err
-    drv.resume({"applications": "MARC.WEBER@exemple.fr via elodie fontaine : vu grâce à Élodie",
-                "decision": "passer à la sélection", "cancel_reason": ""})  # fmt: skip
+    drv.resume(
+        {
+            "applications": "MARC.WEBER@exemple.fr via elodie fontaine : vu grâce à Élodie",
+            "decision": "passer à la sélection",
+            "cancel_reason": "",
+        }
+    )
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
     assert len(labels) == 2
     drv.resume({"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
@@ -92,8 +142,9 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
         actors = dict(s.execute(query).all())
     assert actors["needs-analysis"] == "Paul Roth" and actors["review"] == "Anne Ott"
     bills = sorted(m["Subject"] for m in mail_server.messages if m["X-Passerelles-Kind"] == "fee_bill")
-    assert len(bills) == 2 and all(m["To"] == "rose@agedor.example" for m in mail_server.messages
-                                   if m["X-Passerelles-Kind"] == "fee_bill")  # fmt: skip
+    assert len(bills) == 2 and all(
+        m["To"] == "rose@agedor.example" for m in mail_server.messages if m["X-Passerelles-Kind"] == "fee_bill"
+    )
     assert "anne.ott@pc.example" in {m["To"] for m in mail_server.messages}
 
 
@@ -143,8 +194,20 @@ def test_a_leaving_passerelle_hands_over_her_missions(app_db, capsys) -> None:  
     d.seed_small()
     with unit_of_work() as s:
         first, second = d.new_mission(s, "Mission A").reference, d.new_mission(s, "Mission B").reference
-    ok("team", "add", "--prenom", "Léa", "--nom", "Brun", "--email", "lea.brun@pc.example", "--role", "passerelle",
-       "--antenne", "STR")  # fmt: skip
+    ok(
+        "team",
+        "add",
+        "--prenom",
+        "Léa",
+        "--nom",
+        "Brun",
+        "--email",
+        "lea.brun@pc.example",
+        "--role",
+        "passerelle",
+        "--antenne",
+        "STR",
+    )
     assert main(["team", "deactivate", "claire.muller@pc.example"]) == 1
     assert "suit encore 2 mission(s) ouverte(s)" in capsys.readouterr().err
     ok("team", "deactivate", "claire.muller@pc.example", "--confier-a", "lea.brun@pc.example")

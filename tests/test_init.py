@@ -16,8 +16,10 @@ def test_init_prepares_an_empty_installation(app_db, capsys) -> None:  # type: i
 
     def counts() -> dict[str, int]:
         with unit_of_work() as s:
-            return {m.__name__: s.scalar(select(func.count()).select_from(m)) or 0
-                    for m in (Domain, Competence, FeeBracket, Branch, Volunteer, Mission)}  # fmt: skip
+            return {
+                m.__name__: s.scalar(select(func.count()).select_from(m)) or 0
+                for m in (Domain, Competence, FeeBracket, Branch, Volunteer, Mission)
+            }
 
     first = counts()
     assert first["Domain"] > 5 and first["Competence"] > 20 and first["FeeBracket"] >= 3

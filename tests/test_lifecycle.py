@@ -81,8 +81,13 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore
     assert count(Diffusion, mission_id) == 2
     assert drv.form()["key"] == "applications-1"
 
-    drv.resume({"applications": "V-0001 : intéressé\nbenevole2@EXEMPLE.fr\nV-3", "decision": "passer à la sélection",
-                "cancel_reason": ""})  # fmt: skip
+    drv.resume(
+        {
+            "applications": "V-0001 : intéressé\nbenevole2@EXEMPLE.fr\nV-3",
+            "decision": "passer à la sélection",
+            "cancel_reason": "",
+        }
+    )
     assert count(Application, mission_id) == 3
     form = drv.form()
     assert form["key"] == "selection"

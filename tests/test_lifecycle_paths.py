@@ -286,8 +286,11 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
         m = s.get(Mission, mission_id)
         assert m is not None and m.status is MissionStatus.PUBLISHED
         assert m.published_at == published_at and m.selected_at is None  # nobody retained any more
-        statuses = dict(s.execute(select(Application.volunteer_id, Application.status)
-                                  .where(Application.mission_id == mission_id)).tuples().all())  # fmt: skip
+        statuses = dict(
+            s.execute(select(Application.volunteer_id, Application.status).where(Application.mission_id == mission_id))
+            .tuples()
+            .all()
+        )
         assert sorted(statuses.values()) == ["reserve", "reserve", "withdrawn"]
         assert returns(s, mission_id) == 1 and first_round(s, mission_id, APPLICATIONS) == 2
         waiting = open_missions(s, today=d.today(), levels=service_levels(), mission_id=mission_id)[0].waiting
@@ -306,8 +309,12 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     assert drv.form()["key"] == "check-in-1"
     assert kinds(mail).count("search_closed") == 1  # the reserve (third) thanked once the search closed
     with unit_of_work() as s:
-        assert s.scalar(select(Application.status).where(Application.volunteer_id == 3,
-                                                        Application.mission_id == mission_id)) == "closed"  # fmt: skip
+        assert (
+            s.scalar(
+                select(Application.status).where(Application.volunteer_id == 3, Application.mission_id == mission_id)
+            )
+            == "closed"
+        )
 
     # During the mission: the roadmap is kept; the Passerelle searches again rather than take the reserve.
     assert drv.form()["schema"]["properties"]["withdrawn"]["items"]["enum"] == [second]
@@ -318,8 +325,14 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     assert status(mission_id) is MissionStatus.PUBLISHED
     with unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(Roadmap).where(Roadmap.mission_id == mission_id)) == 1
-    drv.resume({"selected": [], "wants_other": [], "decision": "reprendre la recherche (nouvelles candidatures, "
-                "diffusion)", "cancel_reason": ""})  # fmt: skip
+    drv.resume(
+        {
+            "selected": [],
+            "wants_other": [],
+            "decision": "reprendre la recherche (nouvelles candidatures, diffusion)",
+            "cancel_reason": "",
+        }
+    )
     assert drv.form()["key"] == "applications-2"
     drv.resume({"applications": "V-0004", "decision": "passer à la sélection", "cancel_reason": ""})
     assert drv.form()["key"] == "selection-retour-3"
@@ -336,8 +349,11 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
         assert len(keys) == len(set(keys))
         dedup = list(s.scalars(select(OutboxMail.dedup_key)))
         assert len(dedup) == len(set(dedup)) == len(mail.messages)
-        statuses = dict(s.execute(select(Application.volunteer_id, Application.status)
-                                  .where(Application.mission_id == mission_id)).tuples().all())  # fmt: skip
+        statuses = dict(
+            s.execute(select(Application.volunteer_id, Application.status).where(Application.mission_id == mission_id))
+            .tuples()
+            .all()
+        )
         assert sorted(statuses.values()) == ["closed", "selected", "withdrawn", "withdrawn"]
     assert kinds(mail).count("withdrawal_association") == 2
     assert sorted(m["To"] for m in mail.messages if m["X-Passerelles-Kind"] == "completed") == sorted(

@@ -27,9 +27,10 @@ EXPECTED = {
 @pytest.mark.parametrize("kind", sorted(VOLUNTEER_MAILS))
 def test_each_kind_reaches_exactly_whom_it_should(kind: str) -> None:
     allowed = {
-        name for name, (consent, archived, unsubscribed) in STATES.items()
+        name
+        for name, (consent, archived, unsubscribed) in STATES.items()
         if may_mail(kind, consents_to_announcements=consent, archived=archived, unsubscribed=unsubscribed)
-    }  # fmt: skip
+    }
     assert allowed == EXPECTED[VOLUNTEER_MAILS[kind]]
 
 

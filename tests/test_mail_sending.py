@@ -120,8 +120,10 @@ def test_server_down_then_back_loses_nothing(smtp) -> None:  # type: ignore[no-u
 def test_4xx_defers_5xx_fails_and_tells_the_passerelle(smtp) -> None:  # type: ignore[no-untyped-def]
     handler, controller = smtp
     controller.start()
-    handler.rcpt_faults = {"later@exemple.fr": ["451 4.7.1 Réessayez plus tard"],
-                           "nobody@exemple.fr": ["550 5.1.1 Boîte inconnue"]}  # fmt: skip
+    handler.rcpt_faults = {
+        "later@exemple.fr": ["451 4.7.1 Réessayez plus tard"],
+        "nobody@exemple.fr": ["550 5.1.1 Boîte inconnue"],
+    }
     queue("ok@exemple.fr", "later@exemple.fr", "nobody@exemple.fr")
     result = send()
     # Sent: the good one, and the Passerelle's notice of the failure, queued meanwhile and due at once.
@@ -213,8 +215,10 @@ def test_parallel_senders_killed_mid_batch_lose_nothing_and_resend_with_the_same
     handler.delay = 0.004
     addresses = [f"k{i}@exemple.fr" for i in range(600)]
     queue(*addresses)
-    code = "from models.db import session_factory; from tasks.outbox import send_pending; " \
-           "send_pending(session_factory(), connections=4)"  # fmt: skip
+    code = (
+        "from models.db import session_factory; from tasks.outbox import send_pending; "
+        "send_pending(session_factory(), connections=4)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
     deadline = time.monotonic() + 60
     while len(handler.received) < 150 and time.monotonic() < deadline and proc.poll() is None:

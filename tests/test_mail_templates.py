@@ -17,16 +17,30 @@ from tasks.compose import compose
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
 
 branch = Branch(code="STR", name="Strasbourg", region="Grand Est")
-association = Association(name="Les Restos du Quartier", contact_name="Paul Weber",
-                          contact_email="contact@restos.example", contact_phone="03 88 00 00 00")  # fmt: skip
+association = Association(
+    name="Les Restos du Quartier",
+    contact_name="Paul Weber",
+    contact_email="contact@restos.example",
+    contact_phone="03 88 00 00 00",
+)
 coordinator = Coordinator(first_name="Claire", last_name="Muller", email="claire.muller@pc.example")
-mission = Mission(reference="STR-2026-014", title="Refonte du site internet", status=MissionStatus.CANCELLED,
-                  cancel_reason="L'association a trouvé une solution en interne.", association=association,
-                  coordinator=coordinator, branch=branch)  # fmt: skip
+mission = Mission(
+    reference="STR-2026-014",
+    title="Refonte du site internet",
+    status=MissionStatus.CANCELLED,
+    cancel_reason="L'association a trouvé une solution en interne.",
+    association=association,
+    coordinator=coordinator,
+    branch=branch,
+)
 volunteer = Volunteer(first_name="Alice", last_name="Martin", email="alice@exemple.fr", profession="Développeuse")
 applicant = Volunteer(id=42, first_name="Alice", last_name="Martin", email="alice@exemple.fr")
-overdue = SimpleNamespace(reference="STR-2026-014", association="Les Restos du Quartier", coordinator="Claire Muller",
-                          waiting=Waiting("annonce", date(2026, 11, 1), 7))  # fmt: skip
+overdue = SimpleNamespace(
+    reference="STR-2026-014",
+    association="Les Restos du Quartier",
+    coordinator="Claire Muller",
+    waiting=Waiting("annonce", date(2026, 11, 1), 7),
+)
 to_volunteer = {"mission": mission, "volunteer": volunteer, "name": "Alice", "is_volunteer": True}
 to_association = {"mission": mission, "name": "Paul Weber", "is_volunteer": False}
 association.annual_budget = 80_000
@@ -34,100 +48,242 @@ membership = FeeRecord(id=7, kind=FeeKind.MEMBERSHIP, year=2026, amount=120, bil
 search = FeeRecord(id=8, kind=FeeKind.SEARCH, year=2026, amount=250, billed_on=date(2026, 10, 1))
 fee_of = {"association": association, "mission": mission}
 lead = Coordinator(first_name="Jean", last_name="Kieffer", email="jean.kieffer@pc.example")
-overdue_step = {"o": overdue, "step": "Validation de l'annonce", "days": 20, "action": "relancer l'association",
-                "url": "http://ui/runs/flow-run/1"}  # fmt: skip
+overdue_step = {
+    "o": overdue,
+    "step": "Validation de l'annonce",
+    "days": 20,
+    "action": "relancer l'association",
+    "url": "http://ui/runs/flow-run/1",
+}
 
 CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
     # kind: (context, in the subject, greeting, sentences)
     "annonce": (
-        {"mission": mission, "volunteer": volunteer, "text": "RECHERCHE BÉNÉVOLE : site", "branch": branch,
-         "priority": True, "apply_url": "http://portail/candidature/T1", "preferences_url": "http://portail/p/T2",
-         "unsubscribe_url": "http://portail/desinscription/T3"},
-        "[Strasbourg] Recherche bénévole : Refonte du site internet", "Bonjour Alice,",
-        ["RECHERCHE BÉNÉVOLE : site", "vous êtes prioritaire", "STR-2026-014", "relais",
-         "Dites-le en un clic : http://portail/candidature/T1", "Ne plus recevoir nos annonces : http://portail/"
-         "desinscription/T3", "Vos préférences"],
+        {
+            "mission": mission,
+            "volunteer": volunteer,
+            "text": "RECHERCHE BÉNÉVOLE : site",
+            "branch": branch,
+            "priority": True,
+            "apply_url": "http://portail/candidature/T1",
+            "preferences_url": "http://portail/p/T2",
+            "unsubscribe_url": "http://portail/desinscription/T3",
+        },
+        "[Strasbourg] Recherche bénévole : Refonte du site internet",
+        "Bonjour Alice,",
+        [
+            "RECHERCHE BÉNÉVOLE : site",
+            "vous êtes prioritaire",
+            "STR-2026-014",
+            "relais",
+            "Dites-le en un clic : http://portail/candidature/T1",
+            "Ne plus recevoir nos annonces : http://portail/desinscription/T3",
+            "Vos préférences",
+        ],
     ),
-    "annonce_to_approve": ({**to_association, "text": "RECHERCHE BÉNÉVOLE : site", "url": "http://portail/annonce/T"},
-                           "[STR-2026-014] Votre annonce à valider", "Bonjour Paul Weber,",
-                           ["RECHERCHE BÉNÉVOLE : site", "aucun compte n'est nécessaire) : http://portail/annonce/T"]),
-    "roadmap_to_approve": ({**to_association, "url": "http://portail/feuille-de-route/T", "roadmap": {
-                               "start_on": "2027-01-04", "end_on": "2027-03-31", "objectives": [
-                                   {"objective": "Maquette validée", "deliverable": "PDF", "due_on": "2027-02-01"}]}},
-                           "[STR-2026-014] Votre feuille de route à valider", "Bonjour Paul Weber,",
-                           ["du 4 janvier 2027 au 31 mars 2027", "- Maquette validée (PDF), pour le 1 février 2027",
-                            "http://portail/feuille-de-route/T", "clôt la recherche"]),
-    "review_to_give": ({**to_association, "url": "http://portail/bilan/T"},
-                       "[STR-2026-014] Votre bilan de la mission", "Bonjour Paul Weber,",
-                       ["donnez-nous votre bilan", "http://portail/bilan/T"]),
-    "retention_warning": ({"volunteer": volunteer, "deadline": date(2027, 1, 2), "preferences_url": "http://p/pref",
-                           "unsubscribe_url": "http://p/desinscription"},
-                          "Souhaitez-vous rester bénévole", "Bonjour Alice,",
-                          ["avant le 2 janvier 2027", "Confirmez vos préférences en un clic : http://p/pref"]),
-    "application_received": ({"mission": mission, "coordinator": coordinator, "volunteer": applicant,
-                              "message": "Disponible le jeudi.", "run_url": "http://ui/runs/flow-run/1"},
-                             "[STR-2026-014] Nouvelle candidature : Alice Martin", "Bonjour Claire,",
-                             ["V-0042 Alice Martin s'est positionné(e)", "par le lien de l'annonce",
-                              "Son message : Disponible le jeudi.",
-                              "http://ui/runs/flow-run/1"]),
-    "at_risk": ({"mission": mission, "lead": lead, "number": 3, "status": "⚠️ à risque", "notes": "Le bénévole manque "
-                 "de temps.", "run_url": "http://ui/runs/flow-run/1"},
-                "[STR-2026-014] Mission ⚠️ à risque", "Bonjour Jean,",
-                ["point de suivi n° 3", "Claire Muller l'a jugée ⚠️ à risque", "Le bénévole manque de temps."]),
-    "fee_bill": ({**fee_of, "fee": membership, "label": "Cotisation annuelle 2026"},
-                 "Cotisation annuelle 2026 : 120 € (Les Restos du Quartier)", "Bonjour Paul Weber,",
-                 ["cotisation annuelle 2026 s'élève à 120 €", "80000 €", "référence F-7"]),
-    "fee_reminder": ({**fee_of, "fee": search, "label": "Participation aux frais de recherche (STR-2026-014)"},
-                     "Rappel : Participation aux frais de recherche (STR-2026-014) (250 €, F-8)", "Bonjour Paul Weber,",
-                     ["facturée le 01/10/2026, n'est pas encore réglée", "référence F-8"]),
-    "fee_waived": ({**fee_of, "fee": search, "label": "Participation aux frais de recherche (STR-2026-014)"},
-                   "rien à payer", "Bonjour Paul Weber,", ["annulée avant qu'un bénévole soit trouvé", "250 € (F-8)"]),
-    "social_post": ({"mission": mission, "member": lead, "text": "Les Restos cherchent un bénévole #solidarité"},
-                    "[STR-2026-014] À publier sur les réseaux sociaux", "Bonjour Jean,",
-                    ["#solidarité", "passerelles social-posted STR-2026-014 --par jean.kieffer@pc.example"]),
-    "cancelled": ({**to_volunteer}, "Mission annulée", "Bonjour Alice,",
-                  ["est annulée", "Motif : L'association a trouvé une solution en interne.", "d'autres missions"]),
-    "completed": ({**to_association}, "est terminée", "Bonjour Paul Weber,",
-                  ["la mission est terminée", "prochain besoin"]),
-    "escalation": ({**overdue_step, "name": "Jean"}, "Mission en retard : Validation de l'annonce (20 jours)",
-                   "Bonjour Jean,", ["suivie par Claire Muller", "plus du double du délai prévu (7 jours)",
-                                      "http://ui/runs/flow-run/1"]),
-    "introduction_association": ({"mission": mission, "volunteers": [volunteer]}, "Votre bénévole pour",
-                                 "Bonjour Paul Weber,", ["Alice Martin, Développeuse — alice@exemple.fr",
-                                                         "la recherche sera close"]),
-    "introduction_volunteer": ({**to_volunteer}, "Mise en contact avec Les Restos du Quartier", "Bonjour Alice,",
-                               ["contact@restos.example, 03 88 00 00 00", "validée par l'association"]),
-    "reserve": ({**to_volunteer, "priority": True, "domain": "Web et numérique", "priority_url": "http://p/priorite/t"},
-                "Votre candidature : en réserve", "Bonjour Alice,",
-                ["votre candidature reste en réserve", "prioritaire dans le domaine « Web et numérique »"]),
-    "reminder": ({**overdue_step, "name": "Claire"}, "Rappel : Validation de l'annonce en attente depuis 20 jours",
-                 "Bonjour Claire,", ["le délai prévu est de 7 jours", "Prochaine action : relancer l'association."]),
-    "search_closed": ({**to_volunteer}, "Recherche close : Refonte du site internet", "Bonjour Alice,",
-                      ["la feuille de route a été validée"]),
-    "selected": ({**to_volunteer}, "Vous êtes retenu(e)", "Bonjour Alice,",
-                 ["vous êtes retenu(e) pour la mission « Refonte du site internet »", "claire.muller@pc.example"]),
-    "undelivered": ({"mission": mission, "coordinator": coordinator, "to": "alice@exemple.fr",
-                     "failed_subject": "Recherche bénévole", "error": "550 5.1.1 Boîte inconnue"},
-                    "[STR-2026-014] Mail non remis à alice@exemple.fr", "Bonjour Claire,",
-                    ["« Recherche bénévole »", "550 5.1.1 Boîte inconnue", "La mission, elle, continue."]),
-    "withdrawal_association": ({**to_association, "volunteers": [volunteer], "reason": "Mutation professionnelle"},
-                               "[STR-2026-014] Désistement : la recherche reprend", "Bonjour Paul Weber,",
-                               ["Alice Martin s'est désisté(e)", "Motif : Mutation professionnelle",
-                                "La recherche reprend"]),
-    "withdrawal_volunteer": ({**to_volunteer}, "Votre désistement de la mission", "Bonjour Alice,",
-                             ["bien noté votre désistement", "Les Restos du Quartier", "claire.muller@pc.example"]),
-    "waiting": ({"mission": mission, "coordinator": coordinator, "step_title": "Analyse du besoin",
-                 "instructions": "Rencontrez l'association.", "run_url": "http://ui/runs/flow-run/1",
-                 "waiting_url": "http://ui/runs?state=Suspended"},
-                "[STR-2026-014] À vous : Analyse du besoin", "Bonjour Claire,",
-                ["attend votre saisie : Analyse du besoin", "Rencontrez l'association.", "http://ui/runs/flow-run/1"]),
-}  # fmt: skip
+    "annonce_to_approve": (
+        {**to_association, "text": "RECHERCHE BÉNÉVOLE : site", "url": "http://portail/annonce/T"},
+        "[STR-2026-014] Votre annonce à valider",
+        "Bonjour Paul Weber,",
+        ["RECHERCHE BÉNÉVOLE : site", "aucun compte n'est nécessaire) : http://portail/annonce/T"],
+    ),
+    "roadmap_to_approve": (
+        {
+            **to_association,
+            "url": "http://portail/feuille-de-route/T",
+            "roadmap": {
+                "start_on": "2027-01-04",
+                "end_on": "2027-03-31",
+                "objectives": [{"objective": "Maquette validée", "deliverable": "PDF", "due_on": "2027-02-01"}],
+            },
+        },
+        "[STR-2026-014] Votre feuille de route à valider",
+        "Bonjour Paul Weber,",
+        [
+            "du 4 janvier 2027 au 31 mars 2027",
+            "- Maquette validée (PDF), pour le 1 février 2027",
+            "http://portail/feuille-de-route/T",
+            "clôt la recherche",
+        ],
+    ),
+    "review_to_give": (
+        {**to_association, "url": "http://portail/bilan/T"},
+        "[STR-2026-014] Votre bilan de la mission",
+        "Bonjour Paul Weber,",
+        ["donnez-nous votre bilan", "http://portail/bilan/T"],
+    ),
+    "retention_warning": (
+        {
+            "volunteer": volunteer,
+            "deadline": date(2027, 1, 2),
+            "preferences_url": "http://p/pref",
+            "unsubscribe_url": "http://p/desinscription",
+        },
+        "Souhaitez-vous rester bénévole",
+        "Bonjour Alice,",
+        ["avant le 2 janvier 2027", "Confirmez vos préférences en un clic : http://p/pref"],
+    ),
+    "application_received": (
+        {
+            "mission": mission,
+            "coordinator": coordinator,
+            "volunteer": applicant,
+            "message": "Disponible le jeudi.",
+            "run_url": "http://ui/runs/flow-run/1",
+        },
+        "[STR-2026-014] Nouvelle candidature : Alice Martin",
+        "Bonjour Claire,",
+        [
+            "V-0042 Alice Martin s'est positionné(e)",
+            "par le lien de l'annonce",
+            "Son message : Disponible le jeudi.",
+            "http://ui/runs/flow-run/1",
+        ],
+    ),
+    "at_risk": (
+        {
+            "mission": mission,
+            "lead": lead,
+            "number": 3,
+            "status": "⚠️ à risque",
+            "notes": "Le bénévole manque de temps.",
+            "run_url": "http://ui/runs/flow-run/1",
+        },
+        "[STR-2026-014] Mission ⚠️ à risque",
+        "Bonjour Jean,",
+        ["point de suivi n° 3", "Claire Muller l'a jugée ⚠️ à risque", "Le bénévole manque de temps."],
+    ),
+    "fee_bill": (
+        {**fee_of, "fee": membership, "label": "Cotisation annuelle 2026"},
+        "Cotisation annuelle 2026 : 120 € (Les Restos du Quartier)",
+        "Bonjour Paul Weber,",
+        ["cotisation annuelle 2026 s'élève à 120 €", "80000 €", "référence F-7"],
+    ),
+    "fee_reminder": (
+        {**fee_of, "fee": search, "label": "Participation aux frais de recherche (STR-2026-014)"},
+        "Rappel : Participation aux frais de recherche (STR-2026-014) (250 €, F-8)",
+        "Bonjour Paul Weber,",
+        ["facturée le 01/10/2026, n'est pas encore réglée", "référence F-8"],
+    ),
+    "fee_waived": (
+        {**fee_of, "fee": search, "label": "Participation aux frais de recherche (STR-2026-014)"},
+        "rien à payer",
+        "Bonjour Paul Weber,",
+        ["annulée avant qu'un bénévole soit trouvé", "250 € (F-8)"],
+    ),
+    "social_post": (
+        {"mission": mission, "member": lead, "text": "Les Restos cherchent un bénévole #solidarité"},
+        "[STR-2026-014] À publier sur les réseaux sociaux",
+        "Bonjour Jean,",
+        ["#solidarité", "passerelles social-posted STR-2026-014 --par jean.kieffer@pc.example"],
+    ),
+    "cancelled": (
+        {**to_volunteer},
+        "Mission annulée",
+        "Bonjour Alice,",
+        ["est annulée", "Motif : L'association a trouvé une solution en interne.", "d'autres missions"],
+    ),
+    "completed": (
+        {**to_association},
+        "est terminée",
+        "Bonjour Paul Weber,",
+        ["la mission est terminée", "prochain besoin"],
+    ),
+    "escalation": (
+        {**overdue_step, "name": "Jean"},
+        "Mission en retard : Validation de l'annonce (20 jours)",
+        "Bonjour Jean,",
+        ["suivie par Claire Muller", "plus du double du délai prévu (7 jours)", "http://ui/runs/flow-run/1"],
+    ),
+    "introduction_association": (
+        {"mission": mission, "volunteers": [volunteer]},
+        "Votre bénévole pour",
+        "Bonjour Paul Weber,",
+        ["Alice Martin, Développeuse — alice@exemple.fr", "la recherche sera close"],
+    ),
+    "introduction_volunteer": (
+        {**to_volunteer},
+        "Mise en contact avec Les Restos du Quartier",
+        "Bonjour Alice,",
+        ["contact@restos.example, 03 88 00 00 00", "validée par l'association"],
+    ),
+    "reserve": (
+        {**to_volunteer, "priority": True, "domain": "Web et numérique", "priority_url": "http://p/priorite/t"},
+        "Votre candidature : en réserve",
+        "Bonjour Alice,",
+        ["votre candidature reste en réserve", "prioritaire dans le domaine « Web et numérique »"],
+    ),
+    "reminder": (
+        {**overdue_step, "name": "Claire"},
+        "Rappel : Validation de l'annonce en attente depuis 20 jours",
+        "Bonjour Claire,",
+        ["le délai prévu est de 7 jours", "Prochaine action : relancer l'association."],
+    ),
+    "search_closed": (
+        {**to_volunteer},
+        "Recherche close : Refonte du site internet",
+        "Bonjour Alice,",
+        ["la feuille de route a été validée"],
+    ),
+    "selected": (
+        {**to_volunteer},
+        "Vous êtes retenu(e)",
+        "Bonjour Alice,",
+        ["vous êtes retenu(e) pour la mission « Refonte du site internet »", "claire.muller@pc.example"],
+    ),
+    "undelivered": (
+        {
+            "mission": mission,
+            "coordinator": coordinator,
+            "to": "alice@exemple.fr",
+            "failed_subject": "Recherche bénévole",
+            "error": "550 5.1.1 Boîte inconnue",
+        },
+        "[STR-2026-014] Mail non remis à alice@exemple.fr",
+        "Bonjour Claire,",
+        ["« Recherche bénévole »", "550 5.1.1 Boîte inconnue", "La mission, elle, continue."],
+    ),
+    "withdrawal_association": (
+        {**to_association, "volunteers": [volunteer], "reason": "Mutation professionnelle"},
+        "[STR-2026-014] Désistement : la recherche reprend",
+        "Bonjour Paul Weber,",
+        ["Alice Martin s'est désisté(e)", "Motif : Mutation professionnelle", "La recherche reprend"],
+    ),
+    "withdrawal_volunteer": (
+        {**to_volunteer},
+        "Votre désistement de la mission",
+        "Bonjour Alice,",
+        ["bien noté votre désistement", "Les Restos du Quartier", "claire.muller@pc.example"],
+    ),
+    "waiting": (
+        {
+            "mission": mission,
+            "coordinator": coordinator,
+            "step_title": "Analyse du besoin",
+            "instructions": "Rencontrez l'association.",
+            "run_url": "http://ui/runs/flow-run/1",
+            "waiting_url": "http://ui/runs?state=Suspended",
+        },
+        "[STR-2026-014] À vous : Analyse du besoin",
+        "Bonjour Claire,",
+        ["attend votre saisie : Analyse du besoin", "Rencontrez l'association.", "http://ui/runs/flow-run/1"],
+    ),
+}
 
 
 def test_a_relay_gets_a_version_to_forward() -> None:
     relay = Volunteer(first_name="Bruno", last_name="Relais", email="bruno@exemple.fr", is_relay=True)
-    mail = compose("annonce", mission=mission, volunteer=relay, text="RECHERCHE BÉNÉVOLE : site", branch=branch,
-                   priority=False, apply_url="u1", preferences_url="u2", unsubscribe_url="u3")  # fmt: skip
+    mail = compose(
+        "annonce",
+        mission=mission,
+        volunteer=relay,
+        text="RECHERCHE BÉNÉVOLE : site",
+        branch=branch,
+        priority=False,
+        apply_url="u1",
+        preferences_url="u2",
+        unsubscribe_url="u3",
+    )
     forward = mail.text.split("--- À transférer ---")[1].split("--- Fin ---")[0]
     assert "RECHERCHE BÉNÉVOLE : site" in forward and "Bonjour" not in forward
     assert "écrivez à claire.muller@pc.example" in forward and "de la part de Bruno Relais" in forward
@@ -155,25 +311,35 @@ def test_mail_template(kind: str) -> None:
 @pytest.mark.parametrize("relay", [False, True])
 @pytest.mark.parametrize(
     ("first", "last"),
-    [("Alice", "Martin"), ("Éloïse", "Lefèvre-Dupré"), ("Jean Pierre", "N'Diaye"), ("Zoé", "<b>&amp;"),
-     ("Ana", "www.exemple.fr"), ("Tom", "tom@exemple.fr"), ("Lou", "https://apply.zzpc.invalid/zz")],
-)  # fmt: skip
+    [
+        ("Alice", "Martin"),
+        ("Éloïse", "Lefèvre-Dupré"),
+        ("Jean Pierre", "N'Diaye"),
+        ("Zoé", "<b>&amp;"),
+        ("Ana", "www.exemple.fr"),
+        ("Tom", "tom@exemple.fr"),
+        ("Lou", "https://apply.zzpc.invalid/zz"),
+    ],
+)
 def test_the_annonce_rendered_once_then_personalised_is_the_mail_rendered_per_volunteer(
     priority: bool, relay: bool, first: str, last: str
 ) -> None:
     from tasks.diffusion import Annonce
 
-    links = {"apply_url": "https://portail.example/candidature/eyJ2Ijo0Mn0.aB-c_d",
-             "preferences_url": "https://portail.example/preferences/eyJ2Ijo0Mn0.Zz9",
-             "unsubscribe_url": "https://portail.example/desinscription/eyJ2Ijo0Mn0.Q-q"}  # fmt: skip
+    links = {
+        "apply_url": "https://portail.example/candidature/eyJ2Ijo0Mn0.aB-c_d",
+        "preferences_url": "https://portail.example/preferences/eyJ2Ijo0Mn0.Zz9",
+        "unsubscribe_url": "https://portail.example/desinscription/eyJ2Ijo0Mn0.Q-q",
+    }
     text = "Les Restos du Quartier cherchent un·e bénévole : site web, https://restos.example & co."
     person = SimpleNamespace(first_name=first, last_name=last, is_relay=relay)
     annonce = Annonce(mission, branch, text)
     for _ in range(2):  # the variant's second use too
         got = annonce.content(person, priority, links)
         who = Volunteer(first_name=first, last_name=last, is_relay=relay)
-        assert got == compose("annonce", mission=mission, volunteer=who, text=text, branch=branch, priority=priority,
-                              **links)  # fmt: skip
+        assert got == compose(
+            "annonce", mission=mission, volunteer=who, text=text, branch=branch, priority=priority, **links
+        )
 
 
 def test_a_message_written_directly_reads_as_the_email_package_builds_it() -> None:
@@ -185,21 +351,53 @@ def test_a_message_written_directly_reads_as_the_email_package_builds_it() -> No
     from tasks.smtp import build_message, message_bytes
 
     cases = [
-        OutboxMail(id=7, dedup_key="m1:annonce:v3", kind="annonce", to_address="alice@exemple.fr",
-                   reply_to="claire.muller@pc.example", list_unsubscribe="https://p.example/desinscription/abc.d-e",
-                   subject="[Strasbourg] Recherche bénévole : refonte du site « Les Restos » " * 2,
-                   text_body="Bonjour Alice,\n\n. une ligne qui commence par un point\n" + "é" * 200 + "\n= égal\n",
-                   html_body="<p>Bonjour <b>Alice</b> =3D</p>\n"),
-        OutboxMail(id=8, dedup_key="org:fee:1", kind="fee", to_address="contact@restos.example", reply_to="",
-                   list_unsubscribe="", subject="Cotisation 2026", text_body="Bonjour,\r\nmerci.\n", html_body=""),
-        OutboxMail(id=9, dedup_key="m1:x:y", kind="x", to_address="élodie@exemple.fr", reply_to="",
-                   list_unsubscribe="", subject="Non-ASCII address", text_body="Bonjour\n", html_body=""),
-    ]  # fmt: skip
+        OutboxMail(
+            id=7,
+            dedup_key="m1:annonce:v3",
+            kind="annonce",
+            to_address="alice@exemple.fr",
+            reply_to="claire.muller@pc.example",
+            list_unsubscribe="https://p.example/desinscription/abc.d-e",
+            subject="[Strasbourg] Recherche bénévole : refonte du site « Les Restos » " * 2,
+            text_body="Bonjour Alice,\n\n. une ligne qui commence par un point\n" + "é" * 200 + "\n= égal\n",
+            html_body="<p>Bonjour <b>Alice</b> =3D</p>\n",
+        ),
+        OutboxMail(
+            id=8,
+            dedup_key="org:fee:1",
+            kind="fee",
+            to_address="contact@restos.example",
+            reply_to="",
+            list_unsubscribe="",
+            subject="Cotisation 2026",
+            text_body="Bonjour,\r\nmerci.\n",
+            html_body="",
+        ),
+        OutboxMail(
+            id=9,
+            dedup_key="m1:x:y",
+            kind="x",
+            to_address="élodie@exemple.fr",
+            reply_to="",
+            list_unsubscribe="",
+            subject="Non-ASCII address",
+            text_body="Bonjour\n",
+            html_body="",
+        ),
+    ]
     for row in cases:
         direct = email.message_from_bytes(message_bytes(row, message_id(row)), policy=email.policy.default)
         built = email.message_from_bytes(build_message(row, message_id(row)).as_bytes(), policy=email.policy.default)
-        for header in ("From", "To", "Subject", "Message-ID", "Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post",
-                       "X-Passerelles-Kind"):  # fmt: skip
+        for header in (
+            "From",
+            "To",
+            "Subject",
+            "Message-ID",
+            "Reply-To",
+            "List-Unsubscribe",
+            "List-Unsubscribe-Post",
+            "X-Passerelles-Kind",
+        ):
             assert direct[header] == built[header], header
         assert direct.get_content_type() == built.get_content_type()
         for kind in ("plain", "html"):

@@ -71,9 +71,18 @@ def world(session: Session, rng: random.Random) -> list[Mission]:
 
     def mission(status: MissionStatus, scope: Scope) -> Mission:
         n = next(seq)
-        m = Mission(reference=f"STR-2026-{n:03d}", branch_id=branches[0].id, year=2026, seq=n,
-                    association_id=asso.id, coordinator_id=coord.id, title="Mission", domain_id=domain.id,
-                    status=status, scope=scope)  # fmt: skip
+        m = Mission(
+            reference=f"STR-2026-{n:03d}",
+            branch_id=branches[0].id,
+            year=2026,
+            seq=n,
+            association_id=asso.id,
+            coordinator_id=coord.id,
+            title="Mission",
+            domain_id=domain.id,
+            status=status,
+            scope=scope,
+        )
         session.add(m)
         session.flush()
         return m

@@ -56,15 +56,21 @@ def test_name_keys_are_filled_for_existing_rows(tmp_path) -> None:
     upgrade(url, "0003")
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO branch (id, code, name, region, created_at) "
-                          "VALUES (1, 'STR', 'Strasbourg', 'Grand Est', '2026-01-01')"))  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO branch (id, code, name, region, created_at) "
+                "VALUES (1, 'STR', 'Strasbourg', 'Grand Est', '2026-01-01')"
+            )
+        )
         for id_, name in ((1, "Âge d'Or Solidaire"), (2, "AGE D’OR SOLIDAIRE")):
             conn.execute(
-                text("INSERT INTO association (id, branch_id, name, city, purpose, contact_name, contact_email, "
-                     "contact_phone, annual_budget, created_at) VALUES (:i, 1, :n, '', '', 'X', 'x@a.fr', '', 1000, "
-                     "'2026-01-01')"),
+                text(
+                    "INSERT INTO association (id, branch_id, name, city, purpose, contact_name, contact_email, "
+                    "contact_phone, annual_budget, created_at) VALUES (:i, 1, :n, '', '', 'X', 'x@a.fr', '', 1000, "
+                    "'2026-01-01')"
+                ),
                 {"i": id_, "n": name},
-            )  # fmt: skip
+            )
     engine.dispose()
     upgrade(url)
     engine = make_engine(url)

@@ -88,8 +88,10 @@ def test_a_volunteer_applies_once_by_link(portal: TestClient) -> None:
     url = apply_url(2, mission_id)
     page = portal.get(url)
     assert page.status_code == 200 and "Je suis intéressé(e)" in page.text and "Refonte du site" in page.text
-    assert page.headers["Referrer-Policy"] == "no-referrer" and "default-src 'none'" in page.headers[
-        "Content-Security-Policy"]  # fmt: skip
+    assert (
+        page.headers["Referrer-Policy"] == "no-referrer"
+        and "default-src 'none'" in page.headers["Content-Security-Policy"]
+    )
     done = portal.post(url, data={"message": "Disponible le jeudi."})
     assert done.status_code == 200 and "votre candidature est enregistrée" in done.text
     again = portal.post(url, data={"message": "Encore moi"})
@@ -118,16 +120,34 @@ def _bad_requests(mission_id: int, closed_id: int) -> list[tuple[str, str, str, 
         ("mission inconnue", "POST", apply_url(2, 99_999), {"message": ""}, 409, "n'existe pas"),
         ("mission close", "POST", apply_url(2, closed_id), {"message": ""}, 409, "n'est plus ouverte"),
         ("mission close (page)", "GET", apply_url(2, closed_id), {}, 409, "n'est plus ouverte"),
-        ("identifiant d'un autre type", "POST", path(links.link(Purpose.APPLY, v="2", m=mission_id)), {}, 409,
-         "aucun bénévole"),
+        (
+            "identifiant d'un autre type",
+            "POST",
+            path(links.link(Purpose.APPLY, v="2", m=mission_id)),
+            {},
+            409,
+            "aucun bénévole",
+        ),
         ("message trop long", "POST", good, {"message": "é" * 2001}, 422, "2000 au plus"),
         ("HTML dans le message", "POST", good, {"message": "<script>alert(1)</script>"}, 422, "balises HTML"),
-        ("lien d'annonce sans étape", "GET", path(links.link(Purpose.ANNOUNCEMENT, m=mission_id, k="roadmap")), {},
-         400, "Lien invalide"),
-        ("désinscription, bénévole inconnu", "POST", path(links.link(Purpose.UNSUBSCRIBE, v=99_999)), {}, 409,
-         "aucun bénévole"),
+        (
+            "lien d'annonce sans étape",
+            "GET",
+            path(links.link(Purpose.ANNOUNCEMENT, m=mission_id, k="roadmap")),
+            {},
+            400,
+            "Lien invalide",
+        ),
+        (
+            "désinscription, bénévole inconnu",
+            "POST",
+            path(links.link(Purpose.UNSUBSCRIBE, v=99_999)),
+            {},
+            409,
+            "aucun bénévole",
+        ),
         ("page inconnue", "GET", "/candidature", {}, 404, ""),
-    ]  # fmt: skip
+    ]
 
 
 def test_bad_inputs_get_a_french_page_and_write_nothing(portal: TestClient) -> None:
@@ -145,8 +165,11 @@ def test_bad_inputs_get_a_french_page_and_write_nothing(portal: TestClient) -> N
         assert words in text, case
         if status == 409:
             assert "Rien n'a été modifié" in text, case
-    big = portal.post(apply_url(2, mission_id), content=b"message=" + b"x" * 70_000,
-                      headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    big = portal.post(
+        apply_url(2, mission_id),
+        content=b"message=" + b"x" * 70_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert big.status_code == 413 and "trop long" in big.text
     # a message refused comes back in the form, kept, with the reason
     kept = portal.post(apply_url(2, mission_id), data={"message": "<b>Bonjour</b>"})
@@ -179,8 +202,9 @@ def test_unsubscribe_one_click_and_nothing_mailed_afterwards(portal: TestClient,
     page = portal.get(url)
     assert page.status_code == 200 and "Me désinscrire" in page.text and "benevole2@exemple.fr" in page.text
     # what a mail client sends (RFC 8058): no page, no confirmation
-    r = portal.post(url, content=b"List-Unsubscribe=One-Click",
-                    headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    r = portal.post(
+        url, content=b"List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 200 and "désinscrit" in r.text
     assert "déjà désinscrit" in portal.get(url).text
     assert portal.post(url).status_code == 200  # a second click changes nothing
@@ -215,12 +239,21 @@ def test_preferences_by_link_are_applied_all_or_nothing_and_recorded(portal: Tes
     ]
     for fields, words in refused:
         r = portal.post(url, data=fields)
-        assert r.status_code == 422 and words in html.unescape(r.text) and "Rien n'a été modifié" in html.unescape(
-            r.text)  # fmt: skip
+        assert (
+            r.status_code == 422 and words in html.unescape(r.text) and "Rien n'a été modifié" in html.unescape(r.text)
+        )
     with unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(VolunteerEvent)) == 0
-    r = portal.post(url, data={"annonces": "oui", "national": "oui", "disponibilite": "limited", "c:site-web": "3",
-                               "c:comptabilite": "1"})  # fmt: skip
+    r = portal.post(
+        url,
+        data={
+            "annonces": "oui",
+            "national": "oui",
+            "disponibilite": "limited",
+            "c:site-web": "3",
+            "c:comptabilite": "1",
+        },
+    )
     text = html.unescape(r.text)
     assert r.status_code == 200 and "Vos préférences sont enregistrées" in text and "peu disponible" in text
     same = {"annonces": "oui", "national": "oui", "disponibilite": "limited", "c:site-web": "3", "c:comptabilite": "1"}
@@ -228,8 +261,15 @@ def test_preferences_by_link_are_applied_all_or_nothing_and_recorded(portal: Tes
     with unit_of_work() as s:
         v = s.get(Volunteer, 1)
         assert v is not None and v.consent_national and v.availability.value == "limited"
-        levels = dict(s.execute(select(VolunteerCompetence.competence_id, VolunteerCompetence.level)
-                                .where(VolunteerCompetence.volunteer_id == 1)).tuples().all())  # fmt: skip
+        levels = dict(
+            s.execute(
+                select(VolunteerCompetence.competence_id, VolunteerCompetence.level).where(
+                    VolunteerCompetence.volunteer_id == 1
+                )
+            )
+            .tuples()
+            .all()
+        )
         assert sorted(levels.values()) == [1, 3]
         events = s.scalars(select(VolunteerEvent).order_by(VolunteerEvent.id)).all()
         assert len(events) == 2 and events[0].source.value == "link" and events[0].actor == "Prénom1 Nom1"
@@ -309,8 +349,9 @@ def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:  
         loser = html.unescape(portal.get(url).text)
         assert "déjà reçu une réponse (approuvée)" in loser
         with unit_of_work() as s:
-            events = s.scalars(select(AuditEvent).where(AuditEvent.mission_id == mission_id,
-                                                        AuditEvent.action == "annonce")).all()  # fmt: skip
+            events = s.scalars(
+                select(AuditEvent).where(AuditEvent.mission_id == mission_id, AuditEvent.action == "annonce")
+            ).all()
             actors = {e.step_key: e.actor for e in events}
             assert actors["annonce-review-1"] == "Les Restos du Quartier (association)"
             assert len([k for k in actors if k.startswith("annonce-review-2")]) == 1
@@ -358,8 +399,10 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
         page = html.unescape(portal.get(first).text)
         assert "Maquette validée" in page and "Je valide cette feuille de route" in page
         assert portal.post(first, data={"decision": "reviser", "remarks": ""}).status_code == 422
-        assert "remarques sont transmises" in portal.post(first, data={"decision": "reviser",
-                                                                        "remarks": "Ajoutez une formation."}).text
+        assert (
+            "remarques sont transmises"
+            in portal.post(first, data={"decision": "reviser", "remarks": "Ajoutez une formation."}).text
+        )
         drv.run()
         form = drv.form()
         assert form["key"] == "roadmap-essai-3" and "Ajoutez une formation." in form["description"]
@@ -371,8 +414,9 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
         assert drv.form()["key"] == "check-in-1"
         with unit_of_work() as s:
             assert s.get(Mission, mission_id).status is MissionStatus.IN_PROGRESS  # type: ignore[union-attr]
-            actor = s.scalar(select(AuditEvent.actor).where(AuditEvent.mission_id == mission_id,
-                                                            AuditEvent.action == "roadmap"))  # fmt: skip
+            actor = s.scalar(
+                select(AuditEvent.actor).where(AuditEvent.mission_id == mission_id, AuditEvent.action == "roadmap")
+            )
             assert actor == "Les Restos du Quartier (association)"
         assert "déjà reçu une réponse" in html.unescape(portal.get(second).text)
 
@@ -380,16 +424,24 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
         assert drv.form()["key"] == "review"
         bilan = link_in(mail, "review_to_give", Purpose.REVIEW, to="contact@restos.example")
         assert portal.post(bilan, data={"note": "9"}).status_code == 422  # 1 to 5
-        assert "Merci pour votre bilan" in portal.post(bilan, data={"note": "4", "refaire": "oui",
-                                                                    "temoignage": "Un site enfin à jour !"}).text
+        assert (
+            "Merci pour votre bilan"
+            in portal.post(bilan, data={"note": "4", "refaire": "oui", "temoignage": "Un site enfin à jour !"}).text
+        )
         drv.run()
     form = drv.form()
     assert form["key"] == "review-essai-2" and "l'association a donné son bilan (4/5)" in form["description"]
     properties = form["schema"]["properties"]
     assert properties["association_rating"]["default"] == 4
     assert properties["testimony"]["default"] == "Un site enfin à jour !"
-    fr = drv.resume({**{k: v["default"] for k, v in properties.items() if "default" in v}, "volunteer_rating": 5,
-                     "decision": "enregistrer le bilan et terminer la mission", "cancel_reason": ""})  # fmt: skip
+    fr = drv.resume(
+        {
+            **{k: v["default"] for k, v in properties.items() if "default" in v},
+            "volunteer_rating": 5,
+            "decision": "enregistrer le bilan et terminer la mission",
+            "cancel_reason": "",
+        }
+    )
     assert fr.state is not None and fr.state.name == "Terminée"
     with unit_of_work() as s:
         review = s.scalar(select(Review).where(Review.mission_id == mission_id))

@@ -67,5 +67,12 @@ def test_every_form_submitted_as_shown_is_accepted(lifecycle) -> None:  # type: 
         assert mission is not None and mission.status is MissionStatus.COMPLETED
         refused = list(s.scalars(select(AuditEvent.step_key).where(AuditEvent.action.like("%:refused"))))
     assert refused == []
-    assert {k.split("-essai")[0] for k in submitted} >= {"needs-analysis", "annonce-review-1", "applications-1",
-                                                         "selection", "roadmap", "check-in-1", "review"}  # fmt: skip
+    assert {k.split("-essai")[0] for k in submitted} >= {
+        "needs-analysis",
+        "annonce-review-1",
+        "applications-1",
+        "selection",
+        "roadmap",
+        "check-in-1",
+        "review",
+    }

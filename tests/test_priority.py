@@ -54,9 +54,10 @@ def test_priority_raised_at_a_then_first_in_b_then_cleared(app_db) -> None:  # t
         mission = s.get(Mission, b)
         assert audience(s, mission)[0] == (2, True)  # type: ignore[arg-type]
         first = s.scalars(
-            select(OutboxMail.to_address).where(OutboxMail.mission_id == b, OutboxMail.kind == "annonce")
+            select(OutboxMail.to_address)
+            .where(OutboxMail.mission_id == b, OutboxMail.kind == "annonce")
             .order_by(OutboxMail.id)
-        ).first()  # fmt: skip
+        ).first()
         assert first == "benevole2@exemple.fr"  # the annonce goes to them first
         ranking = rank_applicants(s, mission)  # type: ignore[arg-type]
         assert [r.volunteer_id for r in ranking] == [2, 5]

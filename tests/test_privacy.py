@@ -60,8 +60,13 @@ def test_erasure_leaves_the_name_and_address_nowhere_and_the_mission_goes_on(lif
 
     mail = lifecycle
     mission_id, run_id, drv = d.published()
-    drv.resume({"applications": f"{ADDRESS} : Bonjour, ici {NAME}\nV-0003", "decision": "passer à la sélection",
-                "cancel_reason": ""})  # fmt: skip
+    drv.resume(
+        {
+            "applications": f"{ADDRESS} : Bonjour, ici {NAME}\nV-0003",
+            "decision": "passer à la sélection",
+            "cancel_reason": "",
+        }
+    )
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
     chosen = next(x for x in labels if x.startswith("V-0002"))
     drv.resume({"selected": [chosen], "wants_other": [chosen], "decision": "valider la sélection", "cancel_reason": ""})
@@ -102,11 +107,27 @@ def test_retention_warns_then_erases_and_purges_old_bodies(app_db) -> None:  # t
         kept = f.volunteer(s, branch, first_name="Ancienne", last_name="Fidèle", email="fidele@exemple.fr")
         new = f.volunteer(s, branch, first_name="Nouveau", last_name="Venu", email="nouveau@exemple.fr")
         idle.created_at = kept.created_at = old
-        s.add(VolunteerEvent(volunteer_id=kept.id, actor="Ancienne Fidèle", source="link", at=now - timedelta(days=30),
-                             changes={"changes": ["préférences confirmées"]}))  # fmt: skip
-        s.add(OutboxMail(dedup_key="org:test:old", kind="test", to_address="x@exemple.fr", subject="Ancien",
-                         text_body="corps", html_body="<p>corps</p>", status=MailStatus.SENT,
-                         sent_at=now - timedelta(days=91)))  # fmt: skip
+        s.add(
+            VolunteerEvent(
+                volunteer_id=kept.id,
+                actor="Ancienne Fidèle",
+                source="link",
+                at=now - timedelta(days=30),
+                changes={"changes": ["préférences confirmées"]},
+            )
+        )
+        s.add(
+            OutboxMail(
+                dedup_key="org:test:old",
+                kind="test",
+                to_address="x@exemple.fr",
+                subject="Ancien",
+                text_body="corps",
+                html_body="<p>corps</p>",
+                status=MailStatus.SENT,
+                sent_at=now - timedelta(days=91),
+            )
+        )
         ids = idle.id, kept.id, new.id
     with unit_of_work() as s:
         first = retention_pass(s, now=now)

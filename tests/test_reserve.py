@@ -116,14 +116,21 @@ def test_two_retained_the_reserve_asks_for_priority_and_the_roadmap_closes_the_s
         mission = s.get(Mission, b)
         assert mission is not None
         assert audience(s, mission)[0] == (3, True)
-        first = s.scalars(select(OutboxMail.to_address).where(OutboxMail.mission_id == b, OutboxMail.kind == "annonce")
-                          .order_by(OutboxMail.id)).first()  # fmt: skip
+        first = s.scalars(
+            select(OutboxMail.to_address)
+            .where(OutboxMail.mission_id == b, OutboxMail.kind == "annonce")
+            .order_by(OutboxMail.id)
+        ).first()
     assert first == "benevole3@exemple.fr"
 
     # The roadmap's validation closes the search: the reserve thanked once, no application any more.
     assert not answer(a, ROADMAP, d.roadmap()).error
-    assert statuses(a) == {1: ApplicationStatus.SELECTED, 2: ApplicationStatus.SELECTED,
-                           3: ApplicationStatus.CLOSED, 4: ApplicationStatus.CLOSED}  # fmt: skip
+    assert statuses(a) == {
+        1: ApplicationStatus.SELECTED,
+        2: ApplicationStatus.SELECTED,
+        3: ApplicationStatus.CLOSED,
+        4: ApplicationStatus.CLOSED,
+    }
     assert sorted(m.to_address for m in mails(a, "search_closed")) == ["benevole3@exemple.fr", "benevole4@exemple.fr"]
     late = portal.post(path(link(Purpose.APPLY, v=5, m=a)), data={"message": ""})
     assert late.status_code == 409 and "plus ouverte aux candidatures" in late.text

@@ -117,8 +117,13 @@ def test_roadmap_checks_and_legacy_field_names() -> None:
     start, end = TODAY, TODAY + timedelta(days=60)
 
     def form(objectives: list[dict[str, object]], **over: object) -> rm.RoadmapForm:
-        data = {"objectives": objectives, "start_on": start, "end_on": end, "validated_by_association": True,
-                "validated_on": TODAY}  # fmt: skip
+        data = {
+            "objectives": objectives,
+            "start_on": start,
+            "end_on": end,
+            "validated_by_association": True,
+            "validated_on": TODAY,
+        }
         return rm.RoadmapForm(**{**data, **over})
 
     ok = [{"objective": "Maquette", "due_on": start + timedelta(days=10)}]
@@ -128,8 +133,12 @@ def test_roadmap_checks_and_legacy_field_names() -> None:
         f"L'échéance de l'objectif 1 ({end + timedelta(days=1):%d/%m/%Y}) est hors de la mission."
     ]
     errors = rm.check(
-        form([{"objective": " ", "due_on": start}], validated_by_association=False, end_on=start - timedelta(days=1),
-             decision=rm.Decision.VALIDATE)
+        form(
+            [{"objective": " ", "due_on": start}],
+            validated_by_association=False,
+            end_on=start - timedelta(days=1),
+            decision=rm.Decision.VALIDATE,
+        )
     )
     assert len(errors) == 3 and "au moins un objectif" in errors[1]
     # Answers stored before the English field names still load, and dump under the new names.
@@ -141,8 +150,9 @@ def test_withdrawal_checks() -> None:
     from tasks.steps import withdrawal as wd
 
     assert wd.check(withdrawing=True, named=["V-0002 Bob B"], selected={2, 3}) == []
-    assert wd.check(withdrawing=True, named=[], selected={2}) == ["Indiquez dans « Bénévole(s) qui se désiste(nt) » "
-                                                                 "qui se désiste."]  # fmt: skip
+    assert wd.check(withdrawing=True, named=[], selected={2}) == [
+        "Indiquez dans « Bénévole(s) qui se désiste(nt) » qui se désiste."
+    ]
     assert wd.check(withdrawing=True, named=["V-0004 Dan D"], selected={2}) == [
         "V-0004 n'est pas retenu(e) pour cette mission."
     ]

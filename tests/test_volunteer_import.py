@@ -182,12 +182,32 @@ def test_duplicate_in_file_differing_by_case_names_the_first_line(session: Sessi
 def test_known_volunteers_are_updated_column_by_column(session: Session, db: Engine) -> None:
     setup_db(session)
     strasbourg = session.scalars(select(Branch).where(Branch.code == "STR")).one()
-    f.volunteer(session, strasbourg, first_name="Ancienne", last_name="Martin", email="alice.martin@example.fr",
-                consent_announcements=True, competences={"site-web": 1}, phone="0601020304", city="Strasbourg",
-                profession="Développeuse", is_relay=True)  # fmt: skip
-    f.volunteer(session, strasbourg, first_name="Bob", last_name="Same", email="bob@example.fr",
-                consent_announcements=True, competences={"site-web": 3}, phone="0601020304", city="Strasbourg",
-                profession="Développeuse", is_relay=True)  # fmt: skip
+    f.volunteer(
+        session,
+        strasbourg,
+        first_name="Ancienne",
+        last_name="Martin",
+        email="alice.martin@example.fr",
+        consent_announcements=True,
+        competences={"site-web": 1},
+        phone="0601020304",
+        city="Strasbourg",
+        profession="Développeuse",
+        is_relay=True,
+    )
+    f.volunteer(
+        session,
+        strasbourg,
+        first_name="Bob",
+        last_name="Same",
+        email="bob@example.fr",
+        consent_announcements=True,
+        competences={"site-web": 3},
+        phone="0601020304",
+        city="Strasbourg",
+        profession="Développeuse",
+        is_relay=True,
+    )
     session.commit()
     data = csv_bytes(
         row(email="ALICE.Martin@Example.fr", prenom="Alice", consentement_annonces="non", telephone=""),
@@ -214,8 +234,10 @@ def test_known_volunteers_are_updated_column_by_column(session: Session, db: Eng
         assert (alice.first_name, alice.consent_announcements, alice.phone) == ("Alice", False, "0601020304")
         assert alice.name_key == "alice martin"
         # consents keep their source: the new volunteer's given, Alice's withdrawn; the update is in her record
-        records = sorted((c.volunteer_id == alice.id, c.kind.value, c.granted, c.source.value)
-                         for c in s.scalars(select(ConsentRecord)))  # fmt: skip
+        records = sorted(
+            (c.volunteer_id == alice.id, c.kind.value, c.granted, c.source.value)
+            for c in s.scalars(select(ConsentRecord))
+        )
         assert records == [(False, "announcements", True, "import"), (True, "announcements", False, "import")]
         [event] = s.scalars(select(VolunteerEvent)).all()
         assert event.volunteer_id == alice.id and event.actor == "import CSV"

@@ -94,8 +94,12 @@ def test_fitting_applications_and_due_missions(app_db) -> None:  # type: ignore[
         m = d.new_mission(s)
         m.scope, m.wave, m.published_at, m.flow_run_id = Scope.NATIONAL, Wave.BRANCH, T0, "run-1"
         m.status = MissionStatus.PUBLISHED
-        s.add_all([MissionCompetence(mission_id=m.id, competence_id=site.id, min_level=2),
-                   MissionCompetence(mission_id=m.id, competence_id=compta.id, min_level=1)])  # fmt: skip
+        s.add_all(
+            [
+                MissionCompetence(mission_id=m.id, competence_id=site.id, min_level=2),
+                MissionCompetence(mission_id=m.id, competence_id=compta.id, min_level=1),
+            ]
+        )
         s.add(Diffusion(mission_id=m.id, channel=Channel.EMAIL, round=1, wave=Wave.BRANCH, sent_at=T0))
         s.flush()
         for vid in (3, 5):  # V3 below the web level, V5 without web at all
@@ -119,16 +123,40 @@ def test_fitting_applications_and_due_missions(app_db) -> None:  # type: ignore[
         assert [x.mission_id for x in due(s, later, POLICY)] == [mission_id]
         # No wave while the Passerelle selects, nor after a withdrawal (the place is filled from the reserve);
         # again once the selection asked for new applications (« reprendre la recherche »).
-        s.add(AuditEvent(mission_id=mission_id, actor="Claire Muller", action="applications", step_key="applications-1",
-                         details={"outcome": "select"}, at=T0 + timedelta(days=1)))  # fmt: skip
+        s.add(
+            AuditEvent(
+                mission_id=mission_id,
+                actor="Claire Muller",
+                action="applications",
+                step_key="applications-1",
+                details={"outcome": "select"},
+                at=T0 + timedelta(days=1),
+            )
+        )
         s.flush()
         assert states(s)[mission_id].selecting and due(s, later, POLICY) == []
-        s.add(AuditEvent(mission_id=mission_id, actor="Claire Muller", action="roadmap", step_key="roadmap",
-                         details={"outcome": "withdrawn"}, at=T0 + timedelta(days=2)))  # fmt: skip
+        s.add(
+            AuditEvent(
+                mission_id=mission_id,
+                actor="Claire Muller",
+                action="roadmap",
+                step_key="roadmap",
+                details={"outcome": "withdrawn"},
+                at=T0 + timedelta(days=2),
+            )
+        )
         s.flush()
         assert states(s)[mission_id].selecting and due(s, later, POLICY) == []
-        s.add(AuditEvent(mission_id=mission_id, actor="C. Muller", action="selection", step_key="selection-retour-1",
-                         details={"outcome": "reopen"}, at=T0 + timedelta(days=3)))  # fmt: skip
+        s.add(
+            AuditEvent(
+                mission_id=mission_id,
+                actor="C. Muller",
+                action="selection",
+                step_key="selection-retour-1",
+                details={"outcome": "reopen"},
+                at=T0 + timedelta(days=3),
+            )
+        )
         s.flush()
         assert [x.mission_id for x in due(s, later, POLICY)] == [mission_id]
         s.get(Mission, mission_id).waves_stopped_at = T0  # type: ignore[union-attr]

@@ -27,8 +27,14 @@ pytestmark = pytest.mark.slow
 SILENCE = timedelta(seconds=45)  # production waits 120 s before calling a silent run crashed
 
 
-def wait_for(drv: d.Driver, logs: list[Path], *, key: str | None = None, state: StateType = StateType.PAUSED,
-             timeout: float = 120):  # type: ignore[no-untyped-def]  # fmt: skip
+def wait_for(
+    drv: d.Driver,
+    logs: list[Path],
+    *,
+    key: str | None = None,
+    state: StateType = StateType.PAUSED,
+    timeout: float = 120,
+):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     fr = drv.read()
     while time.monotonic() < deadline:
@@ -151,15 +157,23 @@ def test_finished_runs_stay_finished(pg_prefect_server, pg_app_db, mail_server, 
     workers = [Worker(f"f{i}", tmp_path / f"f{i}.log").start() for i in (1, 2)]
     logs = [w.log for w in workers]
     try:
-        admin_run = run_deployment("create-branch/create-branch", timeout=0, parameters={
-            "code": "COL", "nom": "Colmar", "region": "Grand Est"})  # fmt: skip
+        admin_run = run_deployment(
+            "create-branch/create-branch", timeout=0, parameters={"code": "COL", "nom": "Colmar", "region": "Grand Est"}
+        )
         cancelled_id, cancelled_run = d.open_and_start("Mission annulée")
         finished_id, finished_run = d.open_and_start("Mission menée à son terme")
         cancelled, finished = d.Driver(cancelled_run), d.Driver(finished_run)
         wait_for(cancelled, logs, key="needs-analysis")
         submit(cancelled, d.needs_analysis(decision="annuler la mission", cancel_reason="L'association a renoncé."))
-        for key in ("needs-analysis", "annonce-review-1", "applications-1", "selection", "roadmap", "check-in-1",
-                    "review"):  # fmt: skip
+        for key in (
+            "needs-analysis",
+            "annonce-review-1",
+            "applications-1",
+            "selection",
+            "roadmap",
+            "check-in-1",
+            "review",
+        ):
             wait_for(finished, logs, key=key)
             submit(finished, answer(finished, key, finish=True))
         wait_for(finished, logs, state=StateType.COMPLETED)
@@ -167,8 +181,10 @@ def test_finished_runs_stay_finished(pg_prefect_server, pg_app_db, mail_server, 
         time.sleep(SILENCE.total_seconds() + 20)  # past the window, and the automations' evaluation loop
 
         with get_client(sync_client=True) as c:
-            runs = {name: c.read_flow_run(UUID(str(run_id))) for name, run_id in
-                    (("admin", admin_run.id), ("annulée", cancelled_run), ("terminée", finished_run))}  # fmt: skip
+            runs = {
+                name: c.read_flow_run(UUID(str(run_id)))
+                for name, run_id in (("admin", admin_run.id), ("annulée", cancelled_run), ("terminée", finished_run))
+            }
             recoveries = [r for r in c.read_flow_runs(limit=200) if r.name and r.parameters.get("flow_run")]
     finally:
         for w in workers:
@@ -197,6 +213,8 @@ def test_finished_runs_stay_finished(pg_prefect_server, pg_app_db, mail_server, 
             c.set_flow_run_state(UUID(run_id), Crashed(message="Plus de battement : worker perdu."), force=True)
         assert len(restore_ended_runs()) == 2
         after = {run_id: c.read_flow_run(UUID(run_id)).state for run_id in (cancelled_run, finished_run)}
-    assert [(s.type, s.name) for s in after.values() if s] == [(StateType.COMPLETED, "Annulée"),
-                                                              (StateType.COMPLETED, "Terminée")]  # fmt: skip
+    assert [(s.type, s.name) for s in after.values() if s] == [
+        (StateType.COMPLETED, "Annulée"),
+        (StateType.COMPLETED, "Terminée"),
+    ]
     assert after[finished_run].message == states["terminée"][2]  # type: ignore[union-attr]

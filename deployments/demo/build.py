@@ -48,10 +48,19 @@ def _plan_fees(plan: Plan, missions: list[MissionPlan], today: date) -> None:
         for year in range(joined.year, today.year + 1):
             due_on = max(date(year, 3, 31), joined + timedelta(days=30))
             status, paid_on, note = _fee_status(rng, due_on, today)
-            plan.add(FeeRecord, key=KeyTemplate("membership:{association_id}:{year}"),
-                     association_id=Ref("association", spec.name), mission_id=None, kind=FeeKind.MEMBERSHIP,
-                     year=year, amount=fees.membership_fee, status=status, due_on=due_on, paid_on=paid_on,
-                     note=note or f"Cotisation annuelle {year}")  # fmt: skip
+            plan.add(
+                FeeRecord,
+                key=KeyTemplate("membership:{association_id}:{year}"),
+                association_id=Ref("association", spec.name),
+                mission_id=None,
+                kind=FeeKind.MEMBERSHIP,
+                year=year,
+                amount=fees.membership_fee,
+                status=status,
+                due_on=due_on,
+                paid_on=paid_on,
+                note=note or f"Cotisation annuelle {year}",
+            )
     for m in missions:
         if not m.reached(S.PUBLISHED):
             continue
@@ -59,11 +68,19 @@ def _plan_fees(plan: Plan, missions: list[MissionPlan], today: date) -> None:
         status, paid_on, note = _fee_status(rng, published + timedelta(days=30), today)
         if m.cancel and m.cancel[0] is S.PUBLISHED:
             status, paid_on, note = FeeStatus.WAIVED, None, "Recherche sans suite : participation annulée."
-        plan.add(FeeRecord, key=KeyTemplate("search:{mission_id}"), association_id=Ref("association", m.spec.name),
-                 mission_id=m.mission, kind=FeeKind.SEARCH, year=published.year,
-                 amount=fees_for_budget(m.spec.budget, FEE_SCHEDULE).search_fee, status=status,
-                 due_on=published + timedelta(days=30), paid_on=max(published, paid_on) if paid_on else None,
-                 note=note or f"Participation aux frais de recherche, mission {m.reference}")  # fmt: skip
+        plan.add(
+            FeeRecord,
+            key=KeyTemplate("search:{mission_id}"),
+            association_id=Ref("association", m.spec.name),
+            mission_id=m.mission,
+            kind=FeeKind.SEARCH,
+            year=published.year,
+            amount=fees_for_budget(m.spec.budget, FEE_SCHEDULE).search_fee,
+            status=status,
+            due_on=published + timedelta(days=30),
+            paid_on=max(published, paid_on) if paid_on else None,
+            note=note or f"Participation aux frais de recherche, mission {m.reference}",
+        )
 
 
 def build_plan(today: date = DEMO_TODAY) -> Plan:

@@ -26,16 +26,30 @@ def seed(session: Session, *, today: date | None = None) -> dict[str, int]:
 
 
 TABLE_LABELS = {
-    "domain": "domaines de compétences", "competence": "compétences", "fee_bracket": "tranches du barème",
-    "branch": "antennes", "coordinator": "Passerelles et équipes", "volunteer": "bénévoles",
-    "volunteer_competence": "compétences des bénévoles", "association": "associations", "mission": "missions",
-    "mission_competence": "compétences requises", "announcement": "annonces", "diffusion": "diffusions",
-    "application": "candidatures", "roadmap": "feuilles de route", "roadmap_objective": "objectifs",
-    "check_in": "points de suivi", "review": "bilans", "audit_event": "journal des étapes",
-    "priority_flag": "bénévoles prioritaires", "fee_record": "cotisations et participations",
-    "outbox_mail": "courriels en attente", "consent_record": "consentements (historique)",
+    "domain": "domaines de compétences",
+    "competence": "compétences",
+    "fee_bracket": "tranches du barème",
+    "branch": "antennes",
+    "coordinator": "Passerelles et équipes",
+    "volunteer": "bénévoles",
+    "volunteer_competence": "compétences des bénévoles",
+    "association": "associations",
+    "mission": "missions",
+    "mission_competence": "compétences requises",
+    "announcement": "annonces",
+    "diffusion": "diffusions",
+    "application": "candidatures",
+    "roadmap": "feuilles de route",
+    "roadmap_objective": "objectifs",
+    "check_in": "points de suivi",
+    "review": "bilans",
+    "audit_event": "journal des étapes",
+    "priority_flag": "bénévoles prioritaires",
+    "fee_record": "cotisations et participations",
+    "outbox_mail": "courriels en attente",
+    "consent_record": "consentements (historique)",
     "volunteer_event": "modifications des fiches bénévoles",
-}  # fmt: skip
+}
 
 
 def summary(before: dict[str, int], after: dict[str, int]) -> str:
@@ -55,8 +69,13 @@ def main(argv: list[str]) -> int:
     from models.settings import get_settings
 
     parser = argparse.ArgumentParser(prog="passerelles seed", description="Charge les données de démonstration.")
-    parser.add_argument("--date", type=date.fromisoformat, default=DEMO_TODAY, metavar="AAAA-MM-JJ",
-                        help=f"date de référence des données (défaut : {DEMO_TODAY.isoformat()})")  # fmt: skip
+    parser.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=DEMO_TODAY,
+        metavar="AAAA-MM-JJ",
+        help=f"date de référence des données (défaut : {DEMO_TODAY.isoformat()})",
+    )
     args = parser.parse_args(argv)
     upgrade()
     with unit_of_work() as session:

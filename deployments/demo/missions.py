@@ -42,13 +42,29 @@ from tasks.steps import ANNOUNCEMENT, CHECK_IN, NEEDS_ANALYSIS, REVIEW, ROADMAP
 COMPETENCE_NAMES = {code: name for _, _, items in TAXONOMY for code, name in items}
 FORWARD = [S.REQUESTED, S.ANALYSED, S.APPROVED, S.PUBLISHED, S.SELECTED, S.IN_PROGRESS, S.COMPLETED]
 # Days (min, max) from the previous status to this one.
-DELAYS = {S.ANALYSED: (4, 21), S.APPROVED: (3, 14), S.PUBLISHED: (0.2, 3), S.SELECTED: (7, 30),
-          S.IN_PROGRESS: (7, 21), S.COMPLETED: (30, 150)}  # fmt: skip
+DELAYS = {
+    S.ANALYSED: (4, 21),
+    S.APPROVED: (3, 14),
+    S.PUBLISHED: (0.2, 3),
+    S.SELECTED: (7, 30),
+    S.IN_PROGRESS: (7, 21),
+    S.COMPLETED: (30, 150),
+}
 CANCEL_RATE = 0.13
 CANCELLED_FROM = {S.REQUESTED: 3, S.ANALYSED: 2, S.APPROVED: 1, S.PUBLISHED: 3, S.SELECTED: 1, S.IN_PROGRESS: 2}
 # Statuses given in turn to the open missions of the current year, so that every status is always present.
-OPEN_CYCLE = [S.REQUESTED, S.ANALYSED, S.APPROVED, S.PUBLISHED, S.SELECTED, S.IN_PROGRESS,
-              S.IN_PROGRESS, S.PUBLISHED, S.IN_PROGRESS, S.ANALYSED]  # fmt: skip
+OPEN_CYCLE = [
+    S.REQUESTED,
+    S.ANALYSED,
+    S.APPROVED,
+    S.PUBLISHED,
+    S.SELECTED,
+    S.IN_PROGRESS,
+    S.IN_PROGRESS,
+    S.PUBLISHED,
+    S.IN_PROGRESS,
+    S.ANALYSED,
+]
 
 
 def _later(rng: random.Random, t: datetime, lo: float, hi: float) -> datetime:
@@ -98,8 +114,14 @@ def _shift_to(rng: random.Random, times: dict[S, datetime], target: S, now: date
     return {s: t + shift for s, t in times.items()}
 
 
-def _skeleton(rng: random.Random, branch: data.BranchSpec, year: int, now: datetime, target: S | None,
-              owners: list[tuple[str, str]]) -> MissionPlan:  # fmt: skip
+def _skeleton(
+    rng: random.Random,
+    branch: data.BranchSpec,
+    year: int,
+    now: datetime,
+    target: S | None,
+    owners: list[tuple[str, str]],
+) -> MissionPlan:
     """One mission's association, kind and timeline: forced to be open in `target`, or free to end as it goes."""
     last = min(moment(date(year, 12, 31), 18), now)
     first = min(last, max(moment(date(year, 1, 2), 8), moment(branch.founded_on + timedelta(days=20))))
@@ -117,10 +139,15 @@ def _skeleton(rng: random.Random, branch: data.BranchSpec, year: int, now: datet
     status = S.CANCELLED if cancel and cancel[1] <= now and cancel[0] in times else max(times, key=FORWARD.index)
     requested = times[S.REQUESTED]
     specs = [a for a in data.ASSOCIATIONS if a.branch == branch.code and association_created(a) < requested]
-    return MissionPlan(branch=branch.code, spec=rng.choice(specs),
-                       coordinator=owners[-1] if rng.random() < 0.1 else rng.choice(owners[:-1]),
-                       template=rng.choice(data.MISSION_TEMPLATES), times=times, status=status,
-                       cancel=cancel if status is S.CANCELLED else None)  # fmt: skip
+    return MissionPlan(
+        branch=branch.code,
+        spec=rng.choice(specs),
+        coordinator=owners[-1] if rng.random() < 0.1 else rng.choice(owners[:-1]),
+        template=rng.choice(data.MISSION_TEMPLATES),
+        times=times,
+        status=status,
+        cancel=cancel if status is S.CANCELLED else None,
+    )
 
 
 def plan_skeletons(today: date, owners: dict[str, list[tuple[str, str]]]) -> list[MissionPlan]:
@@ -162,31 +189,62 @@ def plan_mission(plan: Plan, m: MissionPlan, now: datetime) -> None:
     effort = rng.choice(data.EFFORTS)
     cancel_reason = rng.choice(data.CANCEL_REASONS[m.cancel[0].value]) if m.cancel else ""
     _, year, seq = parse_reference(m.reference)
-    plan.add(Mission, reference=m.reference, branch_id=Ref("branch", m.branch), year=year, seq=seq,
-             association_id=Ref("association", spec.name), coordinator_id=Ref("coordinator", m.coordinator[0]),
-             status=m.status, title=tpl.title, request=tpl.request,
-             need=tpl.need if analysed else "",
-             deliverables="; ".join(d for _, d in tpl.objectives) if analysed else "",
-             domain_id=Ref("domain", tpl.domain) if analysed else None,
-             scope=Scope.NATIONAL if m.national else Scope.REGIONAL,
-             wave=m.wave,
-             volunteers_needed=m.needed, effort=effort if analysed else "",
-             expected_start=start, expected_end=start + timedelta(days=rng.randint(60, 120)) if start else None,
-             needs_meeting_on=meeting, requested_at=t[S.REQUESTED], analysed_at=t.get(S.ANALYSED),
-             approved_at=t.get(S.APPROVED), published_at=t.get(S.PUBLISHED), selected_at=t.get(S.SELECTED),
-             started_at=t.get(S.IN_PROGRESS), completed_at=t.get(S.COMPLETED),
-             cancelled_at=m.cancel[1] if m.cancel else None, cancel_reason=cancel_reason,
-             cancelled_from=m.cancel[0] if m.cancel else None)  # fmt: skip
+    plan.add(
+        Mission,
+        reference=m.reference,
+        branch_id=Ref("branch", m.branch),
+        year=year,
+        seq=seq,
+        association_id=Ref("association", spec.name),
+        coordinator_id=Ref("coordinator", m.coordinator[0]),
+        status=m.status,
+        title=tpl.title,
+        request=tpl.request,
+        need=tpl.need if analysed else "",
+        deliverables="; ".join(d for _, d in tpl.objectives) if analysed else "",
+        domain_id=Ref("domain", tpl.domain) if analysed else None,
+        scope=Scope.NATIONAL if m.national else Scope.REGIONAL,
+        wave=m.wave,
+        volunteers_needed=m.needed,
+        effort=effort if analysed else "",
+        expected_start=start,
+        expected_end=start + timedelta(days=rng.randint(60, 120)) if start else None,
+        needs_meeting_on=meeting,
+        requested_at=t[S.REQUESTED],
+        analysed_at=t.get(S.ANALYSED),
+        approved_at=t.get(S.APPROVED),
+        published_at=t.get(S.PUBLISHED),
+        selected_at=t.get(S.SELECTED),
+        started_at=t.get(S.IN_PROGRESS),
+        completed_at=t.get(S.COMPLETED),
+        cancelled_at=m.cancel[1] if m.cancel else None,
+        cancel_reason=cancel_reason,
+        cancelled_from=m.cancel[0] if m.cancel else None,
+    )
     audit(plan, m, "request", "request", t[S.REQUESTED], None, S.REQUESTED)
     if m.cancel:
         audit(plan, m, "cancel", "cancel", m.cancel[1], m.cancel[0], S.CANCELLED, reason=cancel_reason)
     if not analysed:
         return
     for code, level in tpl.competences:
-        plan.add(MissionCompetence, _parent=m.mission, mission_id=m.mission, competence_id=Ref("competence", code),
-                 min_level=level)  # fmt: skip
-    audit(plan, m, NEEDS_ANALYSIS.key, NEEDS_ANALYSIS.key, t[S.ANALYSED], S.REQUESTED, S.ANALYSED,
-          meeting_on=meeting.isoformat() if meeting else None, values_accepted=True)  # fmt: skip
+        plan.add(
+            MissionCompetence,
+            _parent=m.mission,
+            mission_id=m.mission,
+            competence_id=Ref("competence", code),
+            min_level=level,
+        )
+    audit(
+        plan,
+        m,
+        NEEDS_ANALYSIS.key,
+        NEEDS_ANALYSIS.key,
+        t[S.ANALYSED],
+        S.REQUESTED,
+        S.ANALYSED,
+        meeting_on=meeting.isoformat() if meeting else None,
+        values_accepted=True,
+    )
     _plan_announcements(plan, m, effort, now)
 
 
@@ -196,16 +254,28 @@ def _plan_announcements(plan: Plan, m: MissionPlan, effort: str, now: datetime) 
     remote = "à distance possible, annonce diffusée dans toute la France"
     place = remote if m.national else f"{spec.city} et alentours"
     text = data.ANNOUNCEMENT_TEXT.format(
-        title=tpl.title, association=spec.name, city=spec.city, purpose=spec.purpose, need=tpl.need, effort=effort,
-        competences=", ".join(COMPETENCE_NAMES[c] for c, _ in tpl.competences), place=place,
-    )  # fmt: skip
+        title=tpl.title,
+        association=spec.name,
+        city=spec.city,
+        purpose=spec.purpose,
+        need=tpl.need,
+        effort=effort,
+        competences=", ".join(COMPETENCE_NAMES[c] for c, _ in tpl.competences),
+        place=place,
+    )
     social = data.SOCIAL_TEXT.format(association=spec.name, title=tpl.title, effort=effort)
     drafted = t[S.ANALYSED] + timedelta(minutes=10)
     common = {"_parent": m.mission, "mission_id": m.mission, "text": text, "social_text": social}
     if not m.reached(S.APPROVED):
         if m.cancel:
-            plan.add(Announcement, **common, round=1, status=AnnouncementStatus.CANCELLED, created_at=drafted,
-                     decided_at=m.cancel[1])  # fmt: skip
+            plan.add(
+                Announcement,
+                **common,
+                round=1,
+                status=AnnouncementStatus.CANCELLED,
+                created_at=drafted,
+                decided_at=m.cancel[1],
+            )
         elif drafted <= now:
             plan.add(Announcement, **common, round=1, status=AnnouncementStatus.DRAFT, created_at=drafted)
         return
@@ -213,12 +283,25 @@ def _plan_announcements(plan: Plan, m: MissionPlan, effort: str, now: datetime) 
     if (approved - t[S.ANALYSED]).days >= 8 and rng.random() < 0.4:
         decided = between(rng, drafted + timedelta(days=1), approved - timedelta(days=2))
         remarks = rng.choice(data.REVISION_REMARKS)
-        plan.add(Announcement, **common, round=1, status=AnnouncementStatus.REVISE, remarks=remarks,
-                 created_at=drafted, decided_at=decided)  # fmt: skip
+        plan.add(
+            Announcement,
+            **common,
+            round=1,
+            status=AnnouncementStatus.REVISE,
+            remarks=remarks,
+            created_at=drafted,
+            decided_at=decided,
+        )
         audit(plan, m, ANNOUNCEMENT.step_key(1), ANNOUNCEMENT.key, decided, S.ANALYSED, S.ANALYSED, round=1)
         drafted, rounds = decided + timedelta(hours=2), 2
-    plan.add(Announcement, **common, round=rounds, status=AnnouncementStatus.APPROVED, created_at=drafted,
-             decided_at=approved)  # fmt: skip
+    plan.add(
+        Announcement,
+        **common,
+        round=rounds,
+        status=AnnouncementStatus.APPROVED,
+        created_at=drafted,
+        decided_at=approved,
+    )
     audit(plan, m, ANNOUNCEMENT.step_key(rounds), ANNOUNCEMENT.key, approved, S.ANALYSED, S.APPROVED, round=rounds)
 
 
@@ -242,9 +325,15 @@ def plan_follow_up(plan: Plan, m: MissionPlan, now: datetime) -> None:
     )
     objectives = m.template.objectives[: rng.randint(1, len(m.template.objectives))]
     for k, (objective, deliverable) in enumerate(objectives, 1):
-        plan.add(RoadmapObjective, _parent=m.mission, roadmap_id=Ref("roadmap", m.reference), position=k,
-                 objective=objective, deliverable=deliverable,
-                 due_on=start + (end_on - start) * k // len(objectives))  # fmt: skip
+        plan.add(
+            RoadmapObjective,
+            _parent=m.mission,
+            roadmap_id=Ref("roadmap", m.reference),
+            position=k,
+            objective=objective,
+            deliverable=deliverable,
+            due_on=start + (end_on - start) * k // len(objectives),
+        )
     audit(plan, m, ROADMAP.key, ROADMAP.key, started, S.SELECTED, S.IN_PROGRESS, objectives=len(objectives))
     stop = t.get(S.COMPLETED) or (m.cancel[1] if m.cancel else now)
     days = [start + timedelta(days=every * k) for k in range(1, 7)]
@@ -254,8 +343,16 @@ def plan_follow_up(plan: Plan, m: MissionPlan, now: datetime) -> None:
         if m.cancel and n == len(days):
             status = CheckInStatus.BLOCKED
         at = moment(day, 18)
-        plan.add(CheckIn, _parent=m.mission, mission_id=m.mission, number=n, held_on=day, status=status,
-                 notes=rng.choice(data.CHECK_IN_NOTES[status.value]), created_at=at)  # fmt: skip
+        plan.add(
+            CheckIn,
+            _parent=m.mission,
+            mission_id=m.mission,
+            number=n,
+            held_on=day,
+            status=status,
+            notes=rng.choice(data.CHECK_IN_NOTES[status.value]),
+            created_at=at,
+        )
         audit(plan, m, CHECK_IN.step_key(n), CHECK_IN.key, at, S.IN_PROGRESS, S.IN_PROGRESS, status=status.value)
     if m.reached(S.COMPLETED):
         met = rng.choices(list(ObjectivesMet), weights=[70, 25, 5])[0]

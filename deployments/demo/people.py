@@ -45,8 +45,9 @@ def _person_name(rng: random.Random, branch: str) -> tuple[str, str, bool]:
 def plan_branches(plan: Plan) -> None:
     """The eight branches."""
     for b in data.BRANCHES:
-        plan.add(Branch, code=b.code, name=b.name, region=b.region, founded_on=b.founded_on,
-                 created_at=moment(b.founded_on))  # fmt: skip
+        plan.add(
+            Branch, code=b.code, name=b.name, region=b.region, founded_on=b.founded_on, created_at=moment(b.founded_on)
+        )
 
 
 def plan_coordinators(plan: Plan) -> dict[str, list[tuple[str, str]]]:
@@ -57,8 +58,16 @@ def plan_coordinators(plan: Plan) -> dict[str, list[tuple[str, str]]]:
     def add(branch: data.BranchSpec | None, role: Role, first: str, last: str) -> tuple[str, str]:
         email = _unique_email(f"{_slug(first)}.{_slug(last)}", data.STAFF_DOMAIN, used)
         joined = moment((branch.founded_on if branch else date(2002, 9, 1)) + timedelta(days=rng.randint(0, 15)))
-        plan.add(Coordinator, branch_id=Ref("branch", branch.code) if branch else None, first_name=first,
-                 last_name=last, email=email, role=role, active=True, created_at=joined)  # fmt: skip
+        plan.add(
+            Coordinator,
+            branch_id=Ref("branch", branch.code) if branch else None,
+            first_name=first,
+            last_name=last,
+            email=email,
+            role=role,
+            active=True,
+            created_at=joined,
+        )
         return email, f"{first} {last}"
 
     add(None, Role.ADMIN, *data.ADMIN)
@@ -93,22 +102,43 @@ def plan_volunteers(plan: Plan, now: datetime) -> list[Person]:
             codes = rng.sample(profession.competences, min(size, len(profession.competences)))
             levels = {c: rng.choice([2, 3, 3]) if k == 0 else rng.choice([1, 2, 2, 3]) for k, c in enumerate(codes)}
             person = Person(
-                email=email, branch=b.code, created_at=created, consent=founder or rng.random() < 0.9,
-                national=rng.random() < 0.35, archived_at=gone if fate < 0.04 else None,
+                email=email,
+                branch=b.code,
+                created_at=created,
+                consent=founder or rng.random() < 0.9,
+                national=rng.random() < 0.35,
+                archived_at=gone if fate < 0.04 else None,
                 unsubscribed_at=gone if 0.04 <= fate < 0.09 else None,
-                availability=rng.choices(list(Availability), weights=[65, 25, 10])[0], levels=levels,
-            )  # fmt: skip
+                availability=rng.choices(list(Availability), weights=[65, 25, 10])[0],
+                levels=levels,
+            )
             person.national = person.national and person.consent
             people.append(person)
-            plan.add(Volunteer, branch_id=Ref("branch", b.code), first_name=first, last_name=last, email=email,
-                     phone=f"06 39 98 {rng.randint(0, 99):02d} {rng.randint(0, 99):02d}",
-                     city=rng.choice(b.cities), profession=profession.feminine if female else profession.masculine,
-                     consent_announcements=person.consent, consent_national=person.national,
-                     is_relay=rng.random() < 0.55, availability=person.availability, created_at=created,
-                     archived_at=person.archived_at, unsubscribed_at=person.unsubscribed_at)  # fmt: skip
+            plan.add(
+                Volunteer,
+                branch_id=Ref("branch", b.code),
+                first_name=first,
+                last_name=last,
+                email=email,
+                phone=f"06 39 98 {rng.randint(0, 99):02d} {rng.randint(0, 99):02d}",
+                city=rng.choice(b.cities),
+                profession=profession.feminine if female else profession.masculine,
+                consent_announcements=person.consent,
+                consent_national=person.national,
+                is_relay=rng.random() < 0.55,
+                availability=person.availability,
+                created_at=created,
+                archived_at=person.archived_at,
+                unsubscribed_at=person.unsubscribed_at,
+            )
             for code, level in levels.items():
-                plan.add(VolunteerCompetence, _parent=Ref("volunteer", email), volunteer_id=Ref("volunteer", email),
-                         competence_id=Ref("competence", code), level=level)  # fmt: skip
+                plan.add(
+                    VolunteerCompetence,
+                    _parent=Ref("volunteer", email),
+                    volunteer_id=Ref("volunteer", email),
+                    competence_id=Ref("competence", code),
+                    level=level,
+                )
     return people
 
 
@@ -120,9 +150,16 @@ def plan_associations(plan: Plan, missions: list[MissionPlan]) -> None:
     for spec in data.ASSOCIATIONS:
         first, last, _ = _person_name(rng, spec.branch)
         domain = f"{_slug(spec.name)[:40].rstrip('-')}.example"
-        plan.add(Association, branch_id=Ref("branch", spec.branch), name=spec.name, city=spec.city,
-                 purpose=spec.purpose, contact_name=f"{first} {last}",
-                 contact_email=f"{_slug(first)}.{_slug(last)}@{domain}",
-                 contact_phone=f"01 99 00 {rng.randint(0, 99):02d} {rng.randint(0, 99):02d}",
-                 annual_budget=spec.budget, values_validated_on=validated.get(spec.name),
-                 created_at=association_created(spec))  # fmt: skip
+        plan.add(
+            Association,
+            branch_id=Ref("branch", spec.branch),
+            name=spec.name,
+            city=spec.city,
+            purpose=spec.purpose,
+            contact_name=f"{first} {last}",
+            contact_email=f"{_slug(first)}.{_slug(last)}@{domain}",
+            contact_phone=f"01 99 00 {rng.randint(0, 99):02d} {rng.randint(0, 99):02d}",
+            annual_budget=spec.budget,
+            values_validated_on=validated.get(spec.name),
+            created_at=association_created(spec),
+        )

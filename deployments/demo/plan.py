@@ -116,8 +116,19 @@ def association_created(spec: data.AssociationSpec) -> datetime:
     return moment(max(date(spec.since, 1, 2), branch.founded_on + timedelta(days=1)))
 
 
-def audit(plan: Plan, m: MissionPlan, key: str, action: str, at: datetime, frm: S | None, to: S | None,
-          **details: Any) -> None:  # fmt: skip
+def audit(
+    plan: Plan, m: MissionPlan, key: str, action: str, at: datetime, frm: S | None, to: S | None, **details: Any
+) -> None:
     """Plan one audit event of the mission."""
-    plan.add(AuditEvent, _parent=m.mission, mission_id=m.mission, at=at, actor=m.coordinator[1], action=action,
-             step_key=key, from_status=frm, to_status=to, details=details)  # fmt: skip
+    plan.add(
+        AuditEvent,
+        _parent=m.mission,
+        mission_id=m.mission,
+        at=at,
+        actor=m.coordinator[1],
+        action=action,
+        step_key=key,
+        from_status=frm,
+        to_status=to,
+        details=details,
+    )

@@ -64,13 +64,20 @@ class FlagBook:
         """One flag row per volunteer and domain: the latest span."""
         for (email, domain), spans in self.spans.items():
             since, cleared, source, cleared_by = max(spans, key=lambda s: s[0])
-            plan.add(PriorityFlag, volunteer_id=Ref("volunteer", email), domain_id=Ref("domain", domain),
-                     since=since, source_mission_id=Ref("mission", source), cleared_at=cleared,
-                     cleared_by_mission_id=Ref("mission", cleared_by) if cleared_by else None)  # fmt: skip
+            plan.add(
+                PriorityFlag,
+                volunteer_id=Ref("volunteer", email),
+                domain_id=Ref("domain", domain),
+                since=since,
+                source_mission_id=Ref("mission", source),
+                cleared_at=cleared,
+                cleared_by_mission_id=Ref("mission", cleared_by) if cleared_by else None,
+            )
 
 
-def _applicants(rng: random.Random, m: MissionPlan, pool: list[Person], scores: dict[str, Any],
-                count: int) -> list[Person]:  # fmt: skip
+def _applicants(
+    rng: random.Random, m: MissionPlan, pool: list[Person], scores: dict[str, Any], count: int
+) -> list[Person]:
     """Who answers the annonce: volunteers with a required competence (priority ones more often), sometimes one
     volunteer of the same domain or, failing that, anyone."""
     needed = {c for c, _ in m.template.competences}
@@ -102,16 +109,42 @@ def plan_search(plan: Plan, m: MissionPlan, people: list[Person], flags: FlagBoo
     channels = [(Channel.EMAIL, len(local))] + [(Channel.NATIONAL_EMAIL, len(pool) - len(local))] * national
     for channel, audience in [*channels, (Channel.SOCIAL, 0)]:
         wave = {Channel.EMAIL: Wave.BRANCH, Channel.NATIONAL_EMAIL: Wave.NATIONAL}.get(channel)
-        plan.add(Diffusion, _parent=m.mission, mission_id=m.mission, channel=channel, round=1, audience_size=audience,
-                 priority_count=priority if channel is not Channel.SOCIAL else 0, sent_at=published,
-                 wave=wave)  # fmt: skip
-    audit(plan, m, DIFFUSION.step_key(1), DIFFUSION.key, published, S.APPROVED, S.PUBLISHED, audience=len(pool),
-          priority=priority)  # fmt: skip
+        plan.add(
+            Diffusion,
+            _parent=m.mission,
+            mission_id=m.mission,
+            channel=channel,
+            round=1,
+            audience_size=audience,
+            priority_count=priority if channel is not Channel.SOCIAL else 0,
+            sent_at=published,
+            wave=wave,
+        )
+    audit(
+        plan,
+        m,
+        DIFFUSION.step_key(1),
+        DIFFUSION.key,
+        published,
+        S.APPROVED,
+        S.PUBLISHED,
+        audience=len(pool),
+        priority=priority,
+    )
     end = min([x for x in (t.get(S.SELECTED), m.cancel[1] if m.cancel else None, now) if x is not None])
     if (end - published).days >= 10 and rng.random() < 0.15:
         sent = published + timedelta(days=rng.randint(7, 9))
-        plan.add(Diffusion, _parent=m.mission, mission_id=m.mission, channel=Channel.EMAIL, round=2,
-                 audience_size=len(local), priority_count=priority, sent_at=sent, wave=Wave.BRANCH)  # fmt: skip
+        plan.add(
+            Diffusion,
+            _parent=m.mission,
+            mission_id=m.mission,
+            channel=Channel.EMAIL,
+            round=2,
+            audience_size=len(local),
+            priority_count=priority,
+            sent_at=sent,
+            wave=Wave.BRANCH,
+        )
         audit(plan, m, DIFFUSION.step_key(2), DIFFUSION.key, sent, S.PUBLISHED, S.PUBLISHED, audience=len(local))
     if end - published < timedelta(minutes=5):
         return
@@ -119,8 +152,9 @@ def plan_search(plan: Plan, m: MissionPlan, people: list[Person], flags: FlagBoo
     # Priority volunteers of the domain get the annonce first and go first at selection.
     scores = {p.email: _score(p, m, flags.active(p.email, domain, published)) for p in pool}
     scored = [(p, *scores[p.email]) for p in _applicants(rng, m, pool, scores, count)]
-    ranked = sorted(scored, key=lambda x: (x[2]["compétences"] > 0, x[2]["priorité"], x[1] + rng.uniform(0, 15)),
-                    reverse=True)  # fmt: skip
+    ranked = sorted(
+        scored, key=lambda x: (x[2]["compétences"] > 0, x[2]["priorité"], x[1] + rng.uniform(0, 15)), reverse=True
+    )
     m.selected = [p for p, _, _ in ranked[: m.needed]] if m.reached(S.SELECTED) else []
     flagged = []
     for p, score, detail in scored:
@@ -135,14 +169,33 @@ def plan_search(plan: Plan, m: MissionPlan, people: list[Person], flags: FlagBoo
         if wants:
             flags.raise_flag(p.email, domain, t[S.SELECTED], m.reference)
             flagged.append(p.email)
-        plan.add(Application, _parent=m.mission, mission_id=m.mission, volunteer_id=Ref("volunteer", p.email),
-                 status=status, channel=_channel(rng, p, m),
-                 message=rng.choice(data.APPLICATION_MESSAGES), score=score, score_detail=detail,
-                 wants_other_mission=wants, applied_at=between(rng, published + timedelta(minutes=1), end),
-                 decided_at=decided)  # fmt: skip
+        plan.add(
+            Application,
+            _parent=m.mission,
+            mission_id=m.mission,
+            volunteer_id=Ref("volunteer", p.email),
+            status=status,
+            channel=_channel(rng, p, m),
+            message=rng.choice(data.APPLICATION_MESSAGES),
+            score=score,
+            score_detail=detail,
+            wants_other_mission=wants,
+            applied_at=between(rng, published + timedelta(minutes=1), end),
+            decided_at=decided,
+        )
     if m.reached(S.SELECTED):
-        audit(plan, m, SELECTION.key, SELECTION.key, t[S.SELECTED], S.PUBLISHED, S.SELECTED,
-              applicants=len(scored), selected=len(m.selected), priority_flagged=len(flagged))  # fmt: skip
+        audit(
+            plan,
+            m,
+            SELECTION.key,
+            SELECTION.key,
+            t[S.SELECTED],
+            S.PUBLISHED,
+            S.SELECTED,
+            applicants=len(scored),
+            selected=len(m.selected),
+            priority_flagged=len(flagged),
+        )
     if m.reached(S.COMPLETED):
         for p in m.selected:
             flags.clear(p.email, domain, t[S.COMPLETED], m.reference)

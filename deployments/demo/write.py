@@ -36,13 +36,32 @@ from models import (
 # Insertion order, with the natural key of the entities that have one. Rows without a key carry `_parent`: they
 # are written only together with their parent volunteer or mission.
 STAGES: list[tuple[type[Base], tuple[str, ...]]] = [
-    (Branch, ("code",)), (Coordinator, ("email",)), (Volunteer, ("email",)), (VolunteerCompetence, ()),
-    (Association, ("name",)), (Mission, ("reference",)), (MissionCompetence, ()), (Announcement, ()),
-    (Diffusion, ()), (Application, ()), (Roadmap, ()), (CheckIn, ()), (Review, ()), (AuditEvent, ()),
-    (RoadmapObjective, ()), (PriorityFlag, ("volunteer_id", "domain_id")), (FeeRecord, ("key",)),
-]  # fmt: skip
-KINDS = {Branch: "branch", Coordinator: "coordinator", Volunteer: "volunteer", Association: "association",
-         Mission: "mission", Roadmap: "roadmap"}  # fmt: skip
+    (Branch, ("code",)),
+    (Coordinator, ("email",)),
+    (Volunteer, ("email",)),
+    (VolunteerCompetence, ()),
+    (Association, ("name",)),
+    (Mission, ("reference",)),
+    (MissionCompetence, ()),
+    (Announcement, ()),
+    (Diffusion, ()),
+    (Application, ()),
+    (Roadmap, ()),
+    (CheckIn, ()),
+    (Review, ()),
+    (AuditEvent, ()),
+    (RoadmapObjective, ()),
+    (PriorityFlag, ("volunteer_id", "domain_id")),
+    (FeeRecord, ("key",)),
+]
+KINDS = {
+    Branch: "branch",
+    Coordinator: "coordinator",
+    Volunteer: "volunteer",
+    Association: "association",
+    Mission: "mission",
+    Roadmap: "roadmap",
+}
 ID_QUERIES = {
     "branch": select(Branch.code, Branch.id),
     "coordinator": select(Coordinator.email, Coordinator.id),

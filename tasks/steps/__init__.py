@@ -28,6 +28,20 @@ REVIEW = review.STEP
 REGISTRY = Registry([NEEDS_ANALYSIS, ANNOUNCEMENT, DIFFUSION, APPLICATIONS, SELECTION, ROADMAP, CHECK_IN, REVIEW])
 
 __all__ = [
-    "ANNOUNCEMENT", "APPLICATIONS", "CANCEL", "CHECK_IN", "DIFFUSION", "NEEDS_ANALYSIS", "REGISTRY", "REVIEW",
-    "ROADMAP", "SELECTION", "Ctx", "Outcome", "Prefill", "Registry", "Step", "build_form",
-]  # fmt: skip
+    "ANNOUNCEMENT",
+    "APPLICATIONS",
+    "CANCEL",
+    "CHECK_IN",
+    "DIFFUSION",
+    "NEEDS_ANALYSIS",
+    "REGISTRY",
+    "REVIEW",
+    "ROADMAP",
+    "SELECTION",
+    "Ctx",
+    "Outcome",
+    "Prefill",
+    "Registry",
+    "Step",
+    "build_form",
+]

@@ -89,9 +89,14 @@ def apply(session: Session, mission: Mission, a: AnnouncementForm, ctx: Ctx) -> 
         return Outcome.REVISE
     version.social_text = notices.social_text(session, mission)
     advance(
-        session, mission, MissionStatus.APPROVED, actor=ctx.actor, step_key=ctx.key, action=STEP.key,
+        session,
+        mission,
+        MissionStatus.APPROVED,
+        actor=ctx.actor,
+        step_key=ctx.key,
+        action=STEP.key,
         details={"round": ctx.n},
-    )  # fmt: skip
+    )
     return Outcome.APPROVED
 
 

@@ -73,9 +73,13 @@ def handle(
         waits = isinstance(exc, StepWaits)
         outcome = Outcome.AWAIT if waits else Outcome.RETRY
         audit(
-            session, mission, actor=actor, action=f"{step.key}:{'awaiting' if waits else 'refused'}",
-            step_key=step_key, details={"outcome": outcome.value, "error": str(exc), "answer": _redact(data)},
-        )  # fmt: skip
+            session,
+            mission,
+            actor=actor,
+            action=f"{step.key}:{'awaiting' if waits else 'refused'}",
+            step_key=step_key,
+            details={"outcome": outcome.value, "error": str(exc), "answer": _redact(data)},
+        )
         return Verdict(outcome, str(exc))
     event = step_done(session, mission_id, step_key) or audit(
         session, mission, actor=actor, action=step.key, step_key=step_key
@@ -99,12 +103,17 @@ def first_round(session: Session, mission_id: int, step: Step) -> int:
 def returns(session: Session, mission_id: int) -> int:
     """How many times the mission went back to an earlier step (a retained volunteer withdrew, the selection asked
     for new applications)."""
-    return session.scalar(
-        select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.mission_id == mission_id,
-            AuditEvent.details["outcome"].as_string().in_([o.value for o in BACK]),
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.mission_id == mission_id,
+                AuditEvent.details["outcome"].as_string().in_([o.value for o in BACK]),
+            )
         )
-    ) or 0  # fmt: skip
+        or 0
+    )
 
 
 def team_label(c: Coordinator) -> str:
@@ -156,8 +165,11 @@ def describe(
     members = [*team(session, mission), *([association_label(mission)] if step.ask_outside else []), *step.answered_by]
     defaults = {**spec.defaults, "entered_by": members[0]}
     if previous:  # what was typed, except an empty decision and a team member no longer offered
-        kept = {k: v for k, v in previous.items()
-                if (k != "decision" or (v and not awaiting)) and (k != "entered_by" or v in members)}  # fmt: skip
+        kept = {
+            k: v
+            for k, v in previous.items()
+            if (k != "decision" or (v and not awaiting)) and (k != "entered_by" or v in members)
+        }
         defaults.update(kept)
     if awaiting and step.waiting_decision:
         defaults["decision"] = step.waiting_decision

@@ -88,13 +88,14 @@ def check(
     if a.decision is Decision.NEXT_WAVE and following is None:
         errors.append(
             "L'annonce a déjà été envoyée à toutes ses vagues"
-            + ("." if reached is Wave.NATIONAL else " : pour aller au-delà de l'antenne, choisissez « élargir la "
-               "diffusion au national ».")
-        )  # fmt: skip
-    if entered_by(a.entered_by) == SCHEDULER and (a.decision is not Decision.NEXT_WAVE or parse(a.applications)):
-        errors.append(
-            f"« {SCHEDULER} » n'envoie que la vague suivante : choisissez votre nom dans « Saisi par »."
+            + (
+                "."
+                if reached is Wave.NATIONAL
+                else " : pour aller au-delà de l'antenne, choisissez « élargir la diffusion au national »."
+            )
         )
+    if entered_by(a.entered_by) == SCHEDULER and (a.decision is not Decision.NEXT_WAVE or parse(a.applications)):
+        errors.append(f"« {SCHEDULER} » n'envoie que la vague suivante : choisissez votre nom dans « Saisi par ».")
     if errors:
         return [*errors, "Aucune candidature de ce formulaire n'a été enregistrée."]
     if a.decision is Decision.SELECT and not applications:

@@ -27,8 +27,11 @@ class Health(StrEnum):
     BLOCKED = "bloquée"
 
 
-HEALTH_STATUS = {Health.ON_TRACK: CheckInStatus.ON_TRACK, Health.AT_RISK: CheckInStatus.AT_RISK,
-                 Health.BLOCKED: CheckInStatus.BLOCKED}  # fmt: skip
+HEALTH_STATUS = {
+    Health.ON_TRACK: CheckInStatus.ON_TRACK,
+    Health.AT_RISK: CheckInStatus.AT_RISK,
+    Health.BLOCKED: CheckInStatus.BLOCKED,
+}
 
 
 class Decision(StrEnum):
@@ -97,9 +100,14 @@ def apply(session: Session, mission: Mission, a: CheckInForm, ctx: Ctx) -> Outco
     """Store check-in `ctx.n`; « mission terminée » leads to the bilan; a withdrawal reopens the search."""
     refuse_if(check(a, today=utcnow().date(), selected=withdrawal.retained(session, mission)))
     session.add(
-        CheckIn(mission_id=mission.id, number=ctx.n, held_on=a.held_on, status=HEALTH_STATUS[a.status],
-                notes=a.notes.strip())
-    )  # fmt: skip
+        CheckIn(
+            mission_id=mission.id,
+            number=ctx.n,
+            held_on=a.held_on,
+            status=HEALTH_STATUS[a.status],
+            notes=a.notes.strip(),
+        )
+    )
     status = HEALTH_STATUS[a.status]
     if status.alarming:  # the branch lead is told, with the notes
         notices.at_risk(session, mission, number=ctx.n, status=status, notes=a.notes.strip())

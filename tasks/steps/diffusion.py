@@ -33,8 +33,9 @@ def run(session: Session, mission: Mission, round_: int) -> dict[str, int]:
         raise StepRefused(f"La mission {mission.reference} n'a pas d'annonce approuvée.")
     if mission.wave is None:  # the publication
         mission.wave = Wave.PRIORITY
-    counts = diffuse(session, mission, round_=round_, wave=mission.wave, text=approved.text,
-                     social=approved.social_text)  # fmt: skip
+    counts = diffuse(
+        session, mission, round_=round_, wave=mission.wave, text=approved.text, social=approved.social_text
+    )
     if mission.wave is Wave.PRIORITY and not counts["queued"]:  # no one has priority in the domain: the branch now
         mission.wave = Wave.BRANCH
         counts = diffuse(session, mission, round_=round_, wave=mission.wave, text=approved.text)

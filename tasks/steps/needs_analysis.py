@@ -128,8 +128,10 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
     validated = mission.association.values_validated_on
     if values_still_valid(validated, today):
         assert validated is not None
-        section = (f"\n**Adhésion aux valeurs** : validée le {validated:%d/%m/%Y}, valable jusqu'au "
-                   f"{values_valid_until(validated):%d/%m/%Y}. Inutile de la revoir à cette rencontre.")  # fmt: skip
+        section = (
+            f"\n**Adhésion aux valeurs** : validée le {validated:%d/%m/%Y}, valable jusqu'au "
+            f"{values_valid_until(validated):%d/%m/%Y}. Inutile de la revoir à cette rencontre."
+        )
     else:
         last = f"dernière validation le {validated:%d/%m/%Y}, expirée" if validated else "jamais validée"
         section = f"\n**Adhésion aux valeurs** : à vérifier à cette rencontre ({last})."
@@ -154,8 +156,10 @@ def apply(session: Session, mission: Mission, a: NeedsAnalysisForm, ctx: Ctx) ->
     """Record the analysed need and its competences; the mission is `analysed`. Kept in progress (the form as
     shown), nothing is written: the form is asked again with what was typed."""
     if a.decision is Decision.DRAFT:
-        raise StepWaits(f"analyse en cours, gardée le {utcnow():%d/%m/%Y} : complétez-la, puis choisissez « "
-                        f"{Decision.VALIDATE.value} » (l'annonce est alors rédigée).")  # fmt: skip
+        raise StepWaits(
+            f"analyse en cours, gardée le {utcnow():%d/%m/%Y} : complétez-la, puis choisissez « "
+            f"{Decision.VALIDATE.value} » (l'annonce est alors rédigée)."
+        )
     domain = session.scalar(select(Domain).where(Domain.code == label_code(a.domain)))
     codes = [label_code(x) for x in a.competences]
     found = {c.code: c for c in session.scalars(select(Competence).where(Competence.code.in_(codes)))}

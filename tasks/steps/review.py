@@ -98,14 +98,18 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
 def apply(session: Session, mission: Mission, a: ReviewForm, ctx: Ctx) -> Outcome:
     """Store the bilan and complete the mission; the association's own half (by its link) waits for the rest."""
     if a.decision is Decision.DRAFT:
-        raise StepWaits("bilan en cours : complétez-le avec le bénévole et l'association (les deux notes), puis « "
-                        f"{Decision.COMPLETE.value} ».")  # fmt: skip
+        raise StepWaits(
+            "bilan en cours : complétez-le avec le bénévole et l'association (les deux notes), puis « "
+            f"{Decision.COMPLETE.value} »."
+        )
     if a.decision is Decision.ASSOCIATION:
         if a.association_rating is None:
             raise StepRefused("Le bilan de l'association doit comporter sa note de satisfaction (1 à 5).")
         said = f" : « {a.testimony.strip()[:200]} »" if a.testimony.strip() else ""
-        raise StepWaits(f"l'association a donné son bilan ({a.association_rating}/5){said}. Complétez avec le "
-                        "bénévole, puis « enregistrer le bilan et terminer la mission ».")  # fmt: skip
+        raise StepWaits(
+            f"l'association a donné son bilan ({a.association_rating}/5){said}. Complétez avec le "
+            "bénévole, puis « enregistrer le bilan et terminer la mission »."
+        )
     refuse_if(check(a))
     assert a.association_rating is not None and a.volunteer_rating is not None
     session.add(

@@ -106,11 +106,16 @@ def check(a: RoadmapForm) -> list[str]:
     objectives = a.kept_objectives()
     if not objectives:
         errors.append("La feuille de route doit compter au moins un objectif.")
-    errors += [f"L'échéance de l'objectif {i} ({o.due_on:%d/%m/%Y}) est hors de la mission."
-               for i, o in enumerate(objectives, 1) if not a.start_on <= o.due_on <= a.end_on]  # fmt: skip
+    errors += [
+        f"L'échéance de l'objectif {i} ({o.due_on:%d/%m/%Y}) est hors de la mission."
+        for i, o in enumerate(objectives, 1)
+        if not a.start_on <= o.due_on <= a.end_on
+    ]
     if a.decision is Decision.VALIDATE and not a.validated_by_association:
-        errors.append("La feuille de route doit être validée par l'association pour clore la recherche (ou "
-                      "envoyez-la-lui : « la faire valider par l'association »).")  # fmt: skip
+        errors.append(
+            "La feuille de route doit être validée par l'association pour clore la recherche (ou "
+            "envoyez-la-lui : « la faire valider par l'association »)."
+        )
     return errors
 
 
@@ -133,15 +138,21 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
         return withdrawal.reopen(session, mission, a.withdrawn, a.notes, ctx, action=STEP.key)
     refuse_if(check(a))
     if a.decision is Decision.SEND:
-        raise StepWaits(f"feuille de route envoyée à {mission.association.contact_name} ({mission.association.name}) "
-                        f"le {utcnow():%d/%m/%Y} : sa validation par le lien du mail clôt la recherche.")  # fmt: skip
+        raise StepWaits(
+            f"feuille de route envoyée à {mission.association.contact_name} ({mission.association.name}) "
+            f"le {utcnow():%d/%m/%Y} : sa validation par le lien du mail clôt la recherche."
+        )
     if a.decision is Decision.WAIT:
-        raise StepWaits(f"en attente de la validation de la feuille de route par {mission.association.contact_name} "
-                        f"({mission.association.name}), par le lien de son mail.")  # fmt: skip
+        raise StepWaits(
+            f"en attente de la validation de la feuille de route par {mission.association.contact_name} "
+            f"({mission.association.name}), par le lien de son mail."
+        )
     if a.decision is Decision.CHANGES:
         said = a.association_remarks.strip() or "sans précision"
-        raise StepWaits(f"l'association demande des modifications : « {said} ». Corrigez la feuille de route, puis "
-                        "renvoyez-la (« la faire valider par l'association ») ou validez-la.")  # fmt: skip
+        raise StepWaits(
+            f"l'association demande des modifications : « {said} ». Corrigez la feuille de route, puis "
+            "renvoyez-la (« la faire valider par l'association ») ou validez-la."
+        )
     roadmap = session.scalar(select(Roadmap).where(Roadmap.mission_id == mission.id))
     if roadmap is None:
         roadmap = Roadmap(mission_id=mission.id)
@@ -153,11 +164,14 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
     session.flush()
     session.add_all(
         RoadmapObjective(
-            roadmap_id=roadmap.id, position=i, objective=o.objective.strip(), deliverable=o.deliverable.strip(),
+            roadmap_id=roadmap.id,
+            position=i,
+            objective=o.objective.strip(),
+            deliverable=o.deliverable.strip(),
             due_on=o.due_on,
         )
         for i, o in enumerate(a.kept_objectives(), 1)
-    )  # fmt: skip
+    )
     closed = list(
         session.scalars(
             select(Application).where(
@@ -169,9 +183,14 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
     for app in closed:
         app.status, app.decided_at = ApplicationStatus.CLOSED, utcnow()
     advance(
-        session, mission, MissionStatus.IN_PROGRESS, actor=ctx.actor, step_key=ctx.key, action=STEP.key,
+        session,
+        mission,
+        MissionStatus.IN_PROGRESS,
+        actor=ctx.actor,
+        step_key=ctx.key,
+        action=STEP.key,
         details={"closed_applications": len(closed)},
-    )  # fmt: skip
+    )
     session.flush()
     notices.search_closed(session, mission, [x.volunteer_id for x in closed])
     return Outcome.CONTINUE

@@ -94,8 +94,11 @@ def check(
             errors.append("Aucun bénévole n'est encore retenu : retenez-en au moins un, ou reprenez la recherche.")
     elif not selected and not bad:
         errors.append("Retenez au moins un bénévole.")
-    errors += [f"V-{vid:04d} n'a pas candidaté à cette mission." for vid in dict.fromkeys(selected + wants_other)
-               if vid not in applicants]  # fmt: skip
+    errors += [
+        f"V-{vid:04d} n'a pas candidaté à cette mission."
+        for vid in dict.fromkeys(selected + wants_other)
+        if vid not in applicants
+    ]
     both = sorted(set(selected) & set(wants_other))
     if both:
         errors.append(
@@ -112,27 +115,35 @@ def check(
 
 def retained_ids(session: Session, mission: Mission) -> list[int]:
     """The volunteers retained on the mission now."""
-    return list(session.scalars(select(Application.volunteer_id).where(
-        Application.mission_id == mission.id, Application.status == ApplicationStatus.SELECTED)))  # fmt: skip
+    return list(
+        session.scalars(
+            select(Application.volunteer_id).where(
+                Application.mission_id == mission.id, Application.status == ApplicationStatus.SELECTED
+            )
+        )
+    )
 
 
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
     """The ranked candidates as choices (the reserve after a withdrawal), the best ones retained by default for
     the places still empty; submitted as shown, the form is accepted (a short count says why)."""
-    ranked = list(session.scalars(
-        select(Volunteer)
-        .join(Application, Application.volunteer_id == Volunteer.id)
-        .where(Application.mission_id == mission.id, Application.status.in_(PICKABLE))
-        .order_by(Application.score.desc().nulls_last(), Volunteer.id)
-    ))  # fmt: skip
+    ranked = list(
+        session.scalars(
+            select(Volunteer)
+            .join(Application, Application.volunteer_id == Volunteer.id)
+            .where(Application.mission_id == mission.id, Application.status.in_(PICKABLE))
+            .order_by(Application.score.desc().nulls_last(), Volunteer.id)
+        )
+    )
     labels = [v.label for v in ranked]
     kept = retained_ids(session, mission)
     places = max(mission.volunteers_needed - len(kept), 0)
     picked = labels[:places]
     defaults: dict[str, object] = {"selected": picked}
     if len(kept) + len(picked) != mission.volunteers_needed:
-        defaults["count_reason"] = (f"{len(labels)} candidat(s) disponible(s) pour {places} place(s) à pourvoir."
-                                    if kept or picked else "")  # fmt: skip
+        defaults["count_reason"] = (
+            f"{len(labels)} candidat(s) disponible(s) pour {places} place(s) à pourvoir." if kept or picked else ""
+        )
     if not picked:
         defaults["decision"] = (Decision.KEEP if kept else Decision.REOPEN).value
     section = applicants_table(session, mission)
@@ -172,13 +183,23 @@ def apply(session: Session, mission: Mission, a: SelectionForm, ctx: Ctx) -> Out
     for vid in wants_other:
         set_priority(session, vid, mission, now)
     advance(
-        session, mission, MissionStatus.SELECTED, actor=ctx.actor, step_key=ctx.key, action=STEP.key,
-        details={"selected": selected, "kept": kept, "priority": wants_other,
-                 "count_reason": a.count_reason.strip()[:300]},
-    )  # fmt: skip
+        session,
+        mission,
+        MissionStatus.SELECTED,
+        actor=ctx.actor,
+        step_key=ctx.key,
+        action=STEP.key,
+        details={
+            "selected": selected,
+            "kept": kept,
+            "priority": wants_other,
+            "count_reason": a.count_reason.strip()[:300],
+        },
+    )
     session.flush()
-    notices.selection(session, mission, chosen=selected, reserve=reserve,
-                      occasion="" if ctx.asked == STEP.key else ctx.asked)  # fmt: skip
+    notices.selection(
+        session, mission, chosen=selected, reserve=reserve, occasion="" if ctx.asked == STEP.key else ctx.asked
+    )
     return Outcome.CONTINUE
 
 
@@ -191,8 +212,11 @@ def set_priority(session: Session, volunteer_id: int, mission: Mission, now: dat
         )
     )
     if existing is None:
-        session.add(PriorityFlag(volunteer_id=volunteer_id, domain_id=mission.domain_id, since=now,
-                                 source_mission_id=mission.id))  # fmt: skip
+        session.add(
+            PriorityFlag(
+                volunteer_id=volunteer_id, domain_id=mission.domain_id, since=now, source_mission_id=mission.id
+            )
+        )
     elif existing.cleared_at is not None or existing.source_mission_id != mission.id:
         existing.since, existing.source_mission_id = now, mission.id
         existing.cleared_at, existing.cleared_by_mission_id = None, None

@@ -46,8 +46,9 @@ def check(*, withdrawing: bool, named: list[str], selected: Collection[int]) -> 
     ids, errors = volunteer_ids(named)
     if not named:
         errors.append(f"Indiquez dans « {WHO} » qui se désiste.")
-    errors += [f"V-{vid:04d} n'est pas retenu(e) pour cette mission." for vid in dict.fromkeys(ids)
-               if vid not in selected]  # fmt: skip
+    errors += [
+        f"V-{vid:04d} n'est pas retenu(e) pour cette mission." for vid in dict.fromkeys(ids) if vid not in selected
+    ]
     return errors
 
 
@@ -79,8 +80,9 @@ def reopen(session: Session, mission: Mission, named: list[str], notes: str, ctx
             app.status, app.decided_at = ApplicationStatus.WITHDRAWN, now
     staying = sorted(set(selected) - set(ids))
     details: dict[str, Any] = {"withdrawn": sorted(set(ids)), "still_retained": staying}
-    reopen_search(session, mission, actor=ctx.actor, step_key=ctx.key, action=action, details=details,
-                  keep_dates=bool(staying))  # fmt: skip
+    reopen_search(
+        session, mission, actor=ctx.actor, step_key=ctx.key, action=action, details=details, keep_dates=bool(staying)
+    )
     session.flush()
     notices.withdrawal(session, mission, sorted(set(ids)), occasion=ctx.asked, reason=notes.strip())
     return Outcome.WITHDRAWN

@@ -24,7 +24,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _text(table: str, column: str, length: int, comment: str | None = None) -> None:
-    op.add_column(table, sa.Column(column, sa.String(length), nullable=False, server_default=sa.text("''"), comment=comment))
+    op.add_column(
+        table, sa.Column(column, sa.String(length), nullable=False, server_default=sa.text("''"), comment=comment)
+    )
 
 
 def upgrade() -> None:
@@ -48,8 +50,10 @@ def upgrade() -> None:
         )
     op.create_index("ix_volunteer_name_key", "volunteer", ["name_key"])
 
-    op.add_column("fee_record", sa.Column("billed_on", sa.Date(), nullable=True,
-                                          comment="When the bill was mailed to the association"))  # fmt: skip
+    op.add_column(
+        "fee_record",
+        sa.Column("billed_on", sa.Date(), nullable=True, comment="When the bill was mailed to the association"),
+    )
     op.add_column("fee_record", sa.Column("reminded_on", sa.Date(), nullable=True))
     _text("fee_record", "settled_by", 160, "Who recorded it paid or waived")
     _text("fee_bracket", "recorded_by", 160)
@@ -57,8 +61,9 @@ def upgrade() -> None:
     _text("outbox_mail", "reply_to", 254, "The Passerelle, for mails about a mission")
     with op.batch_alter_table("application") as batch:  # application is referenced by nothing: a copy is allowed
         batch.add_column(sa.Column("relayed_by_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_application_relayed_by_id_volunteer", "volunteer", ["relayed_by_id"], ["id"],
-                                 ondelete="SET NULL")  # fmt: skip
+        batch.create_foreign_key(
+            "fk_application_relayed_by_id_volunteer", "volunteer", ["relayed_by_id"], ["id"], ondelete="SET NULL"
+        )
 
 
 def downgrade() -> None:
@@ -67,7 +72,14 @@ def downgrade() -> None:
         batch.drop_column("relayed_by_id")
     op.drop_index("ix_volunteer_name_key", "volunteer")
     op.drop_index("ix_association_name_key", "association")
-    for table, column in (("outbox_mail", "reply_to"), ("fee_bracket", "recorded_at"), ("fee_bracket", "recorded_by"),
-                          ("fee_record", "settled_by"), ("fee_record", "reminded_on"), ("fee_record", "billed_on"),
-                          ("volunteer", "name_key"), ("association", "name_key")):  # fmt: skip
+    for table, column in (
+        ("outbox_mail", "reply_to"),
+        ("fee_bracket", "recorded_at"),
+        ("fee_bracket", "recorded_by"),
+        ("fee_record", "settled_by"),
+        ("fee_record", "reminded_on"),
+        ("fee_record", "billed_on"),
+        ("volunteer", "name_key"),
+        ("association", "name_key"),
+    ):
         op.drop_column(table, column)  # DROP COLUMN in place (PostgreSQL, SQLite >= 3.35)

@@ -29,8 +29,10 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("ALTER TABLE volunteer ADD COLUMN skills integer[] NOT NULL DEFAULT '{}'")
-    op.execute(f"UPDATE volunteer v SET skills = {SKILLS_OF} WHERE EXISTS "
-               "(SELECT 1 FROM volunteer_competence vc WHERE vc.volunteer_id = v.id)")
+    op.execute(
+        f"UPDATE volunteer v SET skills = {SKILLS_OF} WHERE EXISTS "
+        "(SELECT 1 FROM volunteer_competence vc WHERE vc.volunteer_id = v.id)"
+    )
     op.execute("CREATE INDEX ix_volunteer_skills ON volunteer USING gin (skills)")
     op.execute(f"""
         CREATE FUNCTION volunteer_skills_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -40,8 +42,10 @@ def upgrade() -> None:
             RETURN NULL;
         END $$""")
     for event, table in EVENTS.items():
-        op.execute(f"CREATE TRIGGER volunteer_skills_{event} AFTER {event.upper()} ON volunteer_competence "
-                   f"REFERENCING {table} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION volunteer_skills_refresh()")
+        op.execute(
+            f"CREATE TRIGGER volunteer_skills_{event} AFTER {event.upper()} ON volunteer_competence "
+            f"REFERENCING {table} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION volunteer_skills_refresh()"
+        )
 
 
 def downgrade() -> None:

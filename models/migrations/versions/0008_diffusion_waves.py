@@ -24,7 +24,12 @@ def upgrade() -> None:
     op.add_column("mission", sa.Column("wave", sa.String(32), nullable=True))
     op.add_column(
         "mission",
-        sa.Column("waves_stopped_at", sa.DateTime(timezone=True), nullable=True, comment="The Passerelle stopped the scheduled waves"),
+        sa.Column(
+            "waves_stopped_at",
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment="The Passerelle stopped the scheduled waves",
+        ),
     )
     op.add_column("diffusion", sa.Column("wave", sa.String(32), nullable=True))
     op.execute(
