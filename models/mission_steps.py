@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
@@ -110,10 +110,6 @@ class Application(Base):
     wants_other_mission: Mapped[bool] = mapped_column(default=False)
     applied_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
-    # A retained volunteer's agreement to the roadmap (by their link, or recorded by the Passerelle), and what they
-    # asked to change; both reset when the roadmap is sent again.
-    roadmap_agreed_at: Mapped[datetime | None]
-    roadmap_remarks: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
 
 
 class Roadmap(Base):
@@ -209,3 +205,38 @@ class Review(Base):
     association_would_redo: Mapped[bool] = mapped_column(default=True)
     volunteer_would_redo: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PartyAnswer(Base):
+    """What one party outside P&C answered when a step asked it (by its signed link, or told the Passerelle, who
+    recorded it): a retained volunteer's agreement to one sending of the roadmap, the association's or a
+    volunteer's news at a check-in, their half of the bilan with their consent to publish its testimony.
+
+    `asked` is the key of what was asked (the roadmap's sending, the check-in round, the bilan), `party` who answers
+    it (`association`, or `v<volunteer id>`): one answer per party and asking, so a second click changes nothing.
+    """
+
+    __tablename__ = "party_answer"
+    __table_args__ = (
+        UniqueConstraint("mission_id", "asked", "party"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="party_rating_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("mission.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(40))  # roadmap, check-in, review
+    asked: Mapped[str] = mapped_column(String(120))
+    party: Mapped[str] = mapped_column(String(40))
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer.id", ondelete="CASCADE"))
+    answer: Mapped[str] = mapped_column(String(40))  # agree / changes; going / difficulty / blocked; given
+    comment: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    rating: Mapped[int | None]
+    would_redo: Mapped[bool | None]
+    # Consent to publish the testimony (the bilan): the wording agreed to, and when; empty and None without it.
+    consent_wording: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    consent_at: Mapped[datetime | None]
+    actor: Mapped[str] = mapped_column(String(200))  # who answered, or the team member who recorded it
+    by_link: Mapped[bool] = mapped_column(
+        default=True, server_default=true()
+    )  # False: recorded by the Passerelle (phone, mail)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         "Changing it invalidates every link already mailed.",
     )
     link_days: int = Field(default=60, ge=1, description="Days a link to act on a mission stays valid.")
+    outsider_reminder_days: int = Field(
+        default=5,
+        ge=1,
+        description="Days before a person outside P&C who left a link unanswered (an annonce, a roadmap, a check-in, "
+        "a bilan) is reminded; a second reminder after as many days again, then the Passerelle is told.",
+    )
     retention_years: int = Field(
         default=3, ge=1, description="Years without activity after which a volunteer is warned, then erased."
     )

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from portal import associations, volunteers
+from portal import associations, parties, volunteers
 from portal.pages import BODY_MAX, page
 
 app = FastAPI(title="Passerelles & Compétences", docs_url=None, redoc_url=None, openapi_url=None)
@@ -57,6 +57,7 @@ def home() -> HTMLResponse:
 
 
 app.include_router(volunteers.router)
+app.include_router(parties.router)
 app.include_router(associations.router)  # last: its `/{purpose}/{token}` would catch the volunteers' pages
 
 

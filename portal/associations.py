@@ -1,5 +1,5 @@
-"""The association's pages: approve the annonce or ask for a revision, validate the roadmap, give its bilan;
-each answer resumes the mission's suspended step."""
+"""The association's pages: approve the annonce or ask for a revision, validate the roadmap; each answer
+resumes the mission's suspended step. (Its bilan is a half recorded for the Passerelle: portal/bilan.py.)"""
 
 from __future__ import annotations
 
@@ -17,17 +17,16 @@ from tasks.links import LinkRefused, Purpose, read
 from tasks.refusals import StepRefused
 from tasks.rendering import render
 from tasks.runs import answered, resume, waiting_form
-from tasks.steps import ANNOUNCEMENT, REVIEW, ROADMAP, Outcome
+from tasks.steps import ANNOUNCEMENT, ROADMAP, Outcome
 from tasks.steps.announcement import Decision as AnnouncementDecision
 from tasks.steps.answers import association_label
 from tasks.steps.base import asked_key
-from tasks.steps.review import Decision as ReviewDecision
 from tasks.steps.roadmap import Decision as RoadmapDecision
 
 router = APIRouter()
 
 
-ASKED = {Purpose.ANNOUNCEMENT: ANNOUNCEMENT, Purpose.ROADMAP: ROADMAP, Purpose.REVIEW: REVIEW}
+ASKED = {Purpose.ANNOUNCEMENT: ANNOUNCEMENT, Purpose.ROADMAP: ROADMAP}
 EXACT = {Purpose.ROADMAP}  # each sending of the roadmap has its own link: only that attempt is answered
 
 
@@ -90,7 +89,6 @@ def _association_page(purpose: Purpose, token: str, *, error: str = "", **typed:
     template, title = {
         Purpose.ANNOUNCEMENT: ("annonce", "Votre annonce"),
         Purpose.ROADMAP: ("roadmap", "Votre feuille de route"),
-        Purpose.REVIEW: ("review", "Votre bilan"),
     }[purpose]
     html = render(
         f"portal/{template}.html.j2",
@@ -133,19 +131,6 @@ async def association_answer(purpose: str, token: str, request: Request) -> HTML
 def _read_answer(which: Purpose, c: dict[str, Any], fields: dict[str, str]) -> list[str]:
     """Check the association's answer, resume the step with it; what the confirmation page says."""
     decision = fields.get("decision", "")
-    if which is Purpose.REVIEW:
-        rating = fields.get("note", "")
-        if rating not in {"1", "2", "3", "4", "5"}:
-            raise StepRefused("Choisissez votre satisfaction, de 1 à 5.")
-        testimony = portal.check_message(fields.get("temoignage", ""), what="Votre témoignage")
-        _answer(
-            c,
-            decision=ReviewDecision.ASSOCIATION.value,
-            association_rating=int(rating),
-            testimony=testimony,
-            association_would_redo=fields.get("refaire") != "non",
-        )
-        return ["Merci pour votre bilan !", f"{c['passerelle']} le complète avec le ou la bénévole."]
     if decision not in ("approuver", "reviser"):
         raise StepRefused("Choisissez : approuver, ou demander des modifications.")
     remarks = portal.check_message(fields.get("remarks", ""), required=decision == "reviser", what="Vos remarques")
@@ -163,6 +148,9 @@ def _read_answer(which: Purpose, c: dict[str, Any], fields: dict[str, str]) -> l
             validated_on=str(utcnow().date()),
             association_remarks=remarks,
         )
-        return ["Merci : la feuille de route est validée.", "La recherche de bénévole est close ; bonne mission !"]
+        return [
+            "Merci : votre validation de la feuille de route est transmise.",
+            "La recherche de bénévole est close dès que chaque bénévole retenu a aussi donné son accord.",
+        ]
     _answer(c, decision=RoadmapDecision.CHANGES.value, validated_by_association=False, association_remarks=remarks)
     return ["Merci : vos remarques sont transmises.", f"{c['passerelle']} vous renverra la feuille de route."]

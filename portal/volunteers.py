@@ -230,3 +230,75 @@ async def preferences_save(token: str, request: Request) -> HTMLResponse:
 #
 # Each answers a step the mission's run is suspended at, through the Prefect API as the UI does: the step's own
 # checks and writes then run in the flow, and the audit names the association. Whichever answer comes first wins.
+
+
+# --- Retained volunteers: agree to the roadmap -------------------------------------------------------------
+
+
+def _roadmap_page(token: str, *, error: str = "", typed: dict[str, str] | None = None) -> HTMLResponse:
+    payload = read(Purpose.ROADMAP_AGREEMENT, token)
+    with unit_of_work() as session:
+        v, m = portal.roadmap_asked(session, payload.get("v"), payload.get("m"), payload.get("k"))
+        context = {
+            "first_name": v.first_name,
+            "reference": m.reference,
+            "mission_title": m.title,
+            "association": m.association.name,
+            "passerelle": m.coordinator.full_name,
+            "run": m.flow_run_id or "",
+        }
+    html = render(
+        "portal/roadmap_agreement.html.j2",
+        title=f"Votre feuille de route — {context['reference']}",
+        roadmap=portal.roadmap_shown(str(context["run"]), str(payload.get("k"))),
+        error=error,
+        typed=typed or {},
+        max=portal.MESSAGE_MAX,
+        **context,
+    )
+    return HTMLResponse(html, status_code=422 if error else 200)
+
+
+@router.get("/accord-feuille-de-route/{token}", response_class=HTMLResponse)
+def roadmap_form(token: str) -> HTMLResponse:
+    try:
+        return _roadmap_page(token)
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+
+
+@router.post("/accord-feuille-de-route/{token}", response_class=HTMLResponse)
+async def roadmap_answer(token: str, request: Request) -> HTMLResponse:
+    try:
+        payload = read(Purpose.ROADMAP_AGREEMENT, token)
+        fields = await form(request)
+        try:
+            with unit_of_work() as session:
+                agree = portal.answer_roadmap(
+                    session,
+                    payload.get("v"),
+                    payload.get("m"),
+                    payload.get("k"),
+                    fields.get("decision", ""),
+                    fields.get("remarks", ""),
+                )
+                passerelle = portal.mission(session, payload.get("m")).coordinator.full_name
+        except TextRefused as exc:
+            typed = {k: v[: portal.MESSAGE_MAX] for k, v in fields.items()}
+            return _roadmap_page(token, error=str(exc), typed=typed)
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+    if not agree:
+        portal.after_roadmap_answer(int(payload["m"]), str(payload["k"]))
+        return page(
+            "Merci : vos remarques sont transmises",
+            [f"{passerelle}, votre Passerelle, vous renverra la feuille de route modifiée."],
+            problem=False,
+        )
+    done = portal.after_roadmap_answer(int(payload["m"]), str(payload["k"]))
+    said = (
+        "La feuille de route est validée par tous : la recherche est close, bonne mission !"
+        if done == "validated"
+        else "Quand l'association l'aura validée et chaque bénévole retenu aura donné son accord, la mission démarre."
+    )
+    return page("Merci : votre accord est enregistré", [said], problem=False)

@@ -32,6 +32,9 @@ class Purpose(StrEnum):
     ROADMAP = "feuille-de-route"
     REVIEW = "bilan"
     PRIORITY = "priorite"  # a volunteer in reserve asks for another mission in the domain (priority)
+    ROADMAP_AGREEMENT = "accord-feuille-de-route"  # a retained volunteer agrees to the roadmap, or asks changes
+    VOLUNTEER_REVIEW = "bilan-benevole"  # a retained volunteer's half of the bilan
+    NEWS = "point"  # at a check-in, the association's or a volunteer's news of the mission
 
 
 # How long a link stays valid: an unsubscribe link must still work when an old mail is opened (RFC 8058 asks for

@@ -32,12 +32,12 @@ from models.db import unit_of_work
 from models.rules import REACHED_AT, MissionSnapshot, Waiting
 from models.settings import get_settings, wave_policy
 from models.waves import summary
-from tasks import waves
+from tasks import outsiders, waves
 from tasks.compose import check_address, compose
 from tasks.delivery import deliver_soon
 from tasks.notices import run_url
 from tasks.outbox import enqueue
-from tasks.steps import REGISTRY, Outcome
+from tasks.steps import CHECK_IN, REGISTRY, Outcome, check_in
 
 
 def service_levels() -> dict[str, int]:
@@ -285,6 +285,22 @@ def send_reminders(today: date | None = None) -> dict[str, Any]:
     """Queue the reminders and escalations due today (the `send-mails` flow sends them)."""
     today = today or utcnow().date()
     with unit_of_work() as session:
-        result = remind(session, open_missions(session, today=today, levels=service_levels()), today)
+        missions = open_missions(session, today=today, levels=service_levels())
+        result = remind(session, missions, today)
+        result["news_asked"] = ask_due_news(session, missions, today)
+        result.update(outsiders.remind_outsiders(session, utcnow()))
     deliver_soon()
     return result
+
+
+def ask_due_news(session: Session, missions: list[OpenMission], today: date) -> int:
+    """At each check-in date (the roadmap's rhythm reached), ask the association and each retained volunteer how
+    the mission goes, by their links (once per check-in and person); how many were asked."""
+    asked = 0
+    for o in missions:
+        if o.waiting.step != CHECK_IN.key or not outsiders.check_in_due(o.waiting.since, o.waiting.level_days, today):
+            continue
+        m = session.get(Mission, o.mission_id)
+        if m is not None:
+            asked += outsiders.ask_news(session, m, check_in.next_round(session, m.id))
+    return asked

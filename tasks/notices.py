@@ -48,16 +48,19 @@ def _volunteers(session: Session, ids: list[int]) -> list[Volunteer]:
     return list(session.scalars(select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id))) if ids else []
 
 
-def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, **ctx: object) -> None:
+def _to_volunteer(
+    session: Session, mission: Mission, v: Volunteer, kind: str, *, occasion: str = "", **ctx: object
+) -> bool:
+    """`occasion`, as for the association: what tells apart mails of one kind sent again (each roadmap sending)."""
     if not v.may_receive(kind):  # the mail gate (models/mail_gate.py); checked again when it is sent
-        return
+        return False
     links = volunteer_links(v.id)
     content = compose(kind, mission=mission, volunteer=v, name=v.first_name, is_volunteer=True, **ctx)
-    enqueue(
+    return enqueue(
         session,
         mission_id=mission.id,
         kind=kind,
-        about=f"v{v.id}",
+        about=f"v{v.id}:{occasion}" if occasion else f"v{v.id}",
         to=v.email,
         content=content,
         reply_to=mission.coordinator.email,
@@ -65,13 +68,13 @@ def _to_volunteer(session: Session, mission: Mission, v: Volunteer, kind: str, *
     )
 
 
-def _to_association(session: Session, mission: Mission, kind: str, *, occasion: str = "", **ctx: object) -> None:
+def _to_association(session: Session, mission: Mission, kind: str, *, occasion: str = "", **ctx: object) -> bool:
     """`occasion` tells apart mails of one kind that a mission may send again (the introduction after a
     withdrawal, each withdrawal): the step key that causes it."""
     a = mission.association
     content = compose(kind, mission=mission, name=a.contact_name, is_volunteer=False, **ctx)
     about = f"association:{occasion}" if occasion else "association"
-    enqueue(
+    return enqueue(
         session,
         mission_id=mission.id,
         kind=kind,
@@ -246,6 +249,82 @@ def roadmap_to_approve(session: Session, mission: Mission, *, key: str, roadmap:
     """Ask the association to validate the roadmap the Passerelle sent (once per sending: `key` is its attempt)."""
     url = link(Purpose.ROADMAP, m=mission.id, k=key)
     _to_association(session, mission, "roadmap_to_approve", occasion=key, roadmap=roadmap, url=url)
+
+
+def roadmap_to_agree(
+    session: Session, mission: Mission, volunteer: Volunteer | None, *, key: str, roadmap: dict[str, object]
+) -> None:
+    """Ask a retained volunteer to agree to the roadmap the Passerelle sent, or to ask for changes (once per
+    sending and volunteer)."""
+    if volunteer is None:
+        return
+    url = link(Purpose.ROADMAP_AGREEMENT, v=volunteer.id, m=mission.id, k=key)
+    _to_volunteer(session, mission, volunteer, "roadmap_to_agree", occasion=key, roadmap=roadmap, url=url)
+
+
+def party_answered(
+    session: Session, mission: Mission, *, occasion: str, who: str, what: str, comment: str, step_title: str
+) -> None:
+    """Tell the Passerelle what a party answered that needs her (changes asked to the roadmap, a difficulty)."""
+    c = mission.coordinator
+    content = compose(
+        "party_answered",
+        mission=mission,
+        coordinator=c,
+        who=who,
+        what=what,
+        comment=comment,
+        step_title=step_title,
+        run_url=run_url(mission.flow_run_id or ""),
+    )
+    enqueue(session, mission_id=mission.id, kind="party_answered", about=occasion, to=c.email, content=content)
+
+
+def review_to_give_volunteer(session: Session, mission: Mission, volunteer: Volunteer | None, *, key: str) -> None:
+    """Ask a retained volunteer for their half of the bilan, by their link (once per bilan)."""
+    if volunteer is None:
+        return
+    url = link(Purpose.VOLUNTEER_REVIEW, v=volunteer.id, m=mission.id, k=key)
+    _to_volunteer(session, mission, volunteer, "review_to_give_volunteer", occasion=key, url=url)
+
+
+def check_in_news(session: Session, mission: Mission, volunteer: Volunteer | None, *, key: str) -> int:
+    """Ask one party (a retained volunteer; None: the association) how the mission goes at check-in `key`, by its
+    link (once per check-in and party); 1 when asked."""
+    if volunteer is None:
+        url = link(Purpose.NEWS, m=mission.id, k=key)
+        return int(_to_association(session, mission, "check_in_news", occasion=key, url=url))
+    url = link(Purpose.NEWS, v=volunteer.id, m=mission.id, k=key)
+    return int(_to_volunteer(session, mission, volunteer, "check_in_news", occasion=key, url=url))
+
+
+def party_reminder(
+    session: Session, mission: Mission, volunteer_id: int | None, *, occasion: str, what: str, url: str, n: int
+) -> int:
+    """Remind a person outside P&C of a link left unanswered (reminder `n` of 2); 1 when queued."""
+    if volunteer_id is None:
+        return int(_to_association(session, mission, "party_reminder", occasion=occasion, what=what, url=url, n=n))
+    v = session.get(Volunteer, volunteer_id)
+    if v is None:
+        return 0
+    return int(_to_volunteer(session, mission, v, "party_reminder", occasion=occasion, what=what, url=url, n=n))
+
+
+def party_silent(session: Session, mission: Mission, *, occasion: str, who: str, what: str, since: datetime) -> int:
+    """Tell the Passerelle that someone left a link unanswered after two reminders; 1 when queued."""
+    c = mission.coordinator
+    content = compose(
+        "party_silent",
+        mission=mission,
+        coordinator=c,
+        who=who,
+        what=what,
+        since=since,
+        run_url=run_url(mission.flow_run_id or ""),
+    )
+    return int(
+        enqueue(session, mission_id=mission.id, kind="party_silent", about=occasion, to=c.email, content=content)
+    )
 
 
 def review_to_give(session: Session, mission: Mission, *, key: str) -> None:

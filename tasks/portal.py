@@ -35,13 +35,16 @@ from models import (
 from models.base import utcnow
 from models.db import unit_of_work
 from models.volunteer import AVAILABILITY_LABELS, LEVEL_LABELS
-from tasks import notices
+from tasks import notices, parties
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.matching import rank_applicants
 from tasks.missions import OPEN_TO_APPLICATIONS, record_application
 from tasks.refusals import PersonRefused, StepRefused, TextRefused
-from tasks.runs import rewrite_description
-from tasks.steps import APPLICATIONS
+from tasks.runs import resume, rewrite_form, waiting_form
+from tasks.steps import APPLICATIONS, CHECK_IN, REVIEW, ROADMAP
+from tasks.steps import check_in as check_in_step
+from tasks.steps import review as review_step
+from tasks.steps import roadmap as roadmap_step
 from tasks.steps.answers import describe
 from tasks.steps.selection import set_priority
 
@@ -278,7 +281,7 @@ def refresh_applications_form(mission_id: int) -> None:
     """An application by link shows at once in the applications form waiting for the Passerelle: its description
     (the ranked applicants) is written again. Never fails the application, which is recorded already."""
 
-    def description(key: str) -> str:
+    def description(key: str, current: str) -> str:
         with unit_of_work() as session:
             m = mission(session, mission_id)
             spec = describe(session, m, APPLICATIONS, n=int(key.rsplit("-", 1)[1]), error="", previous=None)
@@ -288,6 +291,257 @@ def refresh_applications_form(mission_id: int) -> None:
         with unit_of_work() as session:
             run_id = mission(session, mission_id).flow_run_id
         if run_id:
-            rewrite_description(run_id, f"{APPLICATIONS.round_key}-", description)
+            rewrite_form(run_id, f"{APPLICATIONS.round_key}-", description)
     except Exception:  # the Prefect API is down: the next form of the step will show it
         logger.warning("formulaire de la mission %s non rafraîchi", mission_id, exc_info=True)
+
+
+# --- Each party answers its own part (tasks/parties.py) ----------------------------------------------------------
+
+
+def _retained(session: Session, v: Volunteer, m: Mission) -> bool:
+    app = application_of(session, v.id, m.id)
+    return app is not None and app.status is ApplicationStatus.SELECTED
+
+
+def _open(m: Mission) -> None:
+    if m.status is MissionStatus.CANCELLED:
+        raise StepRefused(f"La mission {m.reference} a été annulée : {m.cancel_reason}")
+    if not m.status.is_open:
+        raise StepRefused(f"La mission {m.reference} est terminée : merci pour votre engagement !")
+
+
+def roadmap_asked(session: Session, volunteer_id: object, mission_id: object, key: object) -> tuple[Volunteer, Mission]:
+    """The retained volunteer and the mission a roadmap link names, if that sending still waits for their answer;
+    StepRefused (in French) otherwise."""
+    v, m = volunteer(session, volunteer_id), mission(session, mission_id)
+    _open(m)
+    if not _retained(session, v, m):
+        raise StepRefused(f"Vous n'êtes pas (ou plus) retenu(e) pour la mission {m.reference} : rien à valider ici.")
+    if m.status is not MissionStatus.SELECTED:
+        raise StepRefused(f"La feuille de route de la mission {m.reference} est déjà validée : bonne mission !")
+    if not isinstance(key, str) or parties.latest_sending(session, m.id) != key:
+        raise StepRefused(
+            "Une version plus récente de la feuille de route vous a été envoyée : utilisez le lien du dernier mail."
+        )
+    done = parties.one_answer(session, m.id, key, parties.party_of(v.id))
+    if done is not None and done.at is not None:
+        said = "vous êtes d'accord" if done.answer == roadmap_step.AGREE else "vous avez demandé des modifications"
+        raise StepRefused(f"Vous avez déjà répondu à cette feuille de route le {done.at:%d/%m/%Y} : {said}.")
+    return v, m
+
+
+def answer_roadmap(
+    session: Session, volunteer_id: object, mission_id: object, key: object, decision: str, remarks: str
+) -> bool:
+    """A retained volunteer agrees to the roadmap as sent (True), or asks for changes, which the Passerelle is told
+    (False); TextRefused when the answer is to correct."""
+    v, m = roadmap_asked(session, volunteer_id, mission_id, key)
+    if decision not in ("accord", "modifier"):
+        raise TextRefused("Choisissez : je suis d'accord, ou je demande des modifications.")
+    text = check_message(remarks, required=decision == "modifier", what="Vos remarques")
+    agree = decision == "accord"
+    if not parties.record(
+        session,
+        m,
+        step=ROADMAP.key,
+        asked=str(key),
+        volunteer=v,
+        answer=roadmap_step.AGREE if agree else roadmap_step.CHANGES,
+        actor=f"{v.full_name} (bénévole, par son lien)",
+        by_link=True,
+        comment=text,
+    ):
+        raise StepRefused("Votre réponse à cette feuille de route est déjà enregistrée.")
+    if not agree:
+        notices.party_answered(
+            session,
+            m,
+            occasion=f"roadmap:{key}:v{v.id}",
+            who=f"{v.full_name} (bénévole)",
+            what="demande des modifications à la feuille de route",
+            comment=text,
+            step_title=ROADMAP.label,
+        )
+    return agree
+
+
+def after_roadmap_answer(mission_id: int, key: str) -> str:
+    """After a volunteer's answer: when the association has validated and every retained volunteer agreed, the
+    roadmap step is answered (the search closes) — "validated"; else the Passerelle's form shows the answer —
+    "shown" (or "" when the run waits at no roadmap form). Never fails the answer, which is recorded already."""
+    try:
+        with unit_of_work() as session:
+            m = mission(session, mission_id)
+            run, missing = m.flow_run_id or "", roadmap_step.pending(session, m)
+            section = roadmap_step.agreements_section(session, m)
+        schema = waiting_form(run, key) if run else None
+        if schema is None:
+            return ""
+        defaults = {k: v["default"] for k, v in schema.get("properties", {}).items() if "default" in v}
+        if not missing and defaults.get("validated_by_association") is True:
+            answer = {**defaults, "decision": roadmap_step.Decision.VALIDATE.value, "cancel_reason": ""}
+            if resume(run, answer):
+                return "validated"
+        rewrite_form(run, ROADMAP.key, lambda _key, current: parties.replace_section(current, section))
+        return "shown"
+    except Exception:  # the Prefect API is down: the Passerelle's next form shows it
+        logger.warning("feuille de route de la mission %s non rafraîchie", mission_id, exc_info=True)
+        return ""
+
+
+def roadmap_shown(run: str, key: str) -> dict[str, object]:
+    """The roadmap as the Passerelle's waiting form holds it (dates, objectives, notes); StepRefused when the run
+    is between two forms."""
+    schema = waiting_form(run, key) if run else None
+    if schema is None:
+        raise StepRefused("La feuille de route est en cours de mise à jour : réessayez dans une minute.")
+    return {k: v["default"] for k, v in schema.get("properties", {}).items() if "default" in v}
+
+
+@dataclass(frozen=True)
+class PartyAsked:
+    """Who a bilan link names (no volunteer: the association) and the mission, for its page."""
+
+    volunteer: Volunteer | None
+    mission: Mission
+
+    @property
+    def greeting(self) -> str:
+        return self.volunteer.first_name if self.volunteer else self.mission.association.contact_name
+
+    @property
+    def actor(self) -> str:
+        if self.volunteer is not None:
+            return f"{self.volunteer.full_name} (bénévole, par son lien)"
+        return f"{self.mission.association.name} (association, par son lien)"
+
+
+def review_asked(session: Session, volunteer_id: object, mission_id: object, key: object) -> PartyAsked:
+    """The party and the mission a bilan link names, if the bilan still waits for that party's half; StepRefused
+    (in French) otherwise. `volunteer_id` None: the association's link."""
+    m = mission(session, mission_id)
+    v = volunteer(session, volunteer_id) if volunteer_id is not None else None
+    _open(m)
+    if v is not None and not _retained(session, v, m):
+        raise StepRefused(f"Vous n'êtes pas (ou plus) retenu(e) pour la mission {m.reference} : pas de bilan à donner.")
+    if key != REVIEW.key or m.status is not MissionStatus.IN_PROGRESS:
+        raise StepRefused(f"La mission {m.reference} n'attend pas de bilan sur ce lien.")
+    done = parties.one_answer(session, m.id, REVIEW.key, parties.party_of(v.id if v else None))
+    if done is not None and done.at is not None:
+        raise StepRefused(
+            f"Votre bilan de la mission {m.reference} est déjà enregistré (le {done.at:%d/%m/%Y}) : merci !"
+        )
+    return PartyAsked(v, m)
+
+
+def give_review(
+    session: Session, volunteer_id: object, mission_id: object, key: object, fields: dict[str, str]
+) -> None:
+    """Record a party's half of the bilan with, when ticked, the consent to publish its testimony (the wording
+    agreed to and when); TextRefused when the answer is to correct, nothing written."""
+    asked = review_asked(session, volunteer_id, mission_id, key)
+    rating = fields.get("note", "")
+    if rating not in {"1", "2", "3", "4", "5"}:
+        raise TextRefused("Choisissez votre satisfaction, de 1 à 5.")
+    testimony = check_message(fields.get("temoignage", ""), what="Votre témoignage")
+    consent = fields.get("publier") == "oui"
+    if consent and not testimony:
+        raise TextRefused("Écrivez votre témoignage pour en accepter la publication, ou décochez la case.")
+    if not parties.record(
+        session,
+        asked.mission,
+        step=REVIEW.key,
+        asked=REVIEW.key,
+        volunteer=asked.volunteer,
+        answer=review_step.GIVEN,
+        actor=asked.actor,
+        by_link=True,
+        comment=testimony,
+        rating=int(rating),
+        would_redo=fields.get("refaire") != "non",
+        consent=consent,
+    ):
+        raise StepRefused("Votre bilan est déjà enregistré : merci !")
+
+
+def after_review_answer(mission_id: int) -> None:
+    """The Passerelle's bilan form shows the half just received, and its values prefill the fields they fill.
+    Never fails the answer, which is recorded already."""
+    try:
+        with unit_of_work() as session:
+            m = mission(session, mission_id)
+            retained, got = review_step.halves(session, m)
+            run = m.flow_run_id or ""
+            section = review_step.halves_section(retained, got, m.association.name)
+            values = review_step.answered_values(retained, got)
+        if run:
+            rewrite_form(run, REVIEW.key, lambda _key, current: parties.replace_section(current, section), values)
+    except Exception:  # the Prefect API is down: the Passerelle's next form shows it
+        logger.warning("bilan de la mission %s non rafraîchi", mission_id, exc_info=True)
+
+
+def news_asked(session: Session, volunteer_id: object, mission_id: object, key: object) -> PartyAsked:
+    """The party and the mission a check-in link names, while that check-in waits; StepRefused otherwise."""
+    m = mission(session, mission_id)
+    v = volunteer(session, volunteer_id) if volunteer_id is not None else None
+    _open(m)
+    if v is not None and not _retained(session, v, m):
+        raise StepRefused(f"Vous n'êtes pas (ou plus) retenu(e) pour la mission {m.reference} : rien à dire ici.")
+    number = str(key).removeprefix(f"{CHECK_IN.round_key}-") if isinstance(key, str) else ""
+    if not number.isdigit() or m.status is not MissionStatus.IN_PROGRESS:
+        raise StepRefused(f"La mission {m.reference} n'attend pas de nouvelles sur ce lien.")
+    if check_in_step.next_round(session, m.id) != int(number):
+        raise StepRefused(f"Ce point de la mission {m.reference} est déjà fait : merci !")
+    done = parties.one_answer(session, m.id, str(key), parties.party_of(v.id if v else None))
+    if done is not None and done.at is not None:
+        raise StepRefused(f"Vos nouvelles sont déjà enregistrées (le {done.at:%d/%m/%Y}, « {done.answer} ») : merci !")
+    return PartyAsked(v, m)
+
+
+def give_news(session: Session, volunteer_id: object, mission_id: object, key: object, fields: dict[str, str]) -> str:
+    """Record a party's news at a check-in; a difficulty or a blockage is told to the Passerelle at once. The
+    answer given; TextRefused when it is to correct, nothing written."""
+    asked = news_asked(session, volunteer_id, mission_id, key)
+    try:
+        said = check_in_step.News(fields.get("nouvelles", ""))
+    except ValueError as exc:
+        raise TextRefused("Choisissez : ça avance, une difficulté, ou c'est bloqué.") from exc
+    comment = check_message(fields.get("commentaire", ""), what="Votre commentaire")
+    if not parties.record(
+        session,
+        asked.mission,
+        step=CHECK_IN.key,
+        asked=str(key),
+        volunteer=asked.volunteer,
+        answer=said.value,
+        actor=asked.actor,
+        by_link=True,
+        comment=comment,
+    ):
+        raise StepRefused("Vos nouvelles sont déjà enregistrées : merci !")
+    if said is not check_in_step.News.GOING:
+        notices.party_answered(
+            session,
+            asked.mission,
+            occasion=f"{key}:{parties.party_of(asked.volunteer.id if asked.volunteer else None)}",
+            who=asked.actor.removesuffix(", par son lien)") + ")",
+            what=f"« {said.value} »",
+            comment=comment,
+            step_title=CHECK_IN.label,
+        )
+    return said.value
+
+
+def after_news_answer(mission_id: int, key: str) -> None:
+    """The Passerelle's check-in form shows the news just received and prefills its state and notes. Never fails
+    the answer, which is recorded already."""
+    try:
+        with unit_of_work() as session:
+            m = mission(session, mission_id)
+            section, values = check_in_step.news(session, m, int(key.rsplit("-", 1)[1]))
+            run = m.flow_run_id or ""
+        if run:
+            rewrite_form(run, key, lambda _key, current: parties.replace_section(current, section), values)
+    except Exception:  # the Prefect API is down: the Passerelle's next form shows it
+        logger.warning("point de suivi de la mission %s non rafraîchi", mission_id, exc_info=True)

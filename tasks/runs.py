@@ -112,18 +112,28 @@ def resume(flow_run_id: str, run_input: dict[str, Any]) -> bool:
     return result.status == SetStateStatus.ACCEPT
 
 
-def rewrite_description(flow_run_id: str, prefix: str, describe: Any) -> bool:
-    """Write again the description (markdown) of the form the run waits at, if its key starts with `prefix`:
-    `describe(key)` gives the new one. False when the run waits at no such form."""
+def rewrite_form(flow_run_id: str, prefix: str, describe: Any, defaults: dict[str, Any] | None = None) -> bool:
+    """Write again the form the run waits at, if its key starts with `prefix`: its description (`describe(key,
+    current)`) and, with `defaults`, the values it shows prefilled (what is accepted does not change: the schema's
+    types and choices stay). False when the run waits at no such form."""
     from prefect.input.run_input import keyset_from_paused_state
 
+    run_id = UUID(flow_run_id)
     with get_client(sync_client=True) as client:
-        state = client.read_flow_run(UUID(flow_run_id)).state
+        state = client.read_flow_run(run_id).state
         key = asked_key(state.state_details.pause_key or "") if state and state.is_paused() else ""
         if state is None or not key.startswith(prefix):
             return False
-        description = keyset_from_paused_state(state)["description"]
-        text = describe(key)
-        client.delete_flow_run_input(UUID(flow_run_id), description)
-        client.create_flow_run_input(UUID(flow_run_id), description, json.dumps(text))
+        keyset = keyset_from_paused_state(state)
+        current = json.loads(client.read_flow_run_input(run_id, keyset["description"]) or '""')
+        text = describe(key, str(current))
+        client.delete_flow_run_input(run_id, keyset["description"])
+        client.create_flow_run_input(run_id, keyset["description"], json.dumps(text))
+        if defaults:
+            schema = json.loads(client.read_flow_run_input(run_id, keyset["schema"]))
+            for name, value in defaults.items():
+                if name in schema.get("properties", {}):
+                    schema["properties"][name]["default"] = value
+            client.delete_flow_run_input(run_id, keyset["schema"])
+            client.create_flow_run_input(run_id, keyset["schema"], json.dumps(schema))
     return True

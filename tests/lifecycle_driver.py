@@ -138,6 +138,14 @@ class Driver:
 
         return run_coro_as_sync(go())
 
+    def choices(self, name: str) -> list[str]:
+        """The choices the waiting form offers for a list field (the retained volunteers of « agreed_by_phone »)."""
+        return list(self.form()["schema"]["properties"][name]["items"]["enum"])
+
+    def agreed_roadmap(self, **over: Any) -> dict[str, Any]:
+        """The roadmap validated, every retained volunteer's agreement recorded by the Passerelle (by phone)."""
+        return roadmap(agreed_by_phone=self.choices("agreed_by_phone"), **over)
+
     def resume(self, run_input: dict[str, Any], *, run: bool = True) -> FlowRun:
         """Submit the form through the API (retrying 503s of the SQLite server), then replay to the next suspend."""
         for attempt in range(10):
@@ -149,6 +157,11 @@ class Driver:
                     raise
                 time.sleep(0.5)
         return self.run() if run else self.read()
+
+
+def send_queued() -> None:
+    """Send what the outbox holds, as the send-mails flow does."""
+    send_pending(session_factory(), on_failure=notices.undelivered)
 
 
 def published() -> tuple[int, str, Driver]:

@@ -43,7 +43,7 @@ def answer(drv: d.Driver, key: str, finish: bool) -> dict[str, Any]:
         labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
         return {"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""}
     if key.startswith("roadmap"):
-        return d.roadmap()
+        return drv.agreed_roadmap()
     if key.startswith("check-in"):
         return d.check_in(decision="mission terminée : passer au bilan" if finish else "poursuivre la mission")
     assert key.startswith("review"), key

@@ -122,7 +122,7 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
     assert len(labels) == 2
     drv.resume({"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
-    drv.resume(d.roadmap())
+    drv.resume(drv.agreed_roadmap())
     drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
     fr = drv.resume(d.review())
     assert fr.state is not None and fr.state.name == "Terminée"

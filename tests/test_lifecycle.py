@@ -108,7 +108,7 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore
     assert sent_to(mail, "introduction_association") == ["contact@restos.example"]
     assert drv.form()["key"] == "roadmap"
 
-    drv.resume(d.roadmap())
+    drv.resume(drv.agreed_roadmap())
     assert mission(mission_id).status is MissionStatus.IN_PROGRESS
     assert count(Roadmap, mission_id) == 1
     assert drv.form()["key"] == "check-in-1"

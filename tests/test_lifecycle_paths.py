@@ -97,7 +97,7 @@ def test_cancel_at_four_steps(lifecycle, where: str) -> None:  # type: ignore[no
             drv.resume(
                 {"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""}
             )
-            drv.resume(d.roadmap())
+            drv.resume(drv.agreed_roadmap())
             assert drv.form()["key"] == "check-in-1"
             told_volunteers = 1  # the retained one; the other was thanked at selection
             if where == "check-in":
@@ -305,7 +305,7 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     assert drv.form()["key"] == "roadmap-retour-1"
     assert kinds(mail).count("introduction_association") == 2  # the association meets the new volunteer
     assert kinds(mail).count("reserve") == 2  # the reserve is not told twice
-    drv.resume(d.roadmap())
+    drv.resume(drv.agreed_roadmap())
     assert drv.form()["key"] == "check-in-1"
     assert kinds(mail).count("search_closed") == 1  # the reserve (third) thanked once the search closed
     with unit_of_work() as s:
@@ -339,7 +339,7 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     fourth = next(x for x in drv.form()["schema"]["properties"]["selected"]["items"]["enum"] if x.startswith("V-0004"))
     drv.resume({"selected": [fourth], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
     assert drv.form()["key"] == "roadmap-retour-3"
-    drv.resume(d.roadmap())
+    drv.resume(drv.agreed_roadmap())
     assert drv.form()["key"] == "check-in-2"  # check-ins go on numbering
     drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
     fr = drv.resume(d.review())

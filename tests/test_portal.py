@@ -380,7 +380,7 @@ def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:  
 def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle) -> None:  # type: ignore[no-untyped-def]
     """The Passerelle sends the roadmap; the association asks for changes, then validates the next sending, which
     closes the search; at the end it gives its own bilan, which the Passerelle completes."""
-    from models import AuditEvent, Review
+    from models import AuditEvent, PartyAnswer, Review
     from portal.app import app
 
     mail = lifecycle
@@ -409,9 +409,20 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
         drv.resume(d.roadmap(decision=send, validated_by_association=False, notes="Formation ajoutée"))
         second = link_in(mail, "roadmap_to_approve", Purpose.ROADMAP)
         assert second != first and "n'attend plus de réponse" in html.unescape(portal.get(first).text)
-        assert "la feuille de route est validée" in portal.post(second, data={"decision": "approuver"}).text
+        assert (
+            "validation de la feuille de route est transmise"
+            in portal.post(second, data={"decision": "approuver"}).text
+        )
+        drv.run()
+        form = drv.form()  # the association validated; the retained volunteer has not agreed yet
+        assert form["key"] == "roadmap-essai-5" and "en attente de l'accord de V-0002" in form["description"]
+        agree = link_in(mail, "roadmap_to_agree", Purpose.ROADMAP_AGREEMENT)
+        assert "Formation ajoutée" in html.unescape(portal.get(agree).text)  # the roadmap as last sent
+        said = portal.post(agree, data={"decision": "accord"})
+        assert said.status_code == 200 and "la recherche est close" in said.text
         drv.run()
         assert drv.form()["key"] == "check-in-1"
+        assert "déjà validée" in html.unescape(portal.get(agree).text)
         with unit_of_work() as s:
             assert s.get(Mission, mission_id).status is MissionStatus.IN_PROGRESS  # type: ignore[union-attr]
             actor = s.scalar(
@@ -424,20 +435,32 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
         assert drv.form()["key"] == "review"
         bilan = link_in(mail, "review_to_give", Purpose.REVIEW, to="contact@restos.example")
         assert portal.post(bilan, data={"note": "9"}).status_code == 422  # 1 to 5
+        no_text = portal.post(bilan, data={"note": "4", "publier": "oui"})  # a consent to publish nothing
+        assert no_text.status_code == 422 and "Écrivez votre témoignage" in html.unescape(no_text.text)
+        given = {"note": "4", "refaire": "oui", "temoignage": "Un site enfin à jour !", "publier": "oui"}
+        assert "Merci pour votre bilan" in portal.post(bilan, data=given).text
+        assert "déjà enregistré" in html.unescape(portal.post(bilan, data=given).text)  # once
+        form = drv.form()  # the same form, written again: the half shows, its values prefilled
         assert (
-            "Merci pour votre bilan"
-            in portal.post(bilan, data={"note": "4", "refaire": "oui", "temoignage": "Un site enfin à jour !"}).text
+            form["key"] == "review"
+            and "4/5, referait — « Un site enfin à jour ! » (publication acceptée)" in (form["description"])
         )
-        drv.run()
+        assert "V-0002" in form["description"] and "pas encore répondu" in form["description"]
+        properties = form["schema"]["properties"]
+        assert properties["association_rating"]["default"] == 4
+        assert properties["testimony"]["default"] == "Un site enfin à jour !"
+        mine = link_in(mail, "review_to_give_volunteer", Purpose.VOLUNTEER_REVIEW)
+        assert "Referiez-vous une mission" in html.unescape(portal.get(mine).text)
+        said = {"note": "5", "refaire": "oui", "temoignage": "J'ai beaucoup appris."}  # not for publication
+        assert "Merci pour votre bilan" in portal.post(mine, data=said).text
     form = drv.form()
-    assert form["key"] == "review-essai-2" and "l'association a donné son bilan (4/5)" in form["description"]
     properties = form["schema"]["properties"]
-    assert properties["association_rating"]["default"] == 4
-    assert properties["testimony"]["default"] == "Un site enfin à jour !"
+    assert properties["volunteer_rating"]["default"] == 5
+    assert properties["testimony"]["default"] == "Un site enfin à jour !"  # only what may be published
+    assert "« J'ai beaucoup appris. » (publication non autorisée)" in form["description"]
     fr = drv.resume(
         {
             **{k: v["default"] for k, v in properties.items() if "default" in v},
-            "volunteer_rating": 5,
             "decision": "enregistrer le bilan et terminer la mission",
             "cancel_reason": "",
         }
@@ -446,4 +469,11 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
     with unit_of_work() as s:
         review = s.scalar(select(Review).where(Review.mission_id == mission_id))
         assert review is not None and (review.association_rating, review.volunteer_rating) == (4, 5)
+        consents = {
+            p.party: (p.consent_at is not None, p.consent_wording[:20])
+            for p in s.scalars(
+                select(PartyAnswer).where(PartyAnswer.mission_id == mission_id, PartyAnswer.step == "review")
+            )
+        }
+        assert consents == {"association": (True, "J'accepte que Passer"), "v2": (False, "")}
         assert review.testimony == "Un site enfin à jour !"

@@ -149,3 +149,57 @@ def test_portal_pages_in_a_browser(prefect_server, app_db, mail_server, portal_u
         assert v3 is not None and v3.consent_national and v3.availability.value == "limited"
         assert v4 is not None and v4.unsubscribed_at is not None
         assert v5 is not None and v5.unsubscribed_at is not None
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_volunteer_roadmap_and_bilan_pages_in_a_browser(prefect_server, app_db, mail_server, portal_url) -> None:  # type: ignore[no-untyped-def]
+    """A retained volunteer agrees to the roadmap, then gives their bilan with their consent, on a phone."""
+    from models import PartyAnswer
+
+    d.deploy()
+    d.seed_small()
+    _, _, drv = d.published()
+    drv.resume({"applications": "V-0002", "decision": "passer à la sélection", "cancel_reason": ""})
+    chosen = drv.choices("selected")[0]
+    drv.resume({"selected": [chosen], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    form = drv.form()
+    drv.resume({k: v["default"] for k, v in form["schema"]["properties"].items() if "default" in v})  # sent
+    agree = portal_url + link_in(mail_server, "roadmap_to_agree", Purpose.ROADMAP_AGREEMENT)
+
+    def roadmap(page: Any) -> None:
+        page.goto(agree)
+        page.get_by_text("voici la feuille de route").wait_for()
+        page.get_by_label("Je demande des modifications").check()
+        page.get_by_role("button", name="Envoyer ma réponse").click()
+        page.get_by_text("« Vos remarques » est vide").wait_for()  # asked again, nothing recorded
+        page.get_by_label("Je suis d'accord avec cette feuille de route").check()
+        shoot(page, "portail-feuille-de-route-benevole", doc=True)
+        page.get_by_role("button", name="Envoyer ma réponse").click()
+        page.get_by_text("votre accord est enregistré").wait_for()
+        page.goto(agree)
+        page.get_by_text("Vous avez déjà répondu").wait_for()
+
+    in_browser(roadmap, PHONE)
+    assert "✅ d'accord le" in drv.form()["description"]
+    drv.resume(drv.agreed_roadmap())
+    drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
+    bilan = portal_url + link_in(mail_server, "review_to_give_volunteer", Purpose.VOLUNTEER_REVIEW)
+
+    def review(page: Any) -> None:
+        page.goto(bilan)
+        page.get_by_text("quel bilan en faites-vous").wait_for()
+        page.get_by_label("4 / 5").check()
+        page.get_by_label("J'accepte que Passerelles & Compétences publie ce témoignage").check()
+        page.get_by_role("button", name="Envoyer mon bilan").click()
+        page.get_by_text("Écrivez votre témoignage").wait_for()  # a consent to publish nothing: asked again
+        page.get_by_label("Votre témoignage").fill("J'ai aidé une belle association.")
+        shoot(page, "portail-bilan-benevole", doc=True)
+        page.get_by_role("button", name="Envoyer mon bilan").click()
+        page.get_by_text("Merci pour votre bilan").wait_for()
+
+    in_browser(review, PHONE)
+    with unit_of_work() as s:
+        half = s.scalar(select(PartyAnswer).where(PartyAnswer.step == "review", PartyAnswer.party == "v2"))
+        assert half is not None and (half.rating, half.comment) == (4, "J'ai aidé une belle association.")
+        assert half.consent_at is not None and half.consent_wording.startswith("J'accepte")
+    assert drv.form()["schema"]["properties"]["volunteer_rating"]["default"] == 4

@@ -124,7 +124,7 @@ def test_two_retained_the_reserve_asks_for_priority_and_the_roadmap_closes_the_s
     assert first == "benevole3@exemple.fr"
 
     # The roadmap's validation closes the search: the reserve thanked once, no application any more.
-    assert not answer(a, ROADMAP, d.roadmap()).error
+    assert not answer(a, ROADMAP, d.roadmap(agreed_by_phone=[label(1), label(2)])).error
     assert statuses(a) == {
         1: ApplicationStatus.SELECTED,
         2: ApplicationStatus.SELECTED,

@@ -43,6 +43,7 @@ TABLE_LABELS = {
     "roadmap_objective": "objectifs",
     "check_in": "points de suivi",
     "review": "bilans",
+    "party_answer": "réponses des bénévoles et des associations",
     "audit_event": "journal des étapes",
     "priority_flag": "bénévoles prioritaires",
     "fee_record": "cotisations et participations",

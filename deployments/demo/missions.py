@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from deployments.demo import data
 from deployments.demo.plan import (
+    KeyTemplate,
     MissionPlan,
     Plan,
     Ref,
@@ -28,6 +29,7 @@ from models import (
     Mission,
     MissionCompetence,
     ObjectivesMet,
+    PartyAnswer,
     Review,
     Roadmap,
     RoadmapObjective,
@@ -37,6 +39,7 @@ from models.reference_data import TAXONOMY
 from models.rules import MissionStatus as S
 from models.rules import format_reference, parse_reference
 from models.waves import Wave
+from tasks.parties import ASSOCIATION, TESTIMONY_CONSENT
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, NEEDS_ANALYSIS, REVIEW, ROADMAP
 
 COMPETENCE_NAMES = {code: name for _, _, items in TAXONOMY for code, name in items}
@@ -371,4 +374,24 @@ def plan_follow_up(plan: Plan, m: MissionPlan, now: datetime) -> None:
             volunteer_would_redo=ratings[1] >= 3 or rng.random() < 0.5,
             created_at=t[S.COMPLETED],
         )
+        for who, rating, redo in [(None, ratings[0], ratings[0] >= 3)] + [(p, ratings[1], True) for p in m.selected]:
+            consent = rng.random() < 0.6
+            plan.add(
+                PartyAnswer,
+                _parent=m.mission,
+                mission_id=m.mission,
+                step=REVIEW.key,
+                asked=REVIEW.key,
+                party=KeyTemplate("v{volunteer_id}") if who else ASSOCIATION,
+                volunteer_id=Ref("volunteer", who.email) if who else None,
+                answer="given",
+                rating=rating,
+                would_redo=redo,
+                comment=rng.choice(data.TESTIMONIES) if consent else "",
+                consent_wording=TESTIMONY_CONSENT if consent else "",
+                consent_at=t[S.COMPLETED] if consent else None,
+                actor=f"{m.spec.name} (association, par son lien)" if who is None else "bénévole, par son lien",
+                by_link=True,
+                answered_at=t[S.COMPLETED] - timedelta(days=2),
+            )
         audit(plan, m, REVIEW.key, REVIEW.key, t[S.COMPLETED], S.IN_PROGRESS, S.COMPLETED, objectives_met=met.value)

@@ -30,7 +30,7 @@ class Ref:
 
 
 class KeyTemplate(str):
-    """A fee key filled from the row's resolved ids (`search:{mission_id}`)."""
+    """A value filled from the row's resolved ids (a fee key `search:{mission_id}`, a party `v{volunteer_id}`)."""
 
     __slots__ = ()
 

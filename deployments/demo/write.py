@@ -25,6 +25,7 @@ from models import (
     FeeRecord,
     Mission,
     MissionCompetence,
+    PartyAnswer,
     PriorityFlag,
     Review,
     Roadmap,
@@ -49,6 +50,7 @@ STAGES: list[tuple[type[Base], tuple[str, ...]]] = [
     (Roadmap, ()),
     (CheckIn, ()),
     (Review, ()),
+    (PartyAnswer, ()),
     (AuditEvent, ()),
     (RoadmapObjective, ()),
     (PriorityFlag, ("volunteer_id", "domain_id")),
@@ -76,8 +78,9 @@ ID_QUERIES = {
 
 def _resolve(row: dict[str, Any], ids: dict[str, dict[Hashable, int]]) -> dict[str, Any]:
     out = {k: ids[v.kind][v.key] if isinstance(v, Ref) else v for k, v in row.items() if k != "_parent"}
-    if isinstance(out.get("key"), KeyTemplate):
-        out["key"] = out["key"].format(**out)
+    for name, value in out.items():
+        if isinstance(value, KeyTemplate):
+            out[name] = value.format(**out)
     return out
 
 

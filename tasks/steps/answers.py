@@ -171,6 +171,7 @@ def describe(
             if (k != "decision" or (v and not awaiting)) and (k != "entered_by" or v in members)
         }
         defaults.update(kept)
+    defaults.update(spec.answered)
     if awaiting and step.waiting_decision:
         defaults["decision"] = step.waiting_decision
     if awaiting:

@@ -71,11 +71,13 @@ def asked_key(key: str) -> str:
 
 @dataclass(frozen=True)
 class Prefill:
-    """What a form shows beyond its fields' own defaults: values, database choices, a markdown section."""
+    """What a form shows beyond its fields' own defaults: values, database choices, a markdown section, and the
+    values the parties outside gave by their links (tasks/parties.py), which win over what was typed before."""
 
     defaults: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, list[str]] = field(default_factory=dict)
     section: str = ""
+    answered: dict[str, Any] = field(default_factory=dict)
 
 
 class StepWaits(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from prefect.input import RunInput
 from pydantic import Field
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from models import CheckIn, CheckInStatus, Mission, MissionStatus, Roadmap, RoadmapObjective
 from models.base import utcnow
 from models.rules import MissionSnapshot
-from tasks import notices
+from tasks import notices, parties
 from tasks.steps import withdrawal
 from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 
@@ -87,12 +88,54 @@ def roadmap_summary(session: Session, mission: Mission) -> str:
     )
 
 
+class News(StrEnum):
+    """What the association or a retained volunteer answers, by their link, when a check-in is due."""
+
+    GOING = "ça avance"
+    DIFFICULTY = "une difficulté"
+    BLOCKED = "c'est bloqué"
+
+
+NEWS_HEALTH = {News.GOING: Health.ON_TRACK, News.DIFFICULTY: Health.AT_RISK, News.BLOCKED: Health.BLOCKED}
+
+
+def news_values(got: dict[str, parties.Answer], names: dict[str, str]) -> dict[str, Any]:
+    """The check-in's fields the parties' news fill (pure): the worst state any of them gave, and what they said
+    as notes (`names`: party → how the notes name it)."""
+    said = [(p, a) for p, a in got.items() if a.answer in {n.value for n in News}]
+    if not said:
+        return {}
+    order = list(News)
+    worst = max((News(a.answer) for _, a in said), key=order.index)
+    notes = "\n".join(f"{names.get(p, p)} : {a.answer}" + (f" — {a.comment}" if a.comment else "") for p, a in said)
+    return {"status": NEWS_HEALTH[worst].value, "notes": notes}
+
+
+def news(session: Session, mission: Mission, n: int) -> tuple[str, dict[str, Any]]:
+    """The « Réponses des parties » section of check-in `n` and the values the news fill."""
+    retained = withdrawal.retained(session, mission)
+    got = parties.answers(session, mission.id, STEP.step_key(n))
+    names = {parties.ASSOCIATION: mission.association.name, **{parties.party_of(v): lb for v, lb in retained.items()}}
+    lines = [
+        f"- {names[p]} : "
+        + (
+            f"{got[p].answer}" + (f" — « {got[p].comment} »" if got[p].comment else "")
+            if p in got
+            else "pas de nouvelles par son lien"
+        )
+        for p in names
+    ]
+    return parties.section("\n".join(lines)), news_values(got, names)
+
+
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
-    """Today's date and the roadmap."""
+    """Today's date and the roadmap; the parties' news, when they gave some by their links."""
+    section, values = news(session, mission, n)
     return Prefill(
         defaults={"held_on": utcnow().date()},
         choices=withdrawal.choices(session, mission),
-        section=roadmap_summary(session, mission),
+        section=roadmap_summary(session, mission) + section,
+        answered=values,
     )
 
 

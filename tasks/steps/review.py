@@ -10,12 +10,13 @@ from prefect.input import RunInput
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from models import Mission, MissionStatus, ObjectivesMet, Review
+from models import Mission, MissionStatus, ObjectivesMet, Review, Volunteer
 from models.base import utcnow
 from models.rules import MissionSnapshot
-from tasks import notices
+from tasks import notices, parties
 from tasks.missions import advance
 from tasks.refusals import StepRefused
+from tasks.steps import withdrawal
 from tasks.steps.base import (
     CANCEL,
     Ctx,
@@ -23,7 +24,6 @@ from tasks.steps.base import (
     Prefill,
     Step,
     StepWaits,
-    asked_key,
     entered_by_field,
     reason_field,
     refuse_if,
@@ -90,9 +90,57 @@ def check(a: ReviewForm) -> list[str]:
     return []
 
 
+GIVEN = "given"  # PartyAnswer.answer of a half of the bilan
+
+
+def halves(session: Session, mission: Mission) -> tuple[dict[int, str], dict[str, parties.Answer]]:
+    """The retained volunteers (id → label) and the halves of the bilan received, by party."""
+    return withdrawal.retained(session, mission), parties.answers(session, mission.id, STEP.key)
+
+
+def answered_values(retained: dict[int, str], got: dict[str, parties.Answer]) -> dict[str, Any]:
+    """The bilan's fields the parties' halves fill (pure): the association's rating and « would redo », the
+    volunteers' mean rating, whether all would redo, and the testimonies whose publication was agreed to."""
+    values: dict[str, Any] = {}
+    association = got.get(parties.ASSOCIATION)
+    if association is not None:
+        values["association_rating"] = association.rating
+        values["association_would_redo"] = bool(association.would_redo)
+    volunteers = [got[parties.party_of(v)] for v in retained if parties.party_of(v) in got]
+    ratings = [h.rating for h in volunteers if h.rating is not None]
+    if ratings:
+        values["volunteer_rating"] = round(sum(ratings) / len(ratings))
+        values["volunteer_would_redo"] = all(bool(h.would_redo) for h in volunteers)
+    publishable = [h.comment for h in ([association] if association else []) + volunteers if h.consent and h.comment]
+    if publishable:
+        values["testimony"] = "\n\n".join(publishable)
+    return values
+
+
+def halves_section(retained: dict[int, str], got: dict[str, parties.Answer], association: str) -> str:
+    """The « Réponses des parties » section: each half received, or who has not answered yet (markdown)."""
+
+    def said(who: str, h: parties.Answer | None) -> str:
+        if h is None:
+            return f"- {who} : pas encore répondu (lien envoyé par mail)"
+        redo = "referait" if h.would_redo else "ne referait pas"
+        consent = "publication acceptée" if h.consent else "publication non autorisée"
+        testimony = f" — « {h.comment} » ({consent})" if h.comment else ""
+        return f"- {who} : {h.rating}/5, {redo}{testimony}"
+
+    lines = [said(f"{association} (association)", got.get(parties.ASSOCIATION))]
+    lines += [said(label, got.get(parties.party_of(vid))) for vid, label in retained.items()]
+    return parties.section("\n".join(lines))
+
+
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
-    """Today's date and the roadmap."""
-    return Prefill(defaults={"held_on": utcnow().date()}, section=roadmap_summary(session, mission))
+    """Today's date and the roadmap; the halves received by link (they win over what was typed before)."""
+    retained, got = halves(session, mission)
+    return Prefill(
+        defaults={"held_on": utcnow().date()},
+        section=roadmap_summary(session, mission) + halves_section(retained, got, mission.association.name),
+        answered=answered_values(retained, got),
+    )
 
 
 def apply(session: Session, mission: Mission, a: ReviewForm, ctx: Ctx) -> Outcome:
@@ -136,12 +184,18 @@ def after_roadmap_end(snapshot: MissionSnapshot) -> date | None:
     return end if end is not None and snapshot.today > end else None
 
 
-def ask_association(
+def ask_parties(
     session: Session, mission: Mission, key: str, defaults: dict[str, Any], previous: dict[str, Any] | None
 ) -> None:
-    """Ask the association for its own bilan (rating, testimony) by a link, once, when the bilan first waits."""
-    if previous is None:
-        notices.review_to_give(session, mission, key=asked_key(key))
+    """Ask the association and each retained volunteer for their half of the bilan (rating, would they do it
+    again, a testimony they may agree to publish) by their links, once, when the bilan first waits."""
+    if previous is not None:
+        return
+    # One bilan per mission, whichever key its form has (`review-retour-1` after a withdrawal): the halves and
+    # their links name the step itself.
+    notices.review_to_give(session, mission, key=STEP.key)
+    for vid in withdrawal.retained(session, mission):
+        notices.review_to_give_volunteer(session, mission, session.get(Volunteer, vid), key=STEP.key)
 
 
 STEP = Step(
@@ -155,6 +209,6 @@ STEP = Step(
     prefill=prefill,
     apply=apply,
     since=after_roadmap_end,
-    ask_outside=ask_association,
+    ask_outside=ask_parties,
     waiting_decision=Decision.DRAFT.value,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -11,9 +12,9 @@ from pydantic import AliasChoices, BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from models import Application, ApplicationStatus, Mission, MissionStatus, Roadmap, RoadmapObjective
+from models import Application, ApplicationStatus, Mission, MissionStatus, Roadmap, RoadmapObjective, Volunteer
 from models.base import utcnow
-from tasks import notices
+from tasks import notices, parties
 from tasks.missions import advance
 from tasks.steps import withdrawal
 from tasks.steps.base import (
@@ -27,6 +28,7 @@ from tasks.steps.base import (
     reason_field,
     refuse_if,
 )
+from tasks.steps.selection import volunteer_ids
 
 
 class Decision(StrEnum):
@@ -88,6 +90,12 @@ class RoadmapForm(RunInput):
     association_remarks: str = Field(
         default="", title="Remarques de l'association", description="Ce qu'elle demande de changer."
     )
+    agreed_by_phone: list[str] = Field(
+        default_factory=list,
+        title="Accord des bénévoles reçu hors lien",
+        description="Les bénévoles retenus qui vous ont donné leur accord par téléphone ou par mail (chacun peut "
+        "aussi le donner par le lien de son mail) : la recherche n'est close qu'avec l'accord de chacun.",
+    )
     withdrawn: list[str] = withdrawal.withdrawn_field()
     cancel_reason: str = reason_field()
     entered_by: str = entered_by_field()
@@ -119,15 +127,57 @@ def check(a: RoadmapForm) -> list[str]:
     return errors
 
 
+AGREE, CHANGES = "agree", "changes"  # a volunteer's answer to a sending of the roadmap (PartyAnswer.answer)
+
+
+def agreements(session: Session, mission: Mission) -> tuple[str, dict[int, str], dict[str, parties.Answer]]:
+    """The last sending of the roadmap, the retained volunteers (id → label) and their answers to it."""
+    sent = parties.latest_sending(session, mission.id)
+    return sent, withdrawal.retained(session, mission), parties.answers(session, mission.id, sent) if sent else {}
+
+
+def pending(session: Session, mission: Mission, *, by_phone: Sequence[str] = ()) -> list[str]:
+    """The retained volunteers (labels) whose agreement to the roadmap as last sent is still missing, beyond those
+    the Passerelle says agreed by phone; StepRefused if she names someone not retained."""
+    _, retained, got = agreements(session, mission)
+    named, bad = volunteer_ids(list(by_phone))
+    bad += [f"V-{vid:04d} n'est pas retenu(e) pour cette mission." for vid in named if vid not in retained]
+    refuse_if(bad)
+    waiting = parties.missing([parties.party_of(v) for v in retained if v not in named], got, wanted=AGREE)
+    return [retained[int(p[1:])] for p in waiting]
+
+
+def agreements_section(session: Session, mission: Mission) -> str:
+    """The « Réponses des parties » section of the form: each retained volunteer's answer to the last sending."""
+    sent, retained, got = agreements(session, mission)
+    if not retained:
+        return ""
+    lines = []
+    for vid, label in retained.items():
+        a = got.get(parties.party_of(vid))
+        if not sent:
+            said = "feuille de route pas encore envoyée"
+        elif a is None:
+            said = "pas encore répondu"
+        elif a.answer == AGREE:
+            said = f"✅ d'accord le {a.at:%d/%m/%Y}" + ("" if a.by_link else f" (saisi par {a.actor})")
+        else:
+            said = f"✏️ demande des modifications le {a.at:%d/%m/%Y} : « {a.comment} »"
+        lines.append(f"- {label} : {said}")
+    return parties.section("\n".join(lines))
+
+
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
-    """The analysed dates and deliverables as a first objective."""
+    """The analysed dates and deliverables as a first objective; each retained volunteer's agreement."""
     today = utcnow().date()
     start = mission.expected_start or today
     end = mission.expected_end or start + timedelta(days=90)
     objective = {"objective": mission.deliverables or mission.title, "deliverable": "", "due_on": end}
+    choices = withdrawal.choices(session, mission)
     return Prefill(
         defaults={"start_on": start, "end_on": end, "validated_on": today, "objectives": [objective]},
-        choices=withdrawal.choices(session, mission),
+        choices={**choices, "agreed_by_phone": choices["withdrawn"]},
+        section=agreements_section(session, mission),
     )
 
 
@@ -152,6 +202,24 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
         raise StepWaits(
             f"l'association demande des modifications : « {said} ». Corrigez la feuille de route, puis "
             "renvoyez-la (« la faire valider par l'association ») ou validez-la."
+        )
+    missing = pending(session, mission, by_phone=a.agreed_by_phone)
+    if missing:
+        raise StepWaits(
+            f"feuille de route validée par l'association ; en attente de l'accord de {', '.join(missing)} (par le "
+            "lien de son mail, ou cochez-le dans « Accord des bénévoles reçu hors lien »)."
+        )
+    sent = parties.latest_sending(session, mission.id) or ctx.asked
+    for vid in volunteer_ids(a.agreed_by_phone)[0]:
+        parties.record(
+            session,
+            mission,
+            step=STEP.key,
+            asked=sent,
+            volunteer=session.get(Volunteer, vid),
+            answer=AGREE,
+            actor=ctx.actor,
+            by_link=False,
         )
     roadmap = session.scalar(select(Roadmap).where(Roadmap.mission_id == mission.id))
     if roadmap is None:
@@ -196,13 +264,19 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
     return Outcome.CONTINUE
 
 
-def ask_association(
+def ask_parties(
     session: Session, mission: Mission, key: str, defaults: dict[str, Any], previous: dict[str, Any] | None
 ) -> None:
-    """When the Passerelle sent it (« la faire valider par l'association »), mail the association this roadmap with
-    its link (one mail per sending: each has its own key)."""
-    if previous is not None and previous.get("decision") == Decision.SEND.value:
-        notices.roadmap_to_approve(session, mission, key=key, roadmap=defaults)
+    """When the Passerelle sent it (« la faire valider par l'association »), mail this roadmap to the association,
+    to validate it, and to each retained volunteer, to agree to it, each with their link (one mail per sending:
+    each has its own key, which the answers name; an answer to an earlier sending no longer counts)."""
+    if previous is None or previous.get("decision") != Decision.SEND.value:
+        return
+    retained = sorted(withdrawal.retained(session, mission))
+    parties.record_sending(session, mission, key, retained)
+    notices.roadmap_to_approve(session, mission, key=key, roadmap=defaults)
+    for vid in retained:
+        notices.roadmap_to_agree(session, mission, session.get(Volunteer, vid), key=key, roadmap=defaults)
 
 
 STEP = Step(
@@ -217,6 +291,6 @@ STEP = Step(
     back={Outcome.WITHDRAWN: "selection"},
     prefill=prefill,
     apply=apply,
-    ask_outside=ask_association,
+    ask_outside=ask_parties,
     waiting_decision=Decision.WAIT.value,
 )

@@ -172,7 +172,6 @@ def apply(session: Session, mission: Mission, a: SelectionForm, ctx: Ctx) -> Out
     for vid, app in apps.items():
         if vid in selected:
             app.status, app.decided_at = ApplicationStatus.SELECTED, now
-            app.roadmap_agreed_at, app.roadmap_remarks = None, ""
         elif app.status is ApplicationStatus.RECEIVED:
             app.status, app.decided_at = ApplicationStatus.RESERVE, now
             reserve.append(vid)
