@@ -129,6 +129,53 @@ def record(
     return True
 
 
+def record_consent(
+    session: Session,
+    mission: Mission,
+    *,
+    step: str,
+    asked: str,
+    volunteer: Volunteer | None,
+    testimony: str,
+    actor: str,
+) -> None:
+    """The Passerelle records that a party agreed, by phone or mail, to publish its testimony: on the party's half
+    when it gave one by link without consenting (its own words), else as a half of its own carrying `testimony`
+    (no rating). Audited with her name."""
+    party = party_of(volunteer.id if volunteer else None)
+    row = session.scalar(
+        select(PartyAnswer).where(
+            PartyAnswer.mission_id == mission.id, PartyAnswer.asked == asked, PartyAnswer.party == party
+        )
+    )
+    if row is not None and row.consent_at is not None:
+        return
+    now = utcnow()
+    if row is None:
+        row = PartyAnswer(
+            mission_id=mission.id,
+            step=step,
+            asked=asked,
+            party=party,
+            volunteer_id=volunteer.id if volunteer else None,
+            answer="given",
+            actor=actor,
+            by_link=False,
+            answered_at=now,
+        )
+        session.add(row)
+    row.comment = row.comment or testimony  # their own words when they gave some by link, else the form's
+    row.consent_wording, row.consent_at = f"{TESTIMONY_CONSENT} (accord donné à {actor}, hors lien)", now
+    audit(
+        session,
+        mission,
+        actor=actor,
+        action=f"{step}:consent-recorded",
+        step_key=f"consent:{asked}:{party}",
+        details={"party": party},
+    )
+
+
 def one_answer(session: Session, mission_id: int, asked: str, party: str) -> Answer | None:
     """One party's answer to an asking, if any."""
     return answers(session, mission_id, asked).get(party)

@@ -178,6 +178,7 @@ def test_two_volunteers_from_selection_to_bilan_each_answering_by_link(lifecycle
         {
             **{k: v["default"] for k, v in properties.items() if "default" in v},
             "decision": "enregistrer le bilan et terminer la mission",
+            "consent_by_phone": [three],  # volunteer 3 agreed afterwards, on the phone
         }
     )
     assert fr.state is not None and fr.state.name == "Terminée"
@@ -191,7 +192,13 @@ def test_two_volunteers_from_selection_to_bilan_each_answering_by_link(lifecycle
                 select(PartyAnswer).where(PartyAnswer.mission_id == mission_id, PartyAnswer.step == "review")
             )
         }
-        assert halves == {"association": (4, True, True), "v1": (5, True, True), "v3": (3, False, False)}
+        assert halves == {"association": (4, True, True), "v1": (5, True, True), "v3": (3, True, True)}
+        phone = s.scalar(
+            select(PartyAnswer).where(
+                PartyAnswer.mission_id == mission_id, PartyAnswer.party == "v3", PartyAnswer.step == "review"
+            )
+        )
+        assert phone is not None and phone.comment == "Trop court." and "hors lien" in phone.consent_wording
         keys = list(s.scalars(select(OutboxMail.dedup_key).where(OutboxMail.mission_id == mission_id)))
     assert len(keys) == len(set(keys))  # no mail twice
 

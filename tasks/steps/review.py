@@ -64,7 +64,17 @@ class ReviewForm(RunInput):
     objectives_met: Met = Field(
         default=Met.YES, title="Objectifs atteints", description="Au regard de la feuille de route."
     )
-    testimony: str = Field(default="", title="Témoignage", description="Quelques mots publiables, avec leur accord.")
+    testimony: str = Field(
+        default="",
+        title="Témoignage",
+        description="Quelques mots publiables, avec l'accord de leur auteur (donné par son lien, ou à vous : "
+        "cochez-le ci-dessous).",
+    )
+    consent_by_phone: list[str] = Field(
+        default_factory=list,
+        title="Accord de publication reçu hors lien",
+        description="Qui vous a donné, par téléphone ou par mail, son accord pour publier ce témoignage.",
+    )
     association_would_redo: bool = Field(
         default=True, title="L'association referait appel à P&C", description="Selon l'association."
     )
@@ -133,10 +143,16 @@ def halves_section(retained: dict[int, str], got: dict[str, parties.Answer], ass
     return parties.section("\n".join(lines))
 
 
+def consent_parties(mission: Mission, retained: dict[int, str]) -> dict[str, int]:
+    """Who may consent to publish a testimony, by form label → volunteer id (0: the association)."""
+    return {f"{mission.association.name} (association)": 0, **{label: vid for vid, label in retained.items()}}
+
+
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
     """Today's date and the roadmap; the halves received by link (they win over what was typed before)."""
     retained, got = halves(session, mission)
     return Prefill(
+        choices={"consent_by_phone": list(consent_parties(mission, retained))},
         defaults={"held_on": utcnow().date()},
         section=roadmap_summary(session, mission) + halves_section(retained, got, mission.association.name),
         answered=answered_values(retained, got),
@@ -160,6 +176,23 @@ def apply(session: Session, mission: Mission, a: ReviewForm, ctx: Ctx) -> Outcom
         )
     refuse_if(check(a))
     assert a.association_rating is not None and a.volunteer_rating is not None
+    retained = withdrawal.retained(session, mission)
+    who = consent_parties(mission, retained)
+    unknown = [name for name in a.consent_by_phone if name not in who]
+    refuse_if([f"« {name} » n'est ni l'association ni un bénévole retenu." for name in unknown])
+    if a.consent_by_phone and not a.testimony.strip():
+        raise StepRefused("« Accord de publication reçu hors lien » est coché, mais le témoignage est vide.")
+    for name in a.consent_by_phone:
+        vid = who[name]
+        parties.record_consent(
+            session,
+            mission,
+            step=STEP.key,
+            asked=STEP.key,
+            volunteer=session.get(Volunteer, vid) if vid else None,
+            testimony=a.testimony.strip(),
+            actor=ctx.actor,
+        )
     session.add(
         Review(
             mission_id=mission.id,
