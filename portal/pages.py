@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
-from tasks.links import LinkRefused
-from tasks.refusals import StepRefused
+from models.db import unit_of_work
+from tasks.links import LinkRefused, Purpose, read
+from tasks.portal import MESSAGE_MAX
+from tasks.refusals import StepRefused, TextRefused
 from tasks.rendering import render
+
+# A link's page: `show(token)`, or again with the reason of a refused answer and what was typed.
+Show = Callable[..., HTMLResponse]
 
 BODY_MAX = 64 * 1024  # a form of the portal is a few kilobytes at most
 
@@ -39,3 +47,33 @@ async def form(request: Request) -> dict[str, str]:
     except UnicodeDecodeError as exc:
         raise StepRefused("Ce formulaire n'est pas lisible (encodage).") from exc
     return {k: v[0] for k, v in fields.items()}
+
+
+def shown(show: Show, token: str) -> HTMLResponse:
+    """GET of a link's page: the page, or the French page of its refusal (nothing written)."""
+    try:
+        return show(token)
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+
+
+async def answered(
+    request: Request,
+    token: str,
+    purpose: Purpose,
+    act: Callable[[Session, dict[str, Any], dict[str, str]], Any],
+    show: Show,
+) -> tuple[Any, dict[str, Any]] | HTMLResponse:
+    """POST of a link's form: `act(session, payload, fields)` in one transaction; (its result, the link's payload)
+    when done. An answer to correct (TextRefused) shows the page again with the reason and what was typed; any
+    other refusal, its French page. Nothing is written unless `act` returns."""
+    try:
+        payload = read(purpose, token)
+        fields = await form(request)
+        try:
+            with unit_of_work() as session:
+                return act(session, payload, fields), payload
+        except TextRefused as exc:
+            return show(token, error=str(exc), typed={k: v[:MESSAGE_MAX] for k, v in fields.items()})
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)

@@ -5,15 +5,18 @@ its testimony — and shows at once in the Passerelle's waiting form, prefilling
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from models.db import unit_of_work
-from portal.pages import form, page, refused
+from portal.pages import answered, page, shown
 from tasks import portal
-from tasks.links import LinkRefused, Purpose, read
+from tasks.links import Purpose, read
 from tasks.parties import TESTIMONY_CONSENT
-from tasks.refusals import StepRefused, TextRefused
 from tasks.rendering import render
 from tasks.steps.check_in import News
 
@@ -44,36 +47,23 @@ def _bilan_page(purpose: Purpose, token: str, *, error: str = "", typed: dict[st
     return HTMLResponse(html, status_code=422 if error else 200)
 
 
-def _show(purpose: Purpose, token: str) -> HTMLResponse:
-    try:
-        return _bilan_page(purpose, token)
-    except (LinkRefused, StepRefused) as exc:
-        return refused(exc)
-
-
 async def _give(purpose: Purpose, token: str, request: Request) -> HTMLResponse:
-    try:
-        payload = read(purpose, token)
-        fields = await form(request)
-        try:
-            with unit_of_work() as session:
-                portal.give_review(session, _who(purpose, payload), payload.get("m"), payload.get("k"), fields)
-                passerelle = portal.mission(session, payload.get("m")).coordinator.full_name
-        except TextRefused as exc:
-            return _bilan_page(
-                purpose, token, error=str(exc), typed={k: v[: portal.MESSAGE_MAX] for k, v in fields.items()}
-            )
-    except (LinkRefused, StepRefused) as exc:
-        return refused(exc)
+    def act(session: Session, payload: dict[str, Any], fields: dict[str, str]) -> str:
+        portal.give_review(session, _who(purpose, payload), payload.get("m"), payload.get("k"), fields)
+        return portal.mission(session, payload.get("m")).coordinator.full_name
+
+    done = await answered(request, token, purpose, act, partial(_bilan_page, purpose))
+    if isinstance(done, HTMLResponse):
+        return done
+    passerelle, payload = done
     portal.after_review_answer(int(payload["m"]))
-    return page(
-        "Merci pour votre bilan !", [f"{passerelle}, votre Passerelle, le complète avec chacun."], problem=False
-    )
+    said = [f"{passerelle}, votre Passerelle, le complète avec chacun."]
+    return page("Merci pour votre bilan !", said, problem=False)
 
 
 @router.get("/bilan/{token}", response_class=HTMLResponse)
 def association_bilan_form(token: str) -> HTMLResponse:
-    return _show(Purpose.REVIEW, token)
+    return shown(partial(_bilan_page, Purpose.REVIEW), token)
 
 
 @router.post("/bilan/{token}", response_class=HTMLResponse)
@@ -83,7 +73,7 @@ async def association_bilan(token: str, request: Request) -> HTMLResponse:
 
 @router.get("/bilan-benevole/{token}", response_class=HTMLResponse)
 def volunteer_bilan_form(token: str) -> HTMLResponse:
-    return _show(Purpose.VOLUNTEER_REVIEW, token)
+    return shown(partial(_bilan_page, Purpose.VOLUNTEER_REVIEW), token)
 
 
 @router.post("/bilan-benevole/{token}", response_class=HTMLResponse)
@@ -114,26 +104,19 @@ def _news_page(token: str, *, error: str = "", typed: dict[str, str] | None = No
 
 @router.get("/point/{token}", response_class=HTMLResponse)
 def news_form(token: str) -> HTMLResponse:
-    try:
-        return _news_page(token)
-    except (LinkRefused, StepRefused) as exc:
-        return refused(exc)
+    return shown(_news_page, token)
 
 
 @router.post("/point/{token}", response_class=HTMLResponse)
 async def news(token: str, request: Request) -> HTMLResponse:
-    try:
-        payload = read(Purpose.NEWS, token)
-        fields = await form(request)
-        try:
-            with unit_of_work() as session:
-                said = portal.give_news(session, payload.get("v"), payload.get("m"), payload.get("k"), fields)
-                passerelle = portal.mission(session, payload.get("m")).coordinator.full_name
-        except TextRefused as exc:
-            typed = {k: v[: portal.MESSAGE_MAX] for k, v in fields.items()}
-            return _news_page(token, error=str(exc), typed=typed)
-    except (LinkRefused, StepRefused) as exc:
-        return refused(exc)
+    def act(session: Session, payload: dict[str, Any], fields: dict[str, str]) -> tuple[str, str]:
+        said = portal.give_news(session, payload.get("v"), payload.get("m"), payload.get("k"), fields)
+        return said, portal.mission(session, payload.get("m")).coordinator.full_name
+
+    done = await answered(request, token, Purpose.NEWS, act, _news_page)
+    if isinstance(done, HTMLResponse):
+        return done
+    (said, passerelle), payload = done
     portal.after_news_answer(int(payload["m"]), str(payload["k"]))
     follow = (
         "" if said == News.GOING.value else f" {passerelle}, votre Passerelle, en est informé(e) et vous recontacte."

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from models.db import unit_of_work
 from models.volunteer import AVAILABILITY_LABELS, CONSENT_VERSION, CONSENT_WORDING, LEVEL_LABELS
-from portal.pages import form, page, refused
+from portal.pages import answered, form, page, refused, shown
 from tasks import portal
 from tasks.links import LinkRefused, Purpose, read
 from tasks.portal import refresh_applications_form
@@ -261,33 +264,20 @@ def _roadmap_page(token: str, *, error: str = "", typed: dict[str, str] | None =
 
 @router.get("/accord-feuille-de-route/{token}", response_class=HTMLResponse)
 def roadmap_form(token: str) -> HTMLResponse:
-    try:
-        return _roadmap_page(token)
-    except (LinkRefused, StepRefused) as exc:
-        return refused(exc)
+    return shown(_roadmap_page, token)
 
 
 @router.post("/accord-feuille-de-route/{token}", response_class=HTMLResponse)
 async def roadmap_answer(token: str, request: Request) -> HTMLResponse:
-    try:
-        payload = read(Purpose.ROADMAP_AGREEMENT, token)
-        fields = await form(request)
-        try:
-            with unit_of_work() as session:
-                agree = portal.answer_roadmap(
-                    session,
-                    payload.get("v"),
-                    payload.get("m"),
-                    payload.get("k"),
-                    fields.get("decision", ""),
-                    fields.get("remarks", ""),
-                )
-                passerelle = portal.mission(session, payload.get("m")).coordinator.full_name
-        except TextRefused as exc:
-            typed = {k: v[: portal.MESSAGE_MAX] for k, v in fields.items()}
-            return _roadmap_page(token, error=str(exc), typed=typed)
-    except (LinkRefused, StepRefused) as exc:
-        return refused(exc)
+    def act(session: Session, payload: dict[str, Any], fields: dict[str, str]) -> tuple[bool, str]:
+        v, m, k = payload.get("v"), payload.get("m"), payload.get("k")
+        agree = portal.answer_roadmap(session, v, m, k, fields.get("decision", ""), fields.get("remarks", ""))
+        return agree, portal.mission(session, m).coordinator.full_name
+
+    done = await answered(request, token, Purpose.ROADMAP_AGREEMENT, act, _roadmap_page)
+    if isinstance(done, HTMLResponse):
+        return done
+    (agree, passerelle), payload = done
     if not agree:
         portal.after_roadmap_answer(int(payload["m"]), str(payload["k"]))
         return page(
