@@ -212,6 +212,15 @@ def missing(parties: list[str], received: dict[str, Answer], *, wanted: str | No
     return [p for p in parties if p not in received or (wanted is not None and received[p].answer != wanted)]
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~])")  # inline, after « : no other sign formats there
+
+
+def as_text(words: str) -> str:
+    """Someone's words shown in a form's markdown as text (pure): every markdown sign escaped, one line, so an
+    outsider's comment can neither format the page nor load an image from elsewhere."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(words.split()))
+
+
 def section(lines: str) -> str:
     """The form's « Réponses des parties » section (markdown), last in the step's section."""
     return f"\n{SECTION}\n\n{lines}\n"

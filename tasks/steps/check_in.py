@@ -119,7 +119,7 @@ def news(session: Session, mission: Mission, n: int) -> tuple[str, dict[str, Any
     lines = [
         f"- {names[p]} : "
         + (
-            f"{got[p].answer}" + (f" — « {got[p].comment} »" if got[p].comment else "")
+            f"{got[p].answer}" + (f" — « {parties.as_text(got[p].comment)} »" if got[p].comment else "")
             if p in got
             else "pas de nouvelles par son lien"
         )

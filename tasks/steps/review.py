@@ -135,7 +135,7 @@ def halves_section(retained: dict[int, str], got: dict[str, parties.Answer], ass
             return f"- {who} : pas encore répondu (lien envoyé par mail)"
         redo = "referait" if h.would_redo else "ne referait pas"
         consent = "publication acceptée" if h.consent else "publication non autorisée"
-        testimony = f" — « {h.comment} » ({consent})" if h.comment else ""
+        testimony = f" — « {parties.as_text(h.comment)} » ({consent})" if h.comment else ""
         return f"- {who} : {h.rating}/5, {redo}{testimony}"
 
     lines = [said(f"{association} (association)", got.get(parties.ASSOCIATION))]

@@ -162,7 +162,7 @@ def agreements_section(session: Session, mission: Mission) -> str:
         elif a.answer == AGREE:
             said = f"✅ d'accord le {a.at:%d/%m/%Y}" + ("" if a.by_link else f" (saisi par {a.actor})")
         else:
-            said = f"✏️ demande des modifications le {a.at:%d/%m/%Y} : « {a.comment} »"
+            said = f"✏️ demande des modifications le {a.at:%d/%m/%Y} : « {parties.as_text(a.comment)} »"
         lines.append(f"- {label} : {said}")
     return parties.section("\n".join(lines))
 
