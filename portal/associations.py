@@ -36,7 +36,9 @@ def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
     step = ASKED[purpose]
     payload = read(purpose, token)
     key = payload.get("k")
-    base = asked_key(key) if isinstance(key, str) else ""
+    if not isinstance(key, str):
+        raise LinkRefused("Ce lien est invalide.")
+    base = asked_key(key)
     if not (base == step.key or base.startswith(f"{step.round_key or step.key}-")):
         raise LinkRefused("Ce lien est invalide.")
     with unit_of_work() as session:
@@ -48,11 +50,11 @@ def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
             said = {Outcome.REVISE.value: " (à réviser)", Outcome.APPROVED.value: " (approuvée)"}.get(
                 done.details.get("outcome", ""), ""
             )
+            who = "de votre part" if done.actor == association_label(m).split(" <", 1)[0] else "de votre Passerelle"
             raise StepRefused(
-                f"Cette étape de la mission {m.reference} a déjà reçu une réponse{said}, de "
-                f"{done.actor}, le {done.at:%d/%m/%Y}."
+                f"Cette étape de la mission {m.reference} a déjà reçu une réponse{said}, {who}, le {done.at:%d/%m/%Y}."
             )
-        context = {
+        context: dict[str, Any] = {
             "reference": m.reference,
             "mission_title": m.title,
             "run": m.flow_run_id or "",
@@ -84,7 +86,9 @@ def _answer(c: dict[str, Any], **answer: Any) -> None:
         )
 
 
-def _association_page(purpose: Purpose, token: str, *, error: str = "", **typed: Any) -> HTMLResponse:
+def _association_page(
+    purpose: Purpose, token: str, *, error: str = "", typed: dict[str, str] | None = None
+) -> HTMLResponse:
     c = _asked(purpose, token)
     template, title = {
         Purpose.ANNOUNCEMENT: ("annonce", "Votre annonce"),
@@ -94,7 +98,7 @@ def _association_page(purpose: Purpose, token: str, *, error: str = "", **typed:
         f"portal/{template}.html.j2",
         title=f"{title} — {c['reference']}",
         error=error,
-        typed=typed,
+        typed=typed or {},
         max=portal.MESSAGE_MAX,
         **c,
     )
@@ -122,7 +126,8 @@ async def association_answer(purpose: str, token: str, request: Request) -> HTML
         try:
             said = _read_answer(which, c, fields)
         except StepRefused as exc:
-            return _association_page(which, token, error=str(exc), **fields)
+            typed = {k: v[: portal.MESSAGE_MAX] for k, v in fields.items()}
+            return _association_page(which, token, error=str(exc), typed=typed)
     except (LinkRefused, StepRefused) as exc:
         return refused(exc)
     return page("Réponse enregistrée", said, problem=False)

@@ -37,9 +37,13 @@ def refused(exc: Exception) -> HTMLResponse:
 
 async def form(request: Request) -> dict[str, str]:
     """The fields of a urlencoded form (the portal's own forms); other encodings give no field."""
-    body = await request.body()
-    if len(body) > BODY_MAX:
-        raise StepRefused("Ce formulaire est trop long pour être reçu.")
+    chunks, size = [], 0
+    async for chunk in request.stream():  # counted as it comes: a chunked body has no Content-Length to trust
+        size += len(chunk)
+        if size > BODY_MAX:
+            raise StepRefused("Ce formulaire est trop long pour être reçu.")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return {}
     try:

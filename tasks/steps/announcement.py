@@ -17,6 +17,7 @@ from models import Announcement, AnnouncementStatus, Mission, MissionStatus
 from models.base import utcnow
 from tasks import notices
 from tasks.missions import advance
+from tasks.parties import as_text
 from tasks.steps.base import (
     CANCEL,
     Ctx,
@@ -64,7 +65,7 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
     )
     section = f"\n_Version {n} de l'annonce._\n"
     if before and before.remarks:
-        section += f"\n### Remarques de l'association sur la version {n - 1}\n\n> {before.remarks}\n"
+        section += f"\n### Remarques de l'association sur la version {n - 1}\n\n> {as_text(before.remarks)}\n"
     return Prefill(
         defaults={"text": before.text if before else notices.draft_announcement(session, mission)}, section=section
     )

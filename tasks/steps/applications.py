@@ -21,6 +21,7 @@ from models.waves import Wave, next_wave
 from tasks.lookups import find_volunteer
 from tasks.matching import rank_applicants, suggest
 from tasks.missions import record_application
+from tasks.parties import as_text
 from tasks.refusals import StepRefused
 from tasks.steps import diffusion
 from tasks.steps.base import (
@@ -165,7 +166,7 @@ def applicants_table(session: Session, mission: Mission) -> str:
         lines.append(
             f"| {i} | {people[s.volunteer_id].label} | **{s.total:g}** | "
             + " | ".join(f"{s.breakdown[k]:g}" for k in keys)
-            + f" | {CHANNEL_LABELS[app.channel]} | {app.message[:80].replace('|', '/')} |"
+            + f" | {CHANNEL_LABELS[app.channel]} | {as_text(app.message[:80]).replace('|', '/')} |"
         )
     return "\n### Candidats classés\n\n" + "\n".join(lines) + "\n"
 

@@ -198,7 +198,7 @@ def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outco
             f"({mission.association.name}), par le lien de son mail."
         )
     if a.decision is Decision.CHANGES:
-        said = a.association_remarks.strip() or "sans précision"
+        said = parties.as_text(a.association_remarks) or "sans précision"
         raise StepWaits(
             f"l'association demande des modifications : « {said} ». Corrigez la feuille de route, puis "
             "renvoyez-la (« la faire valider par l'association ») ou validez-la."
