@@ -36,7 +36,6 @@ ASKS = {
     NEWS: "vos nouvelles de la mission",
 }
 _ABOUT = re.compile(r"^m\d+:[a-z_]+:(?:(?P<association>association)|v(?P<volunteer>\d+)):(?P<key>.+)$")
-_LINK = re.compile(r"https?://\S+")
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,13 @@ class Ask:
     @property
     def party(self) -> str:
         return parties.party_of(self.volunteer_id)
+
+
+def portal_link(text: str) -> str:
+    """The portal link an ask mail carries (not another address its text may quote: an annonce names sites)."""
+    portal = re.escape(get_settings().portal_url.rstrip("/"))
+    found = re.search(rf"{portal}/\S+", text)
+    return found.group(0) if found else ""
 
 
 def reminders_due(asked_at: datetime, now: datetime, days: int) -> int:
@@ -129,7 +135,7 @@ def remind_outsiders(session: Session, now: datetime) -> dict[str, int]:
         m = session.get(Mission, ask.mail.mission_id)
         if m is None or not still_waits(session, m, ask):
             continue
-        url = next(iter(_LINK.findall(ask.mail.text_body)), "")
+        url = portal_link(ask.mail.text_body)
         what = ASKS[ask.mail.kind]
         for n in range(1, min(due, 2) + 1):
             counts["reminders"] += notices.party_reminder(
