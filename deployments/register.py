@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from prefect import get_client
@@ -216,7 +216,8 @@ def register(pool: str = POOL, *, silence: timedelta = SILENCE) -> dict[str, UUI
     ensure_pool(pool)
     ids: dict[str, UUID] = {}
     for d in deployments(silence):
-        ids[f"{d.flow_name}/{d.name}"] = d.apply(work_pool_name=pool)
+        # Called outside any event loop: `apply` dispatches to its sync implementation and returns the id.
+        ids[f"{d.flow_name}/{d.name}"] = cast(UUID, d.apply(work_pool_name=pool))
     with get_client(sync_client=True) as client:
         for automation in automations(ids, silence):
             for existing in client.read_automations_by_name(automation.name):

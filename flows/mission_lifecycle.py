@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import count
+from uuid import UUID
 
 from prefect import flow, get_client, suspend_flow_run
 from prefect.runtime import flow_run
@@ -41,7 +42,7 @@ def _suspends(mission_id: int) -> Suspends:
 
     async def read() -> tuple[frozenset[str], frozenset[str]]:
         async with get_client() as client:
-            run_id = flow_run.get_id()
+            run_id = UUID(str(flow_run.get_id()))  # set: this runs inside the mission's flow run
             run = await client.read_flow_run(run_id)
             inputs = await client.filter_flow_run_input(
                 run_id, key_prefix="suspended-", limit=10_000, exclude_keys=set()
@@ -49,7 +50,9 @@ def _suspends(mission_id: int) -> Suspends:
             answered = {i.key[len("suspended-") : -len("-response")] for i in inputs if i.key.endswith("-response")}
             return frozenset(run.empirical_policy.pause_keys or ()), frozenset(answered)
 
-    used, answered = run_coro_as_sync(read())
+    done = run_coro_as_sync(read())
+    assert done is not None
+    used, answered = done
     return Suspends(used, answered, recorded_verdicts(mission_id))
 
 

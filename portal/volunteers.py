@@ -285,10 +285,10 @@ async def roadmap_answer(token: str, request: Request) -> HTMLResponse:
             [f"{passerelle}, votre Passerelle, vous renverra la feuille de route modifiée."],
             problem=False,
         )
-    done = portal.after_roadmap_answer(int(payload["m"]), str(payload["k"]))
+    outcome = portal.after_roadmap_answer(int(payload["m"]), str(payload["k"]))
     said = (
         "La feuille de route est validée par tous : la recherche est close, bonne mission !"
-        if done == "validated"
+        if outcome == "validated"
         else "Quand l'association l'aura validée et chaque bénévole retenu aura donné son accord, la mission démarre."
     )
     return page("Merci : votre accord est enregistré", [said], problem=False)

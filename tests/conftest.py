@@ -70,9 +70,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         upgrade(url)
         yield url
         return
-    url = create_pg_database()
-    if url is None:
+    created = create_pg_database()
+    if created is None:
         pytest.skip("PostgreSQL unreachable (set CI=true to make this a failure)")
+    url = created
     upgrade(url)
     yield url
     drop_pg_database(url)
@@ -183,7 +184,7 @@ def mail_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 
 @pytest.fixture
-def lifecycle(prefect_server, app_db, mail_server):  # type: ignore[no-untyped-def]
+def lifecycle(prefect_server, app_db, mail_server):
     """The lifecycle deployment registered, a small branch seeded; returns the SMTP server."""
     from tests import lifecycle_driver
 

@@ -7,11 +7,12 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from prefect import get_client
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.deployments.runner import RunnerDeployment
 from prefect.flow_engine import run_flow
 from prefect.flow_runs import resume_flow_run
 from prefect.input.run_input import keyset_from_paused_state
@@ -34,7 +35,9 @@ from tests import factories as f
 
 def deploy() -> None:
     """Register the lifecycle deployment (no process serves it: the test runs it in-process)."""
-    mission_lifecycle.to_deployment(name="mission-lifecycle").apply()
+    # Called outside an event loop: `to_deployment` and `apply` dispatch to their sync implementations.
+    deployment = cast(RunnerDeployment, mission_lifecycle.to_deployment(name="mission-lifecycle"))
+    deployment.apply()
 
 
 def seed_small(n_volunteers: int = 6) -> dict[str, Any]:
@@ -108,6 +111,12 @@ class Driver:
 
         return run_coro_as_sync(go())
 
+    def state(self) -> State:
+        """The run's current state (a run always has one once created)."""
+        state = self.read().state
+        assert state is not None
+        return state
+
     def run(self) -> FlowRun:
         """Execute the run in this process until it suspends or ends."""
         try:
@@ -124,14 +133,15 @@ class Driver:
     def form(self) -> dict[str, Any]:
         """The waiting form: its key, description (markdown) and JSON schema."""
         fr = self.read()
-        assert fr.state is not None and fr.state.type == StateType.PAUSED, fr.state
-        keyset = keyset_from_paused_state(fr.state)
+        state = fr.state
+        assert state is not None and state.type == StateType.PAUSED, state
+        keyset = keyset_from_paused_state(state)
 
         async def go() -> dict[str, Any]:
             async with get_client() as c:
                 run_id = UUID(self.flow_run_id)
                 return {
-                    "key": fr.state.state_details.pause_key,
+                    "key": state.state_details.pause_key,
                     "description": json.loads(await c.read_flow_run_input(run_id, keyset["description"])),
                     "schema": json.loads(await c.read_flow_run_input(run_id, keyset["schema"])),
                 }

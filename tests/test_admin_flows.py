@@ -15,7 +15,7 @@ from tests import lifecycle_driver as d
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
 
 
-def test_admin_flows_apply_or_refuse_in_french(prefect_server, app_db) -> None:  # type: ignore[no-untyped-def]
+def test_admin_flows_apply_or_refuse_in_french(prefect_server, app_db) -> None:
     d.seed_small()
     state = admin.create_branch(code="col", nom="Colmar", region="Grand Est", return_state=True)
     assert state.is_completed() and "Antenne COL « Colmar »" in (state.message or "")
@@ -44,13 +44,15 @@ def test_admin_flows_apply_or_refuse_in_french(prefect_server, app_db) -> None: 
     with unit_of_work() as s:
         assert s.scalar(select(Branch).where(Branch.code == "COL")) is not None
         ines = s.scalar(select(Coordinator).where(Coordinator.email == "ines.haas@pc.example"))
-        assert ines is not None and ines.role is Role.BRANCH_LEAD and ines.branch.code == "COL"
+        assert (
+            ines is not None and ines.role is Role.BRANCH_LEAD and ines.branch is not None and ines.branch.code == "COL"
+        )
         assert [a.name for a in s.scalars(select(Association).where(Association.name_key == "epicerie solidaire"))] == [
             "Épicerie Solidaire"
         ]
 
 
-def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) -> None:  # type: ignore[no-untyped-def]
+def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) -> None:
     d.deploy()
     d.seed_small()
     _, run_id = d.open_and_start()
@@ -73,7 +75,7 @@ def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) ->
     assert "passerelle:lea.brun" in tags and "passerelle:claire.muller" not in tags and "antenne:STR" in tags
 
 
-def test_volunteer_form_and_command_change_consents_archive_and_refuse(prefect_server, app_db, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_volunteer_form_and_command_change_consents_archive_and_refuse(prefect_server, app_db, capsys) -> None:
     from deployments.cli import main
     from models import Availability, Volunteer
 

@@ -71,7 +71,7 @@ def in_browser(steps: Callable[[Any], None], viewport: tuple[int, int] = (1400, 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_passerelle_resumes_a_mission_from_its_form_and_reads_the_dashboards(
     prefect_server, app_db, mail_server
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     d.deploy()
     d.seed_small()
     mission_id, run_id = d.open_and_start()
@@ -104,7 +104,7 @@ def test_passerelle_resumes_a_mission_from_its_form_and_reads_the_dashboards(
     in_browser(answer_the_form)
 
     # The server took the answer; the run replays (here, in this process) and the mission moves on.
-    assert drv.read().state.type.value == "SCHEDULED"
+    assert drv.state().type.value == "SCHEDULED"
     drv.run()
     with unit_of_work() as s:
         assert s.get(Mission, mission_id).status is MissionStatus.PUBLISHED  # type: ignore[union-attr]

@@ -67,7 +67,7 @@ def drive(drivers: dict[int, d.Driver], finish: bool) -> int:
     return open_
 
 
-def test_missions_survive_kills_and_a_whole_stack_restart(pg_prefect_server, pg_app_db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_missions_survive_kills_and_a_whole_stack_restart(pg_prefect_server, pg_app_db, tmp_path, monkeypatch) -> None:
     from deployments.register import register
 
     server = pg_prefect_server

@@ -13,7 +13,7 @@ from tests import lifecycle_driver as d
 
 
 @pytest.fixture
-def published(app_db) -> str:  # type: ignore[no-untyped-def]
+def published(app_db) -> str:
     d.seed_small()
     with unit_of_work() as s:
         m = d.new_mission(s, "Site")
@@ -21,7 +21,7 @@ def published(app_db) -> str:  # type: ignore[no-untyped-def]
         return m.reference
 
 
-def test_apply_once_per_volunteer(published: str, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_apply_once_per_volunteer(published: str, capsys) -> None:
     assert main(["apply", published, "BENEVOLE1@exemple.fr", "--message", "Je suis dispo"]) == 0
     assert "enregistrée" in capsys.readouterr().out
     assert main(["apply", published.lower(), "V-0001"]) == 0
@@ -30,7 +30,7 @@ def test_apply_once_per_volunteer(published: str, capsys) -> None:  # type: igno
         assert s.scalar(select(func.count()).select_from(Application)) == 1
 
 
-def test_apply_unknown_archived_and_wrong_state(published: str, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_apply_unknown_archived_and_wrong_state(published: str, capsys) -> None:
     assert main(["apply", published, "personne@nulle.part"]) == 1
     assert "Bénévole inconnu" in capsys.readouterr().err
     assert main(["apply", "STR-1999-999", "V-1"]) == 1
@@ -51,7 +51,7 @@ def test_apply_unknown_archived_and_wrong_state(published: str, capsys) -> None:
         assert s.scalar(select(func.count()).select_from(Application)) == 1
 
 
-def test_unknown_command(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_command(capsys) -> None:
     assert main(["nimporte"]) == 2
     assert "Commande inconnue" in capsys.readouterr().err
     assert main([]) == 0

@@ -12,7 +12,7 @@ from tests import factories as f
 from tests import lifecycle_driver as d
 
 
-def test_audience_by_scope_consent_and_priority(app_db) -> None:  # type: ignore[no-untyped-def]
+def test_audience_by_scope_consent_and_priority(app_db) -> None:
     d.seed_small(n_volunteers=6)  # STR: V1..V6; V6 without consent; V2, V4, V6 accept national annonces
     with unit_of_work() as s:
         mul = f.branch(s, "MUL")
@@ -26,10 +26,12 @@ def test_audience_by_scope_consent_and_priority(app_db) -> None:  # type: ignore
         mission_id, national_id = m.id, far[0].id
 
     with unit_of_work() as s:
-        m = s.get(Mission, mission_id)
-        assert audience(s, m) == [(4, True), (1, False), (2, False)]  # type: ignore[arg-type]
-        m.scope = Scope.NATIONAL  # type: ignore[union-attr]
-        assert audience(s, m) == [(4, True), (1, False), (2, False), (national_id, False)]  # type: ignore[arg-type]
+        found = s.get(Mission, mission_id)
+        assert found is not None
+        m = found
+        assert audience(s, m) == [(4, True), (1, False), (2, False)]
+        m.scope = Scope.NATIONAL
+        assert audience(s, m) == [(4, True), (1, False), (2, False), (national_id, False)]
         # One rule, in Python and in SQL: who may receive an annonce at all.
         in_python = {v.id for v in s.scalars(select(Volunteer)) if v.reachable}
         assert in_python == set(s.scalars(select(Volunteer.id).where(Volunteer.reachable)))

@@ -44,7 +44,7 @@ def _mails(kind: str) -> list[OutboxMail]:
     return rows
 
 
-def test_bills_go_once_at_their_moment_and_an_early_cancel_waives_the_search_fee(app_db) -> None:  # type: ignore[no-untyped-def]
+def test_bills_go_once_at_their_moment_and_an_early_cancel_waives_the_search_fee(app_db) -> None:
     mission_id = _setup()
     assert all(r.billed_on is None and r.status is FeeStatus.DUE for r in _fees().values())  # due, not billed
     with unit_of_work() as s:
@@ -63,7 +63,7 @@ def test_bills_go_once_at_their_moment_and_an_early_cancel_waives_the_search_fee
     assert _fees()[next(k for k in _fees() if k.startswith("membership"))].status is FeeStatus.DUE
 
 
-def test_no_waiver_once_a_volunteer_is_found(app_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_no_waiver_once_a_volunteer_is_found(app_db, monkeypatch) -> None:
     mission_id = _setup()
     with unit_of_work() as s:
         m = get_mission(s, mission_id)
@@ -73,7 +73,7 @@ def test_no_waiver_once_a_volunteer_is_found(app_db, monkeypatch) -> None:  # ty
     assert _fees()[f"search:{mission_id}"].status is FeeStatus.DUE
 
 
-def test_support_records_payments_and_the_cli_refuses_clearly(app_db, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_support_records_payments_and_the_cli_refuses_clearly(app_db, capsys) -> None:
     mission_id = _setup()
     with unit_of_work() as s:
         ref = get_mission(s, mission_id).reference
@@ -98,7 +98,7 @@ def test_support_records_payments_and_the_cli_refuses_clearly(app_db, capsys) ->
     assert "Cotisation annuelle" in listed and ref not in listed.split("Cotisation annuelle")[0]
 
 
-def test_unpaid_bills_are_reminded_every_period(app_db) -> None:  # type: ignore[no-untyped-def]
+def test_unpaid_bills_are_reminded_every_period(app_db) -> None:
     mission_id = _setup()
     today = utcnow().date()
     with unit_of_work() as s:
@@ -114,7 +114,7 @@ def test_unpaid_bills_are_reminded_every_period(app_db) -> None:  # type: ignore
     assert len(reminders) == 2 and "n'est pas encore réglée" in reminders[0].text_body
 
 
-def test_an_admin_sets_a_new_schedule_and_the_old_one_stays(app_db, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_sets_a_new_schedule_and_the_old_one_stays(app_db, capsys) -> None:
     _setup()
     year = utcnow().date().year + 1
     lines = "0-20000:60:120, 20000-100000:150:300, 100000-:300:600"

@@ -26,7 +26,7 @@ def ok(*argv: str) -> str:
     return ""
 
 
-def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_server, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_server, tmp_path, capsys) -> None:
     ok("init", "--sans-prefect")
     d.deploy()  # what `init` registers on the server (tested in test_workers), the lifecycle alone here
     ok("branch", "create", "--code", "mul", "--nom", "Mulhouse", "--region", "Grand Est", "--fondee-le", "2012-03-01")
@@ -128,8 +128,8 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
     assert fr.state is not None and fr.state.name == "Terminée"
 
     with unit_of_work() as s:
-        mission = s.get(Mission, mission_id)
-        assert mission is not None and mission.status is MissionStatus.COMPLETED
+        done = s.get(Mission, mission_id)
+        assert done is not None and done.status is MissionStatus.COMPLETED
         assert s.scalar(select(func.count()).select_from(Branch)) == 1
         assert s.scalar(select(func.count()).select_from(Coordinator)) == 2
         channels = {a.channel.value: a.relayed_by_id for a in s.scalars(select(Application))}
@@ -175,7 +175,7 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize(("argv", "reason"), REFUSALS)
-def test_organisation_commands_refuse_clearly_and_write_nothing(app_db, capsys, argv, reason) -> None:  # type: ignore[no-untyped-def]
+def test_organisation_commands_refuse_clearly_and_write_nothing(app_db, capsys, argv, reason) -> None:
     d.seed_small()
 
     def snapshot() -> tuple[int, ...]:
@@ -190,7 +190,7 @@ def test_organisation_commands_refuse_clearly_and_write_nothing(app_db, capsys, 
     assert snapshot() == before
 
 
-def test_a_leaving_passerelle_hands_over_her_missions(app_db, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_leaving_passerelle_hands_over_her_missions(app_db, capsys) -> None:
     d.seed_small()
     with unit_of_work() as s:
         first, second = d.new_mission(s, "Mission A").reference, d.new_mission(s, "Mission B").reference

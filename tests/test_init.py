@@ -9,7 +9,7 @@ from models import Branch, Competence, Domain, FeeBracket, Mission, Volunteer
 from models.db import unit_of_work
 
 
-def test_init_prepares_an_empty_installation(app_db, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_init_prepares_an_empty_installation(app_db, capsys) -> None:
     assert main(["init", "--sans-prefect"]) == 0
     assert "Base prête" in capsys.readouterr().out
     assert main(["init", "--sans-prefect"]) == 0  # a second time changes nothing
@@ -28,7 +28,7 @@ def test_init_prepares_an_empty_installation(app_db, capsys) -> None:  # type: i
     assert counts() == first
 
 
-def test_init_says_when_prefect_is_unreachable(app_db, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_init_says_when_prefect_is_unreachable(app_db, capsys) -> None:
     import prefect.settings as ps
     from prefect.settings import temporary_settings
 

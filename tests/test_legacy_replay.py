@@ -60,7 +60,7 @@ def legacy_tree(dest: Path, commit: str = LEGACY) -> Path:
 
 
 @pytest.fixture
-def legacy_db(lifecycle, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def legacy_db(lifecycle, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request) -> Iterator[str]:
     """An application database at the legacy schema (revision 0001, or the test's `schema` mark), which the
     settings point at."""
     url = f"sqlite:///{tmp_path / 'legacy.db'}" if db_url.startswith("sqlite") else create_pg_database("legacy")
@@ -78,7 +78,7 @@ def legacy_db(lifecycle, db_url: str, tmp_path: Path, monkeypatch: pytest.Monkey
         drop_pg_database(url)
 
 
-def test_mission_suspended_by_the_previous_code_finishes(lifecycle, legacy_db: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_mission_suspended_by_the_previous_code_finishes(lifecycle, legacy_db: str, tmp_path: Path) -> None:
     mail = lifecycle
     tree = legacy_tree(tmp_path / "legacy")
     done = subprocess.run(  # the previous code on the previous schema: seeds, opens a mission, runs it to check-in-1
@@ -147,7 +147,7 @@ print("RESULT:" + json.dumps({"mission": mission_id, "run": run_id}))
 
 @pytest.mark.schema("0008")
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_a_roadmap_sent_before_the_upgrade_is_validated_after_it(lifecycle, legacy_db: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_roadmap_sent_before_the_upgrade_is_validated_after_it(lifecycle, legacy_db: str, tmp_path: Path) -> None:
     """A mission suspended by the previous version while its roadmap waits for the association: after the upgrade
     (0009, 0010), the association's link of the old mail still answers; the volunteer, never asked by the old
     version, agrees through the Passerelle; the mission finishes, nothing run or mailed twice."""

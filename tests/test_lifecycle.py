@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
@@ -31,16 +33,16 @@ def mission(mission_id: int) -> Mission:
         return s.get(Mission, mission_id)  # type: ignore[return-value]
 
 
-def count(model: type, mission_id: int) -> int:
+def count(model: Any, mission_id: int) -> int:
     with unit_of_work() as s:
         return s.scalar(select(func.count()).select_from(model).where(model.mission_id == mission_id)) or 0
 
 
-def sent_to(server, kind: str) -> list[str]:  # type: ignore[no-untyped-def]
+def sent_to(server, kind: str) -> list[str]:
     return sorted(m["To"] for m in server.messages if m["X-Passerelles-Kind"] == kind)
 
 
-def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_whole_mission_from_request_to_bilan(lifecycle) -> None:
     mail = lifecycle
     mission_id, run_id = d.open_and_start()
     drv = d.Driver(run_id)
@@ -128,7 +130,7 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:  # type: ignore
     assert drv.form()["key"] == "review"
 
     fr = drv.resume(d.review())
-    assert fr.state.type.value == "COMPLETED" and fr.state.name == "Terminée"
+    assert fr.state is not None and fr.state.type.value == "COMPLETED" and fr.state.name == "Terminée"
     m = mission(mission_id)
     assert m.status is MissionStatus.COMPLETED and m.completed_at is not None
     assert count(Review, mission_id) == 1

@@ -35,7 +35,7 @@ def status(mission_id: int) -> MissionStatus:
         return s.get(Mission, mission_id).status  # type: ignore[union-attr]
 
 
-def kinds(server) -> list[str]:  # type: ignore[no-untyped-def]
+def kinds(server) -> list[str]:
     return [m["X-Passerelles-Kind"] for m in server.messages]
 
 
@@ -49,7 +49,7 @@ def approve(drv: d.Driver) -> None:
     drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
 
 
-def test_annonce_revision_round(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_annonce_revision_round(lifecycle) -> None:
     mission_id, run_id = d.open_and_start()
     drv = d.Driver(run_id)
     to_annonce(drv)
@@ -78,7 +78,7 @@ def test_annonce_revision_round(lifecycle) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("where", ["needs-analysis", "applications", "check-in", "review"])
-def test_cancel_at_four_steps(lifecycle, where: str) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_at_four_steps(lifecycle, where: str) -> None:
     mail = lifecycle
     mission_id, run_id = d.open_and_start()
     drv = d.Driver(run_id)
@@ -112,9 +112,10 @@ def test_cancel_at_four_steps(lifecycle, where: str) -> None:  # type: ignore[no
             assert drv.form()["key"] == "applications-2"
             told_volunteers = 2
             fr = drv.resume({"applications": "", **cancel})
-    assert fr.state.name == "Annulée" and fr.state.type.value == "COMPLETED"
+    assert fr.state is not None and fr.state.name == "Annulée" and fr.state.type.value == "COMPLETED"
     with unit_of_work() as s:
         m = s.get(Mission, mission_id)
+        assert m is not None
         assert m.status is MissionStatus.CANCELLED and m.cancel_reason.startswith("L'association")
         assert m.cancelled_from is not None
     cancelled = [m for m in mail.messages if m["X-Passerelles-Kind"] == "cancelled"]
@@ -123,7 +124,7 @@ def test_cancel_at_four_steps(lifecycle, where: str) -> None:  # type: ignore[no
     assert "solution en interne" in cancelled[0].get_body(("plain",)).get_content()
 
 
-def test_cancel_without_reason_is_asked_again(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_without_reason_is_asked_again(lifecycle) -> None:
     mission_id, run_id = d.open_and_start()
     drv = d.Driver(run_id)
     drv.run()
@@ -134,7 +135,7 @@ def test_cancel_without_reason_is_asked_again(lifecycle) -> None:  # type: ignor
     assert status(mission_id) is MissionStatus.REQUESTED
 
 
-def test_wrong_but_well_formed_input_is_asked_again(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_but_well_formed_input_is_asked_again(lifecycle) -> None:
     mission_id, run_id = d.open_and_start()
     drv = d.Driver(run_id)
     drv.run()
@@ -187,16 +188,16 @@ def test_wrong_but_well_formed_input_is_asked_again(lifecycle) -> None:  # type:
     assert sorted(k.rsplit(":", 1)[1] for k in told) == ["annonce", "applications", "needs-analysis", "selection"]
 
 
-def test_schema_rejects_out_of_range_before_the_flow(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_schema_rejects_out_of_range_before_the_flow(lifecycle) -> None:
     _, run_id = d.open_and_start()
     drv = d.Driver(run_id)
     drv.run()
     with pytest.raises(RuntimeError, match=r"volunteers_needed|maximum|10"):
         resume_flow_run(UUID(run_id), run_input=d.needs_analysis(volunteers_needed=50))
-    assert drv.read().state.type.value == "PAUSED"
+    assert drv.state().type.value == "PAUSED"
 
 
-def test_two_resumes_of_the_same_step_exactly_one_wins(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_two_resumes_of_the_same_step_exactly_one_wins(lifecycle) -> None:
     mission_id, run_id = d.open_and_start()
     drv = d.Driver(run_id)
     drv.run()
@@ -229,7 +230,7 @@ def test_two_resumes_of_the_same_step_exactly_one_wins(lifecycle) -> None:  # ty
     assert drv.form()["key"] == "annonce-review-1"
 
 
-def test_a_suspend_cut_short_is_asked_again_under_a_new_key(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_a_suspend_cut_short_is_asked_again_under_a_new_key(lifecycle) -> None:
     """A run stopped while it suspends, then rescheduled (serve --recover), must not reuse the unanswered key."""
     from prefect import get_client
     from prefect.states import Scheduled
@@ -249,7 +250,7 @@ def test_a_suspend_cut_short_is_asked_again_under_a_new_key(lifecycle) -> None: 
     assert status(mission_id) is MissionStatus.ANALYSED
 
 
-def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(lifecycle) -> None:
     """The seed's path back: a retained volunteer withdraws → the selection again, for the empty place, from the
     reserve (no new diffusion; the association told), then a roadmap under keys of their own; again during the
     mission, from those the closed search thanked, where the Passerelle chooses to search again (applications);
@@ -343,7 +344,7 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     assert drv.form()["key"] == "check-in-2"  # check-ins go on numbering
     drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
     fr = drv.resume(d.review())
-    assert fr.state.type.value == "COMPLETED" and fr.state.name == "Terminée"
+    assert fr.state is not None and fr.state.type.value == "COMPLETED" and fr.state.name == "Terminée"
     with unit_of_work() as s:
         keys = list(s.scalars(select(AuditEvent.step_key).where(AuditEvent.mission_id == mission_id)))
         assert len(keys) == len(set(keys))
@@ -361,7 +362,7 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     )
 
 
-def test_a_silent_running_run_is_rescheduled_by_the_safety_net(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_a_silent_running_run_is_rescheduled_by_the_safety_net(lifecycle) -> None:
     """A mission run left Running with no heartbeat (its machine died, the automation missed it) is rescheduled
     by watch-mission-runs' sweep and goes on from where it was; a run heard from recently is left alone."""
     from prefect.states import Running
@@ -375,10 +376,10 @@ def test_a_silent_running_run_is_rescheduled_by_the_safety_net(lifecycle) -> Non
     with get_client(sync_client=True) as c:  # a process took it, then its machine died: Running, then silence
         c.set_flow_run_state(UUID(run_id), Running(), force=True)
     sweep_runs.fn(stale_seconds=60)
-    assert drv.read().state.type is StateType.RUNNING  # type: ignore[union-attr]  # not silent for long enough
+    assert drv.state().type is StateType.RUNNING  # not silent for long enough
     time.sleep(2.5)
     swept = sweep_runs.fn(stale_seconds=0.5)
-    assert drv.read().state.type is StateType.SCHEDULED, swept  # type: ignore[union-attr]
+    assert drv.state().type is StateType.SCHEDULED, swept
     with unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == RECOVERED)) == 1
     drv.run()  # the rescheduled run replays: the answer given before its machine died is kept

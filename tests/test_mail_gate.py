@@ -42,7 +42,7 @@ def test_every_kind_mailed_to_a_volunteer_says_why() -> None:
     assert all((ROOT / "templates" / "mail" / f"{kind}.txt.j2").exists() for kind in VOLUNTEER_MAILS)
 
 
-def test_the_gate_holds_at_queueing_and_at_sending(app_db, mail_server) -> None:  # type: ignore[no-untyped-def]
+def test_the_gate_holds_at_queueing_and_at_sending(app_db, mail_server) -> None:
     """Queued while active, archived before the send: the mission's mail is not sent; the erasure notice is. An
     archived volunteer gets no mission mail queued at all; an unsubscribed one not even the notice."""
     from sqlalchemy import select
@@ -65,9 +65,9 @@ def test_the_gate_holds_at_queueing_and_at_sending(app_db, mail_server) -> None:
         assert one is not None and two is not None and three is not None
         one.archived_at = three.archived_at = utcnow()  # after the queueing of one's mail
         two.unsubscribed_at = utcnow()
-        mission = s.get(Mission, mission_id)
-        assert mission is not None
-        notices.cancelled(s, mission, [3])  # archived: not even queued
+        cancelled = s.get(Mission, mission_id)
+        assert cancelled is not None
+        notices.cancelled(s, cancelled, [3])  # archived: not even queued
         for v in (one, two):
             notices.retention_warning(s, v, days=30, now=utcnow())  # two: unsubscribed, not queued
     send_pending(session_factory())

@@ -66,7 +66,7 @@ class FaultyHandler:
 
 
 @pytest.fixture
-def smtp(app_db, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FaultyHandler, Controller]]:  # type: ignore[no-untyped-def]
+def smtp(app_db, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FaultyHandler, Controller]]:
     """The settings point at a port; the faulty server is started by the test (it may begin down)."""
     handler = FaultyHandler()
     port = free_port()
@@ -105,7 +105,7 @@ def make_due() -> None:
             m.next_attempt_at = utcnow() - timedelta(seconds=1)
 
 
-def test_server_down_then_back_loses_nothing(smtp) -> None:  # type: ignore[no-untyped-def]
+def test_server_down_then_back_loses_nothing(smtp) -> None:
     handler, controller = smtp
     queue("a@exemple.fr", "b@exemple.fr")
     result = send()  # nobody listens: nothing is tried, nothing is lost
@@ -117,7 +117,7 @@ def test_server_down_then_back_loses_nothing(smtp) -> None:  # type: ignore[no-u
     assert sorted(r for r, _ in handler.received) == ["a@exemple.fr", "b@exemple.fr"]
 
 
-def test_4xx_defers_5xx_fails_and_tells_the_passerelle(smtp) -> None:  # type: ignore[no-untyped-def]
+def test_4xx_defers_5xx_fails_and_tells_the_passerelle(smtp) -> None:
     handler, controller = smtp
     controller.start()
     handler.rcpt_faults = {
@@ -147,7 +147,7 @@ def test_4xx_defers_5xx_fails_and_tells_the_passerelle(smtp) -> None:  # type: i
     assert received == {"ok@exemple.fr": 1, "later@exemple.fr": 1, "claire.muller@pc.example": 1}
 
 
-def test_faults_at_data_and_a_dropped_connection_deliver_once(smtp) -> None:  # type: ignore[no-untyped-def]
+def test_faults_at_data_and_a_dropped_connection_deliver_once(smtp) -> None:
     handler, controller = smtp
     controller.start()
     handler.data_faults = ["451 4.3.0 Erreur temporaire", "drop", "421 4.3.2 Arrêt du service"]
@@ -162,7 +162,7 @@ def test_faults_at_data_and_a_dropped_connection_deliver_once(smtp) -> None:  # 
     assert all(m.status is MailStatus.SENT and m.last_error == "" for m in rows().values())
 
 
-def test_a_mail_deferred_past_max_age_fails(smtp) -> None:  # type: ignore[no-untyped-def]
+def test_a_mail_deferred_past_max_age_fails(smtp) -> None:
     handler, controller = smtp
     controller.start()
     handler.rcpt_faults = {"late@exemple.fr": ["452 4.2.2 Boîte pleine"] * 2}
@@ -176,7 +176,7 @@ def test_a_mail_deferred_past_max_age_fails(smtp) -> None:  # type: ignore[no-un
     assert rows()["late@exemple.fr"].status is MailStatus.FAILED
 
 
-def test_two_senders_at_once_send_each_mail_once(smtp) -> None:  # type: ignore[no-untyped-def]
+def test_two_senders_at_once_send_each_mail_once(smtp) -> None:
     handler, controller = smtp
     controller.start()
     addresses = [f"p{i}@exemple.fr" for i in range(40)]
@@ -191,7 +191,7 @@ def test_two_senders_at_once_send_each_mail_once(smtp) -> None:  # type: ignore[
     assert Counter(r for r, _ in handler.received) == dict.fromkeys(addresses, 1)
 
 
-def test_a_sender_that_died_after_claiming_is_taken_over(smtp) -> None:  # type: ignore[no-untyped-def]
+def test_a_sender_that_died_after_claiming_is_taken_over(smtp) -> None:
     handler, controller = smtp
     controller.start()
     queue("orphan@exemple.fr")
@@ -204,7 +204,7 @@ def test_a_sender_that_died_after_claiming_is_taken_over(smtp) -> None:  # type:
     assert [r for r, _ in handler.received] == ["orphan@exemple.fr"]
 
 
-def test_parallel_senders_killed_mid_batch_lose_nothing_and_resend_with_the_same_message_id(smtp) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_senders_killed_mid_batch_lose_nothing_and_resend_with_the_same_message_id(smtp) -> None:
     """A process sending over 4 connections is SIGKILLed mid-batch. Every mail still arrives; the only ones that
     arrive twice are mails of the batches in flight at the kill (the server had said 250, the record was not
     committed: at most RECORD_EVERY per connection), and they arrive again with the same Message-ID."""

@@ -75,7 +75,7 @@ def test_name_keys_are_filled_for_existing_rows(tmp_path) -> None:
     upgrade(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        keys = dict(conn.execute(text("SELECT id, name_key FROM association")).all())
+        keys: dict[int, str] = dict(conn.execute(text("SELECT id, name_key FROM association")).all())
     engine.dispose()
     assert keys == {1: "age d or solidaire", 2: "age d or solidaire 2"}
 
@@ -114,6 +114,6 @@ def test_0009_puts_the_not_retained_of_an_open_search_in_reserve(tmp_path) -> No
     upgrade(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        rows = dict(conn.execute(text("SELECT mission_id, status FROM application")).tuples().all())
+        rows: dict[int, str] = dict(conn.execute(text("SELECT mission_id, status FROM application")).tuples().all())
     engine.dispose()
     assert rows == {missions[MissionStatus.SELECTED]: "reserve", missions[MissionStatus.IN_PROGRESS]: "not_selected"}

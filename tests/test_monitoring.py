@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +23,7 @@ TODAY = date(2026, 11, 26)
 L = REGISTRY.levels()
 
 
-def wait(status: S, **kw):  # type: ignore[no-untyped-def]
+def wait(status: S, **kw):
     kw.setdefault("reached", {st: TODAY - timedelta(days=10) for st in S})
     return REGISTRY.waiting(MissionSnapshot(status, today=TODAY, **kw), L)
 
@@ -59,13 +60,13 @@ def _mission(title: str, status: MissionStatus, days_ago: int) -> int:
         return m.id
 
 
-def test_reminders_once_escalation_at_twice_and_stop_when_step_moves(app_db, mail_server) -> None:  # type: ignore[no-untyped-def]
+def test_reminders_once_escalation_at_twice_and_stop_when_step_moves(app_db, mail_server) -> None:
     d.seed_small()
     fresh = _mission("Fraîche", MissionStatus.REQUESTED, 3)  # within 14 days
     late = _mission("En retard", MissionStatus.REQUESTED, 20)  # reminder
     _mission("Très en retard", MissionStatus.REQUESTED, 40)  # reminder + escalation
 
-    def run(today: date) -> dict:  # type: ignore[type-arg]
+    def run(today: date) -> dict:
         with unit_of_work() as s:
             result = remind(s, open_missions(s, today=today, levels=L), today)
         send_pending(session_factory())
@@ -84,13 +85,14 @@ def test_reminders_once_escalation_at_twice_and_stop_when_step_moves(app_db, mai
 
     with unit_of_work() as s:  # the late mission moves on: the annonce step starts today, no reminder
         m = s.get(Mission, late)
+        assert m is not None
         m.status, m.analysed_at = MissionStatus.ANALYSED, datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
     assert run(TODAY)["reminders"] == 0
     assert run(TODAY + timedelta(days=8))["reminders"] == 1  # ... until the annonce itself is late
     assert fresh  # never reminded at 3 days
 
 
-def test_one_failing_mission_does_not_stop_the_others(app_db, mail_server) -> None:  # type: ignore[no-untyped-def]
+def test_one_failing_mission_does_not_stop_the_others(app_db, mail_server) -> None:
     d.seed_small()
     with unit_of_work() as s:
         f.coordinator(s, f.branch(s, "MUL"), "Luc", "Meyer")
@@ -105,7 +107,7 @@ def test_one_failing_mission_does_not_stop_the_others(app_db, mail_server) -> No
 
 
 @pytest.mark.slow
-def test_branch_dashboard_flow_publishes_tables(prefect_server, app_db) -> None:  # type: ignore[no-untyped-def]
+def test_branch_dashboard_flow_publishes_tables(prefect_server, app_db) -> None:
     from prefect import get_client
     from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
     from prefect.utilities.asyncutils import run_coro_as_sync
@@ -117,16 +119,16 @@ def test_branch_dashboard_flow_publishes_tables(prefect_server, app_db) -> None:
     _mission("Très en retard", MissionStatus.REQUESTED, 40)
     assert branch_dashboard() == {"branches": 1, "open_missions": 1}
 
-    async def read(key: str):  # type: ignore[no-untyped-def]
+    async def read(key: str) -> list[Any]:
         async with get_client() as c:
             flt = ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key]))
             return await c.read_latest_artifacts(artifact_filter=flt)
 
-    [table] = run_coro_as_sync(read(branch_key("STR")))
+    [table] = cast(list[Any], run_coro_as_sync(read(branch_key("STR"))))
     [row] = json.loads(table.data)
     assert row["Association"] == "Les Restos du Quartier" and row["Étape"] == "Analyse du besoin"
     assert row["En retard"] == "oui, signalé à l'antenne" and row["En attente depuis (jours)"] >= 40
-    [national] = run_coro_as_sync(read(NATIONAL_KEY))
+    [national] = cast(list[Any], run_coro_as_sync(read(NATIONAL_KEY)))
     assert json.loads(national.data)[0]["Antenne"] == "STR"
     with unit_of_work() as s:
         assert s.scalar(select(Mission.status)) is MissionStatus.REQUESTED

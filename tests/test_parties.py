@@ -28,7 +28,7 @@ from tests import lifecycle_driver as d
 SEND = "la faire valider par l'association (lien par mail)"
 
 
-def links(mail, kind: str, purpose: Purpose) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def links(mail, kind: str, purpose: Purpose) -> dict[str, str]:
     """The portal path of the last `kind` mail's link, per recipient."""
     out = {}
     for m in mail.messages:
@@ -39,7 +39,7 @@ def links(mail, kind: str, purpose: Purpose) -> dict[str, str]:  # type: ignore[
     return out
 
 
-def kinds(mail) -> list[str]:  # type: ignore[no-untyped-def]
+def kinds(mail) -> list[str]:
     return [m["X-Passerelles-Kind"] for m in mail.messages]
 
 
@@ -51,7 +51,7 @@ def statuses(mission_id: int) -> dict[int, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_two_volunteers_from_selection_to_bilan_each_answering_by_link(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_two_volunteers_from_selection_to_bilan_each_answering_by_link(lifecycle) -> None:
     from portal.app import app
     from tasks.monitoring import send_reminders
 
@@ -213,7 +213,7 @@ def test_reminders_due_counts_whole_delays() -> None:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_link_left_unanswered_is_reminded_twice_then_the_passerelle_is_told(app_db) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_left_unanswered_is_reminded_twice_then_the_passerelle_is_told(app_db) -> None:
     """The roadmap sent to a volunteer who does not answer: one reminder after 5 days, a second after 10, then the
     Passerelle is told once; nothing more however often the job runs, and nothing once they answered."""
     from tasks import parties, portal
@@ -256,7 +256,7 @@ def test_a_link_left_unanswered_is_reminded_twice_then_the_passerelle_is_told(ap
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_bad_answers_on_the_news_and_bilan_links_change_nothing(app_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_bad_answers_on_the_news_and_bilan_links_change_nothing(app_db, monkeypatch) -> None:
     """Forged, expired, another mission's, 10 kB, HTML, not retained, twice: a French page, nothing written."""
     import time
 
@@ -307,3 +307,11 @@ def test_bad_answers_on_the_news_and_bilan_links_change_nothing(app_db, monkeypa
         assert (answer.party, answer.answer, answer.comment) == ("v1", "c'est bloqué", "Pas d'accès")
         told = s.scalars(select(OutboxMail).where(OutboxMail.kind == "party_answered")).all()
         assert [t.to_address for t in told] == ["claire.muller@pc.example"]
+
+
+def test_an_outsiders_words_show_as_text_in_a_form() -> None:
+    from tasks.parties import as_text
+
+    shown = as_text("Voir ![logo](http://ailleurs.example/pixel.png) **urgent** <img src=x>\nsuite")
+    assert shown == r"Voir !\[logo\](http://ailleurs.example/pixel.png) \*\*urgent\*\* \<img src=x\> suite"
+    assert as_text("Un site enfin à jour !") == "Un site enfin à jour !"

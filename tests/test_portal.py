@@ -53,7 +53,7 @@ def test_links_are_signed_per_purpose_and_expire(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture
-def portal(app_db) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def portal(app_db) -> Iterator[TestClient]:
     from portal.app import app
 
     d.seed_small()
@@ -187,7 +187,7 @@ def test_bad_inputs_get_a_french_page_and_write_nothing(portal: TestClient) -> N
     assert r.status_code == 409 and "archivée" in r.text and applications(mission_id) == 0
 
 
-def test_unsubscribe_one_click_and_nothing_mailed_afterwards(portal: TestClient, mail_server) -> None:  # type: ignore[no-untyped-def]
+def test_unsubscribe_one_click_and_nothing_mailed_afterwards(portal: TestClient, mail_server) -> None:
     from tasks import notices
 
     with unit_of_work() as s:
@@ -282,7 +282,7 @@ def test_preferences_by_link_are_applied_all_or_nothing_and_recorded(portal: Tes
 # --- the association answers the suspended step itself --------------------------------------------
 
 
-def link_in(mail_server, kind: str, purpose: Purpose, *, to: str = "") -> str:  # type: ignore[no-untyped-def]
+def link_in(mail_server, kind: str, purpose: Purpose, *, to: str = "") -> str:
     """The portal path of the last `kind` mail's link (to `to`)."""
     mails = [m for m in mail_server.messages if m["X-Passerelles-Kind"] == kind and (not to or m["To"] == to)]
     assert mails, f"no {kind} mail"
@@ -292,7 +292,7 @@ def link_in(mail_server, kind: str, purpose: Purpose, *, to: str = "") -> str:  
 
 
 @pytest.mark.slow
-def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:
     """The annonce is mailed to the association; its revision request and then its approval resume the run with no
     one in the Prefect UI; the audit names the association. Volunteers apply from the annonce mail."""
     import threading
@@ -377,7 +377,7 @@ def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:  
 
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle) -> None:
     """The Passerelle sends the roadmap; the association asks for changes, then validates the next sending, which
     closes the search; at the end it gives its own bilan, which the Passerelle completes."""
     from models import AuditEvent, PartyAnswer, Review

@@ -64,7 +64,7 @@ def shoot(page: Any, name: str, *, doc: bool = False) -> None:
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_portal_pages_in_a_browser(prefect_server, app_db, mail_server, portal_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_portal_pages_in_a_browser(prefect_server, app_db, mail_server, portal_url, monkeypatch) -> None:
     d.deploy()
     d.seed_small()
     mission_id, run_id = d.open_and_start()
@@ -152,7 +152,7 @@ def test_portal_pages_in_a_browser(prefect_server, app_db, mail_server, portal_u
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_volunteer_roadmap_and_bilan_pages_in_a_browser(prefect_server, app_db, mail_server, portal_url) -> None:  # type: ignore[no-untyped-def]
+def test_volunteer_roadmap_and_bilan_pages_in_a_browser(prefect_server, app_db, mail_server, portal_url) -> None:
     """A retained volunteer agrees to the roadmap, then gives their bilan with their consent, on a phone."""
     from models import PartyAnswer
 

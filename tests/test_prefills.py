@@ -24,7 +24,7 @@ def as_shown(schema: dict[str, Any]) -> dict[str, Any]:
     return {name: field["default"] for name, field in schema["properties"].items() if "default" in field}
 
 
-def test_every_form_submitted_as_shown_is_accepted(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_every_form_submitted_as_shown_is_accepted(lifecycle) -> None:
     mission_id, run_id = d.open_and_start()
     drv = d.Driver(run_id)
     fr = drv.run()
@@ -48,6 +48,7 @@ def test_every_form_submitted_as_shown_is_accepted(lifecycle) -> None:  # type: 
         assert d.submit_form(run_id, answer) == (True, ""), key  # the server's schema check
         fr = drv.run()
         submitted.append(key)
+        assert fr.state is not None
         assert "Saisie refusée" not in str(drv.form()["description"] if fr.state.type == StateType.PAUSED else "")
         if step in shown_twice and key == step:
             again = drv.form()
@@ -56,7 +57,7 @@ def test_every_form_submitted_as_shown_is_accepted(lifecycle) -> None:  # type: 
             assert d.submit_form(run_id, as_shown(again["schema"])) == (True, "")
             fr = drv.run()
             submitted.append(str(again["key"]))
-        if step and fr.state.type == StateType.PAUSED and str(drv.form()["key"]).startswith(step):
+        if step and drv.state().type == StateType.PAUSED and str(drv.form()["key"]).startswith(step):
             form = drv.form()
             answer = as_shown(form["schema"]) | moves[step]
             if step == "roadmap":  # every retained volunteer told the Passerelle they agree

@@ -41,7 +41,7 @@ def label(volunteer_id: int) -> str:
         return s.get(Volunteer, volunteer_id).label  # type: ignore[union-attr]
 
 
-def test_priority_raised_at_a_then_first_in_b_then_cleared(app_db) -> None:  # type: ignore[no-untyped-def]
+def test_priority_raised_at_a_then_first_in_b_then_cleared(app_db) -> None:
     d.seed_small()
     a = search("Site internet", "V-1\nV-2\nV-3")
     answer(a, SELECTION, {"selected": [label(1)], "wants_other": [label(2)], "decision": "valider la sélection"})

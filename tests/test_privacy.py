@@ -55,7 +55,7 @@ def found_in_prefect(run_id: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_erasure_leaves_the_name_and_address_nowhere_and_the_mission_goes_on(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_erasure_leaves_the_name_and_address_nowhere_and_the_mission_goes_on(lifecycle) -> None:
     from deployments.cli import main
 
     mail = lifecycle
@@ -96,7 +96,7 @@ def test_erasure_leaves_the_name_and_address_nowhere_and_the_mission_goes_on(lif
     assert found_in_database() == [] and found_in_prefect(run_id) == []
 
 
-def test_retention_warns_then_erases_and_purges_old_bodies(app_db) -> None:  # type: ignore[no-untyped-def]
+def test_retention_warns_then_erases_and_purges_old_bodies(app_db) -> None:
     from deployments.cli import main
 
     now = utcnow()

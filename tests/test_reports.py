@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from sqlalchemy.orm import Session
@@ -188,7 +190,7 @@ def seed(session: Session) -> None:
         for vid, status in apps:
             session.add(
                 Application(
-                    mission_id=m.id, volunteer_id=v[vid], status=status, applied_at=m.published_at + timedelta(days=2)
+                    mission_id=m.id, volunteer_id=v[vid], status=status, applied_at=published(m) + timedelta(days=2)
                 )
             )
     for m, ar, vr, obj, a_redo, v_redo in (
@@ -200,7 +202,7 @@ def seed(session: Session) -> None:
         session.add(
             Review(
                 mission_id=m.id,
-                held_on=m.completed_at.date(),
+                held_on=completed(m).date(),
                 association_rating=ar,
                 volunteer_rating=vr,
                 objectives_met=ObjectivesMet(obj),
@@ -216,16 +218,16 @@ def seed(session: Session) -> None:
         ("STR", None, FeeKind.MEMBERSHIP, 2013, 60, FeeStatus.PAID, date(2013, 1, 31)),
         ("MUL", None, FeeKind.MEMBERSHIP, 2014, 30, FeeStatus.PAID, date(2014, 1, 31)),
     ]
-    for i, (code, m, kind, year, amount, status, due) in enumerate(fees):
+    for i, (code, fee_mission, kind, year, amount, fee_status, due) in enumerate(fees):
         session.add(
             FeeRecord(
                 key=f"fee:{i}",
                 association_id=asso[code].id,
-                mission_id=m.id if m else None,
+                mission_id=fee_mission.id if fee_mission else None,
                 kind=kind,
                 year=year,
                 amount=amount,
-                status=status,
+                status=fee_status,
                 due_on=due,
             )
         )
@@ -392,8 +394,18 @@ def test_html_csv_and_markdown(session: Session) -> None:
 # --- The flow, against a real Prefect server ------------------------------------------------------
 
 
+def published(m: Mission) -> datetime:
+    assert m.published_at is not None
+    return m.published_at
+
+
+def completed(m: Mission) -> datetime:
+    assert m.completed_at is not None
+    return m.completed_at
+
+
 @pytest.fixture
-def report_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def report_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Reports written under the test's own directory."""
     from models.settings import get_settings
 
@@ -447,15 +459,16 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
         }
     assert set(found) == set(out["artefacts"].values())
     summary = found[key]
-    assert summary.type == "markdown" and "Antennes : Mulhouse, Strasbourg" in summary.data
-    assert "| Annonce diffusée | 5 |" in summary.data
+    data = str(summary.data)
+    assert summary.type == "markdown" and "Antennes : Mulhouse, Strasbourg" in data
+    assert "| Annonce diffusée | 5 |" in data
     # The summary tells where the files are; they are there.
-    assert f"`{html}`" in summary.data and f"`{csv_file}`" in summary.data
+    assert f"`{html}`" in data and f"`{csv_file}`" in data
     domains = found[f"{key}-domaines"].data
-    table = json.loads(domains) if isinstance(domains, str) else domains
+    table = cast(list[dict[str, Any]], json.loads(domains) if isinstance(domains, str) else domains)
     assert {"Domaine": "Communication", "Demandées": 3, "Démarrées": 4, "Réalisées": 4, "Annulées": 0} in table
     years = found[f"{key}-annees"].data
-    years = json.loads(years) if isinstance(years, str) else years
+    years = cast(list[dict[str, Any]], json.loads(years) if isinstance(years, str) else years)
     assert {
         "Antenne": "Strasbourg (STR)",
         "Année": 2014,
@@ -473,10 +486,11 @@ def test_flow_fails_in_french_on_bad_parameters(prefect_server: object, app_db: 
     from flows.regional_report import regional_report
 
     state = regional_report(antennes=["XYZ"], debut=date(2014, 1, 1), fin=date(2014, 12, 31), return_state=True)
-    assert state.is_failed() and "Antenne inconnue : XYZ" in state.message
+    assert state.is_failed() and "Antenne inconnue : XYZ" in str(state.message)
     state = regional_report(debut=date(2014, 12, 31), fin=date(2014, 1, 1), return_state=True)
-    assert state.is_failed() and "La date de fin précède la date de début" in state.message
+    assert state.is_failed() and "La date de fin précède la date de début" in str(state.message)
     with get_client(sync_client=True) as client:
+        assert state.state_details.flow_run_id is not None
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert run.state is not None and run.state.is_failed()
     assert not report_dir.exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 from prefect import get_client
 from sqlalchemy import select
@@ -14,7 +16,7 @@ from tasks.runs import start_run
 pytestmark = pytest.mark.slow
 
 
-def test_request_mission_opens_it_and_starts_one_run(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_request_mission_opens_it_and_starts_one_run(lifecycle) -> None:
     result = request_mission(
         association="les restos du quartier",
         passerelle="Claire.Muller@pc.example",
@@ -30,18 +32,18 @@ def test_request_mission_opens_it_and_starts_one_run(lifecycle) -> None:  # type
         assert s.scalar(select(AuditEvent.action)) == "request"
         mission_id = m.id
     with get_client(sync_client=True) as c:
-        run = c.read_flow_run(result["flow_run_id"])
+        run = c.read_flow_run(UUID(result["flow_run_id"]))
     assert run.name == f"mission-{result['reference']}"
     assert set(run.tags) == {"antenne:STR", "passerelle:claire.muller"}
     assert run.parameters == {"mission_id": mission_id}  # an id, no personal data
     assert start_run(mission_id) == result["flow_run_id"]  # one run per mission
 
 
-def test_request_mission_refuses_unknown_association(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_request_mission_refuses_unknown_association(lifecycle) -> None:
     state = request_mission(
         association="Les Restos du Quartie", passerelle="claire.muller@pc.example", titre="Site", return_state=True
     )
     assert state.is_failed()
-    assert "Association inconnue" in state.message and "Les Restos du Quartier" in state.message
+    assert "Association inconnue" in str(state.message) and "Les Restos du Quartier" in str(state.message)
     with unit_of_work() as s:
         assert s.scalar(select(Mission)) is None

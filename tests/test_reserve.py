@@ -24,7 +24,7 @@ from tests import lifecycle_driver as d
 
 
 @pytest.fixture
-def portal(app_db) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def portal(app_db) -> Iterator[TestClient]:
     from portal.app import app
 
     d.seed_small()
@@ -137,7 +137,7 @@ def test_two_retained_the_reserve_asks_for_priority_and_the_roadmap_closes_the_s
     assert 5 not in statuses(a)
 
 
-def test_going_on_with_fewer_needs_a_reason(app_db) -> None:  # type: ignore[no-untyped-def]
+def test_going_on_with_fewer_needs_a_reason(app_db) -> None:
     from tasks.steps.selection import Decision, SelectionForm, check
 
     keep = SelectionForm(selected=[], decision=Decision.KEEP)

@@ -4,9 +4,10 @@ in, whatever its name (a state's event is named after its name: `prefect.flow-ru
 from __future__ import annotations
 
 from collections import defaultdict
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from prefect.client.schemas.objects import State
 from prefect.states import (
     AwaitingRetry,
     Cancelled,
@@ -41,12 +42,12 @@ STOPPED = [
 ]
 
 
-def watchers():  # type: ignore[no-untyped-def]
-    ids = defaultdict(uuid4)
+def watchers():
+    ids: defaultdict[str, UUID] = defaultdict(uuid4)
     return {a.name: a for a in automations(ids)}
 
 
-def server_trigger(name: str):  # type: ignore[no-untyped-def]
+def server_trigger(name: str):
     """The trigger as the Prefect server evaluates it (the client's model has no matching of its own)."""
     from prefect.server.events.schemas.automations import EventTrigger
 
@@ -54,14 +55,15 @@ def server_trigger(name: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("state", STOPPED, ids=lambda s: s.name)
-def test_silence_automations_expect_every_end(state) -> None:  # type: ignore[no-untyped-def]
+def test_silence_automations_expect_every_end(state) -> None:
     for name in ("passerelles : runs muets → Crashed", "passerelles : runs jamais démarrés → Crashed"):
         assert server_trigger(name).expects(f"prefect.flow-run.{state.name}"), (name, state.name)
 
 
 def test_a_live_run_is_not_an_end() -> None:
     trigger = server_trigger("passerelles : runs muets → Crashed")
-    for state in (Running(), Pending()):
+    live: tuple[State, ...] = (Running(), Pending())
+    for state in live:
         assert not trigger.expects(f"prefect.flow-run.{state.name}")
 
 

@@ -38,15 +38,21 @@ def analysis(**over: object) -> na.NeedsAnalysisForm:
 
 def test_needs_analysis_checks() -> None:
     known = {"domains": {"web-numerique"}, "competences": {"site-web"}}
-    assert na.check(analysis(), **known) == []
+    assert na.check(analysis(), domains=known["domains"], competences=known["competences"]) == []
     errors = na.check(
-        analysis(values_accepted=False, expected_end=TODAY - timedelta(days=1), need="  ", competences=[]), **known
+        analysis(values_accepted=False, expected_end=TODAY - timedelta(days=1), need="  ", competences=[]),
+        domains=known["domains"],
+        competences=known["competences"],
     )
     assert any("valeurs" in e for e in errors)
     assert any("précède le début" in e for e in errors)
     assert "L'expression du besoin est vide." in errors
     assert "Choisissez au moins une compétence recherchée." in errors
-    errors = na.check(analysis(domain="inconnu · X", competences=["compta · Comptabilité"]), **known)
+    errors = na.check(
+        analysis(domain="inconnu · X", competences=["compta · Comptabilité"]),
+        domains=known["domains"],
+        competences=known["competences"],
+    )
     assert errors == ["Domaine inconnu : « inconnu · X ».", "Compétence(s) inconnue(s) : « compta »."]
     # values checked less than a year ago: the question is not asked again
     assert na.check(analysis(values_accepted=False), **known, values_valid=True) == []

@@ -55,7 +55,7 @@ SITE_VISIT = Step(
 # -------------------------------------------------------------------------------------------------------------
 
 
-def test_a_new_step_shows_on_card_dashboard_and_reminders(app_db, mail_server) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_step_shows_on_card_dashboard_and_reminders(app_db, mail_server) -> None:
     d.seed_small()
     today = utcnow().date()
     with unit_of_work() as s:

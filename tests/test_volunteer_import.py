@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -382,7 +382,7 @@ def test_competing_insert_aborts_the_whole_import(db: Engine) -> None:
         if done == 0:
             with db.begin() as conn:
                 conn.execute(
-                    Volunteer.__table__.insert().values(
+                    insert(Volunteer).values(
                         branch_id=branch_id, first_name="Concurrent", last_name="X", email="benevole6@example.fr"
                     )
                 )

@@ -83,7 +83,7 @@ def test_where_the_waves_stand_in_french() -> None:
     assert summary(state(Wave.NATIONAL, remote=False), POLICY).startswith("vague 3/3 : bénévoles de toute la France")
 
 
-def test_fitting_applications_and_due_missions(app_db) -> None:  # type: ignore[no-untyped-def]
+def test_fitting_applications_and_due_missions(app_db) -> None:
     """A fitting application (every required level met) keeps a remote mission from its national wave; one below a
     level, withdrawn or not retained does not."""
     d.seed_small(n_volunteers=4)  # site-web levels: V1 2, V2 3, V3 1, V4 2
@@ -164,11 +164,11 @@ def test_fitting_applications_and_due_missions(app_db) -> None:  # type: ignore[
         assert due(s, later, POLICY) == []
 
 
-def _annonces(mail) -> list[str]:  # type: ignore[no-untyped-def]
+def _annonces(mail) -> list[str]:
     return sorted(m["To"] for m in mail.messages if m["X-Passerelles-Kind"] == "annonce")
 
 
-def test_a_mission_run_sends_its_waves_by_itself(lifecycle) -> None:  # type: ignore[no-untyped-def]
+def test_a_mission_run_sends_its_waves_by_itself(lifecycle) -> None:
     """Priority first; the branch when `diffusion-waves` runs 48 h later (not before); the Passerelle stops the
     waves, then sends the national one by hand; a next wave when none is left is refused in French."""
     from flows.waves import diffusion_waves

@@ -43,7 +43,7 @@ from tasks.parties import ASSOCIATION, TESTIMONY_CONSENT
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, NEEDS_ANALYSIS, REVIEW, ROADMAP
 
 COMPETENCE_NAMES = {code: name for _, _, items in TAXONOMY for code, name in items}
-FORWARD = [S.REQUESTED, S.ANALYSED, S.APPROVED, S.PUBLISHED, S.SELECTED, S.IN_PROGRESS, S.COMPLETED]
+FORWARD: list[S] = [S.REQUESTED, S.ANALYSED, S.APPROVED, S.PUBLISHED, S.SELECTED, S.IN_PROGRESS, S.COMPLETED]
 # Days (min, max) from the previous status to this one.
 DELAYS = {
     S.ANALYSED: (4, 21),

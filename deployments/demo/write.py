@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -76,7 +76,7 @@ ID_QUERIES = {
 }
 
 
-def _resolve(row: dict[str, Any], ids: dict[str, dict[Hashable, int]]) -> dict[str, Any]:
+def _resolve(row: dict[str, Any], ids: Mapping[str, Mapping[Any, int]]) -> dict[str, Any]:
     out = {k: ids[v.kind][v.key] if isinstance(v, Ref) else v for k, v in row.items() if k != "_parent"}
     for name, value in out.items():
         if isinstance(value, KeyTemplate):
