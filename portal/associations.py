@@ -12,7 +12,7 @@ from models import MissionStatus
 from models.base import utcnow
 from models.db import unit_of_work
 from portal.pages import form, page, refused
-from tasks import portal
+from tasks import parties, portal
 from tasks.links import LinkRefused, Purpose, read
 from tasks.refusals import StepRefused
 from tasks.rendering import render
@@ -27,7 +27,8 @@ router = APIRouter()
 
 
 ASKED = {Purpose.ANNOUNCEMENT: ANNOUNCEMENT, Purpose.ROADMAP: ROADMAP}
-EXACT = {Purpose.ROADMAP}  # each sending of the roadmap has its own link: only that attempt is answered
+# Each sending of the roadmap has its own link: it answers the roadmap form whatever its attempt (the Passerelle may
+# have pressed Resume on « attendre »), as long as no newer sending was mailed.
 
 
 def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
@@ -63,7 +64,17 @@ def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
             "passerelle": m.coordinator.full_name,
             "actor": association_label(m),
         }
-    schema = waiting_form(context["run"], key, exact=purpose in EXACT) if context["run"] else None
+    exact = False
+    if purpose is Purpose.ROADMAP:
+        with unit_of_work() as session:
+            sent = parties.latest_sending(session, int(payload["m"]))
+        exact = not sent  # sent before the upgrade that records sendings: that very attempt only
+        if sent and sent != key:
+            raise StepRefused(
+                f"Une version plus récente de la feuille de route de la mission {context['reference']} vous a été "
+                "envoyée : utilisez le lien du dernier mail."
+            )
+    schema = waiting_form(context["run"], key, exact=exact) if context["run"] else None
     if schema is None:
         raise StepRefused(
             f"La mission {context['reference']} n'attend plus de réponse sur ce lien (votre Passerelle "

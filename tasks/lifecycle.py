@@ -95,7 +95,8 @@ def prepare_form(
         mission = get_mission(session, mission_id)
         spec = describe(session, mission, info, n=n, error=error, previous=previous, awaiting=awaiting)
         if info.ask_outside is not None:  # the association may answer this form by link
-            info.ask_outside(session, mission, key, spec["defaults"], previous)
+            # the previous answer only when it waits for them: a refused « envoyer » sends nothing
+            info.ask_outside(session, mission, key, spec["defaults"], previous if awaiting else None)
         notices.waiting(
             session,
             mission,

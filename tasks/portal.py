@@ -380,7 +380,12 @@ def after_roadmap_answer(mission_id: int, key: str) -> str:
             return ""
         defaults = {k: v["default"] for k, v in schema.get("properties", {}).items() if "default" in v}
         if not missing and defaults.get("validated_by_association") is True:
-            answer = {**defaults, "decision": roadmap_step.Decision.VALIDATE.value, "cancel_reason": ""}
+            answer = {
+                **defaults,
+                "decision": roadmap_step.Decision.VALIDATE.value,
+                "cancel_reason": "",
+                "entered_by": roadmap_step.BY_LINKS,
+            }
             if resume(run, answer):
                 return "validated"
         rewrite_form(run, ROADMAP.key, lambda _key, current: parties.replace_section(current, section))

@@ -95,11 +95,15 @@ def test_two_volunteers_from_selection_to_bilan_each_answering_by_link(lifecycle
         assert form["key"] == "roadmap-essai-2" and "✅ d'accord le" in form["description"]
         assert "Prénom2 Nom2 : pas encore répondu" in form["description"]
 
+        # The Passerelle presses Resume on the waiting form as shown: it goes on waiting, the links still answer.
+        drv.resume({k: v["default"] for k, v in form["schema"]["properties"].items() if "default" in v})
+        assert drv.form()["key"] == "roadmap-essai-3"
         # The association validates; one volunteer is missing: the search stays open.
         assert portal.post(to_validate, data={"decision": "approuver"}).status_code == 200
         drv.run()
         form = drv.form()
-        assert form["key"] == "roadmap-essai-3" and f"en attente de l'accord de {two}" in form["description"]
+        assert form["key"] == "roadmap-essai-4" and f"en attente de l'accord de {two}" in form["description"]
+        assert kinds(mail).count("roadmap_to_agree") == 2  # waiting again sent nothing again
         assert statuses(mission_id)[3] == "reserve"
         # The second volunteer agrees: every agreement is in, the step is answered, the search closes.
         said = portal.post(to_agree["benevole2@exemple.fr"], data={"decision": "accord"})

@@ -408,7 +408,7 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
         assert form["key"] == "roadmap-essai-3" and "Ajoutez une formation." in form["description"]
         drv.resume(d.roadmap(decision=send, validated_by_association=False, notes="Formation ajoutée"))
         second = link_in(mail, "roadmap_to_approve", Purpose.ROADMAP)
-        assert second != first and "n'attend plus de réponse" in html.unescape(portal.get(first).text)
+        assert second != first and "plus récente" in html.unescape(portal.get(first).text)
         assert (
             "validation de la feuille de route est transmise"
             in portal.post(second, data={"decision": "approuver"}).text
@@ -428,7 +428,7 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
             actor = s.scalar(
                 select(AuditEvent.actor).where(AuditEvent.mission_id == mission_id, AuditEvent.action == "roadmap")
             )
-            assert actor == "Les Restos du Quartier (association)"
+            assert actor == "Les parties, par leurs liens (automatique)"  # the last agreement closed it
         assert "déjà reçu une réponse" in html.unescape(portal.get(second).text)
 
         drv.resume(d.check_in(decision="mission terminée : passer au bilan"))

@@ -168,7 +168,8 @@ def describe(
         kept = {
             k: v
             for k, v in previous.items()
-            if (k != "decision" or (v and not awaiting)) and (k != "entered_by" or v in members)
+            if (k != "decision" or (v and not awaiting))
+            and (k != "entered_by" or (v in members and v != association_label(mission)))
         }
         defaults.update(kept)
     defaults.update(spec.answered)

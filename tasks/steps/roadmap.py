@@ -16,6 +16,7 @@ from models import Application, ApplicationStatus, Mission, MissionStatus, Roadm
 from models.base import utcnow
 from tasks import notices, parties
 from tasks.missions import advance
+from tasks.refusals import StepRefused
 from tasks.steps import withdrawal
 from tasks.steps.base import (
     CANCEL,
@@ -24,6 +25,7 @@ from tasks.steps.base import (
     Prefill,
     Step,
     StepWaits,
+    entered_by,
     entered_by_field,
     reason_field,
     refuse_if,
@@ -127,6 +129,7 @@ def check(a: RoadmapForm) -> list[str]:
     return errors
 
 
+BY_LINKS = "Les parties, par leurs liens (automatique)"  # « Saisi par » when the last agreement closes the search
 AGREE, CHANGES = "agree", "changes"  # a volunteer's answer to a sending of the roadmap (PartyAnswer.answer)
 
 
@@ -184,6 +187,8 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
 def apply(session: Session, mission: Mission, a: RoadmapForm, ctx: Ctx) -> Outcome:
     """Store the validated roadmap; this closes the search and tells the remaining applicants. Or a retained
     volunteer withdrew: the search reopens."""
+    if entered_by(a.entered_by) == BY_LINKS and a.decision is not Decision.VALIDATE:
+        raise StepRefused(f"« {BY_LINKS} » ne fait que clore la recherche : choisissez votre nom dans « Saisi par ».")
     if a.decision is Decision.WITHDRAW:
         return withdrawal.reopen(session, mission, a.withdrawn, a.notes, ctx, action=STEP.key)
     refuse_if(check(a))
@@ -292,5 +297,6 @@ STEP = Step(
     prefill=prefill,
     apply=apply,
     ask_outside=ask_parties,
+    answered_by=(BY_LINKS,),
     waiting_decision=Decision.WAIT.value,
 )
