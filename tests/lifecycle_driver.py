@@ -152,6 +152,10 @@ class Driver:
         """The choices the waiting form offers for a list field (the retained volunteers of « agreed_by_phone »)."""
         return list(self.form()["schema"]["properties"][name]["items"]["enum"])
 
+    def shown_annonce(self, **over: Any) -> dict[str, Any]:
+        """The waiting annonce form's text (its prefill, the draft or the previous version) approved."""
+        return annonce(self.form()["schema"]["properties"]["text"]["default"], **over)
+
     def agreed_roadmap(self, **over: Any) -> dict[str, Any]:
         """The roadmap validated, every retained volunteer's agreement recorded by the Passerelle (by phone)."""
         return roadmap(agreed_by_phone=self.choices("agreed_by_phone"), **over)
@@ -180,8 +184,7 @@ def published() -> tuple[int, str, Driver]:
     drv = Driver(run_id)
     drv.run()
     drv.resume(needs_analysis())
-    text = drv.form()["schema"]["properties"]["text"]["default"]
-    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    drv.resume(drv.shown_annonce())
     return mission_id, run_id, drv
 
 
@@ -189,8 +192,12 @@ def today() -> date:
     return utcnow().date()
 
 
+# One builder per step form: a valid answer, the one that moves the mission on; a test names only what differs
+# (`needs_analysis(volunteers_needed=2)`, `applications("V-1", decision="attendre d'autres candidatures")`).
+
+
 def needs_analysis(**over: Any) -> dict[str, Any]:
-    """A valid needs-analysis answer."""
+    """A valid needs-analysis answer: the analysis validated."""
     d = {
         "meeting_date": str(today()),
         "values_accepted": True,
@@ -211,8 +218,32 @@ def needs_analysis(**over: Any) -> dict[str, Any]:
     return d
 
 
+def annonce(text: str, **over: Any) -> dict[str, Any]:
+    """A valid annonce answer: `text` approved by the association (`Driver.shown_annonce`: the text as shown)."""
+    d = {"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""}
+    d.update(over)
+    return d
+
+
+def applications(applications: str = "", **over: Any) -> dict[str, Any]:
+    """A valid applications answer: these applications (one per line, none by default) recorded, on to the
+    selection."""
+    d = {"applications": applications, "decision": "passer à la sélection", "cancel_reason": ""}
+    d.update(over)
+    return d
+
+
+def selection(selected: list[str], **over: Any) -> dict[str, Any]:
+    """A valid selection answer: `selected` retained (labels among the form's choices), no one else asking for
+    another mission."""
+    d = {"selected": selected, "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""}
+    d.update(over)
+    return d
+
+
 def roadmap(**over: Any) -> dict[str, Any]:
-    """A valid roadmap answer."""
+    """A valid roadmap answer: validated by the association (`Driver.agreed_roadmap`: and by every retained
+    volunteer)."""
     start, end = today() + timedelta(days=10), today() + timedelta(days=100)
     d = {
         "objectives": [
@@ -232,14 +263,22 @@ def roadmap(**over: Any) -> dict[str, Any]:
     return d
 
 
-def check_in(decision: str = "poursuivre la mission", status: str = "dans les temps") -> dict[str, Any]:
-    """A check-in answer."""
-    return {"held_on": str(today()), "status": status, "notes": "RAS", "decision": decision, "cancel_reason": ""}
+def check_in(**over: Any) -> dict[str, Any]:
+    """A valid check-in answer: on time, the mission goes on."""
+    d = {
+        "held_on": str(today()),
+        "status": "dans les temps",
+        "notes": "RAS",
+        "decision": "poursuivre la mission",
+        "cancel_reason": "",
+    }
+    d.update(over)
+    return d
 
 
-def review() -> dict[str, Any]:
-    """A bilan answer."""
-    return {
+def review(**over: Any) -> dict[str, Any]:
+    """A valid bilan answer: both ratings given, the mission completed."""
+    d = {
         "held_on": str(today()),
         "association_rating": 5,
         "volunteer_rating": 4,
@@ -249,3 +288,5 @@ def review() -> dict[str, Any]:
         "volunteer_would_redo": True,
         "decision": "enregistrer le bilan et terminer la mission",
     }
+    d.update(over)
+    return d

@@ -35,13 +35,12 @@ def answer(drv: d.Driver, key: str, finish: bool) -> dict[str, Any]:
     if key.startswith("needs-analysis"):
         return d.needs_analysis()
     if key.startswith("annonce-review"):
-        text = drv.form()["schema"]["properties"]["text"]["default"]
-        return {"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""}
+        return drv.shown_annonce()
     if key.startswith("applications"):
-        return {"applications": "V-1\nV-2", "decision": "passer à la sélection", "cancel_reason": ""}
+        return d.applications("V-1\nV-2")
     if key.startswith("selection"):
         labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
-        return {"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""}
+        return d.selection(labels[:1])
     if key.startswith("roadmap"):
         return drv.agreed_roadmap()
     if key.startswith("check-in"):

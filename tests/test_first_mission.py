@@ -107,21 +107,14 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
     assert not accepted  # the server refuses anyone outside the team; the form still waits
     # « Saisi par »: the branch lead fills this one in for Anne; the audit names him
     drv.resume(d.needs_analysis(title="Un site pour nos bénévoles", entered_by="Paul Roth <paul.roth@pc.example>"))
-    text = drv.form()["schema"]["properties"]["text"]["default"]
-    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    drv.resume(drv.shown_annonce())
     ok("apply", reference, "Élodie Fontaine", "--message", "Je suis intéressée")  # by name, accents and all
     assert main(["apply", reference, "marc.weber@exemple.fr", "--relais", "Marc Weber"]) == 1
     assert "son propre relais" in capsys.readouterr().err
-    drv.resume(
-        {
-            "applications": "MARC.WEBER@exemple.fr via elodie fontaine : vu grâce à Élodie",
-            "decision": "passer à la sélection",
-            "cancel_reason": "",
-        }
-    )
+    drv.resume(d.applications("MARC.WEBER@exemple.fr via elodie fontaine : vu grâce à Élodie"))
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
     assert len(labels) == 2
-    drv.resume({"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection(labels[:1]))
     drv.resume(drv.agreed_roadmap())
     drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
     fr = drv.resume(d.review())

@@ -66,7 +66,7 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:
     text = form["schema"]["properties"]["text"]["default"]
     assert "RECHERCHE BÉNÉVOLE" in text and "Conception de site internet" in text
 
-    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    drv.resume(d.annonce(text))
     m = mission(mission_id)
     assert m.status is MissionStatus.PUBLISHED
     # 6 volunteers, the last one without consent: 5 annonces, in priority order
@@ -83,13 +83,7 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:
     assert count(Diffusion, mission_id) == 2
     assert drv.form()["key"] == "applications-1"
 
-    drv.resume(
-        {
-            "applications": "V-0001 : intéressé\nbenevole2@EXEMPLE.fr\nV-3",
-            "decision": "passer à la sélection",
-            "cancel_reason": "",
-        }
-    )
+    drv.resume(d.applications("V-0001 : intéressé\nbenevole2@EXEMPLE.fr\nV-3"))
     assert count(Application, mission_id) == 3
     form = drv.form()
     assert form["key"] == "selection"
@@ -98,7 +92,7 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:
     assert len(labels) == 3
 
     first, second = labels[0], labels[1]
-    drv.resume({"selected": [first], "wants_other": [second], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([first], wants_other=[second]))
     m = mission(mission_id)
     assert m.status is MissionStatus.SELECTED
     with unit_of_work() as s:

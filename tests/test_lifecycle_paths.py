@@ -45,25 +45,20 @@ def to_annonce(drv: d.Driver) -> None:
 
 
 def approve(drv: d.Driver) -> None:
-    text = drv.form()["schema"]["properties"]["text"]["default"]
-    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    drv.resume(drv.shown_annonce())
 
 
 def test_annonce_revision_round(lifecycle) -> None:
     mission_id, run_id = d.open_and_start()
     drv = d.Driver(run_id)
     to_annonce(drv)
-    drv.resume(
-        {"text": "Première version", "decision": "à réviser", "remarks": "Plus court, svp.", "cancel_reason": ""}
-    )
+    drv.resume(d.annonce("Première version", decision="à réviser", remarks="Plus court, svp."))
     form = drv.form()
     assert form["key"] == "annonce-review-2"
     assert "Plus court, svp." in form["description"]
     assert form["schema"]["properties"]["text"]["default"] == "Première version"
     assert status(mission_id) is MissionStatus.ANALYSED
-    drv.resume(
-        {"text": "Version courte", "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""}
-    )
+    drv.resume(d.annonce("Version courte"))
     assert status(mission_id) is MissionStatus.PUBLISHED
     with unit_of_work() as s:
         rows = list(
@@ -90,28 +85,26 @@ def test_cancel_at_four_steps(lifecycle, where: str) -> None:
     else:
         drv.resume(d.needs_analysis())
         approve(drv)
-        drv.resume({"applications": "V-1\nV-2", "decision": "attendre d'autres candidatures", "cancel_reason": ""})
+        drv.resume(d.applications("V-1\nV-2", decision="attendre d'autres candidatures"))
         if where in ("check-in", "review"):
-            drv.resume({"applications": "", "decision": "passer à la sélection", "cancel_reason": ""})
+            drv.resume(d.applications())
             labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
-            drv.resume(
-                {"selected": labels[:1], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""}
-            )
+            drv.resume(d.selection(labels[:1]))
             drv.resume(drv.agreed_roadmap())
             assert drv.form()["key"] == "check-in-1"
             told_volunteers = 1  # the retained one; the other was thanked at selection
             if where == "check-in":
-                fr = drv.resume({**d.check_in(), **cancel})
+                fr = drv.resume(d.check_in(**cancel))
             else:  # the bilan form cancels too: a mission stopped before its end
                 drv.resume(d.check_in(decision="mission terminée : passer au bilan"))
-                drv.resume({**d.review(), "association_rating": None})
+                drv.resume(d.review(association_rating=None))
                 assert drv.form()["key"] == "review-essai-2"
                 assert "Indiquez les deux notes" in drv.form()["description"]
                 fr = drv.resume({"held_on": str(d.today()), **cancel})
         else:
             assert drv.form()["key"] == "applications-2"
             told_volunteers = 2
-            fr = drv.resume({"applications": "", **cancel})
+            fr = drv.resume(d.applications(**cancel))
     assert fr.state is not None and fr.state.name == "Annulée" and fr.state.type.value == "COMPLETED"
     with unit_of_work() as s:
         m = s.get(Mission, mission_id)
@@ -150,33 +143,23 @@ def test_wrong_but_well_formed_input_is_asked_again(lifecycle) -> None:
     assert status(mission_id) is MissionStatus.REQUESTED
     drv.resume(d.needs_analysis())
     text = drv.form()["schema"]["properties"]["text"]["default"]
-    drv.resume({"text": "   ", "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    drv.resume(d.annonce("   "))
     form = drv.form()
     assert form["key"] == "annonce-review-1-essai-2" and "annonce est vide" in form["description"]
-    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
-    drv.resume(
-        {"applications": "V-0001\nV-9999\ninconnu@exemple.fr", "decision": "passer à la sélection", "cancel_reason": ""}
-    )
+    drv.resume(d.annonce(text))
+    drv.resume(d.applications("V-0001\nV-9999\ninconnu@exemple.fr"))
     form = drv.form()
     assert form["key"] == "applications-1-essai-2"
     assert "Bénévole inconnu : « V-9999 »" in form["description"]
     assert "inconnu@exemple.fr" in form["description"]
     with unit_of_work() as s:  # all or nothing: V-0001 was not recorded either
         assert s.scalar(select(func.count()).select_from(Application)) == 0
-    drv.resume({"applications": "V-0001", "decision": "passer à la sélection", "cancel_reason": ""})
+    drv.resume(d.applications("V-0001"))
     # Selecting someone who did not apply: the form only offers applicants, and the server refuses anything else.
     with pytest.raises(RuntimeError, match="is not one of"):
-        resume_flow_run(
-            UUID(run_id),
-            run_input={
-                "selected": ["V-0004 Prénom4 Nom4"],
-                "wants_other": [],
-                "decision": "valider la sélection",
-                "cancel_reason": "",
-            },
-        )
+        resume_flow_run(UUID(run_id), run_input=d.selection(["V-0004 Prénom4 Nom4"]))
     assert drv.form()["key"] == "selection"
-    drv.resume({"selected": [], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([]))
     form = drv.form()
     assert form["key"] == "selection-essai-2" and "Retenez au moins un bénévole" in form["description"]
     assert status(mission_id) is MissionStatus.PUBLISHED
@@ -265,10 +248,10 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     drv = d.Driver(run_id)
     to_annonce(drv)
     approve(drv)
-    drv.resume({"applications": "V-0001\nV-0002\nV-0003", "decision": "passer à la sélection", "cancel_reason": ""})
+    drv.resume(d.applications("V-0001\nV-0002\nV-0003"))
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
     first, second, third = labels[0], labels[1], labels[2]
-    drv.resume({"selected": [first], "wants_other": [second], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([first], wants_other=[second]))
     with unit_of_work() as s:
         published_at = s.get(Mission, mission_id).published_at  # type: ignore[union-attr]
     assert kinds(mail).count("reserve") == 2
@@ -302,7 +285,7 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
     labels = form["schema"]["properties"]["selected"]["items"]["enum"]
     assert first not in labels and {second, third} <= set(labels)  # the one who withdrew is out; the reserve in
     assert form["schema"]["properties"]["selected"]["default"] == [labels[0]]  # the empty place, prefilled
-    drv.resume({"selected": [second], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([second]))
     assert drv.form()["key"] == "roadmap-retour-1"
     assert kinds(mail).count("introduction_association") == 2  # the association meets the new volunteer
     assert kinds(mail).count("reserve") == 2  # the reserve is not told twice
@@ -319,26 +302,19 @@ def test_retained_volunteers_withdraw_before_the_roadmap_and_during_the_mission(
 
     # During the mission: the roadmap is kept; the Passerelle searches again rather than take the reserve.
     assert drv.form()["schema"]["properties"]["withdrawn"]["items"]["enum"] == [second]
-    drv.resume({**d.check_in(decision=DECISION), "withdrawn": [second]})
+    drv.resume(d.check_in(decision=DECISION, withdrawn=[second]))
     form = drv.form()
     assert form["key"] == "selection-retour-2"
     assert third in form["schema"]["properties"]["selected"]["items"]["enum"]  # thanked, still a replacement
     assert status(mission_id) is MissionStatus.PUBLISHED
     with unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(Roadmap).where(Roadmap.mission_id == mission_id)) == 1
-    drv.resume(
-        {
-            "selected": [],
-            "wants_other": [],
-            "decision": "reprendre la recherche (nouvelles candidatures, diffusion)",
-            "cancel_reason": "",
-        }
-    )
+    drv.resume(d.selection([], decision="reprendre la recherche (nouvelles candidatures, diffusion)"))
     assert drv.form()["key"] == "applications-2"
-    drv.resume({"applications": "V-0004", "decision": "passer à la sélection", "cancel_reason": ""})
+    drv.resume(d.applications("V-0004"))
     assert drv.form()["key"] == "selection-retour-3"
     fourth = next(x for x in drv.form()["schema"]["properties"]["selected"]["items"]["enum"] if x.startswith("V-0004"))
-    drv.resume({"selected": [fourth], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([fourth]))
     assert drv.form()["key"] == "roadmap-retour-3"
     drv.resume(drv.agreed_roadmap())
     assert drv.form()["key"] == "check-in-2"  # check-ins go on numbering

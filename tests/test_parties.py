@@ -60,12 +60,11 @@ def test_two_volunteers_from_selection_to_bilan_each_answering_by_link(lifecycle
     drv = d.Driver(run_id)
     drv.run()
     drv.resume(d.needs_analysis(volunteers_needed=2))
-    text = drv.form()["schema"]["properties"]["text"]["default"]
-    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
-    drv.resume({"applications": "V-0001\nV-0002\nV-0003", "decision": "passer à la sélection", "cancel_reason": ""})
+    drv.resume(drv.shown_annonce())
+    drv.resume(d.applications("V-0001\nV-0002\nV-0003"))
     labels = sorted(drv.choices("selected"))
     one, two, three = labels
-    drv.resume({"selected": [one, two], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([one, two]))
     assert statuses(mission_id) == {1: "selected", 2: "selected", 3: "reserve"}
 
     # The roadmap as prefilled is sent: to the association and to each retained volunteer, each with their link.
@@ -135,7 +134,7 @@ def test_two_volunteers_from_selection_to_bilan_each_answering_by_link(lifecycle
         answer = {k: v["default"] for k, v in form["schema"]["properties"].items() if "default" in v}
         drv.resume({**answer, "decision": DECISION, "withdrawn": [two]})
         assert drv.form()["key"] == "selection-retour-1"
-        drv.resume({"selected": [three], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+        drv.resume(d.selection([three]))
         assert statuses(mission_id) == {1: "selected", 2: "withdrawn", 3: "selected"}
         form = drv.form()
         assert form["key"] == "roadmap-retour-1"

@@ -324,7 +324,7 @@ def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:
         first, url = url, link_in(mail, "annonce_to_approve", Purpose.ANNOUNCEMENT)
         assert url != first  # a link per version
         text = drv.form()["schema"]["properties"]["text"]["default"]
-        ui_answer = {"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""}
+        ui_answer = d.annonce(text)
         results: dict[str, Any] = {}
         barrier = threading.Barrier(2)
 
@@ -367,7 +367,7 @@ def test_association_approves_by_link_and_volunteers_apply(lifecycle) -> None:
     form = drv.form()  # the form waiting for the Passerelle shows it already, ranked, with its channel
     assert form["key"] == "applications-1" and "Je connais WordPress." in form["description"]
     assert "lien de l'annonce" in form["description"]
-    drv.resume({"applications": "", "decision": "attendre d'autres candidatures", "cancel_reason": ""})
+    drv.resume(d.applications(decision="attendre d'autres candidatures"))
     form = drv.form()
     assert form["key"] == "applications-2" and "Je connais WordPress." in form["description"]
     assert [m["To"] for m in mail.messages if m["X-Passerelles-Kind"] == "application_received"] == [
@@ -385,9 +385,9 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
 
     mail = lifecycle
     mission_id, _, drv = d.published()
-    drv.resume({"applications": "V-0002", "decision": "passer à la sélection", "cancel_reason": ""})
+    drv.resume(d.applications("V-0002"))
     chosen = drv.form()["schema"]["properties"]["selected"]["items"]["enum"][0]
-    drv.resume({"selected": [chosen], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([chosen]))
     assert drv.form()["key"] == "roadmap"
     send = "la faire valider par l'association (lien par mail)"
     drv.resume(d.roadmap(decision=send, validated_by_association=False))

@@ -159,9 +159,9 @@ def test_volunteer_roadmap_and_bilan_pages_in_a_browser(prefect_server, app_db, 
     d.deploy()
     d.seed_small()
     _, _, drv = d.published()
-    drv.resume({"applications": "V-0002", "decision": "passer à la sélection", "cancel_reason": ""})
+    drv.resume(d.applications("V-0002"))
     chosen = drv.choices("selected")[0]
-    drv.resume({"selected": [chosen], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([chosen]))
     form = drv.form()
     drv.resume({k: v["default"] for k, v in form["schema"]["properties"].items() if "default" in v})  # sent
     agree = portal_url + link_in(mail_server, "roadmap_to_agree", Purpose.ROADMAP_AGREEMENT)

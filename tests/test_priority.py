@@ -28,11 +28,11 @@ def search(title: str, applicants: str) -> int:
     with unit_of_work() as s:
         mission_id = d.new_mission(s, title).id
     answer(mission_id, NEEDS_ANALYSIS, d.needs_analysis(title=title))
-    answer(mission_id, ANNOUNCEMENT, {"text": f"Annonce : {title}", "decision": "approuvée par l'association"})
+    answer(mission_id, ANNOUNCEMENT, d.annonce(f"Annonce : {title}"))
     with unit_of_work() as s:
         assert DIFFUSION.run is not None
-        DIFFUSION.run(s, s.get(Mission, mission_id), 1)  # type: ignore[arg-type]
-    answer(mission_id, APPLICATIONS, {"applications": applicants, "decision": "passer à la sélection"})
+        DIFFUSION.run(s, s.get_one(Mission, mission_id), 1)
+    answer(mission_id, APPLICATIONS, d.applications(applicants))
     return mission_id
 
 
@@ -44,7 +44,7 @@ def label(volunteer_id: int) -> str:
 def test_priority_raised_at_a_then_first_in_b_then_cleared(app_db) -> None:
     d.seed_small()
     a = search("Site internet", "V-1\nV-2\nV-3")
-    answer(a, SELECTION, {"selected": [label(1)], "wants_other": [label(2)], "decision": "valider la sélection"})
+    answer(a, SELECTION, d.selection([label(1)], wants_other=[label(2)]))
     with unit_of_work() as s:
         [flag] = s.scalars(select(PriorityFlag)).all()
         assert (flag.volunteer_id, flag.source_mission_id, flag.cleared_at) == (2, a, None)
@@ -63,7 +63,7 @@ def test_priority_raised_at_a_then_first_in_b_then_cleared(app_db) -> None:
         assert [r.volunteer_id for r in ranking] == [2, 5]
         assert ranking[0].total == ranking[1].total + 15 and ranking[0].breakdown["priorité"] == 15
 
-    answer(b, SELECTION, {"selected": [label(2)], "wants_other": [], "decision": "valider la sélection"})
+    answer(b, SELECTION, d.selection([label(2)]))
     with unit_of_work() as s:
         [flag] = s.scalars(select(PriorityFlag)).all()
         assert flag.cleared_at is not None and flag.cleared_by_mission_id == b

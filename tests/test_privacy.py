@@ -60,20 +60,14 @@ def test_erasure_leaves_the_name_and_address_nowhere_and_the_mission_goes_on(lif
 
     mail = lifecycle
     mission_id, run_id, drv = d.published()
-    drv.resume(
-        {
-            "applications": f"{ADDRESS} : Bonjour, ici {NAME}\nV-0003",
-            "decision": "passer à la sélection",
-            "cancel_reason": "",
-        }
-    )
+    drv.resume(d.applications(f"{ADDRESS} : Bonjour, ici {NAME}\nV-0003"))
     labels = drv.form()["schema"]["properties"]["selected"]["items"]["enum"]
     chosen = next(x for x in labels if x.startswith("V-0002"))
-    drv.resume({"selected": [chosen], "wants_other": [chosen], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([chosen], wants_other=[chosen]))
     assert drv.form()["key"] == "selection-essai-2"  # refused: the refused answer, with the name, is in the audit
-    drv.resume({"selected": [chosen], "wants_other": [], "decision": "valider la sélection", "cancel_reason": ""})
+    drv.resume(d.selection([chosen]))
     drv.resume(drv.agreed_roadmap(notes=f"{NAME} commence en janvier."))
-    drv.resume({**d.check_in(), "notes": f"Point avec {NAME} : tout va bien."})
+    drv.resume(d.check_in(notes=f"Point avec {NAME} : tout va bien."))
     assert drv.form()["key"] == "check-in-2"
     assert found_in_database() and found_in_prefect(run_id)  # the person is everywhere, as expected
 

@@ -42,13 +42,13 @@ def search(title: str, applicants: str, needed: int = 1) -> int:
     with unit_of_work() as s:
         mission_id = d.new_mission(s, title).id
     assert not answer(mission_id, NEEDS_ANALYSIS, d.needs_analysis(title=title, volunteers_needed=needed)).error
-    assert not answer(mission_id, ANNOUNCEMENT, {"text": title, "decision": "approuvée par l'association"}).error
+    assert not answer(mission_id, ANNOUNCEMENT, d.annonce(title)).error
     with unit_of_work() as s:
         assert DIFFUSION.run is not None
         mission = s.get(Mission, mission_id)
         assert mission is not None
         DIFFUSION.run(s, mission, 1)
-    assert not answer(mission_id, APPLICATIONS, {"applications": applicants, "decision": "passer à la sélection"}).error
+    assert not answer(mission_id, APPLICATIONS, d.applications(applicants)).error
     return mission_id
 
 
@@ -79,10 +79,10 @@ def test_two_retained_the_reserve_asks_for_priority_and_the_roadmap_closes_the_s
     a = search("Site internet", "V-1\nV-2\nV-3", needed=2)
 
     # One retained for two planned: a confirmation with the reason is asked, in French; nothing written.
-    refused = answer(a, SELECTION, {"selected": [label(1)], "decision": "valider la sélection"})
+    refused = answer(a, SELECTION, d.selection([label(1)]))
     assert "prévoit 2 bénévole(s) et vous en retenez 1" in refused.error
     assert set(statuses(a).values()) == {ApplicationStatus.RECEIVED}
-    done = answer(a, SELECTION, {"selected": [label(1), label(2)], "decision": "valider la sélection"}, "selection-2")
+    done = answer(a, SELECTION, d.selection([label(1), label(2)]), "selection-2")
     assert not done.error
     assert statuses(a) == {1: ApplicationStatus.SELECTED, 2: ApplicationStatus.SELECTED, 3: ApplicationStatus.RESERVE}
     [reserve] = mails(a, "reserve")

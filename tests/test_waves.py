@@ -183,8 +183,7 @@ def test_a_mission_run_sends_its_waves_by_itself(lifecycle) -> None:
     drv = d.Driver(run_id)
     drv.run()
     drv.resume(d.needs_analysis(remote_ok=True))
-    text = drv.form()["schema"]["properties"]["text"]["default"]
-    drv.resume({"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+    drv.resume(drv.shown_annonce())
     form = drv.form()
     assert form["key"] == "applications-1"
     assert _annonces(mail) == ["benevole1@exemple.fr"]  # the head start of the priority volunteer
@@ -212,13 +211,13 @@ def test_a_mission_run_sends_its_waves_by_itself(lifecycle) -> None:
         row = dashboard_rows(open_missions(s, today=d.today(), levels=service_levels()), d.today())[0]
     assert row["Diffusion"].startswith("vague 2/3 : bénévoles de l'antenne") and "toute la France" in row["Diffusion"]
 
-    drv.resume({"decision": "arrêter les vagues de diffusion programmées", "cancel_reason": ""})
+    drv.resume(d.applications(decision="arrêter les vagues de diffusion programmées"))
     assert "vagues suivantes arrêtées par la Passerelle" in drv.form()["description"]
     assert diffusion_waves(now=utcnow() + timedelta(days=8)) == []
 
-    drv.resume({"decision": "envoyer maintenant la vague de diffusion suivante", "cancel_reason": ""})
+    drv.resume(d.applications(decision="envoyer maintenant la vague de diffusion suivante"))
     assert _annonces(mail) == sorted([*branch, far])
-    drv.resume({"decision": "envoyer maintenant la vague de diffusion suivante", "cancel_reason": ""})
+    drv.resume(d.applications(decision="envoyer maintenant la vague de diffusion suivante"))
     form = drv.form()
     assert form["key"].endswith("-essai-2")
     assert "L'annonce a déjà été envoyée à toutes ses vagues." in form["description"]

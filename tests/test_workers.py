@@ -89,7 +89,7 @@ def test_workers_killed_runs_recovered_cancel_from_ui(pg_prefect_server, pg_app_
         # 1. Every worker dies while the mission waits; the Passerelle answers meanwhile; new workers go on.
         for w in workers:
             w.kill()
-        submit(drv, {"text": text, "decision": "approuvée par l'association", "remarks": "", "cancel_reason": ""})
+        submit(drv, d.annonce(text))
         time.sleep(3)
         assert drv.state().type == StateType.SCHEDULED  # waits in Resuming for a worker
         for w in workers:
@@ -99,7 +99,7 @@ def test_workers_killed_runs_recovered_cancel_from_ui(pg_prefect_server, pg_app_
             assert s.get(Mission, mission_id).status is MissionStatus.PUBLISHED  # type: ignore[union-attr]
 
         # 2. Every worker dies in the middle of a step: the silent run is marked Crashed, then rescheduled.
-        submit(drv, {"applications": "V-1\nV-2", "decision": "passer à la sélection", "cancel_reason": ""})
+        submit(drv, d.applications("V-1\nV-2"))
         wait_for(drv, logs, state=StateType.RUNNING, timeout=60)
         for w in workers:
             w.kill()
