@@ -27,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "erase-volunteer": ("deployments.organisation_cli:erase_volunteer", "efface un bénévole (RGPD) ; stats gardées"),
     "portal": ("portal.app:main", "sert le portail public des liens signés (bénévoles, associations)"),
     "reassign": ("deployments.organisation_cli:reassign", "confie une mission (ou toutes celles d'une Passerelle)"),
+    "gateway": ("gateway.app:main", "sert la passerelle de connexion de l'équipe devant l'interface Prefect"),
+    "login": ("deployments.identity_cli:login", "agit sous votre nom en ligne de commande (jeton personnel)"),
+    "logout": ("deployments.identity_cli:logout", "révoque votre jeton ; les commandes agiront comme le système"),
+    "whoami": ("deployments.identity_cli:whoami", "dit sous quel nom les commandes agissent"),
+    "access-log": ("deployments.identity_cli:access_log", "exporte le journal des accès (CSV, admins)"),
 }
 
 
@@ -42,9 +47,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     # Prefect reads its own PREFECT_API_URL; ours fills it in when it is not set (before Prefect is imported).
-    from models.settings import get_settings
+    from models.settings import VAR, get_settings, service_credential
 
     os.environ.setdefault("PREFECT_API_URL", get_settings().prefect_api_url)
+    # On the server, the command line reaches the Prefect server with the machines' credential of this installation.
+    if "PREFECT_API_AUTH_STRING" not in os.environ and (VAR / "prefect_service_key").exists():
+        os.environ["PREFECT_API_AUTH_STRING"] = service_credential()
     target, _ = COMMANDS[args[0]]
     module, func = target.split(":")
     return int(getattr(importlib.import_module(module), func)(args[1:]) or 0)

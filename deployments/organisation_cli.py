@@ -12,11 +12,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from deployments.identity_cli import NotSignedIn, cli_actor
 from tasks import admin_actions as actions
 from tasks.admin_actions import Done, perform
 from tasks.refusals import StepRefused
-
-ACTOR = "ligne de commande"
 
 
 def _date(value: str) -> date:
@@ -28,9 +27,12 @@ def _date(value: str) -> date:
 
 def _run(action: Callable[[Any], Done | str], args: argparse.Namespace) -> int:
     """Perform an action (or a listing: a plain string) and print what it did, or why it was refused."""
+    if getattr(args, "par", None):
+        print("--par est ignoré : la commande agit sous le nom de « passerelles login », sinon comme le système.",
+              file=sys.stderr)  # fmt: skip
     try:
         done = perform(lambda session: _done(action(session)))
-    except StepRefused as exc:
+    except (StepRefused, NotSignedIn) as exc:
         print(f"Refusé : {exc}", file=sys.stderr)
         return 1
     print(done.message)
@@ -124,7 +126,7 @@ def team(argv: list[str]) -> int:
                 args.membre,
                 active=args.action == "reactivate",
                 reassign_to=getattr(args, "confier_a", ""),
-                actor=ACTOR,
+                actor=cli_actor(),
             )
         return _team_table(session, args.antenne)
 
@@ -163,7 +165,7 @@ def reassign(argv: list[str]) -> int:
     parser.add_argument("--a", required=True, help="la Passerelle qui les reprend (e-mail ou C-12)")
     args = parser.parse_args(argv)
     return _run(
-        lambda s: actions.reassign(s, to=args.a, mission=args.mission or "", of=args.de or "", actor=ACTOR), args
+        lambda s: actions.reassign(s, to=args.a, mission=args.mission or "", of=args.de or "", actor=cli_actor()), args
     )
 
 
@@ -221,12 +223,12 @@ def fees(argv: list[str]) -> int:
     ls.add_argument("--toutes", action="store_true", help="aussi les payées et exonérées")
     pay = sub.add_parser("pay", help="note une cotisation payée")
     pay.add_argument("cotisation", help="numéro (F-12) ou référence de mission (sa participation)")
-    pay.add_argument("--par", required=True, help="qui la note : e-mail d'un membre de l'équipe support ou admin")
+    pay.add_argument("--par", help=argparse.SUPPRESS)
     pay.add_argument("--le", type=_date, help="date du paiement (défaut : aujourd'hui)")
     pay.add_argument("--note", default="")
     waive = sub.add_parser("waive", help="exonère une cotisation, avec un motif")
     waive.add_argument("cotisation")
-    waive.add_argument("--par", required=True)
+    waive.add_argument("--par", help=argparse.SUPPRESS)
     waive.add_argument("--motif", required=True)
     sub.add_parser("remind", help="relance maintenant les cotisations impayées")
     sched = sub.add_parser("schedule", help="affiche l'historique du barème, ou en fixe un nouveau (admin)")
@@ -236,24 +238,26 @@ def fees(argv: list[str]) -> int:
         help="« 0-10000:50:100, 10000-50000:120:250, 50000-:250:500 » "
         "(budget min-max : cotisation : participation, en euros)",
     )
-    sched.add_argument("--par", default="", help="e-mail de l'admin")
+    sched.add_argument("--par", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     def act(session: Any) -> Done | str:
         if args.action == "pay":
             return actions.settle_fee(
-                session, args.cotisation, status=FeeStatus.PAID, by=args.par, on=args.le, note=args.note
+                session, args.cotisation, status=FeeStatus.PAID, actor=cli_actor(), on=args.le, note=args.note
             )
         if args.action == "waive":
-            return actions.settle_fee(session, args.cotisation, status=FeeStatus.WAIVED, by=args.par, note=args.motif)
+            return actions.settle_fee(
+                session, args.cotisation, status=FeeStatus.WAIVED, actor=cli_actor(), note=args.motif
+            )
         if args.action == "remind":
             return actions.remind_fees(session)
         if args.action == "schedule":
             if args.a_partir_de or args.tranches:
-                if not (args.a_partir_de and args.tranches and args.par):
-                    raise StepRefused("Pour un nouveau barème : --a-partir-de, --tranches et --par, ensemble.")
+                if not (args.a_partir_de and args.tranches):
+                    raise StepRefused("Pour un nouveau barème : --a-partir-de et --tranches, ensemble.")
                 return actions.set_fee_schedule(
-                    session, from_year=args.a_partir_de, brackets=args.tranches, by=args.par
+                    session, from_year=args.a_partir_de, brackets=args.tranches, actor=cli_actor()
                 )
             return f.schedule_table(session)
         return f.fees_table(session, include_settled=args.toutes)
@@ -292,25 +296,25 @@ def volunteer(argv: list[str]) -> int:
                 availability=availability,
                 consent_announcements=args.annonces,
                 consent_national=args.national,
-                actor=ACTOR,
+                actor=cli_actor(),
             )
-        return actions.update_volunteer(session, args.benevole, archive=args.action == "archive", actor=ACTOR)
+        return actions.update_volunteer(session, args.benevole, archive=args.action == "archive", actor=cli_actor())
 
     return _run(act, args)
 
 
 def social_posted(argv: list[str]) -> int:
-    """`passerelles social-posted REF --par MEMBRE [--portee N]`: the mission's post is on the social networks."""
+    """`passerelles social-posted REF [--portee N]`: the mission's post is on the social networks."""
 
     parser = argparse.ArgumentParser(
         prog="passerelles social-posted", description="Confirme la publication d'une annonce sur les réseaux sociaux."
     )
     parser.add_argument("mission", help="référence, ex. STR-2026-014")
-    parser.add_argument("--par", required=True, help="qui l'a publiée : e-mail d'un membre de l'équipe")
+    parser.add_argument("--par", help=argparse.SUPPRESS)
     parser.add_argument("--portee", type=int, help="nombre de personnes atteintes, si connu")
     args = parser.parse_args(argv)
 
-    return _run(lambda s: actions.confirm_social_post(s, args.mission, by=args.par, reach=args.portee), args)
+    return _run(lambda s: actions.confirm_social_post(s, args.mission, actor=cli_actor(), reach=args.portee), args)
 
 
 def erase_volunteer(argv: list[str]) -> int:

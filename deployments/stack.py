@@ -22,8 +22,16 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from deployments.local import EmbeddedPostgres, MailServer, Portal, PrefectServer, Worker
-from models.settings import EMBEDDED, VAR, get_settings
+from deployments.local import (
+    EmbeddedPostgres,
+    MailServer,
+    Portal,
+    PrefectServer,
+    Worker,
+    check_secrets,
+    portal_token,
+)
+from models.settings import EMBEDDED, VAR, get_settings, service_credential
 
 
 def _port_free(port: int) -> bool:
@@ -34,15 +42,16 @@ def _port_free(port: int) -> bool:
 def main(argv: list[str]) -> int:
     """Start the stack and wait for Ctrl-C."""
     parser = argparse.ArgumentParser(prog="passerelles stack", description="Démarre toute la pile locale.")
-    parser.add_argument("--port", type=int, default=4200, help="port du serveur Prefect et de son interface")
+    parser.add_argument("--port", type=int, default=4200, help="port de l'interface (la passerelle de connexion)")
     parser.add_argument("--smtp-port", type=int, default=8025, help="port du serveur SMTP local")
     parser.add_argument("--workers", type=int, default=2, help="nombre de workers Prefect (défaut : 2)")
     parser.add_argument("--demo-runs", type=int, default=12, help="nombre de missions de démo à suivre par un run")
     args = parser.parse_args(argv)
     settings = get_settings()
     portal_port = urlsplit(settings.portal_url).port or 8300
+    server_port = urlsplit(settings.prefect_upstream_url).port or args.port + 1
     local_smtp = settings.smtp_host in ("127.0.0.1", "localhost")
-    for port in (args.port, portal_port, *([args.smtp_port] if local_smtp else [])):
+    for port in (args.port, server_port, portal_port, *([args.smtp_port] if local_smtp else [])):
         if not _port_free(port):
             print(f"Le port {port} est déjà pris : une pile tourne-t-elle déjà ? (--port)", file=sys.stderr)
             return 2
@@ -52,12 +61,17 @@ def main(argv: list[str]) -> int:
     if uses_embedded:
         print(f"1/5 PostgreSQL embarqué ({settings.pgdata})…")
         postgres.start()
-    if "PREFECT_SERVER_API_AUTH_STRING" in os.environ:  # the production profile: our own clients log in too
-        os.environ.setdefault("PREFECT_API_AUTH_STRING", os.environ["PREFECT_SERVER_API_AUTH_STRING"])
+    refused = check_secrets(settings)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     prefect_db = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL") or postgres.url("prefect", "asyncpg")
-    server = PrefectServer(home=VAR / "prefect", port=args.port, database_url=prefect_db)
+    public = os.environ.setdefault("PASSERELLES_PUBLIC_BASE_URL", f"http://127.0.0.1:{args.port}")
+    server = PrefectServer(
+        home=VAR / "prefect", port=server_port, database_url=prefect_db, auth=service_credential(), public_url=public
+    )
     os.environ.update(server.env())
-    os.environ.setdefault("PASSERELLES_PUBLIC_BASE_URL", server.ui_url)
+    os.environ["PASSERELLES_PREFECT_UPSTREAM_URL"] = server.ui_url
     os.environ["PASSERELLES_PREFECT_API_URL"] = server.api_url
     if local_smtp:
         os.environ["PASSERELLES_SMTP_PORT"] = str(args.smtp_port)
@@ -77,7 +91,19 @@ def main(argv: list[str]) -> int:
 
     register()
     workers = [Worker(f"worker-{i}", VAR / f"worker-{i}.log", pool=POOL).start() for i in range(1, args.workers + 1)]
-    portal = Portal(portal_port, VAR / "portal.log").start()
+    portal = Portal(  # the portal answers the parties' steps through the gateway, with its own narrow token
+        portal_port,
+        VAR / "portal.log",
+        env={"PREFECT_API_URL": f"{public}/api", "PREFECT_API_KEY": portal_token()},
+        drop=("PREFECT_API_AUTH_STRING", "PREFECT_SERVER_API_AUTH_STRING"),
+    )
+    gateway = Portal(
+        args.port,
+        VAR / "gateway.log",
+        command="gateway",
+        env={"PASSERELLES_DEMO_SIGNIN": os.environ.get("PASSERELLES_DEMO_SIGNIN", "true")},
+    ).start()
+    portal.start()
     stopping = False
 
     def stop(*_: object) -> None:
@@ -90,6 +116,7 @@ def main(argv: list[str]) -> int:
 
         wait_until_quiet(timeout=30)
         portal.stop()
+        gateway.stop()
         for w in workers:
             w.stop()
         if mail:
@@ -110,15 +137,16 @@ def main(argv: list[str]) -> int:
             print(f"    {started} mission(s) de démonstration suivie(s) par un run.")
         else:
             print("    Les runs des missions reprennent où ils en étaient.")
-        _print_where_to_click(server.ui_url, settings.portal_url, settings.maildir, VAR)
+        _print_where_to_click(public, settings.portal_url, settings.maildir, VAR)
         while not stopping:
             dead = [w for w in workers if not w.alive()]
             for w in dead:  # a worker that died is replaced; its runs are recovered by the automations
                 print(f"Le worker {w.name} s'est arrêté (voir {w.log}) : il est relancé.")
                 w.start()
-            if not portal.alive():
-                print(f"Le portail s'est arrêté (voir {portal.log}) : il est relancé.")
-                portal.start()
+            for app in (portal, gateway):
+                if not app.alive():
+                    print(f"{app.command} s'est arrêté (voir {app.log}) : il est relancé.")
+                    app.start()
             time.sleep(1)
     except Exception:
         stop()

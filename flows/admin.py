@@ -11,18 +11,24 @@ from enum import StrEnum
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run as current_run
 from prefect.states import Completed, Failed, State
 from pydantic import Field
 
 from flows.privacy import erase_volunteer_flow
 from models.org import ROLE_LABELS, Role
+from models.permissions import SYSTEM_RUN, member_of_tags
 from models.volunteer import AVAILABILITY_LABELS
 from tasks import admin_actions as actions
 from tasks.admin_actions import Done, perform
 from tasks.refusals import StepRefused
 
-ACTOR = "formulaire d'administration"
 RoleChoice = StrEnum("RoleChoice", {role.name: label for role, label in ROLE_LABELS.items()})  # type: ignore[misc]
+
+
+def _actor() -> str:
+    """Who started this run: the member the sign-in gateway stamped on it (`membre:C-12`), else the system."""
+    return member_of_tags(list(current_run.tags or [])) or SYSTEM_RUN
 
 
 def _role(choice: Any) -> Role:
@@ -95,7 +101,9 @@ def deactivate_team_member(
 ) -> State:
     """Désactiver un membre de l'équipe (ses missions ouvertes sont confiées à une autre Passerelle), ou le
     réactiver."""
-    return _apply(lambda s: actions.set_member_active(s, membre, active=reactiver, reassign_to=confier_a, actor=ACTOR))
+    return _apply(
+        lambda s: actions.set_member_active(s, membre, active=reactiver, reassign_to=confier_a, actor=_actor())
+    )
 
 
 @flow(name="reassign-missions", validate_parameters=True)
@@ -105,7 +113,7 @@ def reassign_missions(
     de: str = Field(default="", description="… ou toutes les missions ouvertes de cette Passerelle (e-mail ou C-12)."),
 ) -> State:
     """Confier une mission, ou toutes les missions ouvertes d'une Passerelle, à une autre Passerelle de l'antenne."""
-    return _apply(lambda s: actions.reassign(s, to=a, mission=mission, of=de, actor=ACTOR))
+    return _apply(lambda s: actions.reassign(s, to=a, mission=mission, of=de, actor=_actor()))
 
 
 @flow(name="register-association", validate_parameters=True)
@@ -175,7 +183,7 @@ def update_volunteer(
             consent_announcements=(annonces is YesNo.YES) if annonces else None,
             consent_national=(national is YesNo.YES) if national else None,
             archive=(archivage is ArchiveChoice.ARCHIVE) if archivage else None,
-            actor="formulaire update-volunteer",
+            actor=_actor(),
         )
     )
 
@@ -183,11 +191,10 @@ def update_volunteer(
 @flow(name="confirm-social-post", validate_parameters=True)
 def confirm_social_post(
     mission: str = Field(description="Référence de la mission, ex. STR-2026-014."),
-    saisi_par: str = Field(description="Votre e-mail."),
     portee: int | None = Field(default=None, ge=0, description="Nombre de personnes atteintes, si vous le connaissez."),
 ) -> State:
     """Confirmer qu'une annonce est publiée sur les réseaux sociaux."""
-    return _apply(lambda s: actions.confirm_social_post(s, mission, by=saisi_par, reach=portee))
+    return _apply(lambda s: actions.confirm_social_post(s, mission, actor=_actor(), reach=portee))
 
 
 class FeeDecision(StrEnum):
@@ -201,7 +208,6 @@ class FeeDecision(StrEnum):
 def record_fee(
     cotisation: str = Field(description="Numéro (F-12), ou référence de la mission pour sa participation."),
     decision: FeeDecision = Field(description="Payée, ou exonérée (avec un motif)."),
-    saisi_par: str = Field(description="Votre e-mail : un membre de l'équipe support ou un admin."),
     le: date | None = Field(default=None, description="Date du paiement (vide : aujourd'hui)."),
     note: str = Field(default="", description="Motif de l'exonération, ou référence du virement."),
 ) -> State:
@@ -209,7 +215,7 @@ def record_fee(
     from models import FeeStatus
 
     status = FeeStatus.PAID if decision is FeeDecision.PAID else FeeStatus.WAIVED
-    return _apply(lambda s: actions.settle_fee(s, cotisation, status=status, by=saisi_par, on=le, note=note))
+    return _apply(lambda s: actions.settle_fee(s, cotisation, status=status, actor=_actor(), on=le, note=note))
 
 
 @flow(name="set-fee-schedule", validate_parameters=True)
@@ -219,10 +225,9 @@ def set_fee_schedule(
         description="Une tranche par ligne : budget min-max : cotisation : participation, en "
         "euros ; par exemple 0-10000:50:100, puis 10000-50000:120:250, puis 50000-:250:500."
     ),
-    saisi_par: str = Field(description="Votre e-mail (admin)."),
 ) -> State:
     """Fixer un nouveau barème des cotisations (les précédents restent dans l'historique)."""
-    return _apply(lambda s: actions.set_fee_schedule(s, from_year=a_partir_de, brackets=tranches, by=saisi_par))
+    return _apply(lambda s: actions.set_fee_schedule(s, from_year=a_partir_de, brackets=tranches, actor=_actor()))
 
 
 @flow(name="fee-reminders")

@@ -2,6 +2,7 @@
 
 from models.association import Association, FeeBracket, FeeKind, FeeRecord, FeeStatus
 from models.base import Base, utcnow
+from models.identity import AccessLog, MemberSession, SignInLink
 from models.mission import AuditEvent, Mission, MissionCompetence, Scope
 from models.mission_steps import (
     Announcement,
@@ -34,6 +35,7 @@ from models.volunteer import (
 )
 
 __all__ = [
+    "AccessLog",
     "Announcement",
     "AnnouncementStatus",
     "Application",
@@ -59,6 +61,7 @@ __all__ = [
     "FeeStatus",
     "IllegalTransition",
     "MailStatus",
+    "MemberSession",
     "Mission",
     "MissionCompetence",
     "MissionStatus",
@@ -71,6 +74,7 @@ __all__ = [
     "RoadmapObjective",
     "Role",
     "Scope",
+    "SignInLink",
     "Volunteer",
     "VolunteerCompetence",
     "VolunteerEvent",

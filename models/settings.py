@@ -5,6 +5,9 @@ Every setting has the prefix ``PASSERELLES_`` (``PASSERELLES_DATABASE_URL``...).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +46,9 @@ class Settings(BaseSettings):
     )
     mail_domain: str = Field(default="passerelles-competences.org", description="Domain used in generated Message-IDs.")
     prefect_api_url: str = Field(
-        default="http://127.0.0.1:4200/api", description="Prefect API the flows and the CLI talk to."
+        default="http://127.0.0.1:4201/api",
+        description="Prefect API the flows and the CLI talk to, directly (with the service credential): the server "
+        "behind the sign-in gateway.",
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:4200",
@@ -90,6 +95,28 @@ class Settings(BaseSettings):
         description="Signs the portal's links. Empty: a key generated once and kept in var/secret_key (mode 600). "
         "Changing it invalidates every link already mailed.",
     )
+    prefect_upstream_url: str = Field(
+        default="http://127.0.0.1:4201",
+        description="The Prefect server as the sign-in gateway reaches it (not public: people come in through the "
+        "gateway, at `public_base_url`; workers reach it here, with the service credential PREFECT_API_AUTH_STRING).",
+    )
+    portal_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="The portal's credential at the gateway (sent as PREFECT_API_KEY): it may read runs and answer "
+        "the steps that associations and volunteers answer, nothing else. Empty: generated once in var/portal_token.",
+    )
+    demo_signin: bool = Field(
+        default=False,
+        description="Offer a one-click sign-in as each demo member (`make run` only; ignored unless the gateway's "
+        "address is this machine's own).",
+    )
+    oidc_issuer: str = Field(
+        default="",
+        description="OpenID Connect issuer (Google Workspace: https://accounts.google.com; Microsoft Entra: "
+        "https://login.microsoftonline.com/<tenant>/v2.0). Empty: sign-in by mailed link only.",
+    )
+    oidc_client_id: str = Field(default="", description="OpenID Connect client id.")
+    oidc_client_secret: SecretStr = Field(default=SecretStr(""), description="OpenID Connect client secret.")
     link_days: int = Field(default=60, ge=1, description="Days a link to act on a mission stays valid.")
     outsider_reminder_days: int = Field(
         default=5,
@@ -117,3 +144,36 @@ def wave_policy(settings: Settings) -> WavePolicy:
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests clear the cache)."""
     return Settings()
+
+
+@lru_cache(maxsize=8)
+def generated_secret(name: str) -> str:
+    """A secret this installation generated once and keeps in `var/<name>` (mode 600), read once per process: the
+    link key, the Prefect service credential and the portal's token of `make run` when settings give none."""
+    path = VAR / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def service_credential() -> str:
+    """The machines' credential at the Prefect server (`user:password`): PREFECT_SERVER_API_AUTH_STRING (or
+    PREFECT_API_AUTH_STRING) when configured (production), else one generated once (var/prefect_service_key)."""
+    configured = os.environ.get("PREFECT_SERVER_API_AUTH_STRING") or os.environ.get("PREFECT_API_AUTH_STRING")
+    return configured or f"passerelles:{generated_secret('prefect_service_key')}"
+
+
+PLACEHOLDERS = ("changez", "change-me", "changeme", "secret", "password", "motdepasse")
+
+
+def weak_secret(value: str) -> str:
+    """Why a configured secret is refused at start (a placeholder, or under 24 characters); empty if it is fine."""
+    if len(value) < 24:
+        return "il fait moins de 24 caractères"
+    if any(p in value.lower() for p in PLACEHOLDERS):
+        return "c'est l'exemple du fichier de configuration"
+    return ""

@@ -81,8 +81,6 @@ def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
             "l'a peut-être déjà saisie, ou une version plus récente vous a été envoyée)."
         )
     properties = schema.get("properties", {})
-    if context["actor"] not in properties.get("entered_by", {}).get("enum", []):
-        raise StepRefused("Ce formulaire ne peut pas être rempli par l'association : contactez votre Passerelle.")
     context["defaults"] = {k: v["default"] for k, v in properties.items() if "default" in v}
     return context
 

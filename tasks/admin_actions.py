@@ -20,7 +20,7 @@ from models.db import unit_of_work
 from models.org import ROLE_LABELS, Role
 from models.settings import get_settings
 from models.volunteer import Availability
-from tasks import diffusion, fees, organisation
+from tasks import diffusion, fees, identity, organisation
 from tasks.lookups import find_coordinator, find_mission
 from tasks.refusals import StepRefused
 from tasks.runs import retag_runs
@@ -76,15 +76,21 @@ def update_member(session: Session, member: str, *, role: Role | None, branch: s
 
 
 def set_member_active(session: Session, member: str, *, active: bool, reassign_to: str, actor: str) -> Done:
-    """Deactivate a team member who leaves (their open missions go to `reassign_to`), or reactivate them."""
-    missions = organisation.set_active(session, member, active=active, reassign_to=reassign_to, actor=actor)
+    """Deactivate a team member who leaves (their open missions go to `reassign_to`; their sessions and tokens end
+    at once), or reactivate them."""
+    label, who = identity.resolve_actor(session, actor)
+    identity.require_role(who, Role.ADMIN, what="désactiver ou réactiver un membre de l'équipe")
+    missions = organisation.set_active(session, member, active=active, reassign_to=reassign_to, actor=label)
     done = "réactivé(e)" if active else "désactivé(e)"
     moved = f" Missions confiées : {', '.join(m.reference for m in missions)}." if missions else ""
     return Done(f"{member} {done}.{moved}", tuple(m.id for m in missions))
 
 
 def reassign(session: Session, *, to: str, mission: str = "", of: str = "", actor: str) -> Done:
-    """Give one mission, or every open mission of a Passerelle (`of`), to another Passerelle of the branch."""
+    """Give one mission, or every open mission of a Passerelle (`of`), to another Passerelle of the branch; a
+    branch lead, only missions of her branch."""
+    label, who = identity.resolve_actor(session, actor)
+    identity.require_role(who, Role.BRANCH_LEAD, what="confier des missions")
     if bool(mission.strip()) == bool(of.strip()):
         raise StepRefused("Indiquez soit une mission, soit la Passerelle dont toutes les missions sont confiées.")
     if mission.strip():
@@ -93,9 +99,13 @@ def reassign(session: Session, *, to: str, mission: str = "", of: str = "", acto
         missions = organisation.open_missions(session, find_coordinator(session, of))
         if not missions:
             raise StepRefused(f"{of} ne suit aucune mission ouverte.")
-    organisation.reassign(session, missions, to=to, actor=actor)
-    who = missions[0].coordinator.full_name
-    return Done(f"Confiée(s) à {who} : {', '.join(m.reference for m in missions)}.", tuple(m.id for m in missions))
+    if who is not None and who.role is Role.BRANCH_LEAD:
+        elsewhere = [m.reference for m in missions if m.branch_id != who.branch_id]
+        if elsewhere:
+            raise StepRefused(f"{', '.join(elsewhere)} : mission(s) d'une autre antenne que la vôtre.")
+    organisation.reassign(session, missions, to=to, actor=label)
+    taker = missions[0].coordinator.full_name
+    return Done(f"Confiée(s) à {taker} : {', '.join(m.reference for m in missions)}.", tuple(m.id for m in missions))
 
 
 def register_association(
@@ -143,25 +153,26 @@ def update_volunteer(
         consent_announcements=consent_announcements,
         consent_national=consent_national,
         archive=archive,
-        actor=actor,
+        actor=identity.resolve_actor(session, actor)[0],
     )
     return Done("\n".join(changes))
 
 
-def confirm_social_post(session: Session, mission: str, *, by: str, reach: int | None) -> Done:
+def confirm_social_post(session: Session, mission: str, *, actor: str, reach: int | None) -> Done:
     """The mission's post is on the social networks (with its reach, when known)."""
-    who = find_coordinator(session, by)
+    name, who = identity.actor_name(session, actor)
+    identity.require_role(who, Role.SUPPORT, Role.PASSERELLE, Role.BRANCH_LEAD, what="confirmer une publication")
     m = find_mission(session, mission)
     diffusion.confirm_social_post(session, m, reach=reach)
     shown = f", portée {reach}" if reach is not None else ""
-    return Done(f"Publication de {m.reference} confirmée par {who.full_name}{shown}.")
+    return Done(f"Publication de {m.reference} confirmée par {name}{shown}.")
 
 
 def settle_fee(
-    session: Session, fee: str, *, status: FeeStatus, by: str, on: date | None = None, note: str = ""
+    session: Session, fee: str, *, status: FeeStatus, actor: str, on: date | None = None, note: str = ""
 ) -> Done:
     """Record a fee paid (on a date) or waived (with a reason)."""
-    record = fees.settle(session, fee, status=status, by=by, on=on, note=note)
+    record = fees.settle(session, fee, status=status, by=actor, on=on, note=note)
     if status is FeeStatus.PAID and record.paid_on is not None:
         return Done(
             f"F-{record.id} payée le {record.paid_on:%d/%m/%Y} ({record.amount} €), notée par {record.settled_by}."
@@ -169,10 +180,10 @@ def settle_fee(
     return Done(f"F-{record.id} exonérée ({record.amount} €) : {record.note}")
 
 
-def set_fee_schedule(session: Session, *, from_year: int, brackets: str, by: str) -> Done:
+def set_fee_schedule(session: Session, *, from_year: int, brackets: str, actor: str) -> Done:
     """A new fee schedule from `from_year` (the earlier ones stay in the history)."""
     parsed = fees.parse_brackets(brackets)
-    fees.set_schedule(session, from_year=from_year, brackets=parsed, by=by)
+    fees.set_schedule(session, from_year=from_year, brackets=parsed, by=actor)
     table = fees.schedule_table(session)
     return Done(f"Barème en vigueur à partir de {from_year} : {len(parsed)} tranches.\n{table}")
 

@@ -26,7 +26,8 @@ from models.base import utcnow
 from models.rules import Bracket, check_brackets
 from models.settings import get_settings
 from tasks.compose import compose
-from tasks.lookups import find_coordinator, find_mission
+from tasks.identity import actor_name
+from tasks.lookups import find_mission
 from tasks.outbox import enqueue
 from tasks.refusals import StepRefused
 
@@ -110,8 +111,8 @@ def settle(
     """Record a fee paid or waived, by a member of the support team or an admin."""
     if status is FeeStatus.DUE:
         raise StepRefused("Une cotisation se note payée ou exonérée.")
-    who = find_coordinator(session, by)
-    if who.role not in SETTLERS:
+    name, who = actor_name(session, by)
+    if who is not None and who.role not in SETTLERS:
         raise StepRefused(f"{who.full_name} n'est ni de l'équipe support ni admin : seuls eux notent les paiements.")
     fee = find_fee(session, ref)
     if fee.status is not FeeStatus.DUE:
@@ -124,7 +125,7 @@ def settle(
         raise StepRefused("Pour exonérer une cotisation, indiquez le motif.")
     fee.status = status
     fee.paid_on = on if status is FeeStatus.PAID else None
-    fee.settled_by = who.full_name
+    fee.settled_by = name
     fee.note = note.strip()[:300]
     return fee
 
@@ -149,8 +150,8 @@ def remind_unpaid(session: Session, *, today: date | None = None, every_days: in
 def set_schedule(session: Session, *, from_year: int, brackets: list[Bracket], by: str) -> list[FeeBracket]:
     """A new fee schedule in force from `from_year` on; the older ones stay, as the history (fee records also hold
     their own amounts). Admins only. A schedule of a future year may be given again (nothing used it yet)."""
-    who = find_coordinator(session, by)
-    if who.role is not Role.ADMIN:
+    name, who = actor_name(session, by)
+    if who is not None and who.role is not Role.ADMIN:
         raise StepRefused(f"{who.full_name} n'est pas admin : seul un admin change le barème.")
     try:
         check_brackets(brackets)
@@ -175,7 +176,7 @@ def set_schedule(session: Session, *, from_year: int, brackets: list[Bracket], b
             max_budget=b.max_budget,
             membership_fee=b.membership_fee,
             search_fee=b.search_fee,
-            recorded_by=who.full_name,
+            recorded_by=name,
         )
         for b in brackets
     ]

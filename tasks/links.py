@@ -10,16 +10,13 @@ Tokens carry ids only, never a name or an address.
 from __future__ import annotations
 
 import functools
-import os
-import secrets
 from datetime import timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from models.settings import VAR, get_settings
+from models.settings import generated_secret, get_settings
 
 
 class Purpose(StrEnum):
@@ -55,19 +52,7 @@ def secret_key() -> str:
     configured = get_settings().secret_key.get_secret_value()
     if configured:
         return configured
-    return _generated_key(str(VAR / "secret_key"))
-
-
-@functools.lru_cache(maxsize=4)
-def _generated_key(where: str) -> str:
-    """The generated secret of this installation, read once per process (created on first use)."""
-    path = Path(where)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return generated_secret("secret_key")
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:

@@ -20,6 +20,7 @@ from models.org import ROLE_LABELS
 from models.rules import fees_for_budget
 from models.text import fold
 from models.volunteer import AVAILABILITY_LABELS, Availability
+from tasks import identity
 from tasks.compose import check_address
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.lookups import find_coordinator, find_volunteer
@@ -160,6 +161,7 @@ def set_active(session: Session, ref: str, *, active: bool, reassign_to: str = "
         raise StepRefused(f"{coordinator.full_name} est déjà {'actif/active' if active else 'désactivé(e)'}.")
     moved: list[Mission] = []
     if not active:
+        identity.end_sessions_of(session, coordinator.id)  # signed out everywhere, at once
         open_ = open_missions(session, coordinator)
         if open_ and not reassign_to.strip():
             raise StepRefused(

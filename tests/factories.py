@@ -77,3 +77,14 @@ def volunteer(session: Session, at: Branch, *, competences: dict[str, int] | Non
         )
         session.flush()
     return v
+
+
+def token_for(email: str) -> str:
+    """A personal token of the team member of `email` (what `passerelles login` keeps after a sign-in link)."""
+    from models.db import unit_of_work
+    from tasks import identity
+
+    with unit_of_work() as s:
+        member = identity.active_member(s, email)
+        assert member is not None, email
+        return identity.open_session(s, member, kind="token")

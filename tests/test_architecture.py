@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOORS = {"models": 0, "tasks": 1, "flows": 2, "deployments": 3, "portal": 3}
+FLOORS = {"models": 0, "tasks": 1, "flows": 2, "deployments": 3, "portal": 3, "gateway": 3}
 
 
 def project_modules() -> dict[str, Path]:

@@ -19,6 +19,7 @@ from tasks.missions import cancel
 from tasks.refusals import StepRefused
 from tests import factories as f
 from tests import lifecycle_driver as d
+from tests.factories import token_for
 
 
 def _setup() -> int:
@@ -73,23 +74,29 @@ def test_no_waiver_once_a_volunteer_is_found(app_db, monkeypatch) -> None:
     assert _fees()[f"search:{mission_id}"].status is FeeStatus.DUE
 
 
-def test_support_records_payments_and_the_cli_refuses_clearly(app_db, capsys) -> None:
+def test_support_records_payments_and_the_cli_refuses_clearly(app_db, capsys, monkeypatch) -> None:
     mission_id = _setup()
     with unit_of_work() as s:
         ref = get_mission(s, mission_id).reference
-    assert main(["fees", "pay", ref, "--par", "claire.muller@pc.example"]) == 1
+    monkeypatch.setenv("PASSERELLES_TOKEN", token_for("claire.muller@pc.example"))
+    assert main(["fees", "pay", ref]) == 1
     assert "ni de l'équipe support ni admin" in capsys.readouterr().err
-    assert main(["fees", "pay", "F-999", "--par", "sonia.kern@pc.example"]) == 1
+    monkeypatch.setenv("PASSERELLES_TOKEN", token_for("sonia.kern@pc.example"))
+    assert main(["fees", "pay", "F-999"]) == 1
     assert "Cotisation inconnue" in capsys.readouterr().err
     future = str(utcnow().date() + timedelta(days=3))
-    assert main(["fees", "pay", ref, "--par", "sonia.kern@pc.example", "--le", future]) == 1
+    monkeypatch.setenv("PASSERELLES_TOKEN", token_for("sonia.kern@pc.example"))
+    assert main(["fees", "pay", ref, "--le", future]) == 1
     assert "dans le futur" in capsys.readouterr().err
-    assert main(["fees", "waive", ref, "--par", "sonia.kern@pc.example", "--motif", " "]) == 1
+    monkeypatch.setenv("PASSERELLES_TOKEN", token_for("sonia.kern@pc.example"))
+    assert main(["fees", "waive", ref, "--motif", " "]) == 1
     assert "indiquez le motif" in capsys.readouterr().err
     assert _fees()[f"search:{mission_id}"].status is FeeStatus.DUE  # nothing written by the refusals
-    assert main(["fees", "pay", ref, "--par", "Sonia.Kern@pc.example", "--note", "virement 1234"]) == 0
+    monkeypatch.setenv("PASSERELLES_TOKEN", token_for("Sonia.Kern@pc.example"))
+    assert main(["fees", "pay", ref, "--note", "virement 1234"]) == 0
     assert "payée" in capsys.readouterr().out
-    assert main(["fees", "waive", ref, "--par", "alain.dupont@pc.example", "--motif", "geste"]) == 1
+    monkeypatch.setenv("PASSERELLES_TOKEN", token_for("alain.dupont@pc.example"))
+    assert main(["fees", "waive", ref, "--motif", "geste"]) == 1
     assert "déjà payée" in capsys.readouterr().err
     paid = _fees()[f"search:{mission_id}"]
     assert paid.status is FeeStatus.PAID and paid.settled_by == "Sonia Kern" and paid.paid_on == utcnow().date()
@@ -114,42 +121,21 @@ def test_unpaid_bills_are_reminded_every_period(app_db) -> None:
     assert len(reminders) == 2 and "n'est pas encore réglée" in reminders[0].text_body
 
 
-def test_an_admin_sets_a_new_schedule_and_the_old_one_stays(app_db, capsys) -> None:
+def test_an_admin_sets_a_new_schedule_and_the_old_one_stays(app_db, capsys, monkeypatch) -> None:
     _setup()
     year = utcnow().date().year + 1
     lines = "0-20000:60:120, 20000-100000:150:300, 100000-:300:600"
-    assert (
-        main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", lines, "--par", "sonia.kern@pc.example"])
-        == 1
-    )
+    monkeypatch.setenv("PASSERELLES_TOKEN", token_for("sonia.kern@pc.example"))
+    assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", lines]) == 1
     assert "seul un admin" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "fees",
-                "schedule",
-                "--a-partir-de",
-                str(year),
-                "--tranches",
-                "0-20000:60:120, 30000-:1:1",
-                "--par",
-                "alain.dupont@pc.example",
-            ]
-        )
-        == 1
-    )
+    monkeypatch.setenv("PASSERELLES_TOKEN", token_for("alain.dupont@pc.example"))
+    assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", "0-20000:60:120, 30000-:1:1"]) == 1
     assert "Trou ou chevauchement" in capsys.readouterr().err
-    assert (
-        main(["fees", "schedule", "--a-partir-de", "2001", "--tranches", lines, "--par", "alain.dupont@pc.example"])
-        == 1
-    )
+    assert main(["fees", "schedule", "--a-partir-de", "2001", "--tranches", lines]) == 1
     assert "reste dans l'historique" in capsys.readouterr().err
-    assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", "0-10:x", "--par", "x"]) == 1
+    assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", "0-10:x"]) == 1
     assert "Tranche illisible" in capsys.readouterr().err
-    assert (
-        main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", lines, "--par", "alain.dupont@pc.example"])
-        == 0
-    )
+    assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", lines]) == 0
     assert main(["fees", "schedule"]) == 0
     history = capsys.readouterr().out
     assert f"À partir de {year} (saisi par Alain Dupont)" in history

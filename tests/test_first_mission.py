@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from deployments.cli import main
 from models import Application, AuditEvent, Branch, Coordinator, FeeRecord, Mission, MissionStatus
 from models.db import unit_of_work
+from models.permissions import NO_IDENTITY
 from tests import lifecycle_driver as d
 
 pytestmark = pytest.mark.slow
@@ -100,12 +101,11 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
     drv.run()
     form = drv.form()
     assert "à vérifier à cette rencontre (jamais validée)" in form["description"]
-    by = form["schema"]["properties"]["entered_by"]
-    assert by["default"] == "Anne Ott <anne.ott@pc.example>" and by["title"] == "Saisi par"
-    assert by["enum"] == ["Anne Ott <anne.ott@pc.example>", "Paul Roth <paul.roth@pc.example>"]
-    accepted, _ = d.submit_form(run_id, d.needs_analysis(entered_by="Intrus <intrus@exemple.fr>"))
-    assert not accepted  # the server refuses anyone outside the team; the form still waits
-    # « Saisi par »: the branch lead fills this one in for Anne; the audit names him
+    assert "entered_by" not in form["schema"]["properties"]  # « Saisi par » is no choice any more
+    accepted, _ = d.submit_form(run_id, {**d.needs_analysis(), "saisi_par": "Intrus <intrus@exemple.fr>"})
+    assert not accepted  # the server refuses a field the form does not have; the form still waits
+    # the branch lead fills this one in for Anne; the gateway stamps who he is (tests/test_gateway.py), the audit
+    # names him
     drv.resume(d.needs_analysis(title="Un site pour nos bénévoles", entered_by="Paul Roth <paul.roth@pc.example>"))
     drv.resume(drv.shown_annonce())
     ok("apply", reference, "Élodie Fontaine", "--message", "Je suis intéressée")  # by name, accents and all
@@ -133,7 +133,7 @@ def test_first_mission_from_an_empty_database(prefect_server, app_db, mail_serve
     with unit_of_work() as s:
         query = select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.mission_id == mission_id)
         actors = dict(s.execute(query).all())
-    assert actors["needs-analysis"] == "Paul Roth" and actors["review"] == "Anne Ott"
+    assert actors["needs-analysis"] == "Paul Roth" and actors["review"] == NO_IDENTITY  # sent past any gateway
     bills = sorted(m["Subject"] for m in mail_server.messages if m["X-Passerelles-Kind"] == "fee_bill")
     assert len(bills) == 2 and all(
         m["To"] == "rose@agedor.example" for m in mail_server.messages if m["X-Passerelles-Kind"] == "fee_bill"

@@ -77,9 +77,9 @@ def test_whole_mission_from_request_to_bilan(lifecycle) -> None:
     assert sent_to(mail, "social_post") == ["claire.muller@pc.example"]  # no support team here: the Passerelle
     from deployments.cli import main
 
-    assert main(["social-posted", m.reference, "--par", "claire.muller@pc.example", "--portee", "-3"]) == 1
-    assert main(["social-posted", m.reference, "--par", "claire.muller@pc.example", "--portee", "350"]) == 0
-    assert main(["social-posted", m.reference, "--par", "claire.muller@pc.example"]) == 1  # once
+    assert main(["social-posted", m.reference, "--portee", "-3"]) == 1
+    assert main(["social-posted", m.reference, "--portee", "350"]) == 0
+    assert main(["social-posted", m.reference]) == 1  # once
     assert count(Diffusion, mission_id) == 2
     assert drv.form()["key"] == "applications-1"
 

@@ -165,6 +165,12 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
         "Bonjour Claire,",
         ["n'a pas répondu au lien du 2 avril 2027", "malgré deux rappels"],
     ),
+    "signin_link": (
+        {"member": coordinator, "url": "http://ui/connexion/lien?jeton=T", "minutes": 15, "purpose": "browser"},
+        "Votre lien de connexion à Passerelles",
+        "Bonjour Claire,",
+        ["http://ui/connexion/lien?jeton=T", "une seule fois et pendant 15 minutes", "Si vous n'avez rien demandé"],
+    ),
     "review_to_give": (
         {**to_association, "url": "http://portail/bilan/T"},
         "[STR-2026-014] Votre bilan de la mission",

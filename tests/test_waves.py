@@ -188,7 +188,7 @@ def test_a_mission_run_sends_its_waves_by_itself(lifecycle) -> None:
     assert form["key"] == "applications-1"
     assert _annonces(mail) == ["benevole1@exemple.fr"]  # the head start of the priority volunteer
     assert "vague 1/3 : bénévoles prioritaires du domaine" in form["description"]
-    assert SCHEDULER in form["schema"]["properties"]["entered_by"]["enum"]
+    assert "entered_by" not in form["schema"]["properties"]  # who answers is stamped, never chosen
 
     assert diffusion_waves(now=utcnow() + timedelta(hours=47)) == []
     sent = diffusion_waves(now=utcnow() + timedelta(hours=49))

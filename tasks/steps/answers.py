@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Coordinator, Mission, MissionStatus
+from models import AuditEvent, Mission, MissionStatus
+from models.permissions import NO_IDENTITY
 from tasks import notices
 from tasks.lookups import get_mission
 from tasks.missions import audit, cancel, step_done
@@ -48,11 +49,14 @@ def handle(
     if done is not None:
         return recorded_verdict(done.details)
     mission = get_mission(session, mission_id, lock=True)
-    actor = entered_by(data.get("entered_by")) or mission.coordinator.full_name
+    label = str(data.get("entered_by") or "")
+    actor = entered_by(label) or NO_IDENTITY
     if mission.status is MissionStatus.CANCELLED:
         return Verdict(Outcome.CANCELLED)
     assert step.form is not None and step.apply is not None, f"{step.key} has no form"
     try:
+        if label == association_label(mission) and not step.ask_outside:
+            raise StepRefused("Cette étape ne se remplit pas par l'association : elle revient à la Passerelle.")
         if mission.status is not step.status:
             raise StepRefused(
                 f"La mission {mission.reference} est « {mission.status.label} » : "
@@ -116,26 +120,10 @@ def returns(session: Session, mission_id: int) -> int:
     )
 
 
-def team_label(c: Coordinator) -> str:
-    """How a team member appears in « Saisi par »: `Claire Muller <claire.muller@pc.example>`."""
-    return f"{c.full_name} <{c.email}>"
-
-
 def association_label(mission: Mission) -> str:
     """How the association appears in « Saisi par » of the forms it may answer by link; the audit names it."""
     a = mission.association
     return f"{a.name} (association) <{a.contact_email}>"
-
-
-def team(session: Session, mission: Mission) -> list[str]:
-    """« Saisi par » choices: the assigned Passerelle first, then the branch's active team, then the national team."""
-    others = session.scalars(
-        select(Coordinator)
-        .where(Coordinator.active.is_(True), Coordinator.id != mission.coordinator_id)
-        .where(or_(Coordinator.branch_id == mission.branch_id, Coordinator.branch_id.is_(None)))
-        .order_by(Coordinator.branch_id.is_(None), Coordinator.last_name, Coordinator.first_name)
-    )
-    return [team_label(mission.coordinator), *(team_label(c) for c in others)]
 
 
 def _french(exc: ValidationError) -> str:
@@ -162,15 +150,9 @@ def describe(
     again, its decision too unless the form waits for someone outside."""
     assert step.prefill is not None, f"{step.key} has no form"
     spec = step.prefill(session, mission, n)
-    members = [*team(session, mission), *([association_label(mission)] if step.ask_outside else []), *step.answered_by]
-    defaults = {**spec.defaults, "entered_by": members[0]}
-    if previous:  # what was typed, except an empty decision and a team member no longer offered
-        kept = {
-            k: v
-            for k, v in previous.items()
-            if (k != "decision" or (v and not awaiting))
-            and (k != "entered_by" or (v in members and v != association_label(mission)))
-        }
+    defaults = dict(spec.defaults)
+    if previous:  # what was typed, except an empty decision and who typed it (the next answer says its own)
+        kept = {k: v for k, v in previous.items() if k != "entered_by" and (k != "decision" or (v and not awaiting))}
         defaults.update(kept)
     defaults.update(spec.answered)
     if awaiting and step.waiting_decision:
@@ -185,4 +167,4 @@ def describe(
         f"{banner}## {step.label} — {mission.reference}\n\n{step.instructions}\n{spec.section}\n---\n\n"
         + card(session, mission)
     )
-    return {"description": description, "defaults": defaults, "choices": {**spec.choices, "entered_by": members}}
+    return {"description": description, "defaults": defaults, "choices": spec.choices}

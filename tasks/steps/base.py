@@ -237,9 +237,19 @@ def reason_field() -> Any:
 
 
 def entered_by_field() -> Any:
-    """« Saisi par »: who fills the form in (a choice among the branch's team, the assigned Passerelle first); the
-    audit names that person. Empty in answers stored before it existed: the assigned Passerelle."""
-    return Field(default="", title="Saisi par", description="Qui remplit ce formulaire.")
+    """Who answered: not a field of the form people see (`hide_actor` takes it out of the schema the UI shows),
+    but stamped into the answer by who sends it: the sign-in gateway (the member signed in), the portal (the party
+    answering by link), a machine (the waves' scheduler). Empty: nobody said (a script with the service
+    credential), and the audit says so."""
+    return Field(default="", title="Saisi par")
+
+
+def hide_actor(schema: dict[str, Any]) -> None:
+    """The form's schema without `entered_by` among the fields shown, yet accepted by the server's check."""
+    if schema.get("properties", {}).pop("entered_by", None) is not None:
+        schema["patternProperties"] = {"^entered_by$": {"type": "string"}}
+        if "entered_by" in schema.get("required", []):
+            schema["required"].remove("entered_by")
 
 
 def entered_by(label: object) -> str:
@@ -276,7 +286,9 @@ def build_form(
             info.default = defaults[name]
             info.default_factory = None
         fields[name] = (annotation, info)
-    model = cast(type[RunInput], pydantic.create_model(base.__name__, __base__=base, **fields))
+    prefilled = pydantic.create_model(base.__name__, __base__=base, **fields)
+    config = pydantic.ConfigDict(json_schema_extra=cast(Any, hide_actor))
+    model = cast(type[RunInput], type(base.__name__, (prefilled,), {"model_config": config}))
     model._description = description  # what Prefect shows above the form
     return model
 

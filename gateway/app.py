@@ -1,0 +1,563 @@
+"""The sign-in gateway (docs/gateway.md): sign-in pages, then every other request proxied to the Prefect server on
+the same origin, HTTP (streamed) and websockets, with the service credential; the member's role checked on each
+write, the member stamped into every resume and every run started, the access log written.
+
+The Prefect server listens only where the gateway and the workers reach it, behind its basic-auth service
+credential (`PREFECT_API_AUTH_STRING`), which no person ever holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+from collections import defaultdict, deque
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+import websockets
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+from starlette.websockets import WebSocketDisconnect
+from websockets.typing import Subprotocol
+
+from models import Coordinator
+from models.db import unit_of_work
+from models.org import ROLE_LABELS, Role
+from models.permissions import Act, Call, classify, may, refusal, run_branch
+from models.settings import get_settings
+from portal.pages import form, page
+from tasks import identity
+from tasks.delivery import deliver_soon
+from tasks.refusals import StepRefused
+from tasks.rendering import render
+
+log = logging.getLogger("passerelles.gateway")
+COOKIE = "passerelles_session"
+PORTAL = "portail (liens des associations et des bénévoles)"
+HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers", "upgrade",
+       "transfer-encoding", "host", "cookie", "authorization", "content-length"}  # fmt: skip
+OPEN_PATHS = ("/api/health", "/api/ready")
+SEEN_EVERY = 600.0  # seconds: an opened run or form is logged once per member and target in this time
+JSON_MAX = 10_000_000  # a body the gateway reads to check or stamp (forms, filters): more is refused
+
+app = FastAPI(title="Passerelles — connexion", docs_url=None, redoc_url=None, openapi_url=None)
+
+
+class Limiter:
+    """At most `n` events per key in `window` seconds (sign-in requests per address and per IP)."""
+
+    def __init__(self, n: int, window: float) -> None:
+        self.n, self.window = n, window
+        self.events: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, key: str) -> bool:
+        now, q = time.monotonic(), self.events[key]
+        while q and now - q[0] > self.window:
+            q.popleft()
+        if len(q) >= self.n:
+            return False
+        q.append(now)
+        return True
+
+
+PER_ADDRESS, PER_IP = Limiter(3, 900), Limiter(20, 900)
+_seen: dict[tuple[int, str], float] = {}
+_tags: dict[str, tuple[float, list[str]]] = {}
+_deployments: dict[str, str] = {}
+
+
+def upstream() -> str:
+    """The Prefect server's base URL, as the gateway reaches it."""
+    return get_settings().prefect_upstream_url.rstrip("/")
+
+
+def service_auth() -> dict[str, str]:
+    """The service credential's header (basic auth of `PREFECT_API_AUTH_STRING`), empty when the server has none."""
+    secret = os.environ.get("PREFECT_API_AUTH_STRING", "")
+    return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()} if secret else {}
+
+
+def public_origin() -> str:
+    parts = urlsplit(get_settings().public_base_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def client_ip(request: Request | WebSocket) -> str:
+    return request.client.host if request.client else ""
+
+
+_pool: dict[str, httpx.AsyncClient] = {}
+
+
+def http() -> httpx.AsyncClient:
+    """One pooled client to the Prefect server (made in the running loop, at the first request)."""
+    if "client" not in _pool:
+        _pool["client"] = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False)
+    return _pool["client"]
+
+
+# --- who is asking ------------------------------------------------------------------------------------------------
+
+
+def _who(secret: str, kind: str) -> identity.Member | None:
+    with unit_of_work() as s:
+        return identity.session_member(s, secret, kind=kind)
+
+
+async def caller(request: Request | WebSocket) -> identity.Member | str | None:
+    """The signed-in member (cookie, or a personal token as `Bearer`), the portal (its service token), or None."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        token = auth[7:].strip()
+        portal_token = get_settings().portal_token.get_secret_value()
+        if portal_token and token == portal_token:
+            return PORTAL
+        return await run_in_threadpool(_who, token, "token")
+    cookie = request.cookies.get(COOKIE)
+    return await run_in_threadpool(_who, cookie, "browser") if cookie else None
+
+
+def _log(member: identity.Member | str | None, event: str, **kw: Any) -> None:
+    with unit_of_work() as s:
+        if isinstance(member, identity.Member):
+            identity.log(s, who=member.email, coordinator_id=member.id, event=event, **kw)
+        else:
+            identity.log(s, who=member or "inconnu", event=event, **kw)
+
+
+# --- sign-in pages ------------------------------------------------------------------------------------------------
+
+
+def _signin_page(*, error: str = "", notice: str = "", next_: str = "/", purpose: str = "browser", status: int = 200
+                 ) -> HTMLResponse:  # fmt: skip
+    settings = get_settings()
+    demo: list[dict[str, Any]] = []
+    if demo_mode():
+        with unit_of_work() as s:
+            members = s.scalars(select(Coordinator).where(Coordinator.active.is_(True)).order_by(Coordinator.id))
+            demo = [
+                {
+                    "id": c.id,
+                    "name": c.full_name,
+                    "role": ROLE_LABELS[c.role],
+                    "branch": c.branch.code if c.branch else "",
+                }
+                for c in members
+            ][:8]
+    html = render(
+        "gateway/signin.html.j2",
+        title="Connexion de l'équipe",
+        error=error,
+        notice=notice,
+        next=next_,
+        purpose=purpose,
+        minutes=identity.LINK_MINUTES,
+        oidc=bool(settings.oidc_issuer),
+        demo=demo,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def demo_mode() -> bool:
+    """The one-click demo sign-in: only when asked for, and only on this machine's own address (never behind TLS)."""
+    settings = get_settings()
+    host = urlsplit(settings.public_base_url).hostname or ""
+    return settings.demo_signin and host in ("127.0.0.1", "localhost")
+
+
+def _safe_next(value: str) -> str:
+    """Where to go after signing in: a path of this site only."""
+    return value if value.startswith("/") and not value.startswith("//") else "/"
+
+
+def _signed_in(secret: str, next_: str) -> Response:
+    response = RedirectResponse(_safe_next(next_), status_code=303)
+    secure = urlsplit(get_settings().public_base_url).scheme == "https"
+    response.set_cookie(COOKIE, secret, httponly=True, samesite="lax", secure=secure, path="/")
+    return response
+
+
+@app.get("/connexion", response_class=HTMLResponse)
+def signin_page(suite: str = "/", pour: str = "browser") -> HTMLResponse:
+    return _signin_page(next_=_safe_next(suite), purpose="token" if pour == "token" else "browser")
+
+
+@app.post("/connexion", response_class=HTMLResponse)
+async def signin_request(request: Request) -> HTMLResponse:
+    try:
+        fields = await form(request)
+    except StepRefused as exc:
+        return _signin_page(error=str(exc), status=413)
+    email = fields.get("email", "").strip().lower()
+    purpose = "token" if fields.get("pour") == "token" else "browser"
+    ip = client_ip(request)
+    if not email or "@" not in email:
+        return _signin_page(error="Indiquez votre adresse e-mail (par exemple prenom.nom@…).", status=400)
+    if not (PER_IP.allow(ip) and PER_ADDRESS.allow(email)):
+        await run_in_threadpool(_log, email, "signin_rate_limited", ip=ip)
+        return _signin_page(error="Trop de demandes : réessayez dans un quart d'heure.", status=429)
+
+    def ask() -> bool:
+        with unit_of_work() as s:
+            return identity.request_link(
+                s, email, base_url=public_origin(), purpose=purpose, ip=ip, next_=_safe_next(fields.get("suite", "/"))
+            )
+
+    if await run_in_threadpool(ask):
+        await run_in_threadpool(deliver_soon)
+    notice = (
+        f"Si {email} est l'adresse d'un membre actif de l'équipe, un lien de connexion vient de lui être envoyé. "
+        f"Il sert une fois, pendant {identity.LINK_MINUTES} minutes."
+    )
+    return _signin_page(notice=notice, purpose=purpose)
+
+
+@app.get("/connexion/lien", response_class=HTMLResponse)
+def signin_confirm(jeton: str = "", suite: str = "/") -> HTMLResponse:
+    """A button, not a sign-in: a mail scanner that opens the link does not use it up."""
+    html = render(
+        "gateway/confirm.html.j2",
+        title="Connexion de l'équipe",
+        text="Pour vous connecter à Passerelles, confirmez :",
+        action="/connexion/lien",
+        fields={"jeton": jeton, "suite": _safe_next(suite)},
+        button="Me connecter",
+    )
+    return HTMLResponse(html)
+
+
+@app.post("/connexion/lien")
+async def signin_use(request: Request) -> Response:
+    try:
+        fields = await form(request)
+    except StepRefused as exc:
+        return _signin_page(error=str(exc), status=413)
+    ip = client_ip(request)
+    if not PER_IP.allow(f"use:{ip}"):
+        return _signin_page(error="Trop d'essais : réessayez dans un quart d'heure.", status=429)
+
+    def use() -> tuple[str, str]:
+        with unit_of_work() as s:
+            c, purpose = identity.consume_link(s, fields.get("jeton", ""), ip=ip)
+            return identity.open_session(s, c, kind=purpose), purpose
+
+    try:
+        secret, purpose = await run_in_threadpool(use)
+    except identity.SignInRefused as exc:
+        await run_in_threadpool(
+            _log, exc.who, "signin_failed", coordinator_id=exc.coordinator_id, ip=ip, detail=str(exc)
+        )
+        return _signin_page(error=str(exc), status=400)
+    if purpose == "token":
+        return page(
+            "Votre jeton personnel",
+            [
+                "Copiez-le maintenant : il ne sera plus affiché.",
+                secret,
+                "Sur le serveur : « passerelles login », puis collez-le. Il expire après 90 jours sans usage ; "
+                "« passerelles logout » le révoque.",
+            ],
+            problem=False,
+        )
+    return _signed_in(secret, fields.get("suite", "/"))
+
+
+@app.post("/connexion/demo")
+async def signin_demo(request: Request) -> Response:
+    if not demo_mode():
+        return page("Action impossible", ["La connexion d'un clic n'existe qu'en démonstration."], 404)
+    fields = await form(request)
+
+    def demo() -> str:
+        with unit_of_work() as s:
+            c = s.get(Coordinator, int(fields.get("membre", "0") or 0))
+            if c is None or not c.active:
+                raise identity.SignInRefused("Membre inconnu ou inactif.")
+            identity.log(s, who=c.email, coordinator_id=c.id, event="signin_ok", ip=client_ip(request), detail="démo")
+            return identity.open_session(s, c)
+
+    try:
+        return _signed_in(await run_in_threadpool(demo), "/")
+    except (identity.SignInRefused, ValueError) as exc:
+        return _signin_page(error=str(exc), status=400)
+
+
+@app.post("/deconnexion")
+async def signout(request: Request) -> Response:
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+
+        def end() -> None:
+            with unit_of_work() as s:
+                identity.end_session(s, cookie)
+
+        await run_in_threadpool(end)
+    response = RedirectResponse("/connexion", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@app.get("/moi")
+async def me(request: Request) -> Response:
+    """Who is signed in (the banner's « connecté(e) comme », scripts' check of their token)."""
+    who = await caller(request)
+    if not isinstance(who, identity.Member):
+        return JSONResponse({"detail": "Non connecté."}, status_code=401)
+    return JSONResponse({"id": who.ref, "nom": who.name, "email": who.email, "role": who.role.value,
+                         "antenne": who.branch})  # fmt: skip
+
+
+@app.get("/journal-acces.csv")
+async def access_log_csv(request: Request) -> Response:
+    who = await caller(request)
+    if not isinstance(who, identity.Member):
+        return RedirectResponse("/connexion?suite=/journal-acces.csv", status_code=303)
+    if who.role is not Role.ADMIN:
+        return page("Accès refusé", [refusal(Act.ADMIN, who.role)], 403)
+
+    def export() -> str:
+        with unit_of_work() as s:
+            identity.log(s, who=who.email, coordinator_id=who.id, event="access_log_export")
+            return identity.access_log_csv(s)
+
+    body = await run_in_threadpool(export)
+    return PlainTextResponse(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="journal-acces.csv"'},
+    )
+
+
+# --- the proxy ----------------------------------------------------------------------------------------------------
+
+
+async def _run_tags(flow_run_id: str) -> list[str] | None:
+    """A flow run's tags (cached 10 s); None if the server does not know it."""
+    cached = _tags.get(flow_run_id)
+    if cached and time.monotonic() - cached[0] < 10:
+        return cached[1]
+    r = await http().get(f"{upstream()}/api/flow_runs/{flow_run_id}", headers=service_auth())
+    if r.status_code != 200:
+        return None
+    tags = list(r.json().get("tags") or [])
+    _tags[flow_run_id] = (time.monotonic(), tags)
+    return tags
+
+
+async def _deployment_name(deployment_id: str) -> str:
+    if deployment_id not in _deployments:
+        r = await http().get(f"{upstream()}/api/deployments/{deployment_id}", headers=service_auth())
+        _deployments[deployment_id] = r.json().get("name", "") if r.status_code == 200 else ""
+    return _deployments[deployment_id]
+
+
+def forbidden(reason: str) -> JSONResponse:
+    return JSONResponse({"detail": f"Accès refusé : {reason}"}, status_code=403)
+
+
+def _is_team_label(label: str) -> bool:
+    """Whether a « Saisi par » value names a team member (the portal may only answer as the parties)."""
+    address = label.rsplit("<", 1)[-1].rstrip(">").strip().lower() if "<" in label else ""
+    if not address:
+        return False
+    with unit_of_work() as s:
+        return identity.active_member(s, address) is not None
+
+
+async def check(who: identity.Member | str, call: Call, body: Any) -> tuple[str, dict[str, Any] | None]:
+    """Empty when the call may go (with its body stamped), else the French reason of the refusal."""
+    branch: str | None = None
+    if call.flow_run_id:
+        tags = await _run_tags(call.flow_run_id)
+        branch = run_branch(tags or [])
+    if who == PORTAL:
+        if call.act is Act.READ:
+            return "", None
+        run_input = (body or {}).get("run_input") if isinstance(body, dict) else None
+        if call.act is Act.ANSWER_STEP and isinstance(run_input, dict):
+            label = str(run_input.get("entered_by", ""))
+            if label and not await run_in_threadpool(_is_team_label, label):
+                return "", body
+        return "le portail ne fait que répondre aux étapes des associations et des bénévoles.", None
+    assert isinstance(who, identity.Member)
+    deployment = await _deployment_name(call.deployment_id) if call.deployment_id else ""
+    if not may(who.role, call.act, member_branch=who.branch, run_branch=branch, deployment=deployment):
+        return refusal(call.act, who.role), None
+    if call.act is Act.ANSWER_STEP and isinstance(body, dict) and isinstance(body.get("run_input"), dict):
+        body["run_input"]["entered_by"] = who.label  # the real actor, whatever the form said
+        return "", body
+    if call.act is Act.START and isinstance(body, dict):
+        tags = [t for t in body.get("tags") or [] if not str(t).startswith("membre:")]
+        body["tags"] = [*tags, f"membre:{who.ref}"]
+        return "", body
+    if call.filters_runs and isinstance(body, dict) and who.role in (Role.PASSERELLE, Role.BRANCH_LEAD) and who.branch:
+        runs = body.get("flow_runs") or {}
+        tags_filter = runs.get("tags") or {}
+        tags_filter["all_"] = [*(tags_filter.get("all_") or []), f"antenne:{who.branch}"]
+        runs["tags"] = tags_filter
+        body["flow_runs"] = runs
+        return "", body
+    return "", None
+
+
+def _seen_now(who: identity.Member, target: str) -> bool:
+    key, now = (who.id, target), time.monotonic()
+    if now - _seen.get(key, -SEEN_EVERY) < SEEN_EVERY:
+        return False
+    _seen[key] = now
+    return True
+
+
+@app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+async def proxy(request: Request, path: str) -> Response:
+    full = "/" + path
+    who = await caller(request) if full not in OPEN_PATHS else "sonde"
+    if who is None:
+        if request.method == "GET" and not full.startswith("/api"):
+            return RedirectResponse(f"/connexion?suite={quote(full)}", status_code=303)
+        return JSONResponse({"detail": "Connectez-vous : /connexion"}, status_code=401)
+    origin = request.headers.get("origin")
+    if origin and origin != public_origin() and request.method not in ("GET", "HEAD", "OPTIONS"):
+        return forbidden("cette demande vient d'un autre site.")
+    call = classify(request.method, full.removeprefix("/api")) if full.startswith("/api/") else Call(Act.READ)
+    body: Any = None
+    content: Any = request.stream()
+    needs_body = call.act is not Act.READ or call.filters_runs
+    if needs_body and request.method in ("POST", "PUT", "PATCH"):
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > JSON_MAX:
+                return JSONResponse({"detail": "Demande trop volumineuse."}, status_code=413)
+        content = raw
+        with contextlib.suppress(ValueError):
+            body = json.loads(raw) if raw else None
+    if who != "sonde":
+        reason, stamped = await check(who, call, body)
+        if reason:
+            await run_in_threadpool(_log, who, "refused", method=request.method, path=full, status=403, detail=reason)
+            return forbidden(reason)
+        if stamped is not None:
+            content = json.dumps(stamped).encode()
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP}
+    headers.update(service_auth())
+    url = f"{upstream()}{full}" + (f"?{request.url.query}" if request.url.query else "")
+    req = http().build_request(request.method, url, headers=headers, content=content)
+    resp = await http().send(req, stream=True)
+    out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in HOP | {"www-authenticate"}}
+    if isinstance(who, identity.Member) or who == PORTAL:
+        await _access(who, call, request.method, full, resp.status_code)
+    if full.endswith("/ui-settings") and resp.status_code == 200:
+        settings = json.loads(await resp.aread())
+        await resp.aclose()
+        settings["auth"] = None  # the gateway signs people in; the UI must not ask for the service password
+        out_headers.pop("content-encoding", None)
+        return JSONResponse(settings, headers=out_headers)
+    return StreamingResponse(
+        resp.aiter_raw(), status_code=resp.status_code, headers=out_headers, background=BackgroundTask(resp.aclose)
+    )
+
+
+async def _access(who: identity.Member | str, call: Call, method: str, path: str, status: int) -> None:
+    """The access log: every write; a mission run or a form (volunteers' data) opened, once per while."""
+    if call.act is not Act.READ:
+        await run_in_threadpool(_log, who, "write", method=method, path=path, target=call.flow_run_id or
+                                call.deployment_id, status=status)  # fmt: skip
+    elif call.flow_run_id and method == "GET" and isinstance(who, identity.Member):
+        event = "open_form" if "/input/" in path else "open_run"
+        if _seen_now(who, f"{event}:{call.flow_run_id}"):
+            await run_in_threadpool(_log, who, event, method=method, path=path, target=call.flow_run_id, status=status)
+
+
+@app.websocket("/{path:path}")
+async def websocket_proxy(websocket: WebSocket, path: str) -> None:
+    """The UI's live events and logs: the member's session on the upgrade, the same origin only; the auth message
+    carries the service credential upstream; closed when the session ends."""
+    who = await caller(websocket)
+    origin = websocket.headers.get("origin")
+    if not isinstance(who, identity.Member) or (origin and origin != public_origin()):
+        await websocket.close(code=1008)
+        return
+    wanted = [p.strip() for h in websocket.headers.getlist("sec-websocket-protocol") for p in h.split(",")]
+    target = upstream().replace("http", "ws", 1) + "/" + path
+    if websocket.url.query:
+        target += "?" + websocket.url.query
+    secret = os.environ.get("PREFECT_API_AUTH_STRING", "")
+    try:
+        upstream_ws = await websockets.connect(
+            target,
+            subprotocols=[Subprotocol("prefect")] if "prefect" in wanted else None,
+            additional_headers=service_auth(),
+        )
+    except Exception:
+        await websocket.close(code=1011)
+        return
+    await websocket.accept(subprotocol="prefect" if "prefect" in wanted else None)
+    cookie = websocket.cookies.get(COOKIE, "")
+
+    async def client_to_upstream() -> None:
+        first = True
+        while True:
+            message = await websocket.receive_text()
+            if first:
+                first = False
+                with contextlib.suppress(ValueError):
+                    data = json.loads(message)
+                    if isinstance(data, dict) and data.get("type") == "auth":
+                        message = json.dumps({"type": "auth", "token": secret or None})
+            await upstream_ws.send(message)
+
+    async def upstream_to_client() -> None:
+        async for message in upstream_ws:
+            if isinstance(message, bytes):
+                await websocket.send_bytes(message)
+            else:
+                await websocket.send_text(message)
+
+    async def session_still_open() -> None:
+        while True:
+            await asyncio.sleep(30)
+            if await run_in_threadpool(_who, cookie, "browser") is None:
+                return
+
+    tasks = [asyncio.ensure_future(c()) for c in (client_to_upstream, upstream_to_client, session_still_open)]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for t in tasks:
+            t.cancel()
+        await upstream_ws.close()
+        with contextlib.suppress(Exception):
+            await websocket.close()
+
+
+def main(argv: list[str]) -> int:
+    """`passerelles gateway`: serve the gateway on the public address of the Prefect UI."""
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="passerelles gateway", description="Sert la passerelle de connexion.")
+    settings = get_settings()
+    parts = urlsplit(settings.public_base_url)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=parts.port or (443 if parts.scheme == "https" else 80))
+    args = parser.parse_args(argv)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True, ws="websockets")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,297 @@
+"""The sign-in gateway (issue 22), on real parts: a Prefect server behind its service credential and CSRF tokens,
+the gateway as its own process in front of it, PostgreSQL, a real SMTP server for the sign-in links, Chromium for
+the UI path. Members sign in by a mailed one-time link; roles are enforced on every write; the audit names the
+member who clicked; the access log records it all."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from prefect.deployments.runner import RunnerDeployment
+from sqlalchemy import select
+
+from deployments.local import MailServer, Portal, PrefectServer, free_port
+from gateway.app import COOKIE
+from models import AccessLog, AuditEvent, Coordinator, Mission, Role, SignInLink
+from models.base import utcnow
+from models.db import unit_of_work
+from models.settings import get_settings
+from tests import factories as f
+from tests import lifecycle_driver as d
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gateway")]
+SECRET = "passerelles:un-identifiant-de-service-pour-les-tests"
+PORTAL_TOKEN = "jeton-du-portail-pour-les-tests-0123456789"
+
+
+@dataclass
+class Gated:
+    server: PrefectServer
+    gateway: Portal
+    url: str
+    mail: MailServer
+
+
+@pytest.fixture
+def gated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_app_db: str, mail_server: MailServer) -> Iterator[Gated]:
+    import prefect.settings as ps
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import temporary_settings
+
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    server = PrefectServer(home=tmp_path / "prefect", ui=True, auth=SECRET, public_url=public)
+    server.start()
+    for k, v in {**server.env(), "PREFECT_LOGGING_TO_API_ENABLED": "false"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("PASSERELLES_PUBLIC_BASE_URL", public)
+    monkeypatch.setenv("PASSERELLES_PREFECT_UPSTREAM_URL", server.ui_url)
+    monkeypatch.setenv("PASSERELLES_PORTAL_TOKEN", PORTAL_TOKEN)
+    get_settings.cache_clear()
+    updates = {
+        ps.PREFECT_API_URL: server.api_url,
+        ps.PREFECT_API_AUTH_STRING: SECRET,
+        ps.PREFECT_HOME: str(server.home),
+    }
+    try:
+        with temporary_settings(updates=updates):
+            gateway = Portal(port, tmp_path / "gateway.log", command="gateway").start()
+            try:
+                yield Gated(server, gateway, public, mail_server)
+            finally:
+                gateway.stop()
+                EventsWorker.drain_all(timeout=10)
+                APILogWorker.drain_all(timeout=10)
+    finally:
+        server.stop()
+        get_settings.cache_clear()
+
+
+def signin_link(mail: MailServer, email: str, after: int = 0, timeout: float = 15.0) -> str:
+    """The link of the newest sign-in mail to `email` (the gateway sends it right after its commit)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mails = [m for m in mail.messages[after:] if m["To"] == email and m["X-Passerelles-Kind"] == "signin_link"]
+        if mails:
+            body = cast(Any, mails[-1].get_body(preferencelist=("plain",))).get_content()
+            return next(w for w in body.split() if "/connexion/lien?jeton=" in w)
+        time.sleep(0.2)
+    raise AssertionError(f"no sign-in mail to {email}")
+
+
+def sign_in(g: Gated, email: str) -> httpx.Client:
+    """Ask a link, follow it as the member would (the page, then its button); the client holds the session."""
+    client = httpx.Client(base_url=g.url, timeout=30)
+    before = len(g.mail.messages)
+    r = client.post("/connexion", data={"email": email})
+    assert r.status_code == 200 and "un lien de connexion vient de lui être envoyé" in html.unescape(r.text)
+    link = signin_link(g.mail, email, before)
+    page = client.get(link)
+    assert page.status_code == 200 and "Me connecter" in page.text and COOKIE not in client.cookies  # not used yet
+    token = parse_qs(urlsplit(link).query)["jeton"][0]
+    r = client.post("/connexion/lien", data={"jeton": token})
+    assert r.status_code == 303 and client.cookies.get(COOKIE)
+    return client
+
+
+def csrf(client: httpx.Client) -> dict[str, str]:
+    """Prefect's CSRF headers, as the UI gets them."""
+    token = client.get("/api/csrf-token", params={"client": "tests"}).json()["token"]
+    return {"Prefect-Csrf-Token": token, "Prefect-Csrf-Client": "tests"}
+
+
+def resume(client: httpx.Client, run_id: str, run_input: dict[str, Any]) -> httpx.Response:
+    return client.post(f"/api/flow_runs/{run_id}/resume", json={"run_input": run_input}, headers=csrf(client))
+
+
+def other_branch() -> None:
+    """A second branch, its Passerelle, and the national admin."""
+    with unit_of_work() as s:
+        mul = f.branch(s, "MUL")
+        f.coordinator(s, mul, "Marie", "Meyer")
+        f.coordinator(s, mul, "Alain", "Dupont", role=Role.ADMIN, branch_id=None)
+
+
+def started_mission() -> tuple[int, d.Driver]:
+    d.deploy()
+    d.seed_small()
+    other_branch()
+    mission_id, run_id = d.open_and_start()
+    drv = d.Driver(run_id)
+    drv.run()
+    return mission_id, drv
+
+
+def test_members_sign_in_by_link_and_act_as_themselves(gated: Gated) -> None:
+    from flows.admin import reassign_missions
+
+    g = gated
+    mission_id, drv = started_mission()
+    run_id = drv.flow_run_id
+    # Nothing without signing in; the server itself wants the service credential
+    anonymous = httpx.Client(base_url=g.url)
+    r = anonymous.get(f"/runs/flow-run/{run_id}")
+    assert r.status_code == 303 and r.headers["location"].startswith("/connexion")
+    assert anonymous.post("/api/flow_runs/filter", json={}).status_code == 401
+    assert httpx.get(f"{g.server.api_url}/flow_runs/{run_id}").status_code == 401
+    assert httpx.post(f"{g.server.api_url}/flow_runs/filter", json={}).status_code in (401, 403)  # CSRF first
+    assert anonymous.get("/api/health").status_code == 200  # probes
+
+    # A link: unknown addresses get the same answer and no mail; a link serves once, a forged one never
+    before = len(g.mail.messages)
+    r = anonymous.post("/connexion", data={"email": "inconnu@exemple.fr"})
+    assert "un lien de connexion vient de lui être envoyé" in html.unescape(r.text)
+    claire = sign_in(g, "claire.muller@pc.example")
+    assert not [m for m in g.mail.messages[before:] if m["To"] == "inconnu@exemple.fr"]
+    link = signin_link(g.mail, "claire.muller@pc.example")
+    used = anonymous.post("/connexion/lien", data={"jeton": parse_qs(urlsplit(link).query)["jeton"][0]})
+    assert used.status_code == 400 and "déjà servi" in html.unescape(used.text)
+    forged = anonymous.post("/connexion/lien", data={"jeton": "pas-un-vrai-jeton"})
+    assert forged.status_code == 400 and "n'est pas valide" in html.unescape(forged.text)
+    before = len(g.mail.messages)
+    anonymous.post("/connexion", data={"email": "jean.kieffer@pc.example"})
+    late = parse_qs(urlsplit(signin_link(g.mail, "jean.kieffer@pc.example", before)).query)["jeton"][0]
+    with unit_of_work() as s:
+        for row in s.scalars(select(SignInLink).where(SignInLink.used_at.is_(None))):
+            row.expires_at = utcnow() - timedelta(minutes=1)
+    expired = anonymous.post("/connexion/lien", data={"jeton": late})
+    assert expired.status_code == 400 and "a expiré" in html.unescape(expired.text)
+    for _ in range(4):  # three links per address in a quarter of an hour, then a wait
+        r = anonymous.post("/connexion", data={"email": "marie.meyer@pc.example"})
+    assert r.status_code == 429 and "Trop de demandes" in html.unescape(r.text)
+
+    # The UI is told not to ask for a password; the member opens her mission and answers it
+    ui = claire.get("/ui-settings").json()
+    assert ui["auth"] is None and ui["api_url"] == f"{g.url}/api"
+    assert claire.get(f"/api/flow_runs/{run_id}").status_code == 200
+    r = resume(claire, run_id, {**d.needs_analysis(), "entered_by": "Jean Kieffer <jean.kieffer@pc.example>"})
+    assert r.status_code in (200, 201) and r.json()["status"] == "ACCEPT", r.text
+    drv.run()
+    with unit_of_work() as s:
+        event = s.scalar(
+            select(AuditEvent).where(AuditEvent.mission_id == mission_id, AuditEvent.action == "needs-analysis")
+        )
+        assert event is not None and event.actor == "Claire Muller"  # whatever the answer claimed
+
+    # A Passerelle of another branch: neither her form nor a reassignment
+    marie = httpx.Client(base_url=g.url, timeout=30)
+    with unit_of_work() as s:
+        from tasks import identity
+
+        m = identity.active_member(s, "marie.meyer@pc.example")
+        assert m is not None
+        marie.cookies.set(COOKIE, identity.open_session(s, m))
+    refused = resume(marie, run_id, drv.shown_annonce())
+    assert refused.status_code == 403 and "Passerelle ou la responsable de l'antenne" in refused.json()["detail"]
+    assert marie.get(f"/api/flow_runs/{run_id}").status_code == 403
+    listed = marie.post("/api/flow_runs/filter", json={}, headers=csrf(marie)).json()
+    assert run_id not in {r["id"] for r in listed}  # her list holds her branch's runs only
+    reassign = cast(RunnerDeployment, reassign_missions.to_deployment(name="reassign-missions")).apply()
+    start = {"parameters": {"a": "claire.muller@pc.example", "mission": "STR-2026-001"}}
+    refused = marie.post(f"/api/deployments/{reassign}/create_flow_run", json=start, headers=csrf(marie))
+    assert refused.status_code == 403 and "ne permet pas de lancer cette action" in refused.json()["detail"]
+    assert drv.state().type.value == "PAUSED"  # nothing changed: the annonce still waits for Claire
+
+    # The branch lead may: the run he starts carries his name, not one he could type
+    jean = sign_in(g, "jean.kieffer@pc.example")
+    forged_tags = {**start, "tags": ["membre:C-1"]}
+    started = jean.post(f"/api/deployments/{reassign}/create_flow_run", json=forged_tags, headers=csrf(jean))
+    assert started.status_code == 201, started.text
+    with unit_of_work() as s:
+        jean_id = s.scalar(select(Coordinator.id).where(Coordinator.email == "jean.kieffer@pc.example"))
+    assert started.json()["tags"] == [f"membre:C-{jean_id}"]
+
+    # The portal's token answers the parties' steps only
+    portal = httpx.Client(base_url=g.url, headers={"Authorization": f"Bearer {PORTAL_TOKEN}"})
+    assert portal.post("/api/flow_runs/filter", json={}, headers=csrf(portal)).status_code == 200
+    as_team = {**drv.shown_annonce(), "entered_by": "Claire Muller <claire.muller@pc.example>"}
+    assert resume(portal, run_id, as_team).status_code == 403
+    assert (
+        portal.post(f"/api/deployments/{reassign}/create_flow_run", json=start, headers=csrf(portal)).status_code == 403
+    )
+
+    # The admin exports the access log; a Passerelle may not; a member who leaves is out at once
+    alain = sign_in(g, "alain.dupont@pc.example")
+    assert claire.get("/journal-acces.csv").status_code == 403
+    exported = alain.get("/journal-acces.csv")
+    assert exported.status_code == 200 and exported.text.startswith("date;membre;événement")
+    with unit_of_work() as s:
+        s.scalar(select(Coordinator).where(Coordinator.email == "claire.muller@pc.example")).active = False  # type: ignore[union-attr]
+    assert claire.post("/api/flow_runs/filter", json={}).status_code == 401
+    with unit_of_work() as s:
+        events = {(r.who, r.event) for r in s.scalars(select(AccessLog))}
+    assert {
+        ("claire.muller@pc.example", "signin_ok"),
+        ("claire.muller@pc.example", "signin_failed"),
+        ("claire.muller@pc.example", "open_run"),
+        ("claire.muller@pc.example", "write"),
+        ("marie.meyer@pc.example", "refused"),
+        ("inconnu@exemple.fr", "signin_unknown"),
+        ("marie.meyer@pc.example", "signin_rate_limited"),
+        ("alain.dupont@pc.example", "access_log_export"),
+    } <= events
+    with unit_of_work() as s:
+        assert s.get(Mission, mission_id) is not None
+
+
+def test_live_events_pass_through_the_gateway_for_members_only(gated: Gated) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    d.seed_small()
+    client = sign_in(gated, "claire.muller@pc.example")
+    ws_url = gated.url.replace("http", "ws", 1) + "/api/events/out"
+    headers = {"Cookie": f"{COOKIE}={client.cookies.get(COOKIE)}", "Origin": gated.url}
+    with connect(ws_url, subprotocols=["prefect"], additional_headers=headers) as ws:  # type: ignore[list-item]
+        ws.send(json.dumps({"type": "auth", "token": None}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "auth_success"
+    with pytest.raises(InvalidStatus), connect(ws_url, subprotocols=["prefect"]):  # type: ignore[list-item]
+        pass
+    hijack = {**headers, "Origin": "https://site-malveillant.example"}
+    with pytest.raises(InvalidStatus), connect(ws_url, subprotocols=["prefect"], additional_headers=hijack):  # type: ignore[list-item]
+        pass
+
+
+def test_a_passerelle_signs_in_and_resumes_in_chromium(gated: Gated) -> None:
+    from tests.test_browser import in_browser
+
+    mission_id, drv = started_mission()
+    run_id, g = drv.flow_run_id, gated
+
+    def steps(page: Any) -> None:
+        page.goto(f"{g.url}/runs/flow-run/{run_id}")
+        page.wait_for_url("**/connexion**")
+        before = len(g.mail.messages)
+        page.get_by_label("Votre adresse e-mail").fill("claire.muller@pc.example")
+        page.get_by_role("button", name="Recevoir mon lien de connexion").click()
+        page.get_by_text("un lien de connexion vient de lui être envoyé").wait_for()
+        page.goto(signin_link(g.mail, "claire.muller@pc.example", before))
+        page.get_by_role("button", name="Me connecter").click()
+        page.wait_for_url(f"**/runs/flow-run/{run_id}")  # back where she was going
+        page.get_by_text("Suspended").first.wait_for()
+        page.get_by_role("button", name="Resume").first.click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text("Analyse du besoin").first.wait_for()
+        assert dialog.get_by_text("Saisi par").count() == 0  # who answers is no choice
+        dialog.get_by_role("button", name="Submit").click()
+        dialog.wait_for(state="hidden")
+        page.get_by_text("Resuming").first.wait_for()  # the page follows the run live (the v1 UI polls the API)
+
+    in_browser(steps)
+    drv.run()
+    with unit_of_work() as s:
+        actors = dict(
+            s.execute(select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.mission_id == mission_id)).all()
+        )
+    assert [a for k, a in actors.items() if k.startswith("needs-analysis")] == ["Claire Muller"], actors
