@@ -25,7 +25,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from models.settings import Settings, generated_secret, get_settings, weak_secret
+from models.settings import generated_secret, get_settings
 
 
 def free_port() -> int:
@@ -118,18 +118,6 @@ def prefect_env(
 def portal_token() -> str:
     """The portal's token at the gateway: PASSERELLES_PORTAL_TOKEN, else one generated once (var/portal_token)."""
     return get_settings().portal_token.get_secret_value() or generated_secret("portal_token")
-
-
-def check_secrets(settings: Settings) -> str:
-    """Why the configured secrets are refused (placeholders, too short), in French; empty when none is."""
-    given = {
-        "PASSERELLES_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "PASSERELLES_PORTAL_TOKEN": settings.portal_token.get_secret_value(),
-        "PREFECT_SERVER_API_AUTH_STRING": os.environ.get("PREFECT_SERVER_API_AUTH_STRING", "").partition(":")[2],
-        "PASSERELLES_OIDC_CLIENT_SECRET": settings.oidc_client_secret.get_secret_value(),
-    }
-    bad = [f"{name} : {why}" for name, value in given.items() if value and (why := weak_secret(value))]
-    return ("Secrets refusés, rien n'a démarré :\n  " + "\n  ".join(bad)) if bad else ""
 
 
 @dataclass

@@ -266,7 +266,7 @@ def fees(argv: list[str]) -> int:
 
 
 def volunteer(argv: list[str]) -> int:
-    """`passerelles volunteer update|archive|reactivate REF`."""
+    """`passerelles volunteer update|archive|reactivate|revoke-links REF`."""
     from models.volunteer import AVAILABILITY_LABELS
     from tasks.volunteer_csv import AVAILABILITY
 
@@ -283,7 +283,11 @@ def volunteer(argv: list[str]) -> int:
     upd.add_argument("--disponibilite", choices=[label.lower() for label in AVAILABILITY_LABELS.values()])
     upd.add_argument("--annonces", type=yes_no, help="accepte les annonces de son antenne (oui/non)")
     upd.add_argument("--national", type=yes_no, help="accepte les annonces nationales (oui/non)")
-    for name, text in (("archive", "archive un bénévole (il ne reçoit plus rien)"), ("reactivate", "le réactive")):
+    for name, text in (
+        ("archive", "archive un bénévole (il ne reçoit plus rien)"),
+        ("reactivate", "le réactive"),
+        ("revoke-links", "les liens déjà envoyés ne fonctionnent plus (mail transféré, téléphone perdu)"),
+    ):
         sub.add_parser(name, help=text).add_argument("benevole", help="numéro (V-0042), e-mail ou nom")
     args = parser.parse_args(argv)
 
@@ -298,6 +302,8 @@ def volunteer(argv: list[str]) -> int:
                 consent_national=args.national,
                 actor=cli_actor(),
             )
+        if args.action == "revoke-links":
+            return actions.revoke_volunteer_links(session, args.benevole, actor=cli_actor())
         return actions.update_volunteer(session, args.benevole, archive=args.action == "archive", actor=cli_actor())
 
     return _run(act, args)

@@ -28,10 +28,9 @@ from deployments.local import (
     Portal,
     PrefectServer,
     Worker,
-    check_secrets,
     portal_token,
 )
-from models.settings import EMBEDDED, VAR, get_settings, service_credential
+from models.settings import EMBEDDED, VAR, check_secrets, get_settings, service_credential
 
 
 def _port_free(port: int) -> bool:
@@ -154,16 +153,33 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _demo_members() -> str:
+    from sqlalchemy import select
+
+    from models import Coordinator
+    from models.db import unit_of_work
+    from models.org import ROLE_LABELS
+
+    with unit_of_work() as s:
+        members = s.scalars(select(Coordinator).where(Coordinator.active.is_(True)).order_by(Coordinator.id)).all()
+        return "\n".join(
+            f"    {c.email:<36} {ROLE_LABELS[c.role]}{f' ({c.branch.code})' if c.branch else ''}" for c in members[:8]
+        )
+
+
 def _print_where_to_click(ui: str, portal: str, maildir: Path, var: Path) -> None:
     print(f"""
 Passerelles est prêt.
+  Connexion de l'équipe ........ {ui}/connexion   (lien de connexion par mail, dans {maildir} ;
+                                 en démonstration, un clic suffit). Membres de la démo :
+{_demo_members()}
   Interface Prefect ............ {ui}
   Missions qui attendent ....... {ui}/runs?state=Suspended   (« Suspended » = un formulaire vous attend)
   Ouvrir une mission ........... {ui}/deployments  → request-mission → Run → Custom run
   Rapport régional ............. {ui}/deployments  → regional-report → Run
   Portail (liens des mails) .... {portal}   (bénévoles : candidature, désinscription ; associations : annonce)
   Mails envoyés (fichiers .eml)  {maildir}
-  Journaux ..................... {var}/worker-*.log, {var}/prefect-server.log, {var}/portal.log
+  Journaux ..................... {var}/worker-*.log, {var}/prefect-server.log, {var}/portal.log, {var}/gateway.log
 Pour répondre à une étape : ouvrez le run « mission-… », bouton « Resume » (ou menu ⋮ → Resume), remplissez,
 validez. Ctrl-C arrête tout proprement.
 """)

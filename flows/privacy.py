@@ -47,7 +47,8 @@ def erase_volunteer_flow(
 @flow(name="privacy-retention")
 def privacy_retention() -> dict[str, Any]:
     """Conservation des données : avertir les bénévoles inactifs depuis 3 ans, effacer ceux restés inactifs après
-    l'avertissement, purger le corps des mails envoyés depuis plus de 90 jours."""
+    l'avertissement, purger le corps des mails envoyés depuis plus de 90 jours et le journal des accès de plus de
+    12 mois."""
     with unit_of_work() as session:
         result = retention_pass(session)
     erased = []
@@ -57,6 +58,11 @@ def privacy_retention() -> dict[str, Any]:
             erased.append(volunteer_id)
         except StepRefused as exc:  # erased meanwhile: nothing to do
             get_run_logger().info("V-%04d : %s", volunteer_id, exc)
-    summary = {"warned": len(result.warned), "erased": len(erased), "bodies_purged": result.bodies_purged}
+    summary = {
+        "warned": len(result.warned),
+        "erased": len(erased),
+        "bodies_purged": result.bodies_purged,
+        "access_log_purged": result.access_log_purged,
+    }
     get_run_logger().info("Conservation : %s", summary)
     return summary

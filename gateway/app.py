@@ -18,16 +18,18 @@ import os
 import sys
 import time
 from collections import defaultdict, deque
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 import httpx
 import websockets
+from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 from websockets.typing import Subprotocol
@@ -36,10 +38,11 @@ from models import Coordinator
 from models.db import unit_of_work
 from models.org import ROLE_LABELS, Role
 from models.permissions import Act, Call, classify, may, refusal, run_branch
-from models.settings import get_settings
+from models.settings import check_secrets, get_settings
 from portal.pages import form, page
 from tasks import identity
 from tasks.delivery import deliver_soon
+from tasks.links import secret_key
 from tasks.refusals import StepRefused
 from tasks.rendering import render
 
@@ -53,6 +56,15 @@ SEEN_EVERY = 600.0  # seconds: an opened run or form is logged once per member a
 JSON_MAX = 10_000_000  # a body the gateway reads to check or stamp (forms, filters): more is refused
 
 app = FastAPI(title="Passerelles — connexion", docs_url=None, redoc_url=None, openapi_url=None)
+# The OpenID Connect round trip's state and nonce (a signed cookie, only set during that round trip).
+app.add_middleware(
+    SessionMiddleware,
+    secret_key=secret_key(),
+    session_cookie="passerelles_oidc",
+    max_age=600,
+    same_site="lax",
+    https_only=urlsplit(get_settings().public_base_url).scheme == "https",
+)
 
 
 class Limiter:
@@ -98,7 +110,7 @@ def client_ip(request: Request | WebSocket) -> str:
     return request.client.host if request.client else ""
 
 
-_pool: dict[str, httpx.AsyncClient] = {}
+_pool: dict[str, Any] = {}
 
 
 def http() -> httpx.AsyncClient:
@@ -216,12 +228,19 @@ async def signin_request(request: Request) -> HTMLResponse:
             )
 
     if await run_in_threadpool(ask):
-        await run_in_threadpool(deliver_soon)
+        await run_in_threadpool(_deliver_link)
     notice = (
         f"Si {email} est l'adresse d'un membre actif de l'équipe, un lien de connexion vient de lui être envoyé. "
         f"Il sert une fois, pendant {identity.LINK_MINUTES} minutes."
     )
     return _signin_page(notice=notice, purpose=purpose)
+
+
+def _deliver_link() -> None:
+    """Send the sign-in mail now, then forget its body (the outbox keeps no usable link)."""
+    deliver_soon()
+    with unit_of_work() as s:
+        identity.forget_sent_links(s)
 
 
 @app.get("/connexion/lien", response_class=HTMLResponse)
@@ -272,6 +291,64 @@ async def signin_use(request: Request) -> Response:
             problem=False,
         )
     return _signed_in(secret, fields.get("suite", "/"))
+
+
+def oidc() -> Any:
+    """The OpenID Connect client of the configured issuer (discovery document), or None without one."""
+    settings = get_settings()
+    if not settings.oidc_issuer:
+        return None
+    if "oidc" not in _pool:
+        oauth = OAuth()
+        oauth.register(
+            "oidc",
+            server_metadata_url=f"{settings.oidc_issuer.rstrip('/')}/.well-known/openid-configuration",
+            client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret.get_secret_value(),
+            client_kwargs={"scope": "openid email profile"},
+        )
+        _pool["oidc"] = oauth.create_client("oidc")
+    return _pool["oidc"]
+
+
+@app.get("/connexion/oidc")
+async def oidc_start(request: Request, suite: str = "/") -> Response:
+    client = oidc()
+    if client is None:
+        return page("Action impossible", ["La connexion par le compte de l'association n'est pas configurée."], 404)
+    request.session["suite"] = _safe_next(suite)
+    return cast(Response, await client.authorize_redirect(request, f"{public_origin()}/connexion/oidc/retour"))
+
+
+@app.get("/connexion/oidc/retour")
+async def oidc_back(request: Request) -> Response:
+    client, ip = oidc(), client_ip(request)
+    if client is None:
+        return page("Action impossible", ["La connexion par le compte de l'association n'est pas configurée."], 404)
+    try:
+        token = await client.authorize_access_token(request)
+    except OAuthError as exc:
+        await run_in_threadpool(_log, "?", "signin_failed", ip=ip, detail=f"OIDC : {exc.error}")
+        return _signin_page(error="La connexion par le compte de l'association a échoué : réessayez.", status=400)
+    claims = token.get("userinfo") or {}
+    email = str(claims.get("email", "")).lower()
+
+    def open_() -> str:
+        with unit_of_work() as s:
+            c = identity.active_member(s, email) if email and claims.get("email_verified", True) else None
+            if c is None:
+                raise identity.SignInRefused(
+                    f"{email or 'Ce compte'} n'est pas l'adresse d'un membre actif de l'équipe.", email or "?"
+                )
+            identity.log(s, who=c.email, coordinator_id=c.id, event="signin_ok", ip=ip, detail="OIDC")
+            return identity.open_session(s, c)
+
+    try:
+        secret = await run_in_threadpool(open_)
+    except identity.SignInRefused as exc:
+        await run_in_threadpool(_log, exc.who, "signin_failed", ip=ip, detail=f"OIDC : {exc}")
+        return _signin_page(error=str(exc), status=403)
+    return _signed_in(secret, request.session.pop("suite", "/"))
 
 
 @app.post("/connexion/demo")
@@ -555,6 +632,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=parts.port or (443 if parts.scheme == "https" else 80))
     args = parser.parse_args(argv)
+    refused = check_secrets(settings)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True, ws="websockets")
     return 0
 

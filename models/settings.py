@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     )
     oidc_client_id: str = Field(default="", description="OpenID Connect client id.")
     oidc_client_secret: SecretStr = Field(default=SecretStr(""), description="OpenID Connect client secret.")
+    previous_secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The link key before the last rotation: links it signed are still read, for as long as it "
+        "is set (their own validity still applies); new links are signed with PASSERELLES_SECRET_KEY only.",
+    )
     link_days: int = Field(default=60, ge=1, description="Days a link to act on a mission stays valid.")
     outsider_reminder_days: int = Field(
         default=5,
@@ -177,3 +182,20 @@ def weak_secret(value: str) -> str:
     if any(p in value.lower() for p in PLACEHOLDERS):
         return "c'est l'exemple du fichier de configuration"
     return ""
+
+
+def check_secrets(settings: Settings) -> str:
+    """Why the configured secrets are refused (placeholders, too short), in French; empty when none is. Checked
+    when the stack, the gateway and the portal start."""
+    given = {
+        "PASSERELLES_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "PASSERELLES_PREVIOUS_SECRET_KEY": settings.previous_secret_key.get_secret_value(),
+        "PASSERELLES_PORTAL_TOKEN": settings.portal_token.get_secret_value(),
+        "PASSERELLES_OIDC_CLIENT_SECRET": settings.oidc_client_secret.get_secret_value(),
+        **{
+            name: os.environ.get(name, "").partition(":")[2]
+            for name in ("PREFECT_SERVER_API_AUTH_STRING", "PREFECT_API_AUTH_STRING")
+        },
+    }
+    bad = [f"{name} : {why}" for name, value in given.items() if value and (why := weak_secret(value))]
+    return ("Secrets refusés, rien n'a démarré :\n  " + "\n  ".join(bad)) if bad else ""

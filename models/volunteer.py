@@ -60,6 +60,7 @@ class Volunteer(Base):
     availability: Mapped[Availability] = mapped_column(str_enum(Availability), default=Availability.AVAILABLE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
+    links_revoked_at: Mapped[datetime | None]  # links signed before it no longer work (tasks/links.revoke)
     unsubscribed_at: Mapped[datetime | None]
 
     competences: Mapped[list[VolunteerCompetence]] = relationship(

@@ -65,12 +65,16 @@ def main(argv: list[str]) -> int:
     """Serve the portal (uvicorn), without access log: the links' tokens stay out of logs."""
     import uvicorn
 
-    from models.settings import get_settings
+    from models.settings import check_secrets, get_settings
 
     parser = argparse.ArgumentParser(prog="passerelles portal", description="Sert le portail public (liens signés).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=urlsplit(get_settings().portal_url).port or 8300)
     args = parser.parse_args(argv)
+    refused = check_secrets(get_settings())
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return 0
 

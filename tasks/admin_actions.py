@@ -20,8 +20,8 @@ from models.db import unit_of_work
 from models.org import ROLE_LABELS, Role
 from models.settings import get_settings
 from models.volunteer import Availability
-from tasks import diffusion, fees, identity, organisation
-from tasks.lookups import find_coordinator, find_mission
+from tasks import diffusion, fees, identity, links, organisation
+from tasks.lookups import find_coordinator, find_mission, find_volunteer
 from tasks.refusals import StepRefused
 from tasks.runs import retag_runs
 
@@ -156,6 +156,17 @@ def update_volunteer(
         actor=identity.resolve_actor(session, actor)[0],
     )
     return Done("\n".join(changes))
+
+
+def revoke_volunteer_links(session: Session, volunteer: str, *, actor: str) -> Done:
+    """Every link mailed so far to a volunteer stops working (a forwarded mail, a lost phone); the next mails carry
+    new ones."""
+    identity.require_role(identity.resolve_actor(session, actor)[1], Role.SUPPORT, Role.BRANCH_LEAD,
+                          what="révoquer les liens d'un bénévole")  # fmt: skip
+    v = find_volunteer(session, volunteer)
+    links.revoke(session, v)
+    return Done(f"V-{v.id:04d} {v.full_name} : les liens déjà envoyés ne fonctionnent plus ; les prochains mails en "
+                "portent de nouveaux.")  # fmt: skip
 
 
 def confirm_social_post(session: Session, mission: str, *, actor: str, reach: int | None) -> Done:

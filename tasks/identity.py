@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from models import AccessLog, Coordinator, MemberSession, SignInLink
+from models import AccessLog, Coordinator, MailStatus, MemberSession, OutboxMail, SignInLink
 from models.base import utcnow
 from models.org import ROLE_LABELS, Role
 from models.permissions import SYSTEM_CLI, SYSTEM_RUN
@@ -199,6 +199,18 @@ def purge_access_log(session: Session, now: datetime | None = None) -> int:
     """Delete the access log's lines older than 12 months (the CNIL's recommendation: 6 months to a year)."""
     cutoff = (now or utcnow()) - timedelta(days=30 * ACCESS_LOG_MONTHS + 5)
     return session.execute(delete(AccessLog).where(AccessLog.at < cutoff)).rowcount or 0  # type: ignore[attr-defined]
+
+
+def forget_sent_links(session: Session) -> int:
+    """Blank the body of sign-in mails once sent: the outbox must not keep a usable link (only its hash is kept)."""
+    return (
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.kind == "signin_link", OutboxMail.status == MailStatus.SENT, OutboxMail.text_body != "")
+            .values(text_body="", html_body="")
+        ).rowcount  # type: ignore[attr-defined]
+        or 0
+    )
 
 
 CSV_COLUMNS = ["date", "membre", "événement", "méthode", "chemin", "cible", "statut", "adresse IP", "détail"]

@@ -10,12 +10,17 @@ Tokens carry ids only, never a name or an address.
 from __future__ import annotations
 
 import functools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from models import Volunteer
+from models.base import utcnow
+from models.db import unit_of_work
 from models.settings import generated_secret, get_settings
 
 
@@ -56,13 +61,15 @@ def secret_key() -> str:
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return _serializer_for(secret_key(), purpose)
+    previous = get_settings().previous_secret_key.get_secret_value()
+    return _serializer_for((previous, secret_key()) if previous else (secret_key(),), purpose)
 
 
 @functools.lru_cache(maxsize=64)
-def _serializer_for(key: str, purpose: Purpose) -> URLSafeTimedSerializer:
-    # Built once per key and purpose: a national diffusion signs three links per volunteer.
-    return URLSafeTimedSerializer(key, salt=f"passerelles:{purpose.value}")
+def _serializer_for(keys: tuple[str, ...], purpose: Purpose) -> URLSafeTimedSerializer:
+    # Built once per key and purpose: a national diffusion signs three links per volunteer. With a rotated key,
+    # itsdangerous signs with the last key and still reads what the earlier one signed.
+    return URLSafeTimedSerializer(list(keys), salt=f"passerelles:{purpose.value}")
 
 
 def token(purpose: Purpose, **payload: Any) -> str:
@@ -86,7 +93,9 @@ def read(purpose: Purpose, value: str) -> dict[str, Any]:
     if not value or len(value) > 1000:
         raise LinkRefused("Ce lien est incomplet ou invalide.")
     try:
-        payload = _serializer(purpose).loads(value, max_age=int(max_age(purpose).total_seconds()))
+        payload, issued = _serializer(purpose).loads(
+            value, max_age=int(max_age(purpose).total_seconds()), return_timestamp=True
+        )
     except SignatureExpired as exc:
         raise LinkRefused(
             "Ce lien a expiré. Demandez un nouveau lien à votre Passerelle, ou répondez simplement au mail.",
@@ -96,7 +105,24 @@ def read(purpose: Purpose, value: str) -> dict[str, Any]:
         raise LinkRefused("Ce lien est invalide : il a peut-être été mal copié. Utilisez le lien du mail.") from exc
     if not isinstance(payload, dict):
         raise LinkRefused("Ce lien est invalide.")
+    if isinstance(payload.get("v"), int) and _revoked_after(payload["v"], issued):
+        raise LinkRefused(
+            "Ce lien a été remplacé par un plus récent : utilisez celui de votre dernier mail, ou demandez-en un à "
+            "votre Passerelle."
+        )
     return payload
+
+
+def _revoked_after(volunteer_id: int, issued: datetime) -> bool:
+    """Whether the volunteer's links were revoked after this one was signed (a forwarded mail, a lost phone)."""
+    with unit_of_work() as session:
+        revoked = session.scalar(select(Volunteer.links_revoked_at).where(Volunteer.id == volunteer_id))
+    return revoked is not None and issued.astimezone(UTC) <= revoked
+
+
+def revoke(session: Session, volunteer: Volunteer) -> None:
+    """Every link mailed to the volunteer so far stops working; the next mails carry new ones."""
+    volunteer.links_revoked_at = utcnow()
 
 
 def volunteer_links(volunteer_id: int, mission_id: int | None = None) -> dict[str, str]:

@@ -36,7 +36,7 @@ from models import (
 )
 from models.base import utcnow
 from models.settings import get_settings
-from tasks import notices
+from tasks import identity, notices
 from tasks.lookups import find_volunteer
 from tasks.refusals import StepRefused
 
@@ -193,12 +193,13 @@ class Retention:
     warned: list[int] = field(default_factory=list)
     to_erase: list[int] = field(default_factory=list)
     bodies_purged: int = 0
+    access_log_purged: int = 0
 
 
 def retention_pass(session: Session, *, now: datetime | None = None) -> Retention:
     """Volunteers inactive for `retention_years` are warned by mail (their preferences link keeps them); those still
     inactive `retention_notice_days` after the warning are listed for erasure. Sent mails' bodies older than
-    `mail_body_days` are purged (subject, kind and dates kept)."""
+    `mail_body_days` are purged (subject, kind and dates kept); the access log's lines older than 12 months too."""
     settings = get_settings()
     now = now or utcnow()
     stale_before = now - timedelta(days=365 * settings.retention_years)
@@ -229,4 +230,6 @@ def retention_pass(session: Session, *, now: datetime | None = None) -> Retentio
         .values(text_body="", html_body="")
     )
     result.bodies_purged = purged.rowcount  # type: ignore[attr-defined]
+    result.access_log_purged = identity.purge_access_log(session, now)
+    identity.forget_sent_links(session)
     return result

@@ -352,6 +352,18 @@ def test_a_relay_gets_a_version_to_forward() -> None:
     forward = mail.text.split("--- À transférer ---")[1].split("--- Fin ---")[0]
     assert "RECHERCHE BÉNÉVOLE : site" in forward and "Bonjour" not in forward
     assert "écrivez à claire.muller@pc.example" in forward and "de la part de Bruno Relais" in forward
+    assert not {"u1", "u2", "u3"} & set(forward.split())  # no link of the relay's own in what is forwarded
+
+
+def test_every_annonce_says_to_forward_the_text_not_the_mail() -> None:
+    """Whoever receives a forwarded mail could act as its volunteer (their links): the mail says to copy the part
+    meant for others, which carries none of them."""
+    someone = Volunteer(first_name="Léa", last_name="Martin", email="lea@exemple.fr", is_relay=False)
+    mail = compose("annonce", mission=mission, volunteer=someone, text="RECHERCHE BÉNÉVOLE : site", branch=branch,
+                   priority=False, apply_url="u1", preferences_url="u2", unsubscribe_url="u3")  # fmt: skip
+    assert "Ne transférez pas ce mail entier : ses liens sont à votre nom" in mail.text
+    forward = mail.text.split("--- À transférer ---")[1].split("--- Fin ---")[0]
+    assert not {"u1", "u2", "u3"} & set(forward.split()) and "de la part de" not in forward
 
 
 def test_every_template_has_a_case() -> None:

@@ -28,7 +28,7 @@ from tests import lifecycle_driver as d
 # --- links (pure) ---------------------------------------------------------------------------------
 
 
-def test_links_are_signed_per_purpose_and_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_links_are_signed_per_purpose_and_expire(app_db, monkeypatch: pytest.MonkeyPatch) -> None:
     token = links.token(Purpose.APPLY, v=3, m=7)
     assert links.read(Purpose.APPLY, token) == {"v": 3, "m": 7}
     payload = token.split(".")[0]  # ids only, no name or address: {"v":3,"m":7}

@@ -1,5 +1,5 @@
 """Every team member signs in as themselves: one-time sign-in links, member sessions (browser or personal token),
-and the access log (issue 22)
+and the access log; a volunteer's links revocable (issue 22)
 
 Revision ID: 0011
 Revises: 0010
@@ -57,9 +57,11 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=False, server_default=""),
     )
     op.create_index("ix_access_log_at", "access_log", ["at"])
+    op.add_column("volunteer", sa.Column("links_revoked_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("volunteer", "links_revoked_at")  # native on SQLite 3.35+: no copy of a referenced table
     op.drop_table("access_log")
     op.drop_table("member_session")
     op.drop_table("signin_link")
