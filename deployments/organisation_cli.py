@@ -334,8 +334,8 @@ def erase_volunteer(argv: list[str]) -> int:
     parser.add_argument("--motif", required=True, help="demande de la personne (date), durée de conservation…")
     args = parser.parse_args(argv)
     try:
-        print(erase(args.benevole, args.motif))
-    except StepRefused as exc:
+        print(erase(args.benevole, args.motif, actor=cli_actor()))
+    except (StepRefused, NotSignedIn) as exc:
         print(f"Refusé : {exc}", file=sys.stderr)
         return 1
     return 0

@@ -11,24 +11,18 @@ from enum import StrEnum
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.runtime import flow_run as current_run
 from prefect.states import Completed, Failed, State
 from pydantic import Field
 
 from flows.privacy import erase_volunteer_flow
 from models.org import ROLE_LABELS, Role
-from models.permissions import SYSTEM_RUN, member_of_tags
 from models.volunteer import AVAILABILITY_LABELS
 from tasks import admin_actions as actions
 from tasks.admin_actions import Done, perform
 from tasks.refusals import StepRefused
+from tasks.runs import started_by
 
 RoleChoice = StrEnum("RoleChoice", {role.name: label for role, label in ROLE_LABELS.items()})  # type: ignore[misc]
-
-
-def _actor() -> str:
-    """Who started this run: the member the sign-in gateway stamped on it (`membre:C-12`), else the system."""
-    return member_of_tags(list(current_run.tags or [])) or SYSTEM_RUN
 
 
 def _role(choice: Any) -> Role:
@@ -102,7 +96,7 @@ def deactivate_team_member(
     """Désactiver un membre de l'équipe (ses missions ouvertes sont confiées à une autre Passerelle), ou le
     réactiver."""
     return _apply(
-        lambda s: actions.set_member_active(s, membre, active=reactiver, reassign_to=confier_a, actor=_actor())
+        lambda s: actions.set_member_active(s, membre, active=reactiver, reassign_to=confier_a, actor=started_by())
     )
 
 
@@ -113,7 +107,7 @@ def reassign_missions(
     de: str = Field(default="", description="… ou toutes les missions ouvertes de cette Passerelle (e-mail ou C-12)."),
 ) -> State:
     """Confier une mission, ou toutes les missions ouvertes d'une Passerelle, à une autre Passerelle de l'antenne."""
-    return _apply(lambda s: actions.reassign(s, to=a, mission=mission, of=de, actor=_actor()))
+    return _apply(lambda s: actions.reassign(s, to=a, mission=mission, of=de, actor=started_by()))
 
 
 @flow(name="register-association", validate_parameters=True)
@@ -183,7 +177,7 @@ def update_volunteer(
             consent_announcements=(annonces is YesNo.YES) if annonces else None,
             consent_national=(national is YesNo.YES) if national else None,
             archive=(archivage is ArchiveChoice.ARCHIVE) if archivage else None,
-            actor=_actor(),
+            actor=started_by(),
         )
     )
 
@@ -194,7 +188,7 @@ def confirm_social_post(
     portee: int | None = Field(default=None, ge=0, description="Nombre de personnes atteintes, si vous le connaissez."),
 ) -> State:
     """Confirmer qu'une annonce est publiée sur les réseaux sociaux."""
-    return _apply(lambda s: actions.confirm_social_post(s, mission, actor=_actor(), reach=portee))
+    return _apply(lambda s: actions.confirm_social_post(s, mission, actor=started_by(), reach=portee))
 
 
 class FeeDecision(StrEnum):
@@ -215,7 +209,7 @@ def record_fee(
     from models import FeeStatus
 
     status = FeeStatus.PAID if decision is FeeDecision.PAID else FeeStatus.WAIVED
-    return _apply(lambda s: actions.settle_fee(s, cotisation, status=status, actor=_actor(), on=le, note=note))
+    return _apply(lambda s: actions.settle_fee(s, cotisation, status=status, actor=started_by(), on=le, note=note))
 
 
 @flow(name="set-fee-schedule", validate_parameters=True)
@@ -227,7 +221,7 @@ def set_fee_schedule(
     ),
 ) -> State:
     """Fixer un nouveau barème des cotisations (les précédents restent dans l'historique)."""
-    return _apply(lambda s: actions.set_fee_schedule(s, from_year=a_partir_de, brackets=tranches, actor=_actor()))
+    return _apply(lambda s: actions.set_fee_schedule(s, from_year=a_partir_de, brackets=tranches, actor=started_by()))
 
 
 @flow(name="fee-reminders")

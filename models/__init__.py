@@ -2,7 +2,7 @@
 
 from models.association import Association, FeeBracket, FeeKind, FeeRecord, FeeStatus
 from models.base import Base, utcnow
-from models.identity import AccessLog, MemberSession, SignInLink
+from models.identity import AccessLog, ErasureRecord, MemberSession, SignInLink
 from models.mission import AuditEvent, Mission, MissionCompetence, Scope
 from models.mission_steps import (
     Announcement,
@@ -55,6 +55,7 @@ __all__ = [
     "Coordinator",
     "Diffusion",
     "Domain",
+    "ErasureRecord",
     "FeeBracket",
     "FeeKind",
     "FeeRecord",

@@ -61,3 +61,17 @@ class AccessLog(Base):
     status: Mapped[int | None]
     ip: Mapped[str] = mapped_column(String(64), default="", server_default=text("''"))
     detail: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+
+
+class ErasureRecord(Base):
+    """That a volunteer was erased (RGPD), by whom and why, without the person's data: the proof the erasure was
+    done, kept as long as the statistics it leaves."""
+
+    __tablename__ = "erasure_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(index=True)  # the anonymised row's id (`V-0042 Bénévole effacé(e)`)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))  # what was rewritten

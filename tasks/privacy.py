@@ -24,6 +24,7 @@ from models import (
     AuditEvent,
     CheckIn,
     ConsentRecord,
+    ErasureRecord,
     MailStatus,
     Mission,
     OutboxMail,
@@ -57,6 +58,7 @@ class Erasure:
     needles: list[str]  # what named the person: full name, label, address
     flow_run_ids: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    record_id: int = 0
 
     def replace(self, text: str) -> str:
         """`text` with every mention of the person replaced."""
@@ -81,8 +83,9 @@ class Erasure:
         return value
 
 
-def erase_volunteer(session: Session, ref: str, *, reason: str) -> Erasure:
-    """Anonymise a volunteer in the application database, in the caller's transaction (all or nothing)."""
+def erase_volunteer(session: Session, ref: str, *, reason: str, actor: str = "") -> Erasure:
+    """Anonymise a volunteer in the application database, in the caller's transaction (all or nothing), and keep a
+    record of it (who, why; no personal data)."""
     if not reason.strip():
         raise StepRefused("Indiquez le motif de l'effacement (demande de la personne, durée de conservation…).")
     v = find_volunteer(session, ref)
@@ -94,8 +97,10 @@ def erase_volunteer(session: Session, ref: str, *, reason: str) -> Erasure:
         needles=sorted({v.label, v.full_name, f"{v.last_name} {v.first_name}", v.email}, key=len, reverse=True),
     )
     missions = list(session.scalars(select(Application.mission_id).where(Application.volunteer_id == v.id)))
-    runs = session.scalars(select(Mission.flow_run_id).where(Mission.id.in_(missions)))
-    erasure.flow_run_ids = [r for r in runs if r]
+    # Every mission run, not only those applied to: matching suggests volunteers in forms of other missions.
+    erasure.flow_run_ids = list(session.scalars(select(Mission.flow_run_id).where(Mission.flow_run_id.is_not(None))))
+    label, _ = identity.resolve_actor(session, actor)
+    erasure.record_id = _record(session, v.id, actor=label, reason=erasure.replace(reason.strip()))
     rows = erasure.rows
     rows["messages"] = session.execute(
         update(Application).where(Application.volunteer_id == v.id).values(message="")
@@ -141,34 +146,70 @@ def erase_volunteer(session: Session, ref: str, *, reason: str) -> Erasure:
     return erasure
 
 
-def scrub_prefect(erasure: Erasure) -> dict[str, int]:
-    """Rewrite what the Prefect server keeps of the person's missions: every artifact version (mission card) and
-    every stored form input (descriptions, schemas, answers) that names them. Replays stay harmless: an answered
-    step returns its recorded verdict without reading the answer's names again."""
+def _record(session: Session, volunteer_id: int, *, actor: str, reason: str) -> int:
+    record = ErasureRecord(volunteer_id=volunteer_id, actor=actor, reason=reason)
+    session.add(record)
+    session.flush()
+    return record.id
+
+
+def record_summary(session: Session, record_id: int, summary: str) -> None:
+    """What the erasure did, on its record (after the Prefect part)."""
+    record = session.get(ErasureRecord, record_id)
+    if record is not None:
+        record.summary = summary
+
+
+def scrub_prefect(erasure: Erasure, *, current_run: str = "") -> dict[str, int]:
+    """Rewrite what the Prefect server keeps that names the person: every stored form input (descriptions,
+    schemas, answers) of every mission run, every artifact version (mission cards, dashboards); delete the
+    finished administration runs whose parameters, state message or logs name them (their record is in the
+    database: the audit and the erasure record), and scrub the parameters of `current_run` (the erasure's own).
+    Prefect has no API to rewrite a log line or a past state: what a mission run logged is counted, not changed
+    (mission runs log no volunteer's name). Replays stay harmless: an answered step returns its recorded verdict
+    without reading the answer's names again."""
     from uuid import UUID
 
     from prefect import get_client
     from prefect.client.schemas.actions import ArtifactUpdate
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags, LogFilter, LogFilterTextSearch
+    from prefect.client.schemas.objects import TERMINAL_STATES
 
-    done = {"artifacts": 0, "inputs": 0}
-    if not erasure.flow_run_ids:
-        return done
+    done = {"artifacts": 0, "inputs": 0, "runs_deleted": 0, "logs_left": 0}
     with get_client(sync_client=True) as client:
-        runs = [UUID(r) for r in erasure.flow_run_ids]
-        of_runs = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=runs))
-        artifacts = client.read_artifacts(artifact_filter=of_runs)
-        for artifact in artifacts:
-            if erasure.names(json.dumps(artifact.data, ensure_ascii=False) + (artifact.description or "")):
-                client.update_artifact(artifact.id, ArtifactUpdate(data=erasure.scrub(artifact.data)))
-                done["artifacts"] += 1
-        for run in runs:
-            for entry in client.filter_flow_run_input(run, key_prefix="", limit=10_000, exclude_keys=set()):
+        for run_id in (UUID(r) for r in erasure.flow_run_ids):
+            for entry in client.filter_flow_run_input(run_id, key_prefix="", limit=10_000, exclude_keys=set()):
                 text = json.loads(entry.value)
                 if erasure.names(json.dumps(text, ensure_ascii=False)):
-                    client.delete_flow_run_input(run, entry.key)
-                    client.create_flow_run_input(run, entry.key, json.dumps(erasure.scrub(text)))
+                    client.delete_flow_run_input(run_id, entry.key)
+                    client.create_flow_run_input(run_id, entry.key, json.dumps(erasure.scrub(text)))
                     done["inputs"] += 1
+        offset = 0
+        while batch := client.read_artifacts(limit=200, offset=offset):
+            for artifact in batch:
+                if erasure.names(json.dumps(artifact.data, ensure_ascii=False) + (artifact.description or "")):
+                    client.update_artifact(artifact.id, ArtifactUpdate(data=erasure.scrub(artifact.data)))
+                    done["artifacts"] += 1
+            offset += len(batch)
+        admin = client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=["administration"])))
+        logged = set()
+        for needle in erasure.needles:
+            for line in client.read_logs(log_filter=LogFilter(text=LogFilterTextSearch(query=f'"{needle}"'))):
+                if line.flow_run_id and erasure.names(line.message):
+                    logged.add(str(line.flow_run_id))
+        for run in admin:
+            named = logged & {str(run.id)} or erasure.names(
+                json.dumps(run.parameters, ensure_ascii=False, default=str) + ((run.state and run.state.message) or "")
+            )
+            if not named:
+                continue
+            logged.discard(str(run.id))
+            if str(run.id) == current_run:
+                client.update_flow_run(run.id, parameters=erasure.scrub(run.parameters))
+            elif run.state is not None and run.state.type in TERMINAL_STATES:
+                client.delete_flow_run(run.id)
+                done["runs_deleted"] += 1
+        done["logs_left"] = len(logged - {current_run})
     return done
 
 

@@ -13,11 +13,13 @@ from typing import Any
 from uuid import UUID
 
 from prefect import get_client
+from prefect.runtime import flow_run as current
 from prefect.states import Completed, State
 from sqlalchemy import select
 
 from models import AuditEvent
 from models.db import unit_of_work
+from models.permissions import SYSTEM_RUN, member_of_tags
 from models.rules import MissionStatus
 from models.settings import get_settings
 from tasks.lookups import get_mission
@@ -137,3 +139,8 @@ def rewrite_form(flow_run_id: str, prefix: str, describe: Any, defaults: dict[st
             client.delete_flow_run_input(run_id, keyset["schema"])
             client.create_flow_run_input(run_id, keyset["schema"], json.dumps(schema))
     return True
+
+
+def started_by() -> str:
+    """Who started the current flow run: the member the sign-in gateway tagged it with (`C-12`), else the system."""
+    return member_of_tags(list(current.tags or [])) or SYSTEM_RUN

@@ -23,6 +23,9 @@ from models.db import make_engine, session_factory, upgrade
 os.environ["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
 # The portal's links are signed with this key in tests (else one would be generated under var/).
 os.environ.setdefault("PASSERELLES_SECRET_KEY", "cle-de-test-des-liens-signes")
+# A test without the mail_server fixture must not mail a stack running here (its SMTP server listens on 8025):
+# port 1 refuses, the mails stay in the outbox.
+os.environ["PASSERELLES_SMTP_PORT"] = "1"
 
 PG_ADMIN_URL = os.environ.get("PASSERELLES_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import cast
 from uuid import UUID
 
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import ObjectNotFound
 from sqlalchemy import select
 
 import models
-from models import MailStatus, Mission, MissionStatus, OutboxMail, Volunteer, VolunteerEvent
+from models import ErasureRecord, MailStatus, Mission, MissionStatus, OutboxMail, Volunteer, VolunteerEvent
 from models.base import utcnow
 from models.db import get_engine, unit_of_work
 from tasks.privacy import retention_pass
@@ -54,6 +57,19 @@ def found_in_prefect(run_id: str) -> list[str]:
     return hits
 
 
+def admin_run_naming_them() -> UUID:
+    """A finished run of an administration form whose parameters and end message name the person."""
+    from prefect.states import Completed
+
+    from flows.admin import update_volunteer
+
+    dep = cast(RunnerDeployment, update_volunteer.to_deployment(name="update-volunteer", tags=["administration"]))
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run_from_deployment(cast(UUID, dep.apply()), parameters={"benevole": ADDRESS})
+        client.set_flow_run_state(run.id, Completed(message=f"V-0002 {NAME} : disponibilité changée."), force=True)
+        return run.id
+
+
 @pytest.mark.slow
 def test_erasure_leaves_the_name_and_address_nowhere_and_the_mission_goes_on(lifecycle) -> None:
     from deployments.cli import main
@@ -70,12 +86,31 @@ def test_erasure_leaves_the_name_and_address_nowhere_and_the_mission_goes_on(lif
     drv.resume(d.check_in(notes=f"Point avec {NAME} : tout va bien."))
     assert drv.form()["key"] == "check-in-2"
     assert found_in_database() and found_in_prefect(run_id)  # the person is everywhere, as expected
+    # another mission, where matching merely suggested them: its form names them too
+    _, other_run = d.open_and_start("Une autre mission")
+    other = d.Driver(other_run)
+    other.run()
+    other.resume(d.needs_analysis())
+    other.resume(other.shown_annonce())
+    assert other.form()["key"] == "applications-1" and found_in_prefect(other_run)
+    # an administration run that named them (its parameters, its end message)
+    admin = admin_run_naming_them()
 
     assert main(["erase-volunteer", "V-0002", "--motif", ""]) == 1  # a reason is required; nothing done
     assert found_in_database()
     assert main(["erase-volunteer", "V-0002", "--motif", "demande écrite du 3 décembre 2026"]) == 0
     assert found_in_database() == []
-    assert found_in_prefect(run_id) == []
+    assert found_in_prefect(run_id) == [] and found_in_prefect(other_run) == []
+    with get_client(sync_client=True) as client, pytest.raises(ObjectNotFound):
+        client.read_flow_run(admin)  # deleted: its record is the audit and the erasure record
+    with unit_of_work() as s:
+        record = s.scalar(select(ErasureRecord))
+        assert record is not None and record.volunteer_id == 2
+        assert (record.actor, record.reason) == (
+            "système (ligne de commande sur le serveur)",
+            "demande écrite du 3 décembre 2026",
+        )
+        assert "données personnelles effacées" in record.summary and "1 run(s) d'administration" in record.summary
     assert main(["erase-volunteer", "V-0002", "--motif", "encore"]) == 1  # already erased
 
     with unit_of_work() as s:  # statistics stay: the application, its status and score

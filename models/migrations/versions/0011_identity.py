@@ -1,5 +1,5 @@
 """Every team member signs in as themselves: one-time sign-in links, member sessions (browser or personal token),
-and the access log; a volunteer's links revocable (issue 22)
+and the access log; a volunteer's links revocable; a record of each erasure (issue 22)
 
 Revision ID: 0011
 Revises: 0010
@@ -57,11 +57,22 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=False, server_default=""),
     )
     op.create_index("ix_access_log_at", "access_log", ["at"])
+    op.create_table(
+        "erasure_record",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("volunteer_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(254), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False, server_default=""),
+    )
+    op.create_index("ix_erasure_record_volunteer_id", "erasure_record", ["volunteer_id"])
     op.add_column("volunteer", sa.Column("links_revoked_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     op.drop_column("volunteer", "links_revoked_at")  # native on SQLite 3.35+: no copy of a referenced table
+    op.drop_table("erasure_record")
     op.drop_table("access_log")
     op.drop_table("member_session")
     op.drop_table("signin_link")
