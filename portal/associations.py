@@ -18,6 +18,7 @@ from tasks.refusals import StepRefused
 from tasks.rendering import render
 from tasks.runs import answered, resume, waiting_form
 from tasks.steps import ANNOUNCEMENT, ROADMAP, Outcome
+from tasks.steps import roadmap as roadmap_step
 from tasks.steps.announcement import Decision as AnnouncementDecision
 from tasks.steps.answers import association_label
 from tasks.steps.base import asked_key
@@ -51,9 +52,14 @@ def _asked(purpose: Purpose, token: str) -> dict[str, Any]:
             said = {Outcome.REVISE.value: " (à réviser)", Outcome.APPROVED.value: " (approuvée)"}.get(
                 done.details.get("outcome", ""), ""
             )
-            who = "de votre part" if done.actor == association_label(m).split(" <", 1)[0] else "de votre Passerelle"
+            who = {
+                association_label(m).split(" <", 1)[0]: "de votre part",
+                roadmap_step.BY_LINKS: "par votre validation et l'accord des bénévoles, donnés par vos liens",
+            }.get(done.actor, "de votre Passerelle")
+            now = "" if m.status.is_open else f" La mission est maintenant {m.status.label.lower()}."
             raise StepRefused(
-                f"Cette étape de la mission {m.reference} a déjà reçu une réponse{said}, {who}, le {done.at:%d/%m/%Y}."
+                f"Cette étape de la mission {m.reference} a déjà reçu une réponse{said}, {who}, le "
+                f"{done.at:%d/%m/%Y}.{now}"
             )
         context: dict[str, Any] = {
             "reference": m.reference,

@@ -26,17 +26,22 @@ def _apply_page(token: str, *, message: str = "", error: str = "", status: int =
         v = portal.volunteer(session, payload.get("v"))
         m = portal.mission(session, payload.get("m"))
         done = portal.application_of(session, v.id, m.id)
+        view = portal.mission_page(session, m)
         if done is not None:
+            then = (
+                f"{m.coordinator.full_name}, votre Passerelle, reviendra vers vous."
+                if m.status.is_open
+                else f"La mission est {view.status.lower()} : il n'y a plus rien à faire sur ce lien. Merci !"
+            )
             return page(
                 "Candidature déjà enregistrée",
                 [
                     f"Votre candidature à la mission {m.reference} est déjà enregistrée "
                     f"(le {done.applied_at:%d/%m/%Y}).",
-                    f"{m.coordinator.full_name}, votre Passerelle, reviendra vers vous.",
+                    then,
                 ],
                 problem=False,
             )
-        view = portal.mission_page(session, m)
         if not view.open:
             raise StepRefused(f"La mission {m.reference} n'est plus ouverte aux candidatures ({view.status.lower()}).")
         html = render(
@@ -242,18 +247,19 @@ def _roadmap_page(token: str, *, error: str = "", typed: dict[str, str] | None =
     payload = read(Purpose.ROADMAP_AGREEMENT, token)
     with unit_of_work() as session:
         v, m = portal.roadmap_asked(session, payload.get("v"), payload.get("m"), payload.get("k"))
-        context = {
+        context: dict[str, Any] = {
             "first_name": v.first_name,
             "reference": m.reference,
             "mission_title": m.title,
             "association": m.association.name,
             "passerelle": m.coordinator.full_name,
             "run": m.flow_run_id or "",
+            "mission_id": m.id,
         }
     html = render(
         "portal/roadmap_agreement.html.j2",
         title=f"Votre feuille de route — {context['reference']}",
-        roadmap=portal.roadmap_shown(str(context["run"]), str(payload.get("k"))),
+        roadmap=portal.roadmap_shown(str(context["run"]), str(payload.get("k")), int(context["mission_id"])),
         error=error,
         typed=typed or {},
         max=portal.MESSAGE_MAX,

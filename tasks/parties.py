@@ -9,9 +9,11 @@ where they fill a field, prefills it.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -192,8 +194,11 @@ def latest_sending(session: Session, mission_id: int) -> str:
     return str(keys[0].get("key", "")) if keys else ""
 
 
-def record_sending(session: Session, mission: Mission, key: str, volunteer_ids: list[int]) -> bool:
-    """Audit one sending of the roadmap (once per key); False when it was recorded already (a replay)."""
+def record_sending(
+    session: Session, mission: Mission, key: str, volunteer_ids: list[int], roadmap: dict[str, Any] | None = None
+) -> bool:
+    """Audit one sending of the roadmap (once per key), with the roadmap as sent (what the parties' pages show);
+    False when it was recorded already (a replay)."""
     if step_done(session, mission.id, f"sent:{key}") is not None:
         return False
     audit(
@@ -202,9 +207,19 @@ def record_sending(session: Session, mission: Mission, key: str, volunteer_ids: 
         actor=mission.coordinator.full_name,
         action=ROADMAP_SENT,
         step_key=f"sent:{key}",
-        details={"key": key, "volunteers": volunteer_ids},
+        details={
+            "key": key,
+            "volunteers": volunteer_ids,
+            "roadmap": json.loads(json.dumps(roadmap or {}, default=str)),
+        },
     )
     return True
+
+
+def sent_roadmap(session: Session, mission_id: int, key: str) -> dict[str, Any] | None:
+    """The roadmap as this sending mailed it (None for a sending recorded before it was kept)."""
+    done = step_done(session, mission_id, f"sent:{key}")
+    return (done.details.get("roadmap") or None) if done is not None else None
 
 
 def missing(parties: list[str], received: dict[str, Answer], *, wanted: str | None = None) -> list[str]:

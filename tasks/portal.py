@@ -395,9 +395,13 @@ def after_roadmap_answer(mission_id: int, key: str) -> str:
         return ""
 
 
-def roadmap_shown(run: str, key: str) -> dict[str, object]:
-    """The roadmap as the Passerelle's waiting form holds it (dates, objectives, notes); StepRefused when the run
-    is between two forms."""
+def roadmap_shown(run: str, key: str, mission_id: int) -> dict[str, object]:
+    """The roadmap as this sending mailed it (dates, objectives, notes), else as the Passerelle's waiting form
+    holds it (a sending of before the upgrade that keeps it); StepRefused when neither can be read now."""
+    with unit_of_work() as session:
+        sent = parties.sent_roadmap(session, mission_id, key)
+    if sent is not None:
+        return sent
     schema = waiting_form(run, key) if run else None
     if schema is None:
         raise StepRefused("La feuille de route est en cours de mise à jour : réessayez dans une minute.")

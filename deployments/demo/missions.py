@@ -204,8 +204,9 @@ def plan_mission(plan: Plan, m: MissionPlan, now: datetime) -> None:
         title=tpl.title,
         request=tpl.request,
         need=tpl.need if analysed else "",
-        deliverables="; ".join(d for _, d in tpl.objectives) if analysed else "",
-        domain_id=Ref("domain", tpl.domain) if analysed else None,
+        # what the association's request says it needs: the Passerelle's analysis starts from it
+        deliverables="; ".join(d for _, d in tpl.objectives),
+        domain_id=Ref("domain", tpl.domain),
         scope=Scope.NATIONAL if m.national else Scope.REGIONAL,
         wave=m.wave,
         volunteers_needed=m.needed,
@@ -227,8 +228,6 @@ def plan_mission(plan: Plan, m: MissionPlan, now: datetime) -> None:
     audit(plan, m, "request", "request", t[S.REQUESTED], None, S.REQUESTED)
     if m.cancel:
         audit(plan, m, "cancel", "cancel", m.cancel[1], m.cancel[0], S.CANCELLED, reason=cancel_reason)
-    if not analysed:
-        return
     for code, level in tpl.competences:
         plan.add(
             MissionCompetence,
@@ -237,6 +236,8 @@ def plan_mission(plan: Plan, m: MissionPlan, now: datetime) -> None:
             competence_id=Ref("competence", code),
             min_level=level,
         )
+    if not analysed:
+        return
     audit(
         plan,
         m,

@@ -155,7 +155,7 @@ def describe(
         kept = {k: v for k, v in previous.items() if k != "entered_by" and (k != "decision" or (v and not awaiting))}
         defaults.update(kept)
     defaults.update(spec.answered)
-    if awaiting and step.waiting_decision:
+    if awaiting and step.waiting_decision and "decision" not in spec.answered:
         defaults["decision"] = step.waiting_decision
     if awaiting:
         banner = f"> ⏳ **En attente** : {error}\n>\n> Vous pouvez aussi compléter et valider ce formulaire.\n\n"

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from prefect.input import RunInput
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Application, ApplicationStatus, Channel, Mission, MissionStatus, Scope, Volunteer
@@ -187,7 +187,16 @@ def _suggestions(session: Session, mission: Mission) -> str:
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
     """The ranked applicants so far, and strong volunteers who have not applied (where the diffusion waves stand
     is on the card, below)."""
-    return Prefill(section=applicants_table(session, mission) + _suggestions(session, mission))
+    received = session.scalar(
+        select(func.count())
+        .select_from(Application)
+        .where(Application.mission_id == mission.id, Application.status == ApplicationStatus.RECEIVED)
+    )
+    enough = (received or 0) >= mission.volunteers_needed
+    return Prefill(
+        section=applicants_table(session, mission) + _suggestions(session, mission),
+        defaults={"decision": Decision.SELECT.value} if enough else {},  # as shown: on to the selection
+    )
 
 
 STEP = Step(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from prefect.input import RunInput
 from pydantic import Field
@@ -135,16 +136,38 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
     else:
         last = f"dernière validation le {validated:%d/%m/%Y}, expirée" if validated else "jamais validée"
         section = f"\n**Adhésion aux valeurs** : à vérifier à cette rencontre ({last})."
+    defaults: dict[str, Any] = {
+        "values_accepted": values_still_valid(validated, today),
+        "title": mission.title,
+        "need": mission.need or mission.request,
+        "meeting_date": today,
+        "expected_start": today + timedelta(days=30),
+        "expected_end": today + timedelta(days=120),
+    }
+    asked = list(session.scalars(select(MissionCompetence).where(MissionCompetence.mission_id == mission.id)))
+    if mission.domain_id is not None and asked:  # what the association's request named
+        chosen = {
+            c.id: c
+            for c in session.scalars(select(Competence).where(Competence.id.in_([a.competence_id for a in asked])))
+        }
+        defaults |= {
+            "domain": domain_label(by_id[mission.domain_id]),
+            "competences": [competence_label(c, by_id[c.domain_id]) for c in chosen.values()],
+            "deliverables": mission.deliverables,
+            "effort": mission.effort,
+        }
+        shown = NeedsAnalysisForm.model_validate({**defaults, "decision": Decision.VALIDATE})
+        codes = {label_code(x) for x in defaults["competences"]}
+        if not check(
+            shown,
+            domains=[by_id[mission.domain_id].code],
+            competences=codes,
+            values_valid=bool(defaults["values_accepted"]),
+        ):
+            defaults["decision"] = Decision.VALIDATE.value  # all there: the form as shown validates the analysis
     return Prefill(
         section=section,
-        defaults={
-            "values_accepted": values_still_valid(validated, today),
-            "title": mission.title,
-            "need": mission.request,
-            "meeting_date": today,
-            "expected_start": today + timedelta(days=30),
-            "expected_end": today + timedelta(days=120),
-        },
+        defaults=defaults,
         choices={
             "domain": ["", *(domain_label(d) for d in domains)],  # "": not chosen yet (the form as shown)
             "competences": [competence_label(c, by_id[c.domain_id]) for c in competences],

@@ -110,7 +110,8 @@ def halves(session: Session, mission: Mission) -> tuple[dict[int, str], dict[str
 
 def answered_values(retained: dict[int, str], got: dict[str, parties.Answer]) -> dict[str, Any]:
     """The bilan's fields the parties' halves fill (pure): the association's rating and « would redo », the
-    volunteers' mean rating, whether all would redo, and the testimonies whose publication was agreed to."""
+    volunteers' mean rating, whether all would redo, the testimonies whose publication was agreed to; once every
+    half is in, the decision to record the bilan and end the mission."""
     values: dict[str, Any] = {}
     association = got.get(parties.ASSOCIATION)
     if association is not None:
@@ -124,6 +125,8 @@ def answered_values(retained: dict[int, str], got: dict[str, parties.Answer]) ->
     publishable = [h.comment for h in ([association] if association else []) + volunteers if h.consent and h.comment]
     if publishable:
         values["testimony"] = "\n\n".join(publishable)
+    if association is not None and association.rating is not None and len(ratings) == len(retained) > 0:
+        values["decision"] = Decision.COMPLETE.value  # every half is in: the form as shown ends the mission
     return values
 
 

@@ -278,7 +278,7 @@ def ask_parties(
     if previous is None or previous.get("decision") != Decision.SEND.value:
         return
     retained = sorted(withdrawal.retained(session, mission))
-    parties.record_sending(session, mission, key, retained)
+    parties.record_sending(session, mission, key, retained, defaults)
     notices.roadmap_to_approve(session, mission, key=key, roadmap=defaults)
     for vid in retained:
         notices.roadmap_to_agree(session, mission, session.get(Volunteer, vid), key=key, roadmap=defaults)
