@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     from models.settings import VAR, get_settings, service_credential
 
     os.environ.setdefault("PREFECT_API_URL", get_settings().prefect_api_url)
-    # On the server, the command line reaches the Prefect server with the machines' credential of this installation.
-    if "PREFECT_API_AUTH_STRING" not in os.environ and (VAR / "prefect_service_key").exists():
+    # On the server, the command line reaches the Prefect server with the machines' credential of this installation;
+    # never the portal, which answers through the gateway with its own narrow token.
+    if args[0] != "portal" and "PREFECT_API_AUTH_STRING" not in os.environ and (VAR / "prefect_service_key").exists():
         os.environ["PREFECT_API_AUTH_STRING"] = service_credential()
     target, _ = COMMANDS[args[0]]
     module, func = target.split(":")

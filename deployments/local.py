@@ -25,8 +25,6 @@ import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from models.settings import generated_secret, get_settings
-
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -113,11 +111,6 @@ def prefect_env(
         parts = urlsplit(public_url)
         env["PREFECT_SERVER_CORS_ALLOWED_ORIGINS"] = f"{parts.scheme}://{parts.netloc}"
     return env
-
-
-def portal_token() -> str:
-    """The portal's token at the gateway: PASSERELLES_PORTAL_TOKEN, else one generated once (var/portal_token)."""
-    return get_settings().portal_token.get_secret_value() or generated_secret("portal_token")
 
 
 @dataclass

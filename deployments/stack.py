@@ -28,9 +28,8 @@ from deployments.local import (
     Portal,
     PrefectServer,
     Worker,
-    portal_token,
 )
-from models.settings import EMBEDDED, VAR, check_secrets, get_settings, service_credential
+from models.settings import EMBEDDED, VAR, check_secrets, get_settings, portal_token, service_credential
 
 
 def _port_free(port: int) -> bool:
@@ -144,7 +143,8 @@ def main(argv: list[str]) -> int:
                 w.start()
             for app in (portal, gateway):
                 if not app.alive():
-                    print(f"{app.command} s'est arrêté (voir {app.log}) : il est relancé.")
+                    name = {"portal": "Le portail", "gateway": "La passerelle de connexion"}[app.command]
+                    print(f"{name} s'est arrêté(e) (voir {app.log}) : relancé(e).")
                     app.start()
             time.sleep(1)
     except Exception:
@@ -154,16 +154,13 @@ def main(argv: list[str]) -> int:
 
 
 def _demo_members() -> str:
-    from sqlalchemy import select
-
-    from models import Coordinator
     from models.db import unit_of_work
     from models.org import ROLE_LABELS
+    from tasks.identity import showcase
 
     with unit_of_work() as s:
-        members = s.scalars(select(Coordinator).where(Coordinator.active.is_(True)).order_by(Coordinator.id)).all()
         return "\n".join(
-            f"    {c.email:<36} {ROLE_LABELS[c.role]}{f' ({c.branch.code})' if c.branch else ''}" for c in members[:8]
+            f"    {c.email:<46} {ROLE_LABELS[c.role]}{f' ({c.branch.code})' if c.branch else ''}" for c in showcase(s)
         )
 
 

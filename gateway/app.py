@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import sys
 import time
 from collections import defaultdict, deque
@@ -38,7 +39,7 @@ from models import Coordinator
 from models.db import unit_of_work
 from models.org import ROLE_LABELS, Role
 from models.permissions import Act, Call, classify, may, refusal, run_branch
-from models.settings import check_secrets, get_settings
+from models.settings import check_secrets, get_settings, portal_token
 from portal.pages import form, page
 from tasks import identity
 from tasks.delivery import deliver_soon
@@ -133,8 +134,7 @@ async def caller(request: Request | WebSocket) -> identity.Member | str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         token = auth[7:].strip()
-        portal_token = get_settings().portal_token.get_secret_value()
-        if portal_token and token == portal_token:
+        if secrets.compare_digest(token.encode(), portal_token().encode()):
             return PORTAL
         return await run_in_threadpool(_who, token, "token")
     cookie = request.cookies.get(COOKIE)
@@ -636,7 +636,7 @@ def main(argv: list[str]) -> int:
     if refused:
         print(refused, file=sys.stderr)
         return 2
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True, ws="websockets")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True, ws="websockets-sansio")
     return 0
 
 

@@ -172,6 +172,11 @@ def service_credential() -> str:
     return configured or f"passerelles:{generated_secret('prefect_service_key')}"
 
 
+def portal_token() -> str:
+    """The portal's token at the gateway: PASSERELLES_PORTAL_TOKEN, else one generated once (var/portal_token)."""
+    return get_settings().portal_token.get_secret_value() or generated_secret("portal_token")
+
+
 PLACEHOLDERS = ("changez", "change-me", "changeme", "secret", "password", "motdepasse")
 
 

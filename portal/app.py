@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from portal import associations, parties, volunteers
 from portal.pages import BODY_MAX, page
 
+log = logging.getLogger("passerelles.portal")
 app = FastAPI(title="Passerelles & Compétences", docs_url=None, redoc_url=None, openapi_url=None)
 
 
@@ -34,6 +36,17 @@ async def headers(request: Request, call_next: Callable[[Request], Awaitable[Res
 @app.exception_handler(404)
 async def not_found(request: Request, exc: Exception) -> HTMLResponse:
     return page("Page introuvable", ["Cette adresse ne correspond à aucune page. Utilisez le lien de votre mail."], 404)
+
+
+@app.exception_handler(Exception)
+async def unexpected(request: Request, exc: Exception) -> HTMLResponse:
+    """Whatever failed (the Prefect server out of reach…): a French page, never a bare 500."""
+    log.exception("page %s", request.url.path.split("/")[1] if "/" in request.url.path else "")
+    return page(
+        "Service momentanément indisponible",
+        ["Votre réponse n'a pas pu être traitée pour l'instant. Réessayez dans quelques minutes avec le même lien."],
+        503,
+    )
 
 
 @app.exception_handler(405)

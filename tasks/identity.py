@@ -81,6 +81,20 @@ def active_member(session: Session, email: str) -> Coordinator | None:
     )
 
 
+def showcase(session: Session) -> list[Coordinator]:
+    """A few active members covering every role and two branches (the demo's one-click sign-in, the banner)."""
+    members = session.scalars(select(Coordinator).where(Coordinator.active.is_(True)).order_by(Coordinator.id)).all()
+    picked: list[Coordinator] = []
+    for role in (Role.ADMIN, Role.SUPPORT, Role.BRANCH_LEAD):
+        picked += [c for c in members if c.role is role][:1]
+    branches: set[int | None] = set()
+    for c in members:
+        if c.role is Role.PASSERELLE and c.branch_id not in branches and len(branches) < 2:
+            branches.add(c.branch_id)
+            picked.append(c)
+    return picked
+
+
 def request_link(
     session: Session, email: str, *, base_url: str, purpose: str = "browser", ip: str = "", next_: str = "/"
 ) -> bool:
