@@ -193,6 +193,7 @@ def test_members_sign_in_by_link_and_act_as_themselves(gated: Gated) -> None:
         assert m is not None
         marie.cookies.set(COOKIE, identity.open_session(s, m))
     refused = resume(marie, run_id, drv.shown_annonce())
+    assert drv.state().type.value == "PAUSED"
     assert refused.status_code == 403 and "Passerelle ou la responsable de l'antenne" in refused.json()["detail"]
     assert marie.get(f"/api/flow_runs/{run_id}").status_code == 403
     listed = marie.post("/api/flow_runs/filter", json={}, headers=csrf(marie)).json()
@@ -212,10 +213,24 @@ def test_members_sign_in_by_link_and_act_as_themselves(gated: Gated) -> None:
         jean_id = s.scalar(select(Coordinator.id).where(Coordinator.email == "jean.kieffer@pc.example"))
     assert started.json()["tags"] == [f"membre:C-{jean_id}"]
 
+    # A script answers as the UI does, with Prefect's own client and a member's personal token (bench/, drivers)
+    import prefect.settings as ps
+    from prefect.settings import temporary_settings
+
+    gateway_api = {ps.PREFECT_API_URL: f"{g.url}/api", ps.PREFECT_API_KEY: f.token_for("jean.kieffer@pc.example"),
+                   ps.PREFECT_API_AUTH_STRING: None}  # fmt: skip
+    with temporary_settings(updates=gateway_api):
+        accepted, reason = d.submit_form(run_id, drv.shown_annonce())
+    assert accepted, reason
+    drv.run()
+    with unit_of_work() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.mission_id == mission_id, AuditEvent.action == "annonce"))
+        assert event is not None and event.actor == "Jean Kieffer"
+
     # The portal's token answers the parties' steps only
     portal = httpx.Client(base_url=g.url, headers={"Authorization": f"Bearer {PORTAL_TOKEN}"})
     assert portal.post("/api/flow_runs/filter", json={}, headers=csrf(portal)).status_code == 200
-    as_team = {**drv.shown_annonce(), "entered_by": "Claire Muller <claire.muller@pc.example>"}
+    as_team = {**d.applications(""), "entered_by": "Claire Muller <claire.muller@pc.example>"}
     assert resume(portal, run_id, as_team).status_code == 403
     assert (
         portal.post(f"/api/deployments/{reassign}/create_flow_run", json=start, headers=csrf(portal)).status_code == 403
