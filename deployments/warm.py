@@ -382,9 +382,7 @@ class Server:
             self._reap()
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + CHECK_SECONDS
-                if self.started >= self.max_runs:
-                    self.restart_due = f"{self.started} runs"
-                elif code_stamp() != self.stamp:
+                if code_stamp() != self.stamp:
                     self.restart_due = "code changed"
             if self.restart_due and not self.stopping:
                 self._restart()
@@ -439,6 +437,8 @@ class Server:
         for fd in reader.fds:
             os.close(fd)
         self.started += 1
+        if self.started >= self.max_runs:
+            self.restart_due = f"{self.started} runs"
         run = _Run(pid, conn)
         self.runs[pid] = run
         self.sel.register(conn, selectors.EVENT_READ, run)
