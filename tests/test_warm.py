@@ -14,11 +14,12 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 from uuid import UUID
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from sqlalchemy import func, select
 
 from deployments import warm
@@ -192,7 +193,7 @@ needs_warm = pytest.mark.skipif(
 @needs_warm
 def test_cancel_kills_the_forked_child(pg_prefect_server, tmp_path, monkeypatch) -> None:
     from prefect.deployments import run_deployment
-    from prefect.deployments.runner import EntrypointType
+    from prefect.deployments.runner import EntrypointType, RunnerDeployment
     from prefect.states import Cancelling
 
     from deployments.register import POOL, ensure_pool
@@ -200,10 +201,11 @@ def test_cancel_kills_the_forked_child(pg_prefect_server, tmp_path, monkeypatch)
 
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     ensure_pool()
-    sleepy.to_deployment(name="sleepy", entrypoint_type=EntrypointType.MODULE_PATH).apply(work_pool_name=POOL)
+    deployment = cast(RunnerDeployment, sleepy.to_deployment(name="sleepy", entrypoint_type=EntrypointType.MODULE_PATH))
+    deployment.apply(work_pool_name=POOL)
     worker = Worker("cancel", tmp_path / "cancel.log").start()
     try:
-        fr = run_deployment("warm-sleepy/sleepy", parameters={"seconds": 600}, timeout=0)
+        fr = cast(FlowRun, run_deployment("warm-sleepy/sleepy", parameters={"seconds": 600}, timeout=0))
         deadline = time.monotonic() + 120
         while "warm-sleepy: running" not in worker.log.read_text(errors="replace"):
             assert time.monotonic() < deadline, worker.log.read_text()
