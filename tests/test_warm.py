@@ -41,15 +41,16 @@ def client(sock: str, env: dict[str, str] | None = None) -> subprocess.Completed
     return subprocess.run(cmd, env=full, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
 
 
-def wait_served(sock: str, timeout: float = 60) -> int:
-    """The warm process's pid once it accepts runs."""
+def wait_served(sock: str, log: Path | None = None, timeout: float = 90) -> int:
+    """The warm process's pid once it accepts runs (it says so in its log: `log`, or the one a client gives it)."""
+    logs = [Path(f"{sock}.log"), *([log] if log else [])]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid = warm.server_pid(sock)
-        if pid and "serving" in Path(f"{sock}.log").read_text(errors="replace"):
+        if pid and any(p.exists() and f"pid {pid} serving" in p.read_text(errors="replace") for p in logs):
             return pid
         time.sleep(0.1)
-    raise AssertionError(f"no warm process on {sock}: {Path(f'{sock}.log').read_text(errors='replace')}")
+    raise AssertionError(f"no warm process on {sock}: " + " ".join(p.read_text() for p in logs if p.exists()))
 
 
 @pytest.fixture
@@ -250,7 +251,7 @@ def test_warm_process_killed_child_killed(pg_prefect_server, pg_app_db, mail_ser
     logs = [w.log for w in workers]
     try:
         for w in workers:
-            wait_served(w.warm_socket)
+            wait_served(w.warm_socket, w.log.with_suffix(".warm.log"))
         mission_id, run_id = d.open_and_start()
         drv = d.Driver(run_id)
         wait_for(drv, logs, key="needs-analysis")
@@ -268,7 +269,7 @@ def test_warm_process_killed_child_killed(pg_prefect_server, pg_app_db, mail_ser
         for w in workers:  # both back, as the stack or a restart of the workers would start them
             warm.start_server(w.warm_socket, {**os.environ}, w.log.with_suffix(".warm.log"))
         for w in workers:
-            wait_served(w.warm_socket)
+            wait_served(w.warm_socket, w.log.with_suffix(".warm.log"))
 
         # 2. The warm processes die in the middle of a step: the child is in its own session and goes on.
         text = drv.form()["schema"]["properties"]["text"]["default"]
@@ -281,7 +282,7 @@ def test_warm_process_killed_child_killed(pg_prefect_server, pg_app_db, mail_ser
         for w in workers:
             warm.start_server(w.warm_socket, {**os.environ}, w.log.with_suffix(".warm.log"))
         for w in workers:
-            wait_served(w.warm_socket)
+            wait_served(w.warm_socket, w.log.with_suffix(".warm.log"))
 
         # 3. The child dies in the middle of a step: Crashed (the client exits as it did), recovered, replayed.
         runs_before = fr.run_count
