@@ -3,6 +3,7 @@ allows, with 2 workers, on a Prefect server backed by PostgreSQL and, for compar
 
     python bench/bench_load.py --missions 1000        # the goal's size
     python bench/bench_load.py --missions 100         # what fits in a few minutes on 2 cores
+    python bench/bench_load.py --missions 100 --only postgresql --launchers default,warm   # the launchers side by side
 
 Prints, per server database: resume calls refused (HTTP errors or a non-ACCEPT answer), the runs page's API call
 (`POST /api/flow_runs/filter` as the UI makes it) latency measured while the resumes are processed, and the time
@@ -82,9 +83,14 @@ def pct(values: list[float], q: float) -> float:
     return ordered[int(q * (len(ordered) - 1))] if ordered else float("nan")
 
 
-def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app_url: str) -> dict[str, object]:
+def one_server(
+    label: str, missions: int, tmp: Path, prefect_db: str | None, app_url: str, launcher: str, postmaster: int
+) -> dict[str, object]:
+    from bench.common import machine_seconds
     from deployments.local import MailServer, PrefectServer, Worker
     from models.settings import get_settings
+
+    os.environ["PASSERELLES_WARM_LAUNCHER"] = str(launcher == "warm").lower()
 
     server = PrefectServer(home=tmp / f"prefect-{label}", ui=True, database_url=prefect_db)
     os.environ.update(server.env())
@@ -112,6 +118,10 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
 
         register()
         workers = [Worker(f"{label}-{i}", tmp / f"{label}-{i}.log").start() for i in (1, 2)]
+
+        def cpu() -> float:
+            return machine_seconds({os.getpid(), postmaster, server.proc.pid}, exclude=os.getpid())  # type: ignore[union-attr]
+
         try:
             with unit_of_work() as s:
                 mission_ids = [d.new_mission(s, f"Charge {label} {i}").id for i in range(missions)]
@@ -143,6 +153,7 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
             prober.start()
             browser.start()
             refused, refused_runs = 0, set()
+            c1 = cpu()
             t1 = time.perf_counter()
             with httpx.Client(timeout=60) as http:
                 for run_id in runs:
@@ -159,6 +170,7 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
             posting = time.perf_counter() - t1
             accepted = [r for r in runs if r not in refused_runs]  # a refused resume leaves its run waiting
             advanced = wait_all(server.api_url, accepted, "annonce-review-1", timeout=7200)
+            machine = (cpu() - c1) / max(1, len(accepted))
             stop.set()
             prober.join()
             browser.join()
@@ -182,6 +194,7 @@ def one_server(label: str, missions: int, tmp: Path, prefect_db: str | None, app
         "ui_max": max(page_loads, default=float("nan")),
         "probe_errors": len(probe_errors),
         "to_first": to_first,
+        "machine": machine,
     }
     print(f"  [{label}] {result}", flush=True)  # each server's figures as soon as they are measured
     return result
@@ -191,12 +204,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--missions", type=int, default=100)
     parser.add_argument("--only", choices=["postgresql", "sqlite"])
+    parser.add_argument("--launchers", default="default,warm", help="Prefect's start, the warm launcher, or both")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
     from deployments.local import EmbeddedPostgres
     from models.db import upgrade
 
-    postgres = EmbeddedPostgres(tmp / "pgdata").start(("passerelles", "prefect"))
+    launchers = args.launchers.split(",")
+    postgres = EmbeddedPostgres(tmp / "pgdata").start(("passerelles", *(f"prefect_{x}" for x in launchers)))
+    postmaster = int((tmp / "pgdata" / "postmaster.pid").read_text().split()[0])
     app_url = postgres.url("passerelles")
     upgrade(app_url)
     os.environ["PASSERELLES_DATABASE_URL"] = app_url
@@ -208,10 +224,12 @@ def main() -> int:
     d.seed_small()
     results = []
     try:
-        for label, db in (("postgresql", postgres.url("prefect", "asyncpg")), ("sqlite", None)):
+        for label in ("postgresql", "sqlite"):
             if args.only and args.only != label:
                 continue
-            results.append(one_server(label, args.missions, tmp, db, app_url))
+            for launcher in launchers:  # side by side: the same missions' load, one launcher after the other
+                db = postgres.url(f"prefect_{launcher}", "asyncpg") if label == "postgresql" else None
+                results.append(one_server(f"{label}-{launcher}", args.missions, tmp, db, app_url, launcher, postmaster))
     finally:
         postgres.stop()
     print(f"\n{args.missions} missions, 2 workers, goal: 0 refused, runs page ≤ 1 s, all advanced ≤ 10 min")
@@ -221,14 +239,25 @@ def main() -> int:
             f"{r['posting']:.1f} s, all at their next form {r['advanced']:.0f} s after the first resume; runs page "
             f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, max {r['max'] * 1000:.0f} ms "
             f"(n={r['n']}); runs page in Chromium p50 {r['ui_p50']:.2f} s, max {r['ui_max']:.2f} s "
-            f"(n={r['ui_n']}); runs page calls refused or dropped: {r['probe_errors']}"
+            f"(n={r['ui_n']}); runs page calls refused or dropped: {r['probe_errors']}; machine time per resume "
+            f"{r['machine']:.2f} s; runs started → all at their first form {r['to_first']:.0f} s"
         )
-    if len(results) == 2:
-        pg, sq = results
+    by = {str(r["label"]): r for r in results}
+    for label in ("postgresql", "sqlite"):
+        d, w = by.get(f"{label}-default"), by.get(f"{label}-warm")
+        if d and w:
+            print(
+                f"  ratio default/warm on {label}: time to advance {d['advanced'] / w['advanced']:.2f}×, "  # type: ignore[operator]
+                f"machine time per resume {d['machine'] / w['machine']:.2f}×, "  # type: ignore[operator]
+                f"runs page p95 {d['p95'] / w['p95']:.2f}×"  # type: ignore[operator]
+            )
+    for r in results:
+        per_resume = float(r["advanced"]) / args.missions  # type: ignore[arg-type]
         print(
-            f"  ratio sqlite/postgresql: time to advance {sq['advanced'] / pg['advanced']:.2f}×, "  # type: ignore[operator]
-            f"runs page p95 {sq['p95'] / pg['p95']:.2f}×"
-        )  # type: ignore[operator]
+            f"  [{r['label']}] at this rate, 1,000 missions advance in {per_resume * 1000 / 60:.1f} min "
+            f"(goal ≤ 10 min); the machine time alone allows {2 * 600 / float(r['machine']):.0f} resumes in "  # type: ignore[arg-type]
+            "10 min on 2 cores"
+        )
     return 0
 
 

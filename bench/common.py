@@ -78,3 +78,31 @@ def scratch_database(keep: bool = False) -> Iterator[str]:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def machine_seconds(roots: set[int], exclude: int | None = None) -> float:
+    """CPU seconds (user + system) spent so far by the processes under `roots` (and their children, reaped
+    ones included): the workers, their flow runs, the warm processes, the Prefect server, PostgreSQL. Deltas of it
+    measure a phase's machine time whatever else loads the machine. `exclude` (the bench itself) is left out, its
+    children are not."""
+    from pathlib import Path
+
+    stats: dict[int, tuple[int, int]] = {}  # pid -> (ppid, ticks)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, ..., utime (14th field of the line), stime, cutime, cstime.
+        stats[int(entry.name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+    total = 0
+    for pid, (_ppid, ticks) in stats.items():
+        seen, p = {pid}, pid
+        while p not in roots and p in stats and stats[p][0] not in seen:
+            p = stats[p][0]
+            seen.add(p)
+        if p in roots and pid != exclude:
+            total += ticks
+    return total / os.sysconf("SC_CLK_TCK")

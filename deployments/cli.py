@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "social-posted": ("deployments.organisation_cli:social_posted", "confirme la publication d'une annonce"),
     "fees": ("deployments.organisation_cli:fees", "cotisations : lister, noter payée ou exonérée, relancer, barème"),
     "erase-volunteer": ("deployments.organisation_cli:erase_volunteer", "efface un bénévole (RGPD) ; stats gardées"),
+    "warm": ("deployments.warm:main", "lanceur chaud des runs : serve (processus chaud) ou run (un run)"),
     "portal": ("portal.app:main", "sert le portail public des liens signés (bénévoles, associations)"),
     "reassign": ("deployments.organisation_cli:reassign", "confie une mission (ou toutes celles d'une Passerelle)"),
     "gateway": ("gateway.app:main", "sert la passerelle de connexion de l'équipe devant l'interface Prefect"),

@@ -177,9 +177,10 @@ class Worker:
     pool: str = "passerelles"
     limit: int = 4
     proc: subprocess.Popen[bytes] | None = None
+    warm_socket: str = ""  # its warm launcher's (deployments/warm.py), when PASSERELLES_WARM_LAUNCHER is on
 
     def start(self, env: dict[str, str] | None = None) -> Worker:
-        """Start polling the pool (every 2 s)."""
+        """Start polling the pool (every 2 s), and its warm launcher first."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
         args = [
@@ -204,8 +205,18 @@ class Worker:
             "PREFECT_WORKER_PREFETCH_SECONDS": "2",
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
         }
+        self._start_warm(worker_env)
         self.proc = subprocess.Popen(args, env=worker_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         return self
+
+    def _start_warm(self, worker_env: dict[str, str]) -> None:
+        from deployments import warm
+        from models.settings import get_settings
+
+        if get_settings().warm_launcher:
+            self.warm_socket = warm.socket_for(str(self.log.resolve()))
+            worker_env[warm.SOCKET_ENV] = self.warm_socket
+            warm.start_server(self.warm_socket, worker_env, self.log.with_suffix(".warm.log"))
 
     def alive(self) -> bool:
         """Whether its process still runs."""
@@ -219,9 +230,13 @@ class Worker:
             self.proc.wait(10)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop it gracefully."""
+        """Stop it gracefully, then its warm launcher (runs in flight go on)."""
         stop_process(self.proc, timeout)
         self.proc = None
+        if self.warm_socket:
+            from deployments import warm
+
+            warm.stop_server(self.warm_socket)
 
 
 @dataclass

@@ -109,14 +109,20 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
 
 
 def job_template() -> dict[str, Any]:
-    """The process pool's base job template: Prefect's default. Its `command` is left empty on purpose: with a
-    command set (`python -m prefect.engine`), the worker skips its workspace supervisor — 1.6× the resume throughput
-    here (bench/README.md) — but the run then shares the worker's process group and dies with it, and a mission run
-    killed that way was not marked Crashed by the heartbeat automation (seen on the stack, 2026-12-03). With the
-    supervisor, a run lives in its own session and outlives its worker."""
+    """The process pool's base job template: Prefect's default, its `command` the warm launcher's client
+    (deployments/warm.py) unless `PASSERELLES_WARM_LAUNCHER=false`. With a command set the worker skips its
+    workspace supervisor; the launcher starts every run in its own session, so a run outlives its worker as it does
+    under the supervisor (a run sharing the worker's process group died with it and was once not marked Crashed by
+    the heartbeat automation, 2026-12-03). With the setting off the command stays empty: Prefect's own start."""
     from prefect.workers.process import ProcessWorker
 
-    return ProcessWorker.get_default_base_job_template()
+    from deployments import warm
+    from models.settings import get_settings
+
+    template = ProcessWorker.get_default_base_job_template()
+    if get_settings().warm_launcher:
+        template["variables"]["properties"]["command"]["default"] = warm.command()
+    return template
 
 
 def ensure_pool(name: str = POOL) -> None:

@@ -15,6 +15,7 @@ from itertools import count
 from uuid import UUID
 
 from prefect import flow, get_client, suspend_flow_run
+from prefect.client.schemas.objects import FlowRunInput
 from prefect.runtime import flow_run
 from prefect.states import State
 from prefect.utilities.asyncutils import run_coro_as_sync
@@ -27,12 +28,17 @@ from tasks.steps import REGISTRY, Outcome, Step, build_form
 
 @dataclass(frozen=True)
 class Suspends:
-    """The suspend keys this run has used, those that got an answer, and the verdicts the database holds (step
-    key → outcome and reason: answers handled, automatic rounds done)."""
+    """The suspend keys this run has used, the answers they got (key → the stored form input), and the verdicts the
+    database holds (step key → outcome and reason: answers handled, automatic rounds done)."""
 
     used: frozenset[str]
-    answered: frozenset[str]
+    answers: dict[str, FlowRunInput]
     recorded: dict[str, dict[str, str]]
+
+    @property
+    def answered(self) -> frozenset[str]:
+        """The keys whose form got an answer."""
+        return frozenset(self.answers)
 
 
 def _suspends(mission_id: int) -> Suspends:
@@ -40,20 +46,20 @@ def _suspends(mission_id: int) -> Suspends:
     answered (the run was interrupted as it suspended, then rescheduled) must not be reused, and what the database
     recorded is replayed from one read."""
 
-    async def read() -> tuple[frozenset[str], frozenset[str]]:
+    async def read() -> tuple[frozenset[str], dict[str, FlowRunInput]]:
         async with get_client() as client:
             run_id = UUID(str(flow_run.get_id()))  # set: this runs inside the mission's flow run
             run = await client.read_flow_run(run_id)
             inputs = await client.filter_flow_run_input(
                 run_id, key_prefix="suspended-", limit=10_000, exclude_keys=set()
             )
-            answered = {i.key[len("suspended-") : -len("-response")] for i in inputs if i.key.endswith("-response")}
-            return frozenset(run.empirical_policy.pause_keys or ()), frozenset(answered)
+            answers = {i.key[len("suspended-") : -len("-response")]: i for i in inputs if i.key.endswith("-response")}
+            return frozenset(run.empirical_policy.pause_keys or ()), answers
 
     done = run_coro_as_sync(read())
     assert done is not None
-    used, answered = done
-    return Suspends(used, answered, recorded_verdicts(mission_id))
+    used, answers = done
+    return Suspends(used, answers, recorded_verdicts(mission_id))
 
 
 class MissionCancelled(Exception):
@@ -79,7 +85,13 @@ def ask(mission_id: int, step: Step, n: int, returns: int, suspends: Suspends) -
             if k in suspends.answered
             else prepare_form(mission_id, step.key, k, n, error, previous, returns, awaiting)
         )
-        answer = suspend_flow_run(wait_for_input=build_form(step.form, **spec), key=k, timeout=None)
+        if k in suspends.answers:
+            # Answered in an earlier execution: its stored input, read with the others at the start. Asking Prefect
+            # to suspend again would cost two API calls per earlier step on every resume (a state proposal the
+            # server ignores, then a read of the same input): the twelfth step replayed eleven of them.
+            answer = step.form.load_from_flow_run_input(suspends.answers[k])
+        else:
+            answer = suspend_flow_run(wait_for_input=build_form(step.form, **spec), key=k, timeout=None)
         data = answer.model_dump(mode="json")
         verdict = suspends.recorded.get(k) or submit(mission_id, step.key, k, data, n)
         outcome = Outcome(verdict["outcome"])

@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Days between the retention warning and the erasure, unless they act."
     )
     mail_body_days: int = Field(default=90, ge=1, description="Days after which the body of a sent mail is purged.")
+    warm_launcher: bool = Field(
+        default=True,
+        description="Start flow runs by forking a warm process that has imported Prefect and the flows "
+        "(deployments/warm.py): the pool's command and the workers' warm processes. False: Prefect's own start.",
+    )
+    warm_max_runs: int = Field(default=200, ge=1, description="Runs a warm process forks before replacing itself.")
 
 
 def wave_policy(settings: Settings) -> WavePolicy:
