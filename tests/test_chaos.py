@@ -93,7 +93,7 @@ def test_missions_survive_kills_and_a_whole_stack_restart(pg_prefect_server, pg_
                 victim.kill()
                 victim.start()
                 kills += 1
-                next_kill = time.monotonic() + rng.uniform(2, 8)
+                next_kill = time.monotonic() + rng.uniform(1, 4)
             elif kills >= KILLS and not restarted:  # the whole stack, at once
                 for w in workers:
                     w.kill()

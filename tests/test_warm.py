@@ -88,9 +88,12 @@ def test_client_and_warm_process(sock: str) -> None:
     assert "_Forked" not in forked.stderr  # the fork is not the context of the run's errors
 
 
-def test_stale_code_refused(tmp_path: Path) -> None:
+def test_stale_code_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A client whose code differs from the warm process's is refused (it then starts classically) and the warm
     process is due to replace itself."""
+    import threading
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # as in the warm process (this test process has more)
     server = warm.Server(str(tmp_path / "s.sock"), max_runs=10)
     server.stamp = "avant"
     assert "code installé modifié" in server._refusal({"stamp": "après"}, [0, 1, 2])
