@@ -25,7 +25,7 @@ test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -n 4 --dist loadgroup --durations=15
+	$(PY) -m pytest -n 3 --dist loadgroup --durations=15
 
 ## Everyday work, in under a minute: lint, then the pure rules and the SQLite tests (no Prefect server, no browser).
 test-fast: install-dev
