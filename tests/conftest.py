@@ -241,3 +241,23 @@ def pg_app_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
     get_engine.cache_clear()
     drop_pg_database(url)
+
+
+# xdist hands tests out in collection order: the long ones (minutes spent waiting for crash detection, a stack
+# restart, a browser) go first, so that the short ones fill the other workers around them instead of one long test
+# collected last ending the suite alone. A stable sort: the rest keeps pytest's order (grouped by database).
+LONG_FIRST = (
+    "tests/test_chaos.py",
+    "tests/test_workers.py",
+    "tests/test_warm.py",
+    "tests/test_gateway.py",
+    "tests/test_lifecycle_paths.py",
+    "tests/test_parties.py",
+    "tests/test_legacy_replay.py",
+    "tests/test_prefills.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
