@@ -68,11 +68,12 @@ from sqlalchemy import func, select
 from models import Mission, MissionStatus, OutboxMail, Role
 from models.db import unit_of_work
 from models.org import Coordinator
-from models.settings import get_settings
+from models.settings import VAR, get_settings
 from tasks.runs import LIFECYCLE
 from tasks.steps.base import asked_key
 
 ROOT = Path(__file__).resolve().parent.parent
+FINISHED = "mission terminée : passer au bilan"  # the check-in's decision that --finish chooses
 PORTAL_PATHS = ("annonce", "feuille-de-route", "accord-feuille-de-route", "bilan", "bilan-benevole", "point")
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 
@@ -139,6 +140,20 @@ def personal_token(gateway: str, member: str, maildir: Path, timeout: float = 12
         if not found:
             raise RuntimeError("jeton personnel introuvable dans la page : " + r.text[:500])
         return found.group(1)
+
+
+def kept_token(gateway: str, member: str, maildir: Path) -> str:
+    """A personal token of `member`, kept in var/ (mode 600) between runs: the gateway allows three sign-in links
+    per address per quarter of an hour."""
+    path = VAR / f"stack_check_token.{member}"
+    if path.exists():
+        token = path.read_text().strip()
+        if httpx.get(f"{gateway}/moi", headers={"Authorization": f"Bearer {token}"}).status_code == 200:
+            return token
+    token = personal_token(gateway, member, maildir)
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return token
 
 
 def demo_admin() -> str:
@@ -286,6 +301,9 @@ class Tally:
     portal_refused: list[tuple[str, int, str]] = field(default_factory=list)
     applied: int = 0
     kill: str = ""
+    stalls: Counter[int] = field(default_factory=Counter)  # forms in a row that waited again, no party answering
+    parked: dict[int, str] = field(default_factory=dict)  # missions no longer driven, and why
+    followed: set[int] = field(default_factory=set)  # missions whose check-in as shown went on (--finish)
 
 
 def mission_status(mission_id: int) -> str:
@@ -393,14 +411,19 @@ async def submit_round(client: Any, tally: Tally, args: argparse.Namespace, kill
     moved = 0
     for fr in sorted(await mission_runs(client, [StateType.PAUSED]), key=mission_of):
         mission_id = mission_of(fr)
+        if mission_id in tally.parked:
+            continue
         form = await read_form(client, fr)
         answer, missing = prefilled(form.schema)
         if missing:
             tally.missing_defaults.append((mission_id, form.key, missing))
         before = mission_status(mission_id)
+        finish = args.finish and form.key.startswith("check-in") and mission_id in tally.followed
+        if finish:  # the one change made to a form: this mission's check-in as shown went on already
+            answer["decision"] = FINISHED
         result = await client.resume_flow_run(fr.id, run_input=answer)
         tally.submitted += 1
-        tally.as_prefilled += 1
+        tally.as_prefilled += 0 if finish else 1
         if result.status != SetStateStatus.ACCEPT:
             reason = str(getattr(result.details, "reason", "") or result.status)
             tally.refused.append((mission_id, form.key, reason))
@@ -425,6 +448,9 @@ async def submit_round(client: Any, tally: Tally, args: argparse.Namespace, kill
             refused = "Saisie refusée" in note
             (tally.refused if refused else tally.waits_again).append((mission_id, form.key, note))
             log(f"M{mission_id} « {form.key} » → « {new_key} » (même étape, {after}) : {note}")
+            tally.stalls[mission_id] += 1
+            if tally.stalls[mission_id] >= 2:  # as shown twice, nobody outside answering: it waits for a person
+                tally.parked[mission_id] = f"« {asked_key(form.key)} » tel quel attend : {note}"
             continue
         if st is not None and not st.is_final() and st.type != StateType.PAUSED:
             log(f"M{mission_id} « {form.key} » → état {what} après {args.timeout:.0f} s ({after})")
@@ -432,7 +458,15 @@ async def submit_round(client: Any, tally: Tally, args: argparse.Namespace, kill
             continue
         moved += 1
         tally.moved_on += 1
+        tally.stalls[mission_id] = 0
         log(f"M{mission_id} « {form.key} » ({before}) → « {new_key or what} » ({after})")
+        if form.key.startswith("check-in") and new_key.startswith("check-in") and args.finish:
+            tally.followed.add(mission_id)
+        elif form.key.startswith("check-in") and new_key.startswith("check-in"):
+            # As shown, a check-in goes on to the next one until the roadmap's end date: moved on, and it would
+            # only go on so; the mission is followed no further.
+            tally.parked[mission_id] = f"en cours : « {form.key} » tel quel → « {new_key} » (suivi jusqu'à la fin "
+            tally.parked[mission_id] += "de la feuille de route)"
     return moved
 
 
@@ -462,6 +496,7 @@ def portal_round(tally: Tally, args: argparse.Namespace, used: set[str], open_mi
                     continue
                 answered += 1
                 tally.portal[path[0]] += 1
+                tally.stalls[mission_id] = 0
                 if got.status >= 400:
                     tally.portal_refused.append((url, got.status, got.said))
                 log(f"M{mission_id} portail /{path[0]} ({m.to}) → {got.status} {got.said[:160]}")
@@ -538,13 +573,17 @@ def figures(tally: Tally, args: argparse.Namespace, runs: list[FlowRun]) -> int:
         f"l'outbox : {sum(1 for n in outbox_ids.values() if n > 1)}"
     )
     print(f"Fichiers .eml : {len(mails)}, Message-ID distincts {len(by_id)}, reçus deux fois : {len(twice)}")
+    print(f"Missions laissées où le formulaire tel quel ne peut plus les faire avancer : {len(tally.parked)}")
+    for mission_id, why in sorted(tally.parked.items()):
+        print(f"  M{mission_id} : {why}")
     print(f"Worker tué : {tally.kill or 'non'}")
     print(f"Run et mission en désaccord : {len(wrong)}")
     for w in wrong:
         print("  " + w)
     still_open = [i for i in ids if missions[i].status.is_open]
     print(f"Missions encore ouvertes : {len(still_open)} {still_open}")
-    return 1 if still_open or tally.refused or twice or wrong else 0
+    stuck = [i for i in still_open if i not in tally.parked]
+    return 1 if stuck or tally.refused or twice or wrong else 0
 
 
 def main(argv: list[str]) -> int:
@@ -557,10 +596,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--timeout", type=float, default=180, help="secondes pour qu'un run reparte")
     parser.add_argument("--mail-wait", type=float, default=70, help="secondes d'attente des mails à chaque tour")
+    parser.add_argument(
+        "--finish",
+        action="store_true",
+        help="une fois qu'un point de suivi tel quel a poursuivi la mission, choisir « passer au bilan » au suivant "
+        "(le seul champ changé ; compté à part) pour mener la mission jusqu'à son bilan",
+    )
     parser.add_argument("--kill-worker", action="store_true", help="tuer un worker (SIGKILL) au milieu d'une étape")
     args = parser.parse_args(argv)
     member = args.member or demo_admin()
-    token = personal_token(args.gateway, member, args.maildir)
+    token = kept_token(args.gateway, member, args.maildir)
     log(f"connecté(e) à {args.gateway} comme {member} (jeton personnel)")
     tally = Tally()
     kill: dict[str, Any] = {"stack": stack_process()} if args.kill_worker else {}
@@ -581,6 +626,7 @@ def main(argv: list[str]) -> int:
         for n in range(1, args.rounds + 1):
             runs = run_coro_as_sync(all_runs()) or []
             open_ = {mission_of(r) for r in runs if r.state is not None and not r.state.is_final()}
+            open_ -= set(tally.parked)
             if not open_:
                 break
             log(f"--- tour {n} : {len(open_)} run(s) en cours")
