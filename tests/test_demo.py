@@ -21,6 +21,7 @@ from deployments.demo import data as demo_data
 from models import (
     Application,
     ApplicationStatus,
+    Association,
     AuditEvent,
     Branch,
     FeeRecord,
@@ -32,7 +33,7 @@ from models import (
 )
 from models.db import session_factory
 from models.reference_data import FEE_SCHEDULE, TAXONOMY
-from models.rules import REACHED_AT, MissionStatus, fees_for_budget
+from models.rules import REACHED_AT, MissionStatus, fees_for_budget, values_still_valid
 from tests.conftest import wipe
 
 FORWARD: list[MissionStatus] = [s for s in MissionStatus if s is not MissionStatus.CANCELLED]
@@ -97,6 +98,23 @@ def test_plan_volumes(plan: demo.Plan) -> None:
     assert set(by_branch) == {b.code for b in demo_data.BRANCHES}
     active_flags = [f for f in plan.rows[PriorityFlag] if f["cleared_at"] is None]
     assert 1 <= len(active_flags) <= 40
+
+
+def test_values_checks_are_renewed_at_the_first_meeting_after_they_expired(plan: demo.Plan) -> None:
+    # As the needs analysis does: an association met within a year of its last check keeps it; met later, it is
+    # checked again at that meeting (before: the first meeting's date, so every check of the demo had expired).
+    validated = {a["name"]: a["values_validated_on"] for a in plan.rows[Association]}
+    meetings = sorted(
+        (m["analysed_at"].date(), m["association_id"].key) for m in plan.rows[Mission] if m["analysed_at"] is not None
+    )
+    last: dict[str, date] = {}
+    for met, name in meetings:
+        if not values_still_valid(last.get(name), met):
+            last[name] = met
+        assert values_still_valid(validated[name], met) or validated[name] > met, (name, met)
+    assert validated == {name: last.get(name) for name in validated}
+    valid_today = Counter(values_still_valid(on, demo.DEMO_TODAY) for on in validated.values())
+    assert valid_today[True] >= 10 and valid_today[False] >= 1, valid_today  # the demo shows both cases
 
 
 def test_another_reference_date_still_gives_every_status() -> None:

@@ -19,6 +19,7 @@ from deployments.demo.plan import (
 )
 from models import Association, Availability, Branch, Coordinator, Role, Volunteer, VolunteerCompetence
 from models.rules import MissionStatus as S
+from models.rules import values_still_valid
 
 
 def _slug(text: str) -> str:
@@ -143,10 +144,13 @@ def plan_volunteers(plan: Plan, now: datetime) -> list[Person]:
 
 
 def plan_associations(plan: Plan, missions: list[MissionPlan]) -> None:
-    """Associations; their values were validated at the needs meeting of their first analysed mission."""
+    """Associations; their values were validated at the needs meeting of their first analysed mission, and again
+    at the first one after that check had expired (a year), as the needs analysis does."""
     rng, validated = seeded_rng("associations"), dict[str, date]()
     for m in sorted((m for m in missions if m.reached(S.ANALYSED)), key=lambda m: m.times[S.ANALYSED]):
-        validated.setdefault(m.spec.name, m.times[S.ANALYSED].date())
+        met = m.times[S.ANALYSED].date()
+        if not values_still_valid(validated.get(m.spec.name), met):
+            validated[m.spec.name] = met
     for spec in data.ASSOCIATIONS:
         first, last, _ = _person_name(rng, spec.branch)
         domain = f"{_slug(spec.name)[:40].rstrip('-')}.example"

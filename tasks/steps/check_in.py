@@ -129,10 +129,20 @@ def news(session: Session, mission: Mission, n: int) -> tuple[str, dict[str, Any
 
 
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
-    """Today's date and the roadmap; the parties' news, when they gave some by their links."""
+    """Today's date and the roadmap; the parties' news, when they gave some by their links. Once the roadmap's
+    end date has come, the form as shown passes to the bilan (before, it went on from check-in to check-in)."""
     section, values = news(session, mission, n)
+    today = utcnow().date()
+    defaults: dict[str, Any] = {"held_on": today}
+    ended = session.scalar(select(Roadmap.end_on).where(Roadmap.mission_id == mission.id))
+    if ended is not None and ended <= today:
+        defaults["decision"] = Decision.FINISHED.value
+        section += (
+            f"\n**Fin de la feuille de route** : le {ended:%d/%m/%Y}. Tel quel, ce point passe au bilan ; "
+            f"choisissez « {Decision.CONTINUE.value} » si la mission continue.\n"
+        )
     return Prefill(
-        defaults={"held_on": utcnow().date()},
+        defaults=defaults,
         choices=withdrawal.choices(session, mission),
         section=roadmap_summary(session, mission) + section,
         answered=values,

@@ -178,17 +178,21 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
 def apply(session: Session, mission: Mission, a: NeedsAnalysisForm, ctx: Ctx) -> Outcome:
     """Record the analysed need and its competences; the mission is `analysed`. Kept in progress (the form as
     shown), nothing is written: the form is asked again with what was typed."""
-    if a.decision is Decision.DRAFT:
-        raise StepWaits(
-            f"analyse en cours, gardée le {utcnow():%d/%m/%Y} : complétez-la, puis choisissez « "
-            f"{Decision.VALIDATE.value} » (l'annonce est alors rédigée)."
-        )
     domain = session.scalar(select(Domain).where(Domain.code == label_code(a.domain)))
     codes = [label_code(x) for x in a.competences]
     found = {c.code: c for c in session.scalars(select(Competence).where(Competence.code.in_(codes)))}
     association = mission.association
     valid = values_still_valid(association.values_validated_on, a.meeting_date)
-    refuse_if(check(a, domains=[domain.code] if domain else [], competences=found, values_valid=valid))
+    errors = check(a, domains=[domain.code] if domain else [], competences=found, values_valid=valid)
+    if a.decision is Decision.DRAFT:
+        # Say what validating still needs (the values check to do at this meeting, a domain to choose...), so
+        # that the Passerelle who submitted the form as shown knows what to complete.
+        missing = f" Pour la valider : {' '.join(errors)}" if errors else ""
+        raise StepWaits(
+            f"analyse en cours, gardée le {utcnow():%d/%m/%Y} : complétez-la, puis choisissez « "
+            f"{Decision.VALIDATE.value} » (l'annonce est alors rédigée).{missing}"
+        )
+    refuse_if(errors)
     assert domain is not None
     mission.title = a.title.strip()
     mission.need = a.need.strip()
