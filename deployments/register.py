@@ -57,6 +57,7 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
     from flows.admin import ADMIN_FLOWS, fee_reminders
     from flows.mission_lifecycle import mission_lifecycle
     from flows.monitoring import branch_dashboard, mission_reminders
+    from flows.new_request import new_request
     from flows.outbox import send_mails_flow
     from flows.privacy import privacy_retention
     from flows.recovery import mission_run_cancelled, recover_mission_run, watch_mission_runs
@@ -77,6 +78,12 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
             request_mission,
             "request-mission",
             description="Ouvre une mission pour une association et démarre son suivi.",
+        ),
+        deployment(
+            new_request,
+            "new-request",
+            description="Une demande d'association déposée sur le portail et confirmée : l'antenne l'accepte ou la "
+            "décline. Démarrée par le portail.",
         ),
         deployment(
             regional_report,

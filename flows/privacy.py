@@ -63,7 +63,7 @@ def erase_volunteer_flow(
 def privacy_retention() -> dict[str, Any]:
     """Conservation des données : avertir les bénévoles inactifs depuis 3 ans, effacer ceux restés inactifs après
     l'avertissement, purger le corps des mails envoyés depuis plus de 90 jours et le journal des accès de plus de
-    12 mois."""
+    12 mois, effacer les formulaires publics jamais confirmés."""
     with unit_of_work() as session:
         result = retention_pass(session)
     erased = []
@@ -78,6 +78,7 @@ def privacy_retention() -> dict[str, Any]:
         "erased": len(erased),
         "bodies_purged": result.bodies_purged,
         "access_log_purged": result.access_log_purged,
+        "unconfirmed_purged": result.unconfirmed_purged,
     }
     get_run_logger().info("Conservation : %s", summary)
     return summary

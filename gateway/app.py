@@ -38,7 +38,7 @@ from websockets.typing import Subprotocol
 from models import Coordinator
 from models.db import unit_of_work
 from models.org import ROLE_LABELS, Role
-from models.permissions import Act, Call, classify, may, refusal, run_branch
+from models.permissions import PORTAL_STARTS, Act, Call, classify, may, refusal, run_branch
 from models.settings import check_secrets, get_settings, portal_token
 from portal.pages import form, page
 from tasks import identity
@@ -467,7 +467,13 @@ async def check(who: identity.Member | str, call: Call, body: Any) -> tuple[str,
             label = str(run_input.get("entered_by", ""))
             if label and not await run_in_threadpool(_is_team_label, label):
                 return "", body
-        return "le portail ne fait que répondre aux étapes des associations et des bénévoles.", None
+        if call.act is Act.START and call.deployment_id and await _deployment_name(call.deployment_id) in PORTAL_STARTS:
+            return "", body
+        return (
+            "le portail ne fait que répondre aux étapes des associations et des bénévoles, et déposer les demandes "
+            "confirmées.",
+            None,
+        )
     assert isinstance(who, identity.Member)
     deployment = await _deployment_name(call.deployment_id) if call.deployment_id else ""
     if not may(who.role, call.act, member_branch=who.branch, run_branch=branch, deployment=deployment):

@@ -21,6 +21,7 @@ from models.mission_steps import (
 )
 from models.org import Branch, Coordinator, Role
 from models.outbox import MailStatus, OutboxMail
+from models.public import PublicSubmission, SubmissionKind, SubmissionStatus
 from models.rules import IllegalTransition, MissionStatus
 from models.taxonomy import Competence, Domain
 from models.volunteer import (
@@ -70,12 +71,15 @@ __all__ = [
     "OutboxMail",
     "PartyAnswer",
     "PriorityFlag",
+    "PublicSubmission",
     "Review",
     "Roadmap",
     "RoadmapObjective",
     "Role",
     "Scope",
     "SignInLink",
+    "SubmissionKind",
+    "SubmissionStatus",
     "Volunteer",
     "VolunteerCompetence",
     "VolunteerEvent",

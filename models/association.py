@@ -31,6 +31,8 @@ class Association(Base):
         String(160), unique=True, index=True, default=_name_key, server_default=text("''")
     )
     city: Mapped[str] = mapped_column(String(80), default="")
+    # RNA (`W` + 9 digits) or SIRET (14 digits), as given on the public request form (models/public.py checks it)
+    registration: Mapped[str] = mapped_column(String(14), default="", server_default=text("''"), index=True)
     purpose: Mapped[str] = mapped_column(String(300), default="")
     contact_name: Mapped[str] = mapped_column(String(160))
     contact_email: Mapped[str] = mapped_column(String(254))

@@ -51,6 +51,9 @@ STARTERS: dict[str, frozenset[Role]] = {
     "update-volunteer": frozenset({Role.SUPPORT, Role.ADMIN}),
     "register-association": frozenset({Role.BRANCH_LEAD, Role.SUPPORT, Role.ADMIN}),
 }
+# What the portal (its service token) may start: the run of an association's request once its contact confirmed
+# their address (portal/requests.py); nothing else.
+PORTAL_STARTS = frozenset({"new-request"})
 BRANCH_SCOPED = frozenset({Role.PASSERELLE, Role.BRANCH_LEAD})  # they see and answer their branch's missions
 
 _UUID = r"[0-9a-fA-F-]{36}"

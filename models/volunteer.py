@@ -32,6 +32,14 @@ AVAILABILITY_LABELS = {
 
 LEVEL_LABELS = {1: "notions", 2: "confirmé", 3: "expert"}
 
+# When a volunteer can give time (the public sign-up's choices), key → French label.
+TIME_SLOTS = {
+    "semaine": "en semaine, en journée",
+    "soirs": "en soirée",
+    "week-ends": "le week-end",
+    "distance": "à distance",
+}
+
 
 def _name_key(context: DefaultExecutionContext) -> str:
     row = context.get_current_parameters()
@@ -58,6 +66,8 @@ class Volunteer(Base):
     consent_national: Mapped[bool] = mapped_column(default=False)
     is_relay: Mapped[bool] = mapped_column(default=False)
     availability: Mapped[Availability] = mapped_column(str_enum(Availability), default=Availability.AVAILABLE)
+    # when they can give time, comma-separated TIME_SLOTS keys (`semaine,soirs,distance`); empty: not said
+    time_slots: Mapped[str] = mapped_column(String(80), default="", server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
     links_revoked_at: Mapped[datetime | None]  # links signed before it no longer work (tasks/links.revoke)

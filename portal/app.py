@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from portal import associations, parties, volunteers
+from portal import associations, parties, public, requests, volunteers
 from portal.pages import BODY_MAX, page
 
 log = logging.getLogger("passerelles.portal")
@@ -69,6 +69,8 @@ def home() -> HTMLResponse:
 # --- Volunteers: apply ----------------------------------------------------------------------------
 
 
+app.include_router(public.router)
+app.include_router(requests.router)
 app.include_router(volunteers.router)
 app.include_router(parties.router)
 app.include_router(associations.router)  # last: its `/{purpose}/{token}` would catch the volunteers' pages

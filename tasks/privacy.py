@@ -37,7 +37,7 @@ from models import (
 )
 from models.base import utcnow
 from models.settings import get_settings
-from tasks import identity, notices
+from tasks import confirmations, identity, notices
 from tasks.lookups import find_volunteer
 from tasks.refusals import StepRefused
 
@@ -235,6 +235,7 @@ class Retention:
     to_erase: list[int] = field(default_factory=list)
     bodies_purged: int = 0
     access_log_purged: int = 0
+    unconfirmed_purged: int = 0  # public forms never confirmed, past their link's expiry (tasks/confirmations.py)
 
 
 def retention_pass(session: Session, *, now: datetime | None = None) -> Retention:
@@ -272,5 +273,6 @@ def retention_pass(session: Session, *, now: datetime | None = None) -> Retentio
     )
     result.bodies_purged = purged.rowcount  # type: ignore[attr-defined]
     result.access_log_purged = identity.purge_access_log(session, now)
+    result.unconfirmed_purged = confirmations.purge_unconfirmed(session, now)
     identity.forget_sent_links(session)
     return result

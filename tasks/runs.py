@@ -27,6 +27,8 @@ from tasks.steps.base import asked_key
 
 LIFECYCLE = "mission-lifecycle"  # the flow's name and its deployment's
 LIFECYCLE_DEPLOYMENT = f"{LIFECYCLE}/{LIFECYCLE}"
+NEW_REQUEST = "new-request"  # an association's confirmed request, waiting for the branch (flows/new_request.py)
+NEW_REQUEST_DEPLOYMENT = f"{NEW_REQUEST}/{NEW_REQUEST}"
 FINISHED, CANCELLED = "Terminée", "Annulée"  # the names of a mission run's end states (type COMPLETED)
 END_NAMES = frozenset({FINISHED, CANCELLED})
 
@@ -70,6 +72,23 @@ def start_run(mission_id: int) -> str:
         idempotency_key=f"{get_settings().instance}:mission-{mission_id}",
         flow_run_name=name,
         tags=tags,
+        timeout=0,
+        as_subflow=False,
+    )
+    return str(run.id)  # type: ignore[union-attr]
+
+
+def start_request_run(request_id: int, branch_code: str, reference: str) -> str:
+    """Start (once: the request id is the idempotency key) the run where a confirmed request waits for the branch's
+    decision; its id. Tagged with the branch, so its members see and answer it (models/permissions.py)."""
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(
+        NEW_REQUEST_DEPLOYMENT,
+        parameters={"request_id": request_id},
+        idempotency_key=f"{get_settings().instance}:request-{request_id}",
+        flow_run_name=f"demande-{reference}",
+        tags=[f"antenne:{branch_code}", "demande"],
         timeout=0,
         as_subflow=False,
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from models import Association, Branch, Coordinator, FeeKind, FeeRecord, Mission, Volunteer
+from models import Association, Branch, Coordinator, FeeKind, FeeRecord, Mission, PublicSubmission, Volunteer
 from models.rules import MissionStatus, Waiting
 from tasks.compose import compose
 
@@ -54,6 +54,15 @@ overdue_step = {
     "days": 20,
     "action": "relancer l'association",
     "url": "http://ui/runs/flow-run/1",
+}
+
+request = PublicSubmission(id=7)
+request_payload = {
+    "association": "Les Amis du Jardin",
+    "city": "Colmar",
+    "contact_name": "Lucie Roth",
+    "domain_name": "Communication",
+    "description": "Un plan de communication pour nos 20 ans.",
 }
 
 CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
@@ -319,6 +328,30 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
         "Votre désistement de la mission",
         "Bonjour Alice,",
         ["bien noté votre désistement", "Les Restos du Quartier", "claire.muller@pc.example"],
+    ),
+    "confirm_address": (
+        {"form_kind": "demande", "url": "http://portail/confirmation/x", "hours": 48, "name": "Paul Weber"},
+        "Confirmez votre demande de mission",
+        "Bonjour Paul Weber,",
+        ["http://portail/confirmation/x", "une seule fois et pendant 48 heures", "rien n'est enregistré"],
+    ),
+    "new_request": (
+        {"lead": lead, "request": request, "p": request_payload, "run_url": "http://ui/runs/flow-run/9"},
+        "Nouvelle demande D-0007 : Les Amis du Jardin",
+        "Bonjour Jean,",
+        ["Les Amis du Jardin (Colmar)", "a confirmé son adresse", "http://ui/runs/flow-run/9"],
+    ),
+    "request_accepted": (
+        {"request": request, "p": request_payload, "mission": mission, "coordinator": coordinator},
+        "[STR-2026-014] Votre demande de mission est acceptée",
+        "Bonjour Lucie Roth,",
+        ["La mission porte la référence STR-2026-014", "Claire Muller la suit", "claire.muller@pc.example"],
+    ),
+    "request_declined": (
+        {"request": request, "p": request_payload, "reason": "Hors de notre champ d'action."},
+        "Votre demande de mission D-0007",
+        "Bonjour Lucie Roth,",
+        ["pour cette raison : Hors de notre champ d'action."],
     ),
     "waiting": (
         {
