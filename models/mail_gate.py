@@ -6,7 +6,7 @@
 - An archived volunteer gets only what the law asks of us: the notice before their data is erased (RGPD, articles
   5-1-e and 12-14: information on the retention of their data, with the way to keep it). Nothing about missions:
   an archived volunteer is out of the process (`passerelles volunteer archive` promises « il ne reçoit plus rien »).
-- An annonce also needs the volunteer's consent to annonces.
+- An annonce, and a Passerelle's personal invitation to apply, also need the volunteer's consent to annonces.
 - Everything else (selection, introduction, in reserve, search closed, withdrawal, mission completed or
   cancelled) goes to an active volunteer about a mission they applied to.
 """
@@ -26,6 +26,7 @@ class MailNeed(StrEnum):
 
 VOLUNTEER_MAILS: dict[str, MailNeed] = {
     "annonce": MailNeed.ANNOUNCEMENT,
+    "invitation": MailNeed.ANNOUNCEMENT,  # a Passerelle's personal invitation to apply: an offer of a mission too
     "selected": MailNeed.MISSION,
     "introduction_volunteer": MailNeed.MISSION,
     "reserve": MailNeed.MISSION,

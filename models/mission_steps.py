@@ -50,6 +50,7 @@ class Channel(StrEnum):
     PHONE = "phone"
     RELAY = "relay"
     LINK = "link"  # the volunteer's own « Je suis intéressé(e) » link (portal)
+    INVITATION = "invitation"  # the link of a personal invitation the Passerelle sent (tasks/invitations.py)
 
 
 CHANNEL_LABELS = {
@@ -61,6 +62,7 @@ CHANNEL_LABELS = {
     Channel.PHONE: "téléphone",
     Channel.RELAY: "par un relais",
     Channel.LINK: "lien de l'annonce",
+    Channel.INVITATION: "invitation",
 }
 
 
@@ -110,6 +112,21 @@ class Application(Base):
     wants_other_mission: Mapped[bool] = mapped_column(default=False)
     applied_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
+
+
+class Invitation(Base):
+    """A suggested volunteer the Passerelle invited to apply, mailed once: their application by the link counts
+    as channel « invitation »."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (UniqueConstraint("mission_id", "volunteer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("mission.id", ondelete="CASCADE"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteer.id"), index=True)
+    step_key: Mapped[str] = mapped_column(String(80))  # the applications round that sent it
+    invited_by: Mapped[str] = mapped_column(String(160), default="")
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Roadmap(Base):

@@ -37,6 +37,7 @@ from models.db import unit_of_work
 from models.volunteer import AVAILABILITY_LABELS, LEVEL_LABELS
 from tasks import notices, parties
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
+from tasks.invitations import was_invited
 from tasks.matching import rank_applicants
 from tasks.missions import OPEN_TO_APPLICATIONS, record_application
 from tasks.refusals import PersonRefused, StepRefused, TextRefused
@@ -127,8 +128,8 @@ def application_of(session: Session, volunteer_id: int, mission_id: int) -> Appl
 
 
 def apply(session: Session, volunteer_id: object, mission_id: object, message: str) -> bool:
-    """Record the volunteer's application by link (channel `link`), rank it, tell the Passerelle; False when it was
-    already recorded (nothing is written again)."""
+    """Record the volunteer's application by link (channel `link`; `invitation` when the Passerelle invited them),
+    rank it, tell the Passerelle; False when it was already recorded (nothing is written again)."""
     v, m = volunteer(session, volunteer_id), mission(session, mission_id)
     if application_of(session, v.id, m.id) is not None:
         return False
@@ -136,7 +137,8 @@ def apply(session: Session, volunteer_id: object, mission_id: object, message: s
     if m.status not in OPEN_TO_APPLICATIONS:
         raise StepRefused(f"La mission {m.reference} n'est plus ouverte aux candidatures ({m.status.label.lower()}).")
     m = session.get(Mission, m.id, with_for_update=True) or m  # one application per volunteer, even clicked twice
-    _, new = record_application(session, m, v, channel=Channel.LINK, message=text)
+    channel = Channel.INVITATION if was_invited(session, m.id, v.id) else Channel.LINK
+    _, new = record_application(session, m, v, channel=channel, message=text)
     if not new:
         return False
     session.flush()

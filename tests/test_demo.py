@@ -138,6 +138,7 @@ def test_seed_twice_adds_nothing_and_gives_the_same_counts(seeded: Seeded, plan:
         "member_session",
         "access_log",
         "erasure_record",
+        "invitation",
     )
     assert all(first[t] > 0 for t in first if t not in runtime)
     assert demo.seed(seeded.session) == first

@@ -287,6 +287,26 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
         "Bonjour Alice,",
         ["votre candidature reste en réserve", "prioritaire dans le domaine « Web et numérique »"],
     ),
+    "invitation": (
+        {
+            "mission": mission,
+            "volunteer": volunteer,
+            "branch": branch,
+            "coordinator": coordinator,
+            "text": "RECHERCHE BÉNÉVOLE : site",
+            "apply_url": "http://portail/candidature/T1",
+            "preferences_url": "http://portail/p/T2",
+            "unsubscribe_url": "http://portail/desinscription/T3",
+        },
+        "[STR-2026-014] Claire vous invite à candidater : Refonte du site internet",
+        "Bonjour Alice,",
+        [
+            "Claire Muller, Passerelle de l'antenne de Strasbourg",
+            "RECHERCHE BÉNÉVOLE : site",
+            "Dites-le en un clic : http://portail/candidature/T1",
+            "Ne plus recevoir nos annonces : http://portail/desinscription/T3",
+        ],
+    ),
     "reminder": (
         {**overdue_step, "name": "Claire"},
         "Rappel : Validation de l'annonce en attente depuis 20 jours",

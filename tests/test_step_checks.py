@@ -91,7 +91,7 @@ def test_applications_parse_and_checks() -> None:
         "Aucune candidature n'est enregistrée : impossible de passer à la sélection."
     ]
     errors = apps.check(form, not_found=["Bénévole inconnu : « V-9 »."], applications=3, **branch)
-    assert errors[-1] == "Aucune candidature de ce formulaire n'a été enregistrée."
+    assert errors[-1] == "Aucune candidature ni invitation de ce formulaire n'a été enregistrée."
     widen = apps.ApplicationsForm(decision=apps.Decision.WIDEN)
     assert apps.check(widen, not_found=[], applications=0, **branch) == []
     assert "L'annonce est déjà diffusée au niveau national." in apps.check(

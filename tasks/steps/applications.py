@@ -1,5 +1,6 @@
 """Step 4, applications: the Passerelle records the applications that came by mail or phone, then waits, sends the
-next diffusion wave now, widens the diffusion nationally, stops the scheduled waves, or moves on to the selection.
+next diffusion wave now, widens the diffusion nationally, stops the scheduled waves, or moves on to the selection;
+she may invite suggested volunteers who have not applied (tasks/invitations.py: a personal mail with their link).
 Each visit of the form is a round (`applications-<n>`). When a wave is due, the `diffusion-waves` deployment
 answers this form itself (« Saisi par » : `SCHEDULER`), as the Passerelle would to send the next wave."""
 
@@ -18,6 +19,7 @@ from models.base import utcnow
 from models.matching import Score
 from models.mission_steps import CHANNEL_LABELS
 from models.waves import Wave, next_wave
+from tasks import invitations
 from tasks.lookups import find_volunteer
 from tasks.matching import rank_applicants, suggest
 from tasks.missions import record_application
@@ -60,6 +62,12 @@ class ApplicationsForm(RunInput):
         description="Une par ligne : le numéro du bénévole (V-0042) ou son e-mail, si besoin « via V-0012 » (le "
         "relais par qui il a connu l'annonce), puis si besoin « : message ».",
     )
+    invite: list[str] = Field(
+        default_factory=list,
+        title="Bénévoles à inviter",
+        description="Parmi les bénévoles suggérés (qui n'ont pas encore candidaté) : chacun reçoit un mail personnel "
+        "avec son lien pour candidater en un clic. Personne n'est invité deux fois.",
+    )
     decision: Decision = Field(default=Decision.WAIT, title="Suite", description="Ce que vous décidez maintenant.")
     cancel_reason: str = reason_field()
     entered_by: str = entered_by_field()
@@ -95,10 +103,13 @@ def check(
                 else " : pour aller au-delà de l'antenne, choisissez « élargir la diffusion au national »."
             )
         )
-    if entered_by(a.entered_by) == SCHEDULER and (a.decision is not Decision.NEXT_WAVE or parse(a.applications)):
+    invites = [x for x in a.invite if x.strip()]
+    if entered_by(a.entered_by) == SCHEDULER and (
+        a.decision is not Decision.NEXT_WAVE or parse(a.applications) or invites
+    ):
         errors.append(f"« {SCHEDULER} » n'envoie que la vague suivante : choisissez votre nom dans « Saisi par ».")
     if errors:
-        return [*errors, "Aucune candidature de ce formulaire n'a été enregistrée."]
+        return [*errors, "Aucune candidature ni invitation de ce formulaire n'a été enregistrée."]
     if a.decision is Decision.SELECT and not applications:
         return ["Aucune candidature n'est enregistrée : impossible de passer à la sélection."]
     return []
@@ -127,9 +138,15 @@ def apply(session: Session, mission: Mission, a: ApplicationsForm, ctx: Ctx) -> 
     )
     following = next_wave(mission.wave, mission.scope is Scope.NATIONAL)
     applications = len(found) + bool(existing)
-    refuse_if(check(a, not_found=not_found, reached=mission.wave, following=following, applications=applications))
+    typed = {v.id for v, _, _ in found}
+    guests, barred = invitations.invitable(session, mission, a.invite)
+    barred += [f"{v.label} est à la fois saisi(e) comme candidat(e) et invité(e)." for v in guests if v.id in typed]
+    refuse_if(
+        check(a, not_found=not_found + barred, reached=mission.wave, following=following, applications=applications)
+    )
     for volunteer, message, relay in found:
         record_application(session, mission, volunteer, channel=Channel.FORM, message=message, relayed_by=relay)
+    invitations.invite(session, mission, guests, step_key=ctx.key, actor=ctx.actor)
     rank_applicants(session, mission)
     if a.decision is Decision.SELECT:
         return Outcome.SELECT
@@ -171,17 +188,27 @@ def applicants_table(session: Session, mission: Mission) -> str:
     return "\n### Candidats classés\n\n" + "\n".join(lines) + "\n"
 
 
-def _suggestions(session: Session, mission: Mission) -> str:
+def _suggestions(session: Session, mission: Mission) -> tuple[str, list[str]]:
+    """The suggested volunteers as a section (whether each was invited already), and as the choices of « invite »."""
     scores = suggest(session, mission)
     if not scores:
-        return ""
+        return "", []
     people = _people(session, scores)
-    rows = [f"| {people[s.volunteer_id].label} | {s.total:g} | {people[s.volunteer_id].email} |" for s in scores]
-    return (
-        "\n### Bénévoles à solliciter (n'ont pas encore candidaté)\n\n| Bénévole | Score | E-mail |\n|---|---|---|\n"
-        + "\n".join(rows)
-        + "\n"
+    invited = {s.volunteer_id for s in scores if invitations.was_invited(session, mission.id, s.volunteer_id)}
+    rows = [
+        f"| {people[s.volunteer_id].label} | {s.total:g} | {people[s.volunteer_id].email} | "
+        f"{'oui' if s.volunteer_id in invited else 'non'} |"
+        for s in scores
+    ]
+    section = (
+        "\n### Bénévoles à solliciter (n'ont pas encore candidaté)\n\n"
+        "Pour inviter l'un d'eux à candidater, choisissez-le dans « Bénévoles à inviter ».\n\n"
+        "| Bénévole | Score | E-mail | Invité(e) |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
+    choices = [
+        invitations.choice_label(people[s.volunteer_id], s.total) for s in scores if s.volunteer_id not in invited
+    ]
+    return section, choices
 
 
 def prefill(session: Session, mission: Mission, n: int) -> Prefill:
@@ -193,9 +220,11 @@ def prefill(session: Session, mission: Mission, n: int) -> Prefill:
         .where(Application.mission_id == mission.id, Application.status == ApplicationStatus.RECEIVED)
     )
     enough = (received or 0) >= mission.volunteers_needed
+    section, choices = _suggestions(session, mission)
     return Prefill(
-        section=applicants_table(session, mission) + _suggestions(session, mission),
+        section=applicants_table(session, mission) + section,
         defaults={"decision": Decision.SELECT.value} if enough else {},  # as shown: on to the selection
+        choices={"invite": choices},  # nobody invited by default
     )
 
 
