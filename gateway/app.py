@@ -27,6 +27,7 @@ import websockets
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from joserfc.errors import JoseError
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -293,6 +294,9 @@ async def signin_use(request: Request) -> Response:
     return _signed_in(secret, fields.get("suite", "/"))
 
 
+OIDC_DOWN = "Le service de connexion de l'association ne répond pas : réessayez dans un moment, ou demandez un lien."
+
+
 def oidc() -> Any:
     """The OpenID Connect client of the configured issuer (discovery document), or None without one."""
     settings = get_settings()
@@ -317,7 +321,11 @@ async def oidc_start(request: Request, suite: str = "/") -> Response:
     if client is None:
         return page("Action impossible", ["La connexion par le compte de l'association n'est pas configurée."], 404)
     request.session["suite"] = _safe_next(suite)
-    return cast(Response, await client.authorize_redirect(request, f"{public_origin()}/connexion/oidc/retour"))
+    try:
+        return cast(Response, await client.authorize_redirect(request, f"{public_origin()}/connexion/oidc/retour"))
+    except httpx.HTTPError as exc:  # the issuer's discovery document unreachable
+        log.warning("OIDC: the issuer does not answer: %s", exc)
+        return _signin_page(error=OIDC_DOWN, status=502)
 
 
 @app.get("/connexion/oidc/retour")
@@ -327,9 +335,12 @@ async def oidc_back(request: Request) -> Response:
         return page("Action impossible", ["La connexion par le compte de l'association n'est pas configurée."], 404)
     try:
         token = await client.authorize_access_token(request)
-    except OAuthError as exc:
+    except (OAuthError, JoseError) as exc:  # state, code, or the id_token's signature, issuer, audience, nonce, expiry
         await run_in_threadpool(_log, "?", "signin_failed", ip=ip, detail=f"OIDC : {exc.error}")
         return _signin_page(error="La connexion par le compte de l'association a échoué : réessayez.", status=400)
+    except httpx.HTTPError as exc:
+        log.warning("OIDC: the issuer does not answer: %s", exc)
+        return _signin_page(error=OIDC_DOWN, status=502)
     claims = token.get("userinfo") or {}
     email = str(claims.get("email", "")).lower()
 
