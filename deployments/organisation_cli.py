@@ -82,7 +82,7 @@ def branch(argv: list[str]) -> int:
 
 
 def team(argv: list[str]) -> int:
-    """`passerelles team add|update|deactivate|reactivate|list`."""
+    """`passerelles team add|update|deactivate|reactivate|digest|list`."""
     from models.org import ROLE_LABELS
     from tasks import organisation as org
 
@@ -103,6 +103,11 @@ def team(argv: list[str]) -> int:
     off.add_argument("--confier-a", default="", help="Passerelle qui reprend ses missions ouvertes")
     on = sub.add_parser("reactivate", help="réactive un membre")
     on.add_argument("membre")
+    digest = sub.add_parser("digest", help="active ou coupe le récapitulatif quotidien d'un membre (mail du matin)")
+    digest.add_argument("membre", help="e-mail ou numéro (C-12)")
+    choice = digest.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--oui", dest="digest", action="store_true", help="le recevoir")
+    choice.add_argument("--non", dest="digest", action="store_false", help="ne plus le recevoir")
     ls = sub.add_parser("list", help="liste l'équipe")
     ls.add_argument("--antenne", default="")
     args = parser.parse_args(argv)
@@ -120,6 +125,8 @@ def team(argv: list[str]) -> int:
         if args.action == "update":
             role = org.parse_role(args.role) if args.role else None
             return actions.update_member(session, args.membre, role=role, branch=args.antenne)
+        if args.action == "digest":
+            return actions.set_member_digest(session, args.membre, on=args.digest, actor=cli_actor())
         if args.action in ("deactivate", "reactivate"):
             return actions.set_member_active(
                 session,
@@ -145,7 +152,7 @@ def _team_table(session: Any, branch: str) -> str:
         query = query.where(Coordinator.branch_id == org.find_branch(session, branch).id)
     rows = []
     for c in session.scalars(query):
-        state = "" if c.active else " (désactivé(e))"
+        state = ("" if c.active else " (désactivé(e))") + (" · récapitulatif quotidien" if c.daily_digest else "")
         home = c.branch.code if c.branch else "national"
         rows.append(f"C-{c.id:<4} {home:<8} {ROLE_LABELS[c.role]:<32} {c.full_name} <{c.email}>{state}")
     return "\n".join(rows) or "Personne dans l'équipe : passerelles team add …"

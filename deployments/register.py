@@ -56,7 +56,7 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
     """Every deployment of passerelles (French descriptions: admins read them in the UI)."""
     from flows.admin import ADMIN_FLOWS, fee_reminders
     from flows.mission_lifecycle import mission_lifecycle
-    from flows.monitoring import branch_dashboard, mission_reminders
+    from flows.monitoring import branch_dashboard, daily_digest, mission_reminders
     from flows.new_request import new_request
     from flows.outbox import send_mails_flow
     from flows.privacy import privacy_retention
@@ -92,6 +92,7 @@ def deployments(silence: timedelta = SILENCE) -> list[RunnerDeployment]:
         ),
         deployment(branch_dashboard, "branch-dashboard", interval=timedelta(hours=1)),
         deployment(mission_reminders, "mission-reminders", schedule=Cron("0 8 * * *", timezone="Europe/Paris")),
+        deployment(daily_digest, "daily-digest", schedule=Cron("30 7 * * *", timezone="Europe/Paris")),
         # No concurrency limit: a killed run would hold its slot for minutes; rows are claimed one by one
         # (FOR UPDATE SKIP LOCKED), so two sending runs at once send nothing twice.
         deployment(send_mails_flow, "send-mails", interval=timedelta(minutes=1)),

@@ -1,4 +1,5 @@
-"""Scheduled follow-up of open missions: the branch dashboards, and the reminders of overdue steps."""
+"""Scheduled follow-up of open missions: the branch dashboards, the reminders of overdue steps, and each team
+member's morning digest."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from tasks.digest import send_digests
 from tasks.monitoring import publish_dashboards, send_reminders
 
 
@@ -21,4 +23,13 @@ def mission_reminders() -> dict[str, Any]:
     result = send_reminders()
     for error in result["errors"]:
         get_run_logger().error("Rappel impossible : %s", error)
+    return result
+
+
+@flow(name="daily-digest", description="Récapitulatif du matin à chaque membre de l'équipe : ce qui l'attend.")
+def daily_digest() -> dict[str, Any]:
+    """Queue the morning digest of every member who wants it (nothing when there is nothing to do; once a day)."""
+    result = send_digests()
+    for error in result["errors"]:
+        get_run_logger().error("Récapitulatif impossible : %s", error)
     return result

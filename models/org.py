@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
@@ -43,6 +44,15 @@ class Branch(Base):
     coordinators: Mapped[list[Coordinator]] = relationship(back_populates="branch", lazy="raise")
 
 
+def digest_by_default(role: object) -> bool:
+    """Whether a new member gets the daily digest (tasks/digest.py) unless they turn it off: Passerelles do."""
+    return str(role) == Role.PASSERELLE.value
+
+
+def _digest_default(context: Any) -> bool:
+    return digest_by_default(context.get_current_parameters().get("role"))
+
+
 class Coordinator(Base):
     """A person of P&C who uses the system: a Passerelle, a branch lead, the support team, an admin."""
 
@@ -55,6 +65,8 @@ class Coordinator(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[Role] = mapped_column(str_enum(Role))
     active: Mapped[bool] = mapped_column(default=True)
+    # The morning digest of what waits for them (tasks/digest.py): on by default for Passerelles
+    daily_digest: Mapped[bool] = mapped_column(default=_digest_default, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     branch: Mapped[Branch | None] = relationship(back_populates="coordinators")

@@ -75,6 +75,16 @@ def update_member(session: Session, member: str, *, role: Role | None, branch: s
     return Done(f"C-{c.id} {c.full_name} : {ROLE_LABELS[c.role]}{where}.")
 
 
+def set_member_digest(session: Session, member: str, *, on: bool, actor: str) -> Done:
+    """Turn a member's daily digest on or off: the member themself, or an admin."""
+    _, who = identity.resolve_actor(session, actor)
+    c = organisation.set_digest(session, member, on=on)
+    if who is not None and who.id != c.id:
+        identity.require_role(who, Role.ADMIN, what="changer le récapitulatif quotidien d'un autre membre")
+    state = "recevra" if on else "ne recevra plus"
+    return Done(f"C-{c.id} {c.full_name} {state} le récapitulatif quotidien de ce qui l'attend.")
+
+
 def set_member_active(session: Session, member: str, *, active: bool, reassign_to: str, actor: str) -> Done:
     """Deactivate a team member who leaves (their open missions go to `reassign_to`; their sessions and tokens end
     at once), or reactivate them."""

@@ -153,6 +153,13 @@ def change_coordinator(session: Session, ref: str, *, role: Role | None = None, 
     return coordinator
 
 
+def set_digest(session: Session, ref: str, *, on: bool) -> Coordinator:
+    """Turn a team member's daily digest on or off (tasks/digest.py)."""
+    coordinator = _any_coordinator(session, ref)
+    coordinator.daily_digest = on
+    return coordinator
+
+
 def set_active(session: Session, ref: str, *, active: bool, reassign_to: str = "", actor: str) -> list[Mission]:
     """Deactivate (a leaving member: their open missions go to `reassign_to`) or reactivate a team member.
     Returns the missions reassigned."""

@@ -110,6 +110,31 @@ def pause_key(flow_run_id: str) -> str:
     return (state.state_details.pause_key or "") if state is not None and state.is_paused() else ""
 
 
+def paused_runs(flow_run_ids: list[str]) -> dict[str, str]:
+    """Of these runs, those suspended at a form: run id -> the form's key (one API call per 200 runs)."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    found: dict[str, str] = {}
+    with get_client(sync_client=True) as client:
+        for i in range(0, len(flow_run_ids), 200):
+            ids = [UUID(x) for x in flow_run_ids[i : i + 200]]
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    id=FlowRunFilterId(any_=ids),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
+                ),
+                limit=200,
+            )
+            found.update({str(r.id): r.state.state_details.pause_key or "" for r in runs if r.state is not None})
+    return found
+
+
 def waiting_form(flow_run_id: str, key: str, *, exact: bool = False) -> dict[str, Any] | None:
     """The JSON schema of the form the run waits at, if it waits at `key` (or at any attempt of it)."""
     from prefect.input.run_input import keyset_from_paused_state

@@ -3,7 +3,7 @@ nothing left unrendered (the environment is StrictUndefined: a missing value fai
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from models import Association, Branch, Coordinator, FeeKind, FeeRecord, Mission, PublicSubmission, Volunteer
+from models.digest import Digest, NewApplication, NewRequest, Unanswered, WaitingStep
 from models.rules import MissionStatus, Waiting
 from tasks.compose import compose
 
@@ -286,6 +287,31 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
         "Votre candidature : en réserve",
         "Bonjour Alice,",
         ["votre candidature reste en réserve", "prioritaire dans le domaine « Web et numérique »"],
+    ),
+    "digest": (
+        {
+            "member": coordinator,
+            "day": date(2026, 12, 8),
+            "waiting_url": "http://ui/runs?state=Suspended",
+            "d": Digest(
+                waiting=(
+                    WaitingStep("STR-2026-014", "Les Restos", "Candidatures", date(2026, 12, 1), "http://ui/r/1"),
+                ),
+                requests=(NewRequest("STR-2026-015", "Les Restos", "Site", datetime(2026, 12, 7, 9, tzinfo=UTC)),),
+                applications=(
+                    NewApplication("STR-2026-014", "Alice Martin", "invitation", datetime(2026, 12, 7, tzinfo=UTC)),
+                ),
+                unanswered=(Unanswered("STR-2026-013", "Paul Weber", "votre bilan de la mission", date(2026, 12, 2)),),
+            ),
+        },
+        "À traiter aujourd'hui : 4 point(s) — 8 décembre 2026",
+        "Bonjour Claire,",
+        [
+            "- STR-2026-014 (Les Restos) : Candidatures, depuis le 1 décembre 2026 — http://ui/r/1",
+            "- STR-2026-015 : « Site » (Les Restos)",
+            "- STR-2026-014 : Alice Martin (invitation)",
+            "- STR-2026-013 : Paul Weber, votre bilan de la mission, envoyé le 2 décembre 2026",
+        ],
     ),
     "invitation": (
         {

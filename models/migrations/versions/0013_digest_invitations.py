@@ -1,4 +1,5 @@
-"""Ways in from outside (issue 23): the invitations a Passerelle sends to suggested volunteers
+"""Ways in from outside (issue 23): the invitations a Passerelle sends to suggested volunteers; the daily digest
+of each team member (on for Passerelles)
 
 Revision ID: 0013
 Revises: 0011
@@ -29,7 +30,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_invitation_mission_id", "invitation", ["mission_id"])
     op.create_index("ix_invitation_volunteer_id", "invitation", ["volunteer_id"])
+    op.add_column("coordinator", sa.Column("daily_digest", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.execute("UPDATE coordinator SET daily_digest = true WHERE role = 'passerelle'")
 
 
 def downgrade() -> None:
+    op.drop_column("coordinator", "daily_digest")
     op.drop_table("invitation")
