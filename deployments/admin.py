@@ -3,19 +3,19 @@ importing volunteers."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from deployments.arguments import Parser
 from models.db import upgrade
 from models.settings import get_settings
 
 
 def db_upgrade(argv: list[str]) -> int:
     """`passerelles db-upgrade`: migrate the configured database to the latest schema."""
-    argparse.ArgumentParser(prog="passerelles db-upgrade", description="Met le schéma à jour.").parse_args(argv)
+    Parser(prog="passerelles db-upgrade", description="Met le schéma à jour.").parse_args(argv)
     upgrade()
     print(f"Base à jour : {_shown_url()}")
     return 0
@@ -23,7 +23,7 @@ def db_upgrade(argv: list[str]) -> int:
 
 def init(argv: list[str]) -> int:
     """`passerelles init`: a real installation, with no demo data: schema, reference data, Prefect registration."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="passerelles init",
         description="Prépare une installation : schéma de la base, taxonomie des compétences et barème des "
         "cotisations, puis pool de workers, déploiements et automatisations sur le serveur Prefect.",
@@ -66,7 +66,7 @@ def _shown_url() -> str:
 
 def start_mission(argv: list[str]) -> int:
     """`passerelles start-mission`: open a mission for an association and start its lifecycle run."""
-    parser = argparse.ArgumentParser(prog="passerelles start-mission", description="Ouvre une mission et la suit.")
+    parser = Parser(prog="passerelles start-mission", description="Ouvre une mission et la suit.")
     parser.add_argument("--association", required=True, help="nom exact de l'association")
     parser.add_argument("--passerelle", required=True, help="e-mail ou numéro (C-12) de la Passerelle")
     parser.add_argument("--titre", required=True, help="intitulé de la mission")
@@ -87,7 +87,7 @@ def start_mission(argv: list[str]) -> int:
 
 def apply(argv: list[str]) -> int:
     """`passerelles apply REF BENEVOLE`: record the application of a volunteer who answered by mail."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="passerelles apply", description="Enregistre la candidature d'un bénévole (une seule par mission)."
     )
     parser.add_argument("reference", help="référence de la mission, par exemple STR-2026-014")
@@ -132,9 +132,7 @@ def import_volunteers_command(argv: list[str]) -> int:
     from tasks.volunteer_csv import ImportRefused
     from tasks.volunteer_import import import_volunteers, write_rejects
 
-    parser = argparse.ArgumentParser(
-        prog="passerelles import-volunteers", description="Importe des bénévoles depuis un fichier CSV."
-    )
+    parser = Parser(prog="passerelles import-volunteers", description="Importe des bénévoles depuis un fichier CSV.")
     parser.add_argument("fichier", type=Path, help="fichier CSV (séparateur ; ou ,)")
     parser.add_argument("--antenne", help="code de l'antenne des lignes sans colonne antenne (ex. STR)")
     parser.add_argument("--encodage", default="utf-8", help="encodage du fichier (défaut utf-8 ; Excel : cp1252)")

@@ -8,13 +8,13 @@ recorded as « système (ligne de commande sur le serveur) ».
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import os
 import sys
 from datetime import datetime
 from pathlib import Path
 
+from deployments.arguments import Parser
 from models.db import unit_of_work
 from models.permissions import SYSTEM_CLI
 from models.settings import get_settings
@@ -51,7 +51,7 @@ def cli_actor() -> str:
 
 def login(argv: list[str]) -> int:
     """Keep a personal token for the next commands."""
-    parser = argparse.ArgumentParser(prog="passerelles login", description="Agit sous votre nom en ligne de commande.")
+    parser = Parser(prog="passerelles login", description="Agit sous votre nom en ligne de commande.")
     parser.add_argument("--jeton", help="le jeton affiché après le lien de connexion (sinon demandé)")
     args = parser.parse_args(argv)
     url = f"{get_settings().public_base_url.rstrip('/')}/connexion?pour=token"
@@ -71,7 +71,7 @@ def login(argv: list[str]) -> int:
 
 def logout(argv: list[str]) -> int:
     """Revoke the kept token."""
-    argparse.ArgumentParser(prog="passerelles logout", description="Révoque votre jeton personnel.").parse_args(argv)
+    Parser(prog="passerelles logout", description="Révoque votre jeton personnel.").parse_args(argv)
     token = _token()
     if token:
         with unit_of_work() as s:
@@ -83,7 +83,7 @@ def logout(argv: list[str]) -> int:
 
 def whoami(argv: list[str]) -> int:
     """Who the next commands act as."""
-    argparse.ArgumentParser(prog="passerelles whoami").parse_args(argv)
+    Parser(prog="passerelles whoami").parse_args(argv)
     try:
         ref = cli_actor()
     except NotSignedIn as exc:
@@ -96,7 +96,7 @@ def whoami(argv: list[str]) -> int:
 
 def access_log(argv: list[str]) -> int:
     """Export the access log as CSV (admins; on the server, the system)."""
-    parser = argparse.ArgumentParser(prog="passerelles access-log", description="Exporte le journal des accès (CSV).")
+    parser = Parser(prog="passerelles access-log", description="Exporte le journal des accès (CSV).")
     parser.add_argument("--depuis", type=datetime.fromisoformat, help="date de début (AAAA-MM-JJ)")
     parser.add_argument("--sortie", type=Path, help="fichier CSV (défaut : la sortie standard)")
     args = parser.parse_args(argv)

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from deployments.arguments import Parser
 from deployments.identity_cli import NotSignedIn, cli_actor
-from models.refusals import StepRefused
+from models.refusals import ConfirmationNeeded, StepRefused
 from tasks import admin_actions as actions
 from tasks.admin_actions import Done, perform
 
@@ -32,6 +33,9 @@ def _run(action: Callable[[Any], Done | str], args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
     try:
         done = perform(lambda session: _done(action(session)))
+    except ConfirmationNeeded as exc:
+        print(f"À confirmer : {exc}\nSi c'est voulu, relancez la commande avec --confirmer.", file=sys.stderr)
+        return 1
     except (StepRefused, NotSignedIn) as exc:
         print(f"Refusé : {exc}", file=sys.stderr)
         return 1
@@ -43,8 +47,11 @@ def _done(result: Done | str) -> Done:
     return result if isinstance(result, Done) else Done(result)
 
 
-def _sub(prog: str, description: str) -> tuple[argparse.ArgumentParser, Any]:
-    parser = argparse.ArgumentParser(prog=f"passerelles {prog}", description=description)
+CONFIRM_HELP = "confirme malgré l'avertissement (adresse déjà utilisée, second responsable d'antenne)"
+
+
+def _sub(prog: str, description: str) -> tuple[Parser, Any]:
+    parser = Parser(prog=f"passerelles {prog}", description=description)
     return parser, parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
 
@@ -94,10 +101,12 @@ def team(argv: list[str]) -> int:
     add.add_argument("--email", required=True)
     add.add_argument("--role", required=True, help=roles)
     add.add_argument("--antenne", default="", help="code ou nom (obligatoire pour une Passerelle ou un responsable)")
+    add.add_argument("--confirmer", action="store_true", help=CONFIRM_HELP)
     change = sub.add_parser("update", help="change le rôle ou l'antenne d'un membre")
     change.add_argument("membre", help="e-mail ou numéro (C-12)")
     change.add_argument("--role", default="", help=roles)
     change.add_argument("--antenne", default="")
+    change.add_argument("--confirmer", action="store_true", help=CONFIRM_HELP)
     off = sub.add_parser("deactivate", help="désactive un membre qui part (ses missions ouvertes sont confiées)")
     off.add_argument("membre", help="e-mail ou numéro (C-12)")
     off.add_argument("--confier-a", default="", help="Passerelle qui reprend ses missions ouvertes")
@@ -121,10 +130,11 @@ def team(argv: list[str]) -> int:
                 email=args.email,
                 role=org.parse_role(args.role),
                 branch=args.antenne,
+                confirmed=args.confirmer,
             )
         if args.action == "update":
             role = org.parse_role(args.role) if args.role else None
-            return actions.update_member(session, args.membre, role=role, branch=args.antenne)
+            return actions.update_member(session, args.membre, role=role, branch=args.antenne, confirmed=args.confirmer)
         if args.action == "digest":
             return actions.set_member_digest(session, args.membre, on=args.digest, actor=cli_actor())
         if args.action in ("deactivate", "reactivate"):
@@ -161,7 +171,7 @@ def _team_table(session: Any, branch: str) -> str:
 def reassign(argv: list[str]) -> int:
     """`passerelles reassign (--mission REF | --de MEMBRE) --a MEMBRE`."""
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="passerelles reassign",
         description="Confie une mission, ou toutes les missions ouvertes d'une "
         "Passerelle, à une autre Passerelle de l'antenne.",
@@ -186,10 +196,11 @@ def association(argv: list[str]) -> int:
     reg.add_argument("--antenne", required=True, help="code ou nom de l'antenne")
     reg.add_argument("--contact", required=True, help="nom de la personne contact")
     reg.add_argument("--email", required=True, help="e-mail du contact")
-    reg.add_argument("--budget", required=True, type=int, help="budget annuel de fonctionnement, en euros")
+    reg.add_argument("--budget", required=True, help="budget annuel de fonctionnement, en euros (ex. « 24 000 € »)")
     reg.add_argument("--ville", default="")
     reg.add_argument("--objet", default="", help="objet de l'association")
     reg.add_argument("--telephone", default="")
+    reg.add_argument("--confirmer", action="store_true", help=CONFIRM_HELP)
     ls = sub.add_parser("list", help="liste les associations")
     ls.add_argument("--antenne", default="")
     args = parser.parse_args(argv)
@@ -206,6 +217,7 @@ def association(argv: list[str]) -> int:
                 city=args.ville,
                 purpose=args.objet,
                 contact_phone=args.telephone,
+                confirmed=args.confirmer,
             )
         from sqlalchemy import select
 
@@ -319,7 +331,7 @@ def volunteer(argv: list[str]) -> int:
 def social_posted(argv: list[str]) -> int:
     """`passerelles social-posted REF [--portee N]`: the mission's post is on the social networks."""
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="passerelles social-posted", description="Confirme la publication d'une annonce sur les réseaux sociaux."
     )
     parser.add_argument("mission", help="référence, ex. STR-2026-014")
@@ -334,7 +346,7 @@ def erase_volunteer(argv: list[str]) -> int:
     """`passerelles erase-volunteer BENEVOLE --motif "…"`: RGPD erasure (database and Prefect)."""
     from flows.privacy import erase
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="passerelles erase-volunteer", description="Efface un bénévole (RGPD) ; les statistiques restent."
     )
     parser.add_argument("benevole", help="numéro (V-0042), e-mail ou nom")

@@ -13,7 +13,6 @@ external PostgreSQL instead; `PASSERELLES_SMTP_HOST` at a real SMTP server (the 
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import socket
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from deployments.arguments import Parser
 from deployments.local import (
     EmbeddedPostgres,
     MailServer,
@@ -39,7 +39,7 @@ def _port_free(port: int) -> bool:
 
 def main(argv: list[str]) -> int:
     """Start the stack and wait for Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="passerelles stack", description="Démarre toute la pile locale.")
+    parser = Parser(prog="passerelles stack", description="Démarre toute la pile locale.")
     parser.add_argument("--port", type=int, default=4200, help="port de l'interface (la passerelle de connexion)")
     parser.add_argument("--smtp-port", type=int, default=8025, help="port du serveur SMTP local")
     parser.add_argument("--workers", type=int, default=2, help="nombre de workers Prefect (défaut : 2)")

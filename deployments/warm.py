@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from deployments.arguments import Parser
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("models", "tasks", "flows", "deployments")  # what the warm process imports (and may hold stale)
 SOCKET_ENV = "PASSERELLES_WARM_SOCKET"
@@ -576,7 +578,7 @@ def _child(forked: _Forked) -> int:
 
 def serve(argv: list[str]) -> int:
     """`serve`: the warm process."""
-    parser = argparse.ArgumentParser(prog="passerelles warm serve", description="Processus chaud des runs.")
+    parser = Parser(prog="passerelles warm serve", description="Processus chaud des runs.")
     parser.add_argument("--socket", default=os.environ.get(SOCKET_ENV) or default_socket())
     parser.add_argument("--max-runs", type=int, default=None, help="runs avant de se remplacer")
     parser.add_argument("--listen-fd", type=int, default=-1, help=argparse.SUPPRESS)

@@ -16,11 +16,21 @@ from pydantic import Field
 
 from flows.privacy import erase_volunteer_flow
 from models.org import ROLE_LABELS, Role
-from models.refusals import StepRefused
+from models.refusals import ConfirmationNeeded, StepRefused
 from models.volunteer import AVAILABILITY_LABELS
 from tasks import admin_actions as actions
 from tasks.admin_actions import Done, perform
 from tasks.runs import started_by
+
+
+def _confirm() -> Any:
+    return Field(
+        default=False,
+        title="Je confirme",
+        description="À cocher pour confirmer malgré l'avertissement (adresse e-mail déjà celle d'une autre "
+        "association, second responsable d'antenne).",
+    )
+
 
 RoleChoice = StrEnum("RoleChoice", {role.name: label for role, label in ROLE_LABELS.items()})  # type: ignore[misc]
 
@@ -33,6 +43,10 @@ def _apply(action: Callable[[Any], Done], after: Callable[[], None] | None = Non
     """Perform an action (tasks/admin_actions.py); the run's state says what it did, or why it was refused."""
     try:
         done = perform(action)
+    except ConfirmationNeeded as exc:
+        reason = f"À confirmer : {exc} Si c'est voulu, cochez « Je confirme » et relancez."
+        get_run_logger().warning(reason)
+        return Failed(message=reason)
     except StepRefused as exc:
         get_run_logger().warning("Refusé : %s", exc)
         return Failed(message=f"Refusé : {exc}")
@@ -70,10 +84,13 @@ def add_team_member(
     email: str = Field(description="Adresse e-mail : les mails « À vous » et les rappels y arrivent."),
     role: RoleChoice = Field(description="Rôle dans l'association."),
     antenne: str = Field(default="", description="Code ou nom de l'antenne (obligatoire sauf support et admin)."),
+    je_confirme: bool = _confirm(),
 ) -> State:
     """Ajouter un membre de l'équipe."""
     return _apply(
-        lambda s: actions.add_member(s, first_name=prenom, last_name=nom, email=email, role=_role(role), branch=antenne)
+        lambda s: actions.add_member(
+            s, first_name=prenom, last_name=nom, email=email, role=_role(role), branch=antenne, confirmed=je_confirme
+        )
     )
 
 
@@ -82,9 +99,14 @@ def update_team_member(
     membre: str = Field(description="E-mail ou numéro (C-12) du membre."),
     role: RoleChoice | None = Field(default=None, description="Nouveau rôle (vide : inchangé)."),
     antenne: str = Field(default="", description="Nouvelle antenne (vide : inchangée)."),
+    je_confirme: bool = _confirm(),
 ) -> State:
     """Changer le rôle ou l'antenne d'un membre de l'équipe."""
-    return _apply(lambda s: actions.update_member(s, membre, role=_role(role) if role else None, branch=antenne))
+    return _apply(
+        lambda s: actions.update_member(
+            s, membre, role=_role(role) if role else None, branch=antenne, confirmed=je_confirme
+        )
+    )
 
 
 @flow(name="deactivate-team-member", validate_parameters=True)
@@ -116,12 +138,13 @@ def register_association(
     antenne: str = Field(description="Code ou nom de l'antenne qui l'accompagne."),
     contact: str = Field(description="Nom de la personne contact."),
     email: str = Field(description="E-mail du contact : annonces à approuver, factures, bilans."),
-    budget: int = Field(
-        ge=0, description="Budget annuel de fonctionnement, en euros (donne la tranche de cotisation)."
+    budget: str = Field(
+        description="Budget annuel de fonctionnement, en euros, par exemple 24 000 € (donne la tranche de cotisation)."
     ),
     ville: str = Field(default="", description="Ville."),
     objet: str = Field(default="", description="Objet de l'association."),
     telephone: str = Field(default="", description="Téléphone du contact."),
+    je_confirme: bool = _confirm(),
 ) -> State:
     """Enregistrer une association."""
     return _apply(
@@ -135,6 +158,7 @@ def register_association(
             city=ville,
             purpose=objet,
             contact_phone=telephone,
+            confirmed=je_confirme,
         )
     )
 
@@ -214,7 +238,10 @@ def record_fee(
 
 @flow(name="set-fee-schedule", validate_parameters=True)
 def set_fee_schedule(
-    a_partir_de: int = Field(ge=2000, le=2100, description="Année d'entrée en vigueur."),
+    a_partir_de: int = Field(
+        description="Année d'entrée en vigueur : l'année prochaine ou après (l'année en cours si aucun barème "
+        "n'a été fixé pour elle)."
+    ),
     tranches: str = Field(
         description="Une tranche par ligne : budget min-max : cotisation : participation, en "
         "euros ; par exemple 0-10000:50:100, puis 10000-50000:120:250, puis 50000-:250:500."

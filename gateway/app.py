@@ -8,7 +8,6 @@ credential (`PREFECT_API_AUTH_STRING`), which no person ever holds.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import contextlib
@@ -36,6 +35,7 @@ from starlette.responses import StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 from websockets.typing import Subprotocol
 
+from deployments.arguments import Parser
 from models import Coordinator
 from models.db import unit_of_work
 from models.org import ROLE_LABELS, Role
@@ -643,7 +643,7 @@ def main(argv: list[str]) -> int:
     """`passerelles gateway`: serve the gateway on the public address of the Prefect UI."""
     import uvicorn
 
-    parser = argparse.ArgumentParser(prog="passerelles gateway", description="Sert la passerelle de connexion.")
+    parser = Parser(prog="passerelles gateway", description="Sert la passerelle de connexion.")
     settings = get_settings()
     parts = urlsplit(settings.public_base_url)
     parser.add_argument("--host", default="127.0.0.1")

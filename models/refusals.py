@@ -17,3 +17,8 @@ class TextRefused(StepRefused):
 
 class PersonRefused(StepRefused):
     """The person a link names is unknown (erased at their request) or archived."""
+
+
+class ConfirmationNeeded(StepRefused):
+    """Not wrong, but worth a second look (a contact e-mail another association uses, a second branch lead): the
+    action is refused until the person confirms it (the command's `--confirmer`, the form's « Je confirme »)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
+from deployments.arguments import Parser
 from portal import associations, parties, public, requests, volunteers
 from portal.pages import BODY_MAX, page
 
@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
 
     from models.settings import check_secrets, get_settings
 
-    parser = argparse.ArgumentParser(prog="passerelles portal", description="Sert le portail public (liens signés).")
+    parser = Parser(prog="passerelles portal", description="Sert le portail public (liens signés).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=urlsplit(get_settings().portal_url).port or 8300)
     args = parser.parse_args(argv)

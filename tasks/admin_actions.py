@@ -60,17 +60,26 @@ def update_branch(session: Session, branch: str, *, name: str, region: str) -> D
     return Done(f"Antenne {b.code} : « {b.name} » ({b.region}).")
 
 
-def add_member(session: Session, *, first_name: str, last_name: str, email: str, role: Role, branch: str) -> Done:
-    """Add a team member."""
+def add_member(
+    session: Session,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: Role,
+    branch: str,
+    confirmed: bool = False,
+) -> Done:
+    """Add a team member (a second lead of a branch: `confirmed`)."""
     c = organisation.add_coordinator(
-        session, first_name=first_name, last_name=last_name, email=email, role=role, branch=branch
+        session, first_name=first_name, last_name=last_name, email=email, role=role, branch=branch, confirmed=confirmed
     )
     return Done(f"C-{c.id} {c.full_name} <{c.email}> ajouté(e) : {ROLE_LABELS[c.role]}.")
 
 
-def update_member(session: Session, member: str, *, role: Role | None, branch: str) -> Done:
-    """Change a team member's role or branch."""
-    c = organisation.change_coordinator(session, member, role=role, branch=branch)
+def update_member(session: Session, member: str, *, role: Role | None, branch: str, confirmed: bool = False) -> Done:
+    """Change a team member's role or branch (a second lead of a branch: `confirmed`)."""
+    c = organisation.change_coordinator(session, member, role=role, branch=branch, confirmed=confirmed)
     where = f", antenne {c.branch.code}" if c.branch else ""
     return Done(f"C-{c.id} {c.full_name} : {ROLE_LABELS[c.role]}{where}.")
 
@@ -125,12 +134,13 @@ def register_association(
     branch: str,
     contact_name: str,
     contact_email: str,
-    annual_budget: int,
+    annual_budget: int | str,
     city: str = "",
     purpose: str = "",
     contact_phone: str = "",
+    confirmed: bool = False,
 ) -> Done:
-    """Register an association."""
+    """Register an association (its budget as typed, `24 000 €`; a contact e-mail already used: `confirmed`)."""
     a = organisation.register_association(
         session,
         name=name,
@@ -141,6 +151,7 @@ def register_association(
         city=city,
         purpose=purpose,
         contact_phone=contact_phone,
+        confirmed=confirmed,
     )
     return Done(f"Association « {a.name} » enregistrée (budget {a.annual_budget} €).")
 

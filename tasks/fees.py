@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Coordinator, FeeBracket, FeeKind, FeeRecord, FeeStatus, Mission, MissionStatus, Role
+from models import Coordinator, FeeBracket, FeeKind, FeeRecord, FeeStatus, Mission, MissionStatus, Role, checks
 from models.association import Association
 from models.base import utcnow
 from models.refusals import StepRefused
@@ -119,8 +119,8 @@ def settle(
         when = f" le {fee.paid_on:%d/%m/%Y}" if fee.paid_on else ""
         raise StepRefused(f"F-{fee.id} est déjà {STATUS_LABELS[fee.status]}{when} ({fee.settled_by or 'inconnu'}).")
     on = on or utcnow().date()
-    if on > utcnow().date():
-        raise StepRefused(f"Date de paiement dans le futur ({on:%d/%m/%Y}).")
+    if status is FeeStatus.PAID:
+        checks.check_payment_date(on, due_on=fee.due_on, today=utcnow().date())
     if status is FeeStatus.WAIVED and not note.strip():
         raise StepRefused("Pour exonérer une cotisation, indiquez le motif.")
     fee.status = status
@@ -159,13 +159,8 @@ def set_schedule(session: Session, *, from_year: int, brackets: list[Bracket], b
         raise StepRefused(str(exc)) from exc
     if any(b.membership_fee < 0 or b.search_fee < 0 for b in brackets):
         raise StepRefused("Un montant du barème est négatif.")
-    latest = session.scalar(select(FeeBracket.valid_from).order_by(FeeBracket.valid_from.desc()).limit(1))
-    this_year = utcnow().date().year
-    if latest is not None and (from_year < latest or (from_year == latest and latest <= this_year)):
-        raise StepRefused(
-            f"Le barème en vigueur depuis {latest} a pu servir : il reste dans l'historique ; un nouveau "
-            f"barème part de {max(latest + 1, this_year)} ou après."
-        )
+    years = session.scalars(select(FeeBracket.valid_from).distinct())
+    checks.check_schedule_year(from_year, this_year=utcnow().date().year, years_set=years)
     for old in session.scalars(select(FeeBracket).where(FeeBracket.valid_from == from_year)):
         session.delete(old)  # a future year given again: nothing used it yet, the new lines replace it
     session.flush()

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Branch, ConsentKind, ConsentSource, Coordinator, Mission, MissionStatus, Role
+from models import AuditEvent, Branch, ConsentKind, ConsentSource, Coordinator, Mission, MissionStatus, Role, checks
 from models.association import Association
 from models.base import utcnow
 from models.org import ROLE_LABELS
@@ -22,7 +22,6 @@ from models.rules import fees_for_budget
 from models.text import fold
 from models.volunteer import AVAILABILITY_LABELS, Availability
 from tasks import identity
-from tasks.compose import check_address
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.lookups import find_coordinator, find_volunteer
 from tasks.missions import audit, current_brackets
@@ -48,11 +47,14 @@ def _required(value: str, what: str) -> str:
     return " ".join(value.split())
 
 
-def _email(value: str) -> str:
-    try:
-        return check_address(value.strip()).lower()
-    except ValueError as exc:
-        raise StepRefused(str(exc)) from exc
+def _lead_warning(session: Session, branch: Branch, member_id: int | None = None) -> str | None:
+    """The warning when `branch` already has another active lead (models/checks.second_branch_lead)."""
+    leads = session.scalars(
+        select(Coordinator).where(
+            Coordinator.branch_id == branch.id, Coordinator.role == Role.BRANCH_LEAD, Coordinator.active.is_(True)
+        )
+    )
+    return checks.second_branch_lead(branch.name, [c.full_name for c in leads if c.id != member_id])
 
 
 def find_branch(session: Session, ref: str) -> Branch:
@@ -73,6 +75,8 @@ def create_branch(session: Session, *, code: str, name: str, region: str, founde
         raise StepRefused(f"Code d'antenne invalide « {code} » : 2 à 5 lettres sans accent, par exemple STR.")
     name = _required(name, "Le nom de l'antenne")
     region = _required(region, "La région")
+    if founded_on is not None:
+        checks.check_founding_date(founded_on, today=utcnow().date())
     for other in session.scalars(select(Branch)):
         if other.code == code:
             raise StepRefused(f"Le code {code} est déjà celui de l'antenne {other.name}.")
@@ -100,19 +104,29 @@ def update_branch(session: Session, ref: str, *, name: str = "", region: str = "
 
 
 def add_coordinator(
-    session: Session, *, first_name: str, last_name: str, email: str, role: Role, branch: str = ""
+    session: Session,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: Role,
+    branch: str = "",
+    confirmed: bool = False,
 ) -> Coordinator:
-    """A new member of the team. Passerelles and branch leads belong to a branch; support and admins may not."""
+    """A new member of the team. Passerelles and branch leads belong to a branch; support and admins may not. A
+    second lead of a branch needs `confirmed` (ConfirmationNeeded otherwise)."""
     first_name = _required(first_name, "Le prénom")
     last_name = _required(last_name, "Le nom")
-    address = _email(email)
+    address = checks.check_email(email)
     home = find_branch(session, branch) if branch.strip() else None
     if home is None and role in MISSION_ROLES:
         raise StepRefused(f"Un(e) {ROLE_LABELS[role]} est rattaché(e) à une antenne : indiquez laquelle.")
-    existing = session.scalar(select(Coordinator).where(func.lower(Coordinator.email) == address))
+    existing = session.scalar(select(Coordinator).where(func.lower(Coordinator.email) == address.lower()))
     if existing is not None:
         state = "" if existing.active else " (désactivé(e) : réactivez ce compte plutôt)"
-        raise StepRefused(f"L'adresse {address} est déjà celle de {existing.full_name}{state}.")
+        raise StepRefused(f"L'adresse {existing.email} est déjà celle de {existing.full_name}{state}.")
+    if role is Role.BRANCH_LEAD and home is not None:
+        checks.require_confirmation([_lead_warning(session, home)], confirmed=confirmed)
     coordinator = Coordinator(
         first_name=first_name, last_name=last_name, email=address, role=role, branch_id=home.id if home else None
     )
@@ -133,8 +147,11 @@ def _any_coordinator(session: Session, ref: str) -> Coordinator:
     return found
 
 
-def change_coordinator(session: Session, ref: str, *, role: Role | None = None, branch: str = "") -> Coordinator:
-    """Change a team member's role or branch; one who still follows open missions keeps a mission role."""
+def change_coordinator(
+    session: Session, ref: str, *, role: Role | None = None, branch: str = "", confirmed: bool = False
+) -> Coordinator:
+    """Change a team member's role or branch; one who still follows open missions keeps a mission role. Making
+    them a second lead of a branch needs `confirmed` (ConfirmationNeeded otherwise)."""
     coordinator = _any_coordinator(session, ref)
     if role is None and not branch.strip():
         raise StepRefused("Rien à modifier : indiquez un nouveau rôle ou une nouvelle antenne.")
@@ -148,6 +165,8 @@ def change_coordinator(session: Session, ref: str, *, role: Role | None = None, 
         )
     if new_branch is None and new_role in MISSION_ROLES:
         raise StepRefused(f"Un(e) {ROLE_LABELS[new_role]} est rattaché(e) à une antenne : indiquez laquelle.")
+    if new_role is Role.BRANCH_LEAD and new_branch is not None:
+        checks.require_confirmation([_lead_warning(session, new_branch, coordinator.id)], confirmed=confirmed)
     coordinator.role = new_role
     coordinator.branch_id = new_branch.id if new_branch else None
     return coordinator
@@ -242,18 +261,19 @@ def register_association(
     branch: str,
     contact_name: str,
     contact_email: str,
-    annual_budget: int,
+    annual_budget: int | str,
     city: str = "",
     purpose: str = "",
     contact_phone: str = "",
+    confirmed: bool = False,
 ) -> Association:
-    """A new association of a branch; its annual budget gives its fee bracket (refused when no schedule covers it)."""
+    """A new association of a branch; its annual budget (in euros, as typed: `24 000 €`) gives its fee bracket
+    (refused when no schedule covers it). A contact e-mail another association uses needs `confirmed`."""
     name = _required(name, "Le nom de l'association")
     home = find_branch(session, branch)
     contact = _required(contact_name, "Le nom du contact")
-    address = _email(contact_email)
-    if annual_budget < 0:
-        raise StepRefused(f"Budget annuel négatif ({annual_budget} €) : indiquez le budget de fonctionnement en euros.")
+    address = checks.check_email(contact_email)
+    annual_budget = checks.parse_amount(str(annual_budget), "Le budget annuel")
     twin = session.scalar(select(Association).where(Association.name_key == fold(name)))
     if twin is not None:
         raise StepRefused(f"L'association « {twin.name} » est déjà enregistrée.")
@@ -261,6 +281,14 @@ def register_association(
         fees_for_budget(annual_budget, current_brackets(session, utcnow().date().year))
     except ValueError as exc:  # no bracket covers it
         raise StepRefused(str(exc)) from exc
+    others = session.execute(
+        select(Association.name, Association.contact_email).where(
+            func.lower(Association.contact_email) == address.lower()
+        )
+    )
+    checks.require_confirmation(
+        [checks.duplicate_contact_email(address, [(n, e) for n, e in others])], confirmed=confirmed
+    )
     association = Association(
         branch_id=home.id,
         name=name,

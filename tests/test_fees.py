@@ -132,7 +132,7 @@ def test_an_admin_sets_a_new_schedule_and_the_old_one_stays(app_db, capsys, monk
     assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", "0-20000:60:120, 30000-:1:1"]) == 1
     assert "Trou ou chevauchement" in capsys.readouterr().err
     assert main(["fees", "schedule", "--a-partir-de", "2001", "--tranches", lines]) == 1
-    assert "reste dans l'historique" in capsys.readouterr().err
+    assert "ne part pas d'une année passée (2001)" in capsys.readouterr().err
     assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", "0-10:x"]) == 1
     assert "Tranche illisible" in capsys.readouterr().err
     assert main(["fees", "schedule", "--a-partir-de", str(year), "--tranches", lines]) == 0

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import date
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from deployments.arguments import Parser
 from deployments.demo.build import build_plan
 from deployments.demo.plan import DEMO_TODAY
 from deployments.demo.write import table_counts, write_plan
@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
     from models.db import resolve_url, unit_of_work, upgrade
     from models.settings import get_settings
 
-    parser = argparse.ArgumentParser(prog="passerelles seed", description="Charge les données de démonstration.")
+    parser = Parser(prog="passerelles seed", description="Charge les données de démonstration.")
     parser.add_argument(
         "--date",
         type=date.fromisoformat,
