@@ -124,7 +124,9 @@ def apply(argv: list[str]) -> int:
 
 def import_volunteers_command(argv: list[str]) -> int:
     """`passerelles import-volunteers FICHIER.csv [--antenne CODE] [--encodage cp1252] [--rapport rejets.csv]
-    [--essai]`: new volunteers added, known ones (by e-mail) updated; `--essai` shows the diff and writes nothing."""
+    [--essai] [--remplacer-competences]`: new volunteers added, known ones (by e-mail) updated; `--essai` shows the
+    diff and writes nothing. A known volunteer's competences the file omits are kept unless `--remplacer-competences`;
+    either way the output names them."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -138,6 +140,12 @@ def import_volunteers_command(argv: list[str]) -> int:
     parser.add_argument("--encodage", default="utf-8", help="encodage du fichier (défaut utf-8 ; Excel : cp1252)")
     parser.add_argument("--rapport", type=Path, help="écrit les lignes rejetées, avec leur motif, dans ce CSV")
     parser.add_argument("--essai", action="store_true", help="montre ce que l'import ferait, sans rien écrire")
+    parser.add_argument(
+        "--remplacer-competences",
+        action="store_true",
+        help="retire aux bénévoles déjà connus les compétences que le fichier ne liste pas (sans cette option, "
+        "elles sont gardées et les compétences du fichier s'y ajoutent)",
+    )
     args = parser.parse_args(argv)
     console = Console(soft_wrap=True)
     try:
@@ -160,6 +168,7 @@ def import_volunteers_command(argv: list[str]) -> int:
                 encoding=args.encodage,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 dry_run=args.essai,
+                replace_competences=args.remplacer_competences,
             )
     except ImportRefused as exc:
         console.print("Fichier refusé, rien n'a été importé.", style="red")
@@ -178,6 +187,19 @@ def import_volunteers_command(argv: list[str]) -> int:
         fields = " ; ".join(f"{name} : {old} → {new}" for name, old, new in changed.fields)
         console.print(f"  ligne {changed.line} : {changed.label} — {fields}", highlight=False, markup=False)
     console.print(f"Bénévoles inchangés : {report.unchanged}")
+    removed = [o for o in report.omitted if o.removed]
+    kept = [o for o in report.omitted if not o.removed]
+    if removed:
+        verb = "seraient retirées" if args.essai else "retirées"
+        console.print(f"Compétences absentes du fichier, {verb} (--remplacer-competences) : {len(removed)} bénévole(s)")
+    if kept:
+        console.print(
+            f"Compétences absentes du fichier, gardées : {len(kept)} bénévole(s) ; pour les retirer, relancez avec "
+            "--remplacer-competences."
+        )
+    for o in report.omitted:
+        state = ("seraient retirées" if args.essai else "retirées") if o.removed else "gardées"
+        console.print(f"  ligne {o.line} : {o.label} — {state} : {o.competences}", highlight=False, markup=False)
     console.print(f"Lignes rejetées : {len(report.rejected)}")
     for row in report.rejected:
         console.print(f"  ligne {row.line} : {row.reason}", highlight=False, markup=False)

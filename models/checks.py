@@ -178,7 +178,7 @@ def second_branch_lead(branch: str, leads: Sequence[str]) -> str | None:
     if not leads:
         return None
     return (
-        f"L'antenne {branch} a déjà un(e) responsable : {', '.join(leads)}. Les alertes des missions à risque "
+        f"L'antenne {branch} a déjà un(e) responsable : {', '.join(sorted(leads))}. Les alertes des missions à risque "
         "iront à chacun(e)."
     )
 

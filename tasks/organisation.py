@@ -165,7 +165,8 @@ def change_coordinator(
         )
     if new_branch is None and new_role in MISSION_ROLES:
         raise StepRefused(f"Un(e) {ROLE_LABELS[new_role]} est rattaché(e) à une antenne : indiquez laquelle.")
-    if new_role is Role.BRANCH_LEAD and new_branch is not None:
+    becomes_lead = coordinator.role is not Role.BRANCH_LEAD or coordinator.branch_id != getattr(new_branch, "id", None)
+    if new_role is Role.BRANCH_LEAD and new_branch is not None and becomes_lead:
         checks.require_confirmation([_lead_warning(session, new_branch, coordinator.id)], confirmed=confirmed)
     coordinator.role = new_role
     coordinator.branch_id = new_branch.id if new_branch else None

@@ -3,8 +3,10 @@ and update the volunteer base.
 
 Upsert: a row whose e-mail is already in the base updates that volunteer, column by column, for the columns the
 file has and whose cell is not empty (an empty cell keeps what is stored: a partial file changes nothing else);
-``competences``, when given, replaces the volunteer's set. The report says what is new, changed (field by field,
-old → new), unchanged and rejected; ``dry_run`` computes all of it and writes nothing.
+``competences``, when given, adds the competences the volunteer lacks and sets the levels it names; the ones the
+cell omits are kept (the report says which), or removed with ``replace_competences`` (the command's
+``--remplacer-competences``; the report says which, in the dry run too). The report says what is new, changed (field
+by field, old → new), unchanged and rejected; ``dry_run`` computes all of it and writes nothing.
 
 Atomicity: ``import_volunteers`` only flushes, in batches; the caller owns the one transaction (the CLI uses
 ``unit_of_work``), so an error half-way leaves nothing written.
@@ -56,6 +58,16 @@ class Changed:
 
 
 @dataclass
+class Omitted:
+    """The competences a known volunteer has and the file's cell does not list: removed, or kept."""
+
+    line: int
+    label: str
+    competences: str
+    removed: bool
+
+
+@dataclass
 class ImportReport:
     """What an import did (or, dry run, would do)."""
 
@@ -65,6 +77,7 @@ class ImportReport:
     changed: list[Changed] = field(default_factory=list)
     unchanged: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    omitted: list[Omitted] = field(default_factory=list)
 
 
 def _existing(session: Session, emails: list[str]) -> dict[str, Volunteer]:
@@ -99,6 +112,20 @@ def _shown(value: object) -> str:
     return str(value) or "(vide)"
 
 
+def show_competences(levels: dict[str, int]) -> str:
+    """`comptabilite:1, site-web:3`, or « (aucune) »."""
+    return ", ".join(f"{k}:{v}" for k, v in sorted(levels.items())) or "(aucune)"
+
+
+def merge_competences(
+    current: dict[str, int], given: dict[str, int], *, replace: bool
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The volunteer's competences after a file's cell (code → level), and those the cell omits: removed when
+    `replace`, otherwise kept beside the cell's (whose levels win)."""
+    omitted = {code: level for code, level in current.items() if code not in given}
+    return (dict(given) if replace else current | given), omitted
+
+
 def _update(
     volunteer: Volunteer,
     record: VolunteerRecord,
@@ -106,9 +133,13 @@ def _update(
     branch_ids: dict[str, int],
     competence_ids: dict[str, int],
     codes: dict[int, str],
-) -> list[tuple[str, str, str]]:
-    """Apply the row's non-empty cells to the volunteer; the differences, in French."""
+    *,
+    replace_competences: bool,
+) -> tuple[list[tuple[str, str, str]], dict[str, int]]:
+    """Apply the row's non-empty cells to the volunteer; the differences, in French, and the competences the row
+    omits (removed or kept, after `replace_competences`)."""
     diffs: list[tuple[str, str, str]] = []
+    omitted: dict[str, int] = {}
     for column, (label, attr) in UPDATABLE.items():
         if column in given and getattr(volunteer, attr) != getattr(record, attr):
             diffs.append((label, _shown(getattr(volunteer, attr)), _shown(getattr(record, attr))))
@@ -119,17 +150,22 @@ def _update(
         volunteer.branch_id = branch_ids[record.branch_code]
     if "competences" in given:
         current = {codes[vc.competence_id]: vc.level for vc in volunteer.competences}
-        if current != record.competences:
-
-            def show(c: dict[str, int]) -> str:
-                return ", ".join(f"{k}:{v}" for k, v in sorted(c.items())) or "(aucune)"
-
-            diffs.append(("compétences", show(current), show(record.competences)))
+        after, omitted = merge_competences(current, record.competences, replace=replace_competences)
+        if current != after:
+            diffs.append(("compétences", show_competences(current), show_competences(after)))
+            kept = {vc.competence_id: vc for vc in volunteer.competences}
             volunteer.competences = [
-                VolunteerCompetence(competence_id=competence_ids[code], level=level)
-                for code, level in record.competences.items()
+                _level(kept.get(competence_ids[code]), competence_ids[code], level) for code, level in after.items()
             ]
-    return diffs
+    return diffs, omitted
+
+
+def _level(row: VolunteerCompetence | None, competence_id: int, level: int) -> VolunteerCompetence:
+    """The volunteer's row for a competence, kept (its level set) when it exists: no delete and insert again."""
+    if row is None:
+        return VolunteerCompetence(competence_id=competence_id, level=level)
+    row.level = level
+    return row
 
 
 def import_volunteers(
@@ -140,9 +176,11 @@ def import_volunteers(
     encoding: str = "utf-8",
     progress: Progress | None = None,
     dry_run: bool = False,
+    replace_competences: bool = False,
 ) -> ImportReport:
     """Validate every row, add the new volunteers and update the known ones in the session (flushed, not
-    committed), and report the others. `dry_run`: the same report, and the session rolled back."""
+    committed), and report the others. A known volunteer's competences the file omits are kept, or removed with
+    `replace_competences`; either way the report lists them. `dry_run`: the same report, the session rolled back."""
     parsed = parse_csv(source if isinstance(source, bytes) else Path(source).read_bytes(), encoding)
     branch_ids = {code.upper(): id_ for code, id_ in session.execute(select(Branch.code, Branch.id))}
     if default_branch_code and default_branch_code.strip().upper() not in branch_ids:
@@ -184,7 +222,12 @@ def import_volunteers(
         if record.email in present:
             given = {c for c, v in zip(parsed.columns, cells, strict=True) if v.strip()}
             volunteer = present[record.email]
-            diffs = _update(volunteer, record, given, branch_ids, competence_ids, codes)
+            diffs, omitted = _update(
+                volunteer, record, given, branch_ids, competence_ids, codes, replace_competences=replace_competences
+            )
+            if omitted:
+                label = f"{volunteer.label} <{volunteer.email}>"
+                report.omitted.append(Omitted(record.line, label, show_competences(omitted), replace_competences))
             if diffs:
                 report.changed.append(Changed(record.line, f"{volunteer.label} <{volunteer.email}>", diffs))
                 _record(session, volunteer, diffs)
