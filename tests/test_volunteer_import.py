@@ -458,3 +458,87 @@ def test_untitled_columns_are_ignored_only_when_empty() -> None:
     assert isinstance(validate_row(2, parsed.columns, parsed.rows[0][1], lookup), VolunteerRecord)
     reason = validate_row(3, parsed.columns, parsed.rows[1][1], lookup)
     assert reason == "valeur dans une colonne sans titre (colonne 5)"
+
+
+# --- competences an update would remove ------------------------------------------------------------------------------
+
+
+def _competences(engine: Engine, email: str) -> dict[str, int]:
+    with session_factory(engine)() as s:
+        rows = s.execute(
+            select(Competence.code, VolunteerCompetence.level)
+            .join(VolunteerCompetence, VolunteerCompetence.competence_id == Competence.id)
+            .join(Volunteer, Volunteer.id == VolunteerCompetence.volunteer_id)
+            .where(Volunteer.email == email)
+        ).all()
+    return dict(rows)  # type: ignore[arg-type]
+
+
+def test_an_update_keeps_the_competences_the_file_omits_unless_told_to_replace_them(
+    session: Session, db: Engine
+) -> None:
+    setup_db(session)
+    strasbourg = session.scalars(select(Branch).where(Branch.code == "STR")).one()
+    f.volunteer(session, strasbourg, email="alice.martin@example.fr", competences={"comptabilite": 1, "site-web": 1})
+    session.commit()
+    data = csv_bytes(row(competences="site-web:3; rgpd:2"))
+
+    dry = import_volunteers(session, data, dry_run=True, replace_competences=True)
+    session.commit()
+    assert [(o.line, o.competences, o.removed) for o in dry.omitted] == [(2, "comptabilite:1", True)]
+    assert ("compétences", "comptabilite:1, site-web:1", "rgpd:2, site-web:3") in dry.changed[0].fields
+    assert _competences(db, "alice.martin@example.fr") == {"comptabilite": 1, "site-web": 1}  # nothing written
+
+    kept = import_volunteers(session, data)
+    session.commit()
+    assert [(o.competences, o.removed) for o in kept.omitted] == [("comptabilite:1", False)]
+    assert ("compétences", "comptabilite:1, site-web:1", "comptabilite:1, rgpd:2, site-web:3") in kept.changed[0].fields
+    assert _competences(db, "alice.martin@example.fr") == {"comptabilite": 1, "rgpd": 2, "site-web": 3}
+
+    again = import_volunteers(session, data)  # the same file again: nothing changes, the kept one is still said
+    session.commit()
+    assert (again.unchanged, again.changed, [o.removed for o in again.omitted]) == (1, [], [False])
+
+    replaced = import_volunteers(session, data, replace_competences=True)
+    session.commit()
+    assert [(o.competences, o.removed) for o in replaced.omitted] == [("comptabilite:1", True)]
+    assert _competences(db, "alice.martin@example.fr") == {"rgpd": 2, "site-web": 3}
+    with session_factory(db)() as s:
+        notes = [e.changes for e in s.scalars(select(VolunteerEvent).order_by(VolunteerEvent.id))]
+    assert any("comptabilite:1, rgpd:2, site-web:3 → rgpd:2, site-web:3" in str(n) for n in notes)
+
+
+def test_cli_says_which_competences_an_update_removes_and_needs_the_option(
+    app_db: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with session_factory(app_db)() as s:
+        setup_db(s)
+        strasbourg = s.scalars(select(Branch).where(Branch.code == "STR")).one()
+        f.volunteer(s, strasbourg, email="alice.martin@example.fr", competences={"comptabilite": 1, "site-web": 1})
+        s.commit()
+    source = tmp_path / "mise-a-jour.csv"
+    source.write_bytes(csv_bytes(row(competences="site-web:3")))
+
+    assert main([str(source), "--essai", "--remplacer-competences"]) == 0
+    out = capsys.readouterr().out
+    assert "Compétences absentes du fichier, seraient retirées (--remplacer-competences) : 1 bénévole(s)" in out
+    assert "  ligne 2 : " in out and "<alice.martin@example.fr> — seraient retirées : comptabilite:1" in out
+    assert _competences(app_db, "alice.martin@example.fr") == {"comptabilite": 1, "site-web": 1}
+
+    assert main([str(source), "--essai"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Compétences absentes du fichier, gardées : 1 bénévole(s) ; pour les retirer, relancez avec "
+        "--remplacer-competences." in out
+    )
+    assert "— gardées : comptabilite:1" in out
+
+    assert main([str(source)]) == 0
+    assert "— gardées : comptabilite:1" in capsys.readouterr().out
+    assert _competences(app_db, "alice.martin@example.fr") == {"comptabilite": 1, "site-web": 3}
+
+    assert main([str(source), "--remplacer-competences"]) == 0
+    out = capsys.readouterr().out
+    assert "Compétences absentes du fichier, retirées (--remplacer-competences) : 1 bénévole(s)" in out
+    assert "— retirées : comptabilite:1" in out
+    assert _competences(app_db, "alice.martin@example.fr") == {"site-web": 3}
