@@ -471,7 +471,7 @@ def _competences(engine: Engine, email: str) -> dict[str, int]:
             .join(Volunteer, Volunteer.id == VolunteerCompetence.volunteer_id)
             .where(Volunteer.email == email)
         ).all()
-    return dict(rows)  # type: ignore[arg-type]
+    return dict(rows)
 
 
 def test_an_update_keeps_the_competences_the_file_omits_unless_told_to_replace_them(
