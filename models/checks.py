@@ -105,8 +105,8 @@ def check_email(value: str) -> str:
     if any(c.isspace() for c in address):
         raise StepRefused(f"L'adresse e-mail {shown} contient une espace : une adresse s'écrit d'un seul tenant.")
     if address.count("@") != 1:
-        many = "plusieurs « @ »" if "@" in address else "pas de « @ »"
-        raise StepRefused(f"L'adresse e-mail {shown} a {many} : une adresse s'écrit nom@domaine, par exemple "
+        count = "a plusieurs « @ »" if "@" in address else "n'a pas de « @ »"
+        raise StepRefused(f"L'adresse e-mail {shown} {count} : une adresse s'écrit nom@domaine, par exemple "
                           "prenom.nom@exemple.fr.")  # fmt: skip
     local, domain = address.split("@")
     if not local:

@@ -28,14 +28,24 @@ def test_admin_flows_apply_or_refuse_in_french(prefect_server, app_db) -> None:
     )
     assert state.is_completed(), state.message
     state = admin.add_team_member(prenom="X", nom="Y", email="@@", role=lead, antenne="COL", return_state=True)
-    assert state.is_failed() and "Adresse e-mail invalide" in (state.message or "")
+    assert state.is_failed() and "L'adresse e-mail « @@ » a plusieurs « @ »" in (state.message or "")
 
     state = admin.register_association(
-        nom="Épicerie Solidaire", antenne="COL", contact="Luc", email="luc@epi.example", budget=12000, return_state=True
+        nom="Épicerie Solidaire",
+        antenne="COL",
+        contact="Luc",
+        email="luc@epi.example",
+        budget="12000",
+        return_state=True,
     )
     assert state.is_completed(), state.message
     state = admin.register_association(
-        nom="EPICERIE SOLIDAIRE", antenne="COL", contact="Luc", email="luc@epi.example", budget=12000, return_state=True
+        nom="EPICERIE SOLIDAIRE",
+        antenne="COL",
+        contact="Luc",
+        email="luc@epi.example",
+        budget="12000",
+        return_state=True,
     )
     assert state.is_failed() and "déjà enregistrée" in (state.message or "")
 
@@ -50,6 +60,63 @@ def test_admin_flows_apply_or_refuse_in_french(prefect_server, app_db) -> None:
         assert [a.name for a in s.scalars(select(Association).where(Association.name_key == "epicerie solidaire"))] == [
             "Épicerie Solidaire"
         ]
+
+
+def test_admin_forms_refuse_the_slips_or_ask_for_je_confirme(prefect_server, app_db) -> None:
+    """The trial of issue 25 through the UI's forms: the same rules as the command (tests/test_organisation_checks.py),
+    a refusal or « Je confirme » as the run's message, nothing written until it is right."""
+    from datetime import date
+
+    from models import FeeBracket, FeeRecord, FeeStatus
+    from models.base import utcnow
+
+    d.seed_small()
+    state = admin.create_branch(code="COL", nom="Colmar", region="Grand Est", fondee_le=date(2030, 1, 1),
+                                return_state=True)  # fmt: skip
+    assert state.is_failed() and "La date de création de l'antenne (01/01/2030) est dans le futur" in (
+        state.message or ""
+    )
+
+    lead = admin.RoleChoice["BRANCH_LEAD"]
+    state = admin.add_team_member(
+        prenom="Émilie", nom="Schmitt", email="Émilie.Schmitt@pc.example", role=lead, antenne="STR", return_state=True
+    )
+    assert state.is_failed() and "la plupart des serveurs de messagerie refusent ces adresses" in (state.message or "")
+    form = {"prenom": "Émilie", "nom": "Schmitt", "email": "Emilie.Schmitt@pc.example", "role": lead, "antenne": "STR"}
+    state = admin.add_team_member(**form, return_state=True)
+    assert state.is_failed() and state.message == (
+        "À confirmer : L'antenne Strasbourg a déjà un(e) responsable : Jean Kieffer. Les alertes des missions à risque "
+        "iront à chacun(e). Si c'est voulu, cochez « Je confirme » et relancez."
+    )
+    state = admin.add_team_member(**form, je_confirme=True, return_state=True)
+    assert state.is_completed() and "<Emilie.Schmitt@pc.example>" in (state.message or "")
+
+    association = {"nom": "Épicerie Solidaire", "antenne": "STR", "contact": "Luc", "email": "Contact@Restos.example"}
+    state = admin.register_association(**association, budget="24k", return_state=True)
+    assert state.is_failed() and "Le budget annuel « 24k » n'est pas un montant en euros" in (state.message or "")
+    state = admin.register_association(**association, budget="24 000 €", return_state=True)
+    assert state.is_failed() and "déjà celle du contact de « Les Restos du Quartier »" in (state.message or "")
+    assert "cochez « Je confirme »" in (state.message or "")
+    state = admin.register_association(**association, budget="24 000 €", je_confirme=True, return_state=True)
+    assert state.is_completed() and "(budget 24000 €)" in (state.message or "")
+
+    with unit_of_work() as s:
+        d.new_mission(s)
+        fee = s.scalars(select(FeeRecord).order_by(FeeRecord.id)).first()
+        assert fee is not None
+        ref = f"F-{fee.id}"
+    state = admin.record_fee(cotisation=ref, decision=admin.FeeDecision.PAID, le=date(2019, 5, 3), return_state=True)
+    assert state.is_failed() and "La date du paiement (03/05/2019) précède celle de la cotisation" in (
+        state.message or ""
+    )
+    past = utcnow().date().year - 1
+    state = admin.set_fee_schedule(a_partir_de=past, tranches="0-20000:60:120, 20000-:150:300", return_state=True)
+    assert state.is_failed() and f"Un barème ne part pas d'une année passée ({past})" in (state.message or "")
+    with unit_of_work() as s:
+        assert s.scalar(select(Branch).where(Branch.code == "COL")) is None
+        assert s.get(FeeRecord, fee.id).status is FeeStatus.DUE  # type: ignore[union-attr]
+        assert set(s.scalars(select(FeeBracket.valid_from))) == {2008}
+        assert s.scalar(select(Association.annual_budget).where(Association.name_key == "epicerie solidaire")) == 24000
 
 
 def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) -> None:

@@ -114,7 +114,7 @@ def test_addresses_taken_as_typed(typed: str, kept: str) -> None:
             "sans accent (par exemple « Emilie.Schmitt@exemple.fr »).",
         ),
         ("zoé.müller@exemple.fr", "contient « é », « ü » avant le « @ »"),
-        ("luc.exemple.fr", "L'adresse e-mail « luc.exemple.fr » a pas de « @ »"),
+        ("luc.exemple.fr", "L'adresse e-mail « luc.exemple.fr » n'a pas de « @ » : une adresse s'écrit nom@domaine"),
         ("luc@@exemple.fr", "a plusieurs « @ »"),
         ("luc weber@exemple.fr", "contient une espace"),
         ("@exemple.fr", "n'a rien avant le « @ »."),
