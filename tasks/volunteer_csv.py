@@ -36,9 +36,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import String
 
+from models.checks import check_email
+from models.refusals import StepRefused
 from models.text import fold
 from models.volunteer import LEVEL_LABELS, Availability, Volunteer
 
@@ -282,10 +283,10 @@ def validate_row(line: int, columns: list[str], cells: list[str], lookup: Lookup
         texts[attr] = value
     email = ""
     if row["email"]:
-        try:
-            email = validate_email(row["email"], check_deliverability=False).normalized.lower()
-        except EmailNotValidError:
-            errors.append(f"adresse e-mail invalide « {row['email']} »")
+        try:  # the same rule as the team's and associations' addresses; volunteers' are stored lower-case
+            email = check_email(row["email"]).lower()
+        except StepRefused as exc:
+            errors.append(str(exc)[0].lower() + str(exc)[1:].rstrip("."))
     branch = row.get("antenne", "").upper() or lookup.default_branch
     if branch is None:
         errors.append("antenne manquante : remplissez la colonne antenne ou utilisez --antenne")

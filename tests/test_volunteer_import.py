@@ -105,7 +105,10 @@ def test_validate_competence_name_with_a_comma() -> None:
 
 def test_validate_reports_every_problem_of_a_row() -> None:
     reason = validate_row(2, COLUMNS, cells(email="x", relais="peut-être"), LOOKUP)
-    assert reason == ("adresse e-mail invalide « x »; valeur « peut-être » invalide pour relais (attendu oui ou non)")
+    assert reason == (
+        "l'adresse e-mail « x » n'a pas de « @ » : une adresse s'écrit nom@domaine, par exemple "
+        "prenom.nom@exemple.fr; valeur « peut-être » invalide pour relais (attendu oui ou non)"
+    )
 
 
 def test_default_branch_fills_missing_column() -> None:
@@ -117,8 +120,15 @@ def test_default_branch_fills_missing_column() -> None:
 # --- bad rows: reported with a French reason, the other rows imported -----------------------------------------
 
 BAD_ROWS = [
-    pytest.param(row(email="jean.dupont@"), "adresse e-mail invalide « jean.dupont@ »", id="email"),
-    pytest.param(row(email="jean dupont@example.fr"), "adresse e-mail invalide", id="email-space"),
+    pytest.param(row(email="jean.dupont@"), "l'adresse e-mail « jean.dupont@ » n'a rien après le « @ »", id="email"),
+    pytest.param(
+        row(email="jean dupont@example.fr"), "« jean dupont@example.fr » contient une espace", id="email-space"
+    ),
+    pytest.param(
+        row(email="Émilie.Schmitt@example.fr"),
+        "contient « É » avant le « @ » : la plupart des serveurs",
+        id="email-accent",
+    ),
     pytest.param(
         row(competences="site internet:3"),
         "compétence inconnue « site internet » ; vouliez-vous dire « site-web » ?",
