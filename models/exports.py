@@ -22,7 +22,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from models.association import FeeKind, FeeStatus
-from models.mission_steps import CHANNEL_LABELS, ApplicationStatus, Channel
+from models.mission_steps import APPLICATION_STATUS_LABELS, CHANNEL_LABELS, ApplicationStatus, Channel
 from models.report_rules import MAX_CODES_IN_NAME, check_branch_codes, check_period
 from models.rules import STATUS_LABELS, MissionStatus
 
@@ -43,14 +43,6 @@ EXPORT_LABELS = {
     ExportKind.FEES: "cotisations et participations (échues pendant la période)",
 }
 
-APPLICATION_STATUS_LABELS = {
-    ApplicationStatus.RECEIVED: "Reçue",
-    ApplicationStatus.SELECTED: "Retenue",
-    ApplicationStatus.RESERVE: "En réserve",
-    ApplicationStatus.NOT_SELECTED: "Non retenue",
-    ApplicationStatus.CLOSED: "Close (recherche terminée)",
-    ApplicationStatus.WITHDRAWN: "Désistement",
-}
 FEE_KIND_LABELS = {FeeKind.MEMBERSHIP: "Cotisation annuelle", FeeKind.SEARCH: "Participation aux frais de recherche"}
 FEE_STATUS_LABELS = {FeeStatus.DUE: "À payer", FeeStatus.PAID: "Payée", FeeStatus.WAIVED: "Exonérée"}
 
