@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from models.association import FeeKind, FeeStatus
 from models.mission_steps import APPLICATION_STATUS_LABELS, CHANNEL_LABELS, ApplicationStatus, Channel
 from models.report_rules import MAX_CODES_IN_NAME, check_branch_codes, check_period
 from models.rules import STATUS_LABELS, MissionStatus
-
-PARIS = ZoneInfo("Europe/Paris")
+from models.waves import PARIS
 
 
 class ExportKind(StrEnum):

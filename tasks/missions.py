@@ -25,6 +25,7 @@ from models import (
 )
 from models.base import utcnow
 from models.rules import REACHED_AT, check_reopen, check_transition, fees_for_budget, format_reference, next_sequence
+from tasks import calendar
 from tasks.fees import waive_if_unfound
 from tasks.refusals import StepRefused
 
@@ -118,7 +119,8 @@ def reopen_search(
 
 
 def cancel(session: Session, mission: Mission, *, reason: str, actor: str, step_key: str) -> None:
-    """Cancel the mission with a reason (required), remembering the status it was cancelled from."""
+    """Cancel the mission with a reason (required), remembering the status it was cancelled from; the dates it
+    announced and are still ahead are withdrawn from the parties' calendars."""
     if not reason.strip():
         raise StepRefused("Pour annuler la mission, indiquez le motif d'annulation.")
     mission.cancelled_from = mission.status
@@ -133,6 +135,7 @@ def cancel(session: Session, mission: Mission, *, reason: str, actor: str, step_
         action="cancel",
         details={"reason": reason.strip()},
     )
+    calendar.cancel_ahead(session, mission)
 
 
 def open_mission(

@@ -132,12 +132,13 @@ def erase_volunteer(session: Session, ref: str, *, reason: str, actor: str = "")
         if mail.to_address == address:
             mail.to_address, mail.list_unsubscribe = v.email, ""
             mail.subject, mail.text_body, mail.html_body = erasure.replace(mail.subject), "", ""
+            mail.calendar = ""
             if mail.status in (MailStatus.PENDING, MailStatus.SENDING):
                 mail.status, mail.last_error = MailStatus.SUPPRESSED, "effacé(e) : non envoyé"
             rows["mails"] += 1
-        elif erasure.names(mail.subject + mail.text_body + mail.html_body):
-            mail.subject, mail.text_body, mail.html_body = (
-                erasure.replace(x) for x in (mail.subject, mail.text_body, mail.html_body)
+        elif erasure.names(mail.subject + mail.text_body + mail.html_body + mail.calendar):
+            mail.subject, mail.text_body, mail.html_body, mail.calendar = (
+                erasure.replace(x) for x in (mail.subject, mail.text_body, mail.html_body, mail.calendar)
             )
             rows["mails"] += 1
     # Free texts and audit details of their missions (form answers kept for refused attempts, notes).
@@ -396,7 +397,7 @@ class Retention:
 def retention_pass(session: Session, *, now: datetime | None = None) -> Retention:
     """Volunteers inactive for `retention_years` are warned by mail (their preferences link keeps them); those still
     inactive `retention_notice_days` after the warning are listed for erasure. Sent mails' bodies older than
-    `mail_body_days` are purged (subject, kind and dates kept); the access log's lines older than 12 months too."""
+    `mail_body_days` are purged, calendar invitations with them (subject, kind and dates kept); the access log's lines older than 12 months too."""
     settings = get_settings()
     now = now or utcnow()
     stale_before = now - timedelta(days=365 * settings.retention_years)
@@ -423,8 +424,8 @@ def retention_pass(session: Session, *, now: datetime | None = None) -> Retentio
     purged = session.execute(
         update(OutboxMail)
         .where(OutboxMail.status == MailStatus.SENT, OutboxMail.sent_at < now - timedelta(days=settings.mail_body_days))
-        .where(or_(OutboxMail.text_body != "", OutboxMail.html_body != ""))
-        .values(text_body="", html_body="")
+        .where(or_(OutboxMail.text_body != "", OutboxMail.html_body != "", OutboxMail.calendar != ""))
+        .values(text_body="", html_body="", calendar="")
     )
     result.bodies_purged = purged.rowcount  # type: ignore[attr-defined]
     result.access_log_purged = identity.purge_access_log(session, now)
