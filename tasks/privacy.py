@@ -397,7 +397,8 @@ class Retention:
 def retention_pass(session: Session, *, now: datetime | None = None) -> Retention:
     """Volunteers inactive for `retention_years` are warned by mail (their preferences link keeps them); those still
     inactive `retention_notice_days` after the warning are listed for erasure. Sent mails' bodies older than
-    `mail_body_days` are purged, calendar invitations with them (subject, kind and dates kept); the access log's lines older than 12 months too."""
+    `mail_body_days` are purged, calendar invitations with them (subject, kind and dates kept); the access log's
+    lines older than 12 months too."""
     settings = get_settings()
     now = now or utcnow()
     stale_before = now - timedelta(days=365 * settings.retention_years)
