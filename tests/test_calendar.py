@@ -185,3 +185,23 @@ def test_a_check_in_day_goes_to_the_association_and_each_retained_volunteer(app_
     with session_factory(app_db)() as s:
         assert s.scalar(select(CalendarEvent.sequence)) == 1
     assert send_pending(session_factory(app_db))["sent"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_mission_run_invites_moves_and_withdraws_the_meeting(lifecycle) -> None:
+    """Through the real run: each draft of the analysis asks the form again, which announces the meeting."""
+    mission_id, run_id = d.open_and_start()
+    run = d.Driver(run_id)
+    run.run()
+    on = calendar.today_in_paris() + timedelta(days=7)
+    run.resume(draft(on))
+    run.resume(draft(on))  # the same meeting again: nothing more
+    run.resume(draft(on + timedelta(days=1)))
+    run.resume(d.needs_analysis(decision="annuler la mission", cancel_reason="L'association renonce."))
+    got = [m for m in lifecycle.messages if m["X-Passerelles-Kind"] == "calendar"]
+    seen = [event_of(received_calendar(m)) for m in got]
+    assert [(method, int(e["SEQUENCE"])) for method, e in seen] == [("REQUEST", 0), ("REQUEST", 1), ("CANCEL", 2)]
+    assert len({str(e["UID"]) for _, e in seen}) == 1
+    assert seen[1][1].decoded("DTSTART") == datetime.combine(on + timedelta(days=1), time(14, 30), tzinfo=PARIS)
+    assert all(m["To"] == "contact@restos.example" for m in got) and len(invitations(mission_id)) == 3
