@@ -6,9 +6,10 @@ Each date is one `calendar_event` row with a stable UID. Announcing it mails eac
 (METHOD:REQUEST) carrying its .ics, built once and stored with the mail in the outbox: a mail sent again (a crash
 between the server's 250 and our record) sends the same bytes. Announcing another date for the same occasion sends
 the event again with the same UID and SEQUENCE + 1, which calendar clients take as a move; the same date again sends
-nothing. Cancelling the mission withdraws every event still ahead (METHOD:CANCEL, SEQUENCE + 1) from those who were
-invited. Each party's .ics names only that party as attendee, and the Passerelle as organiser (the answers of
-calendar clients go to her); nothing in it names anyone else.
+nothing. The mission ending (cancelled, or completed before a date) withdraws every event still ahead
+(METHOD:CANCEL, SEQUENCE + 1) from those who were invited (tasks/missions.advance). Each party's .ics names only
+that party as attendee, and the Passerelle as organiser (the answers of calendar clients go to her); nothing in it
+names anyone else.
 """
 
 from __future__ import annotations
@@ -150,9 +151,9 @@ def invited(session: Session, mission: Mission, key: str) -> list[Volunteer | No
     return list(parties.values())
 
 
-def cancel_ahead(session: Session, mission: Mission, *, what: dict[str, str] | None = None) -> int:
-    """The mission is cancelled: every event not yet past is withdrawn from those invited to it (METHOD:CANCEL,
-    SEQUENCE + 1). How many cancellations were queued."""
+def cancel_ahead(session: Session, mission: Mission) -> int:
+    """The mission ended (cancelled, or completed before a date it had announced): every event not yet past is
+    withdrawn from those invited to it (METHOD:CANCEL, SEQUENCE + 1). How many cancellations were queued."""
     today, sent = today_in_paris(), 0
     events = session.scalars(
         select(CalendarEvent).where(
@@ -163,9 +164,8 @@ def cancel_ahead(session: Session, mission: Mission, *, what: dict[str, str] | N
     )
     for event in list(events):
         event.sequence, event.cancelled_at, event.updated_at = event.sequence + 1, utcnow(), utcnow()
-        label = (what or {}).get(event.key) or describe(event.key)
         for party in invited(session, mission, event.key):
-            sent += _mail(session, mission, event, party, what=label, method=CANCEL, moved=False)
+            sent += _mail(session, mission, event, party, what=describe(event.key), method=CANCEL, moved=False)
     return sent
 
 
@@ -210,5 +210,6 @@ def _mail(
             when=when,
             cancelled=method == CANCEL,
             moved=moved,
+            ended=mission.status.label.lower(),
         )
     )

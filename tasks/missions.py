@@ -72,7 +72,8 @@ def advance(
     action: str,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Move the mission to `target`, stamp when, and audit it; IllegalTransition if the lifecycle forbids it."""
+    """Move the mission to `target`, stamp when, and audit it; IllegalTransition if the lifecycle forbids it. A
+    mission that ends (completed, cancelled) withdraws from the parties' calendars the dates still ahead."""
     previous = mission.status
     check_transition(previous, target)
     mission.status = target
@@ -87,6 +88,8 @@ def advance(
         to_status=target,
         details=details,
     )
+    if not target.is_open:
+        calendar.cancel_ahead(session, mission)
 
 
 def reopen_search(
@@ -119,8 +122,7 @@ def reopen_search(
 
 
 def cancel(session: Session, mission: Mission, *, reason: str, actor: str, step_key: str) -> None:
-    """Cancel the mission with a reason (required), remembering the status it was cancelled from; the dates it
-    announced and are still ahead are withdrawn from the parties' calendars."""
+    """Cancel the mission with a reason (required), remembering the status it was cancelled from."""
     if not reason.strip():
         raise StepRefused("Pour annuler la mission, indiquez le motif d'annulation.")
     mission.cancelled_from = mission.status
@@ -135,7 +137,6 @@ def cancel(session: Session, mission: Mission, *, reason: str, actor: str, step_
         action="cancel",
         details={"reason": reason.strip()},
     )
-    calendar.cancel_ahead(session, mission)
 
 
 def open_mission(

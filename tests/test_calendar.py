@@ -123,6 +123,7 @@ def test_the_meeting_invitation_moves_then_is_cancelled(app_db, mail_server) -> 
     method, event = event_of(withdrawn.calendar)
     assert method == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
     assert str(event["UID"]) == uid and int(event["SEQUENCE"]) == 2 and "Annulé" in withdrawn.subject
+    assert "La mission « Refonte du site internet » est annulée : la rencontre pour l'analyse" in withdrawn.text_body
 
     d.send_queued()
     d.send_queued()  # the outbox sends each once

@@ -259,6 +259,7 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
             "when": "lundi 14 décembre 2026 à 14 h 30",
             "cancelled": False,
             "moved": True,
+            "ended": "annulée",
         },
         "[STR-2026-014] Nouvelle date : la rencontre pour l'analyse du besoin le lundi 14 décembre 2026 à 14 h 30",
         "Bonjour Paul Weber,",
