@@ -93,6 +93,17 @@ class ApplicationStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+# How an application's status reads in French (exports, a volunteer's own data).
+APPLICATION_STATUS_LABELS = {
+    ApplicationStatus.RECEIVED: "Reçue",
+    ApplicationStatus.SELECTED: "Retenue",
+    ApplicationStatus.RESERVE: "En réserve",
+    ApplicationStatus.NOT_SELECTED: "Non retenue",
+    ApplicationStatus.CLOSED: "Close (recherche terminée)",
+    ApplicationStatus.WITHDRAWN: "Désistement",
+}
+
+
 class Application(Base):
     """A volunteer's offer to take a mission: one per mission and volunteer."""
 

@@ -37,11 +37,18 @@ class Purpose(StrEnum):
     ROADMAP_AGREEMENT = "accord-feuille-de-route"  # a retained volunteer agrees to the roadmap, or asks changes
     VOLUNTEER_REVIEW = "bilan-benevole"  # a retained volunteer's half of the bilan
     NEWS = "point"  # at a check-in, the association's or a volunteer's news of the mission
+    MY_DATA = "mes-donnees"  # a volunteer downloads everything held about them (RGPD art. 15), from preferences
 
 
 # How long a link stays valid: an unsubscribe link must still work when an old mail is opened (RFC 8058 asks for
 # it to keep working); links about a mission, as long as the mission may need them.
-MAX_AGE = {Purpose.UNSUBSCRIBE: timedelta(days=730), Purpose.PREFERENCES: timedelta(days=365)}
+# The download of one's data is signed when the preferences page is shown: a day is enough, and a copied link stops
+# giving the data away soon.
+MAX_AGE = {
+    Purpose.UNSUBSCRIBE: timedelta(days=730),
+    Purpose.PREFERENCES: timedelta(days=365),
+    Purpose.MY_DATA: timedelta(days=1),
+}
 
 
 class LinkRefused(Exception):

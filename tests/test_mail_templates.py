@@ -252,6 +252,24 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
         "Bonjour Jean,",
         ["#solidarité", "passerelles social-posted STR-2026-014 --par jean.kieffer@pc.example"],
     ),
+    "calendar": (
+        {
+            **to_association,
+            "what": "la rencontre pour l'analyse du besoin",
+            "when": "lundi 14 décembre 2026 à 14 h 30",
+            "cancelled": False,
+            "moved": True,
+            "ended": "annulée",
+        },
+        "[STR-2026-014] Nouvelle date : la rencontre pour l'analyse du besoin le lundi 14 décembre 2026 à 14 h 30",
+        "Bonjour Paul Weber,",
+        [
+            "Changement de date : la rencontre pour l'analyse du besoin de la mission « Refonte du site internet » "
+            "aura lieu le lundi 14 décembre 2026 à 14 h 30",
+            "met votre agenda à jour",
+            "claire.muller@pc.example",
+        ],
+    ),
     "cancelled": (
         {**to_volunteer},
         "Mission annulée",
