@@ -56,6 +56,9 @@ HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", 
 OPEN_PATHS = ("/api/health", "/api/ready")
 SEEN_EVERY = 600.0  # seconds: an opened run or form is logged once per member and target in this time
 JSON_MAX = 10_000_000  # a body the gateway reads to check or stamp (forms, filters): more is refused
+# The live streams a member may follow (reads). Emitting events (`/api/events/in`, what workers do, straight to the
+# server) is a write that would bypass the roles (an event can trigger an automation): never through the gateway.
+WS_STREAMS = ("/api/events/out", "/api/logs/out")
 
 app = FastAPI(title="Passerelles — connexion", docs_url=None, redoc_url=None, openapi_url=None)
 # The OpenID Connect round trip's state and nonce (a signed cookie, only set during that round trip).
@@ -577,11 +580,12 @@ async def _access(who: identity.Member | str, call: Call, method: str, path: str
 
 @app.websocket("/{path:path}")
 async def websocket_proxy(websocket: WebSocket, path: str) -> None:
-    """The UI's live events and logs: the member's session on the upgrade, the same origin only; the auth message
-    carries the service credential upstream; closed when the session ends."""
+    """The live streams of events and logs (Prefect's clients subscribe to them; the UIs poll over HTTP): the
+    member's session on the upgrade, the same origin only, reads only; the auth message carries the service
+    credential upstream; closed when the session ends, with the server's close code."""
     who = await caller(websocket)
     origin = websocket.headers.get("origin")
-    if not isinstance(who, identity.Member) or (origin and origin != public_origin()):
+    if "/" + path not in WS_STREAMS or not isinstance(who, identity.Member) or (origin and origin != public_origin()):
         await websocket.close(code=1008)
         return
     wanted = [p.strip() for h in websocket.headers.getlist("sec-websocket-protocol") for p in h.split(",")]
@@ -635,8 +639,10 @@ async def websocket_proxy(websocket: WebSocket, path: str) -> None:
         for t in tasks:
             t.cancel()
         await upstream_ws.close()
+        # The server's close (a refused auth is 1008, a bad filter 1002, with its reason) reaches the client as is.
+        code, reason = upstream_ws.close_code, upstream_ws.close_reason or ""
         with contextlib.suppress(Exception):
-            await websocket.close()
+            await websocket.close(code=code if code and code not in (1005, 1006) else 1000, reason=reason)
 
 
 def main(argv: list[str]) -> int:
