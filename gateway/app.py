@@ -434,24 +434,45 @@ async def access_log_csv(request: Request) -> Response:
 # --- the proxy ----------------------------------------------------------------------------------------------------
 
 
+class UpstreamUnavailable(Exception):
+    """The Prefect server did not answer what a check needs (a run's tags, a deployment's name): the call waits."""
+
+
+async def _lookup(path: str) -> dict[str, Any] | None:
+    """A JSON object of the server (with the service credential); None if it does not know it. Any other answer
+    (a 503 of a busy server) stops the check: guessing would refuse a rightful member or let a read through."""
+    r = await http().get(f"{upstream()}{path}", headers=service_auth())
+    if r.status_code == 404:
+        return None
+    if r.status_code != 200:
+        raise UpstreamUnavailable(f"{path}: {r.status_code}")
+    return cast(dict[str, Any], r.json())
+
+
 async def _run_tags(flow_run_id: str) -> list[str] | None:
     """A flow run's tags (cached 10 s); None if the server does not know it."""
     cached = _tags.get(flow_run_id)
     if cached and time.monotonic() - cached[0] < 10:
         return cached[1]
-    r = await http().get(f"{upstream()}/api/flow_runs/{flow_run_id}", headers=service_auth())
-    if r.status_code != 200:
+    run = await _lookup(f"/api/flow_runs/{flow_run_id}")
+    if run is None:
         return None
-    tags = list(r.json().get("tags") or [])
+    tags = list(run.get("tags") or [])
     _tags[flow_run_id] = (time.monotonic(), tags)
     return tags
 
 
 async def _deployment_name(deployment_id: str) -> str:
+    """A deployment's name (kept: a deployment's id never changes name); empty if the server does not know it."""
     if deployment_id not in _deployments:
-        r = await http().get(f"{upstream()}/api/deployments/{deployment_id}", headers=service_auth())
-        _deployments[deployment_id] = r.json().get("name", "") if r.status_code == 200 else ""
+        deployment = await _lookup(f"/api/deployments/{deployment_id}")
+        if deployment is None:
+            return ""
+        _deployments[deployment_id] = str(deployment.get("name", ""))
     return _deployments[deployment_id]
+
+
+BUSY = "Le serveur est momentanément occupé : réessayez dans un instant."
 
 
 def forbidden(reason: str) -> JSONResponse:
@@ -542,7 +563,11 @@ async def proxy(request: Request, path: str) -> Response:
         with contextlib.suppress(ValueError):
             body = json.loads(raw) if raw else None
     if who != "sonde":
-        reason, stamped = await check(who, call, body)
+        try:
+            reason, stamped = await check(who, call, body)
+        except (UpstreamUnavailable, httpx.HTTPError) as exc:
+            log.warning("check of %s %s: the Prefect server did not answer: %s", request.method, full, exc)
+            return JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "1"})
         if reason:
             await run_in_threadpool(_log, who, "refused", method=request.method, path=full, status=403, detail=reason)
             return forbidden(reason)

@@ -294,7 +294,9 @@ def sign_in_in_browser(page: Any, g: Gated, email: str, path: str = "/dashboard"
 
 # A POST from the page, as the Prefect UI (3.9, v1: `ui/assets/usePrefectApi-*.js`) sends it: when `/ui-settings`
 # says `csrf_enabled`, a token from `GET /api/csrf-token?client=<its client id>`, sent back in the
-# `Prefect-Csrf-Token` and `Prefect-Csrf-Client` headers of every POST, PATCH, PUT and DELETE.
+# `Prefect-Csrf-Token` and `Prefect-Csrf-Client` headers of every POST, PATCH, PUT and DELETE. A 503 (the test
+# server's SQLite busy under load: `prefect/server/api/server.py`, is_client_retryable_exception) is retried, as
+# Prefect's own client does (`prefect/client/base.py`); the person would click again.
 UI_POST = """async ({path, body}) => {
   const settings = await (await fetch('/ui-settings')).json();
   const headers = {'Content-Type': 'application/json'};
@@ -304,8 +306,13 @@ UI_POST = """async ({path, body}) => {
     headers['Prefect-Csrf-Token'] = token.token;
     headers['Prefect-Csrf-Client'] = client;
   }
-  const r = await fetch(settings.api_url + path, {method: 'POST', headers, body: JSON.stringify(body)});
-  return {status: r.status, body: await r.json(), csrf: settings.csrf_enabled === true};
+  for (let attempt = 1; ; attempt++) {
+    const r = await fetch(settings.api_url + path, {method: 'POST', headers, body: JSON.stringify(body)});
+    if (r.status !== 503 || attempt === 10) {
+      return {status: r.status, body: await r.json(), csrf: settings.csrf_enabled === true, attempts: attempt};
+    }
+    await new Promise((wake) => setTimeout(wake, 500));
+  }
 }"""
 
 
