@@ -467,7 +467,7 @@ def test_the_run_page_follows_logs_and_events_live_in_chromium(gated: Gated) -> 
 
     from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
 
-    from tests.test_browser import in_browser
+    from tests.test_browser import SHOTS, in_browser
 
     _, drv = started_mission()
     run_id, g = drv.flow_run_id, gated
@@ -503,6 +503,7 @@ def test_the_run_page_follows_logs_and_events_live_in_chromium(gated: Gated) -> 
         assert r.status_code == 201, r.text
         page.get_by_text(line).wait_for(timeout=20_000)
         seen["line_after"] = time.monotonic() - written
+        page.screenshot(path=str(SHOTS / "journal-en-direct.png"), full_page=True)
         assert page.evaluate("window.opened === true")  # no reload: a later poll brought it in
         seen["polls_after"] = [status for t, status in seen["polls"] if t > written]
         assert seen["sockets"] == []  # the UI itself opens no websocket
