@@ -664,10 +664,12 @@ async def websocket_proxy(websocket: WebSocket, path: str) -> None:
         for t in tasks:
             t.cancel()
         await upstream_ws.close()
-        # The server's close (a refused auth is 1008, a bad filter 1002, with its reason) reaches the client as is.
-        code, reason = upstream_ws.close_code, upstream_ws.close_reason or ""
+        # The server's close (a refused auth is 1008, a message out of turn 1002, with its reason) reaches the
+        # client as is; an upstream that dropped the connection without a close frame (1006, which cannot be sent)
+        # is an error of the server (1011).
+        code, reason = upstream_ws.close_code or 1000, upstream_ws.close_reason or ""
         with contextlib.suppress(Exception):
-            await websocket.close(code=code if code and code not in (1005, 1006) else 1000, reason=reason)
+            await websocket.close(code={1005: 1000, 1006: 1011}.get(code, code), reason=reason)
 
 
 def main(argv: list[str]) -> int:

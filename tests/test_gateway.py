@@ -261,7 +261,7 @@ def test_members_sign_in_by_link_and_act_as_themselves(gated: Gated) -> None:
 
 
 def test_live_events_pass_through_the_gateway_for_members_only(gated: Gated) -> None:
-    from websockets.exceptions import InvalidStatus
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
     from websockets.sync.client import connect
 
     d.seed_small()
@@ -271,6 +271,10 @@ def test_live_events_pass_through_the_gateway_for_members_only(gated: Gated) -> 
     with connect(ws_url, subprotocols=["prefect"], additional_headers=headers) as ws:  # type: ignore[list-item]
         ws.send(json.dumps({"type": "auth", "token": None}))
         assert json.loads(ws.recv(timeout=10))["type"] == "auth_success"
+        ws.send(json.dumps({"type": "ping"}))  # out of turn: the server closes
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    assert (ws.close_code, ws.close_reason) == (1002, "Expected 'filter' message")  # the server's own close
     with pytest.raises(InvalidStatus), connect(ws_url, subprotocols=["prefect"]):  # type: ignore[list-item]
         pass
     hijack = {**headers, "Origin": "https://site-malveillant.example"}
