@@ -19,9 +19,16 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from models import (
+    Announcement,
+    AnnouncementStatus,
+    Application,
+    ApplicationStatus,
+    Channel,
     ConsentKind,
     ConsentRecord,
     ConsentSource,
+    Mission,
+    MissionStatus,
     OutboxMail,
     PublicSubmission,
     SubmissionStatus,
@@ -33,7 +40,11 @@ from models.base import utcnow
 from models.db import unit_of_work
 from models.volunteer import CONSENT_VERSION
 from portal import public
+from tasks import links, notices
+from tasks.links import Purpose
+from tasks.reports import build_report
 from tests import lifecycle_driver as d
+from tests.test_portal import link_in, path, published_mission
 
 GOOD = {
     "first_name": "Inès",
@@ -286,3 +297,279 @@ def test_an_expired_signup_link_records_nobody(site: TestClient, mail_server: An
     answer = site.post(link)
     assert answer.status_code == 410 and "a expiré" in said(answer) and volunteers() == before
     assert site.get(link[:-4] + "abcd").status_code == 400
+
+
+# --- 4. A public page per published annonce -----------------------------------------------------------------------
+
+
+def annonce_mission(status: MissionStatus = MissionStatus.PUBLISHED) -> tuple[int, str]:
+    """A mission whose approved annonce is out (the state the lifecycle leaves it in): (id, reference)."""
+    with unit_of_work() as s:
+        m = published_mission(s)
+        s.add(Announcement(mission_id=m.id, round=1, text=ANNONCE_TEXT, status=AnnouncementStatus.APPROVED))
+        m.status = status
+        s.flush()
+        return m.id, m.reference
+
+
+def set_status(mission_id: int, status: MissionStatus) -> None:
+    with unit_of_work() as s:
+        m = s.get(Mission, mission_id)
+        assert m is not None
+        m.status = status
+
+
+def applications_of(mission_id: int) -> list[Application]:
+    with unit_of_work() as s:
+        found = list(s.scalars(select(Application).where(Application.mission_id == mission_id)))
+        s.expunge_all()
+        return found
+
+
+def test_the_public_page_shows_the_annonce_and_nobodys_personal_data(site: TestClient) -> None:
+    mission_id, reference = annonce_mission()
+    page = site.get(f"/missions/{reference}")
+    text = said(page)
+    assert page.status_code == 200 and "L'association cherche un ou une bénévole web." in text
+    assert "Les Restos du Quartier" in text and reference in text and "Je m'inscris et je candidate" in text
+    for personal in ("Paul Weber", "contact@restos.example", "Claire", "claire.muller", "Muller"):
+        assert personal not in text, personal  # the association's contact, the Passerelle: nobody
+    assert 'name="message"' in text and 'option value="STR" selected' in page.text  # the mission's branch
+    assert site.get(f"/missions/{reference.lower()}").status_code == 200
+    listed = site.get("/missions")
+    assert listed.status_code == 200 and f'href="/missions/{reference}"' in listed.text
+    with unit_of_work() as s:
+        m = s.get(Mission, mission_id)
+        assert m is not None
+        assert links.annonce_url(reference) in notices.social_text(s, m)  # the social networks' post gives it
+
+
+def test_a_stranger_applies_from_the_public_page_once_their_address_is_confirmed(
+    site: TestClient, mail_server: Any
+) -> None:
+    mission_id, reference = annonce_mission()
+    before = volunteers()
+    sent = site.post(f"/missions/{reference}", data={**GOOD, "message": "Disponible le soir."})
+    assert sent.status_code == 200 and "Vérifiez votre boîte mail" in said(sent)
+    assert volunteers() == before and applications_of(mission_id) == []
+    assert [m.kind for m in outbox()] == ["confirm_address"]  # the Passerelle hears of nothing yet
+    mail = confirmation_text(mail_server)
+    assert f"Confirmez votre candidature à la mission {reference}" in mail
+    link = confirmation_path(mail_server)
+    assert "votre inscription et votre candidature" in said(site.get(link))
+    done = site.post(link)
+    assert done.status_code == 200, said(done)
+    assert "Bienvenue Inès" in said(done) and f"Votre candidature à la mission {reference}" in said(done)
+    [app] = applications_of(mission_id)
+    assert app.channel is Channel.PUBLIC_PAGE and app.status is ApplicationStatus.RECEIVED
+    assert app.message == "Disponible le soir." and app.relayed_by_id is None and app.score is not None
+    assert [m.kind for m in outbox()] == ["confirm_address", "application_received"]  # the Passerelle told
+    with unit_of_work() as s:
+        v = s.get(Volunteer, app.volunteer_id)
+        assert v is not None and v.email == ADDRESS and v.consent_announcements
+    assert site.post(link).status_code == 409 and len(applications_of(mission_id)) == 1
+
+
+def test_an_application_from_the_page_after_the_selection_is_in_reserve(site: TestClient, mail_server: Any) -> None:
+    mission_id, reference = annonce_mission(MissionStatus.SELECTED)
+    assert site.post(f"/missions/{reference}", data=GOOD).status_code == 200
+    assert site.post(confirmation_path(mail_server)).status_code == 200
+    [app] = applications_of(mission_id)
+    assert app.status is ApplicationStatus.RESERVE and app.channel is Channel.PUBLIC_PAGE
+    assert {"application_received", "reserve"} <= {m.kind for m in outbox()}
+
+
+def test_a_known_volunteer_applying_from_the_page_is_recognised(site: TestClient, mail_server: Any) -> None:
+    mission_id, reference = annonce_mission()
+    typed = {**GOOD, "email": "benevole2@exemple.fr", "first_name": "Prénom2", "last_name": "Nom2"}
+    assert site.post(f"/missions/{reference}", data=typed).status_code == 200
+    assert "déjà inscrite chez nous" in confirmation_text(mail_server, "benevole2@exemple.fr")
+    done = site.post(confirmation_path(mail_server, "benevole2@exemple.fr"))
+    assert done.status_code == 200 and "votre fiche de bénévole est mise à jour" in said(done)
+    [app] = applications_of(mission_id)
+    with unit_of_work() as s:
+        v = s.get(Volunteer, app.volunteer_id)
+        assert v is not None and v.email == "benevole2@exemple.fr"
+    assert volunteers() == 6
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"message": "Voici <a href='http://x'>mon site</a>"}, "« Votre message » contient des balises HTML"),
+        ({"message": "m" * 2001}, "« Votre message » compte 2001 caractères : 2000 au plus"),
+        ({"email": "ines@"}, "Adresse e-mail invalide"),
+        ({"c:astrologie": "3"}, "La compétence « astrologie » n'est pas dans notre liste"),
+        ({"first_name": "<i>Inès</i>"}, "« Prénom » contient des balises HTML"),
+    ],
+)
+def test_a_bad_application_from_the_page_is_shown_again_and_keeps_nothing(
+    site: TestClient, changes: dict[str, str], reason: str
+) -> None:
+    mission_id, reference = annonce_mission()
+    typed = {**GOOD, "message": "Disponible le soir.", **changes}
+    answer = site.post(f"/missions/{reference}", data=typed)
+    assert answer.status_code == 422 and reason in said(answer)
+    assert escape(typed["message"][:4000]) in answer.text and "L'association cherche un ou une bénévole" in said(answer)
+    shown_again(answer, typed)
+    assert submissions() == [] and outbox() == [] and applications_of(mission_id) == []
+
+
+def test_the_page_s_honeypot_and_rate_limit(site: TestClient, mail_server: Any) -> None:
+    _, reference = annonce_mission()
+    robot = site.post(f"/missions/{reference}", data={**GOOD, "site_web": "x"})
+    assert robot.status_code == 200 and submissions() == [] and mail_server.messages == []
+    for _ in range(3):
+        assert site.post(f"/missions/{reference}", data=GOOD).status_code == 200
+    fourth = site.post(f"/missions/{reference}", data=GOOD)
+    assert fourth.status_code == 429 and "Plusieurs demandes de confirmation" in said(fourth)
+    shown_again(fourth, GOOD)
+    assert len(submissions()) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "said_", "code"),
+    [
+        (MissionStatus.CANCELLED, "elle a été annulée", 410),
+        (MissionStatus.IN_PROGRESS, "la recherche est close", 410),
+        (MissionStatus.COMPLETED, "la recherche est close", 410),
+    ],
+)
+def test_the_page_is_gone_when_the_search_closes_or_the_mission_is_cancelled(
+    site: TestClient, status: MissionStatus, said_: str, code: int
+) -> None:
+    mission_id, reference = annonce_mission()
+    set_status(mission_id, status)
+    for answer in (site.get(f"/missions/{reference}"), site.post(f"/missions/{reference}", data=GOOD)):
+        assert (
+            answer.status_code == code and "Cette annonce n'est plus ouverte" in said(answer) and said_ in said(answer)
+        )
+        assert "Je m'inscris et je candidate" not in said(answer)
+    assert submissions() == [] and reference not in site.get("/missions").text
+
+
+def test_an_annonce_never_published_has_no_page(site: TestClient) -> None:
+    with unit_of_work() as s:
+        m = d.new_mission(s)  # requested: no annonce yet
+        reference = m.reference
+    assert site.get(f"/missions/{reference}").status_code == 404
+    assert site.get("/missions/STR-1999-999").status_code == 404
+    answer = site.post(f"/missions/{reference}", data=GOOD)
+    assert answer.status_code == 404 and "Annonce introuvable" in said(answer) and submissions() == []
+
+
+def test_an_annonce_closed_before_the_confirmation_keeps_the_signup_only(site: TestClient, mail_server: Any) -> None:
+    mission_id, reference = annonce_mission()
+    assert site.post(f"/missions/{reference}", data=GOOD).status_code == 200
+    set_status(mission_id, MissionStatus.CANCELLED)
+    done = site.post(confirmation_path(mail_server))
+    assert done.status_code == 200 and "ne reçoit plus de candidatures" in said(done) and "Bienvenue" in said(done)
+    assert applications_of(mission_id) == [] and volunteers() == 7
+
+
+def test_an_expired_application_link_records_nothing(site: TestClient, mail_server: Any) -> None:
+    mission_id, reference = annonce_mission()
+    assert site.post(f"/missions/{reference}", data=GOOD).status_code == 200
+    with unit_of_work() as s:
+        row = s.scalar(select(PublicSubmission))
+        assert row is not None
+        row.expires_at = utcnow() - timedelta(hours=1)
+    answer = site.post(confirmation_path(mail_server))
+    assert answer.status_code == 410 and applications_of(mission_id) == [] and volunteers() == 6
+
+
+# --- 3. Relays --------------------------------------------------------------------------------------------------
+
+
+def relay_path(relay_id: int, mission_id: int) -> str:
+    return path(links.link(Purpose.RELAY, r=relay_id, m=mission_id))
+
+
+def test_a_stranger_follows_a_relays_link_signs_up_and_applies_via_that_relay(
+    site: TestClient, mail_server: Any
+) -> None:
+    mission_id, reference = annonce_mission()
+    with unit_of_work() as s:
+        relay = s.scalar(select(Volunteer).where(Volunteer.email == "benevole3@exemple.fr"))
+        assert relay is not None
+        relay.is_relay = True
+        relay_id = relay.id
+    url = relay_path(relay_id, mission_id)
+    page = site.get(url)
+    assert page.status_code == 200 and "transmis par un relais" in said(page) and reference in said(page)
+    assert "Prénom3" not in said(page) and "benevole3" not in said(page)  # the relay is not named
+    assert site.post(url, data={**GOOD, "message": "De la part de Prénom3."}).status_code == 200
+    assert applications_of(mission_id) == []
+    assert site.post(confirmation_path(mail_server)).status_code == 200
+    [app] = applications_of(mission_id)
+    assert app.channel is Channel.RELAY and app.relayed_by_id == relay_id and app.status is ApplicationStatus.RECEIVED
+    with unit_of_work() as s:
+        today = d.today()
+        report = build_report(s, branch_codes=["STR"], start=today - timedelta(days=1), end=today + timedelta(days=1))
+    assert report.applications.by_channel == (("par un relais", 1),)
+    assert report.applications.by_relay == ((f"V-{relay_id:04d}", 1),)
+
+
+def test_a_relay_following_their_own_link_applies_as_themselves(site: TestClient, mail_server: Any) -> None:
+    mission_id, _ = annonce_mission()
+    typed = {**GOOD, "email": "benevole3@exemple.fr", "first_name": "Prénom3", "last_name": "Nom3"}
+    assert site.post(relay_path(3, mission_id), data=typed).status_code == 200
+    assert site.post(confirmation_path(mail_server, "benevole3@exemple.fr")).status_code == 200
+    [app] = applications_of(mission_id)
+    assert app.volunteer_id == 3 and app.relayed_by_id is None and app.channel is Channel.PUBLIC_PAGE
+
+
+def test_bad_relay_links(site: TestClient) -> None:
+    mission_id, _ = annonce_mission()
+    url = relay_path(3, mission_id)
+    token = url.rsplit("/", 1)[1]
+    tampered = url[: -len(token)] + token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    other_purpose = "/relais/" + links.token(Purpose.APPLY, v=3, m=mission_id)
+    for bad in (tampered, other_purpose):
+        for answer in (site.get(bad), site.post(bad, data=GOOD)):
+            assert answer.status_code == 400 and "Lien invalide" in said(answer)
+    set_status(mission_id, MissionStatus.IN_PROGRESS)
+    closed = site.get(url)
+    assert closed.status_code == 410 and "Cette annonce n'est plus ouverte" in said(closed)
+    assert submissions() == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_relays_annonce_mail_carries_their_link_a_stranger_applies_via_the_relay(
+    prefect_server, site, mail_server
+) -> None:
+    """The whole path on a real mission run: the annonce diffused, the relay's mail carries their forwarding link
+    (the others' the public page), the social post mail the public page; a stranger follows the relay's link,
+    signs up and applies, confirms: the application is recorded « via » the relay, the applications form waiting
+    for the Passerelle shows it, the report counts it by relay."""
+    d.deploy()
+    with unit_of_work() as s:
+        relay = s.scalar(select(Volunteer).where(Volunteer.email == "benevole3@exemple.fr"))
+        assert relay is not None
+        relay.is_relay = True
+        relay_id = relay.id
+    mission_id, _, drv = d.published()
+    d.send_queued()
+    assert drv.form()["key"] == "applications-1"
+    forward = link_in(mail_server, "annonce", Purpose.RELAY, to="benevole3@exemple.fr")
+    with unit_of_work() as s:
+        m = s.get(Mission, mission_id)
+        assert m is not None
+        reference = m.reference
+    others = [x for x in mail_server.messages if x["X-Passerelles-Kind"] == "annonce" and x["To"] != relay.email]
+    assert others and all("/relais/" not in x.get_body(("plain",)).get_content() for x in others)
+    assert all(links.annonce_url(reference) in x.get_body(("plain",)).get_content() for x in others)
+    social = [x for x in mail_server.messages if x["X-Passerelles-Kind"] == "social_post"]
+    assert social and links.annonce_url(reference) in social[0].get_body(("plain",)).get_content()
+
+    assert site.post(forward, data={**GOOD, "message": "Prénom3 m'a parlé de vous."}).status_code == 200
+    done = site.post(confirmation_path(mail_server))
+    assert done.status_code == 200 and f"Votre candidature à la mission {reference}" in said(done)
+    [app] = applications_of(mission_id)
+    assert app.channel is Channel.RELAY and app.relayed_by_id == relay_id
+    assert f"par un relais (V-{relay_id:04d} Prénom3 Nom3)" in drv.form()["description"]  # rewritten at once
+    with unit_of_work() as s:
+        today = d.today()
+        report = build_report(s, branch_codes=["STR"], start=today - timedelta(days=1), end=today + timedelta(days=1))
+    assert report.applications.by_relay == ((f"V-{relay_id:04d}", 1),)
