@@ -48,6 +48,7 @@ from tasks.refusals import PersonRefused, StepRefused, TextRefused
 
 NAME_MAX, CITY_MAX, PROFESSION_MAX, PHONE_MAX = 80, 80, 120, 30
 COMPETENCE_FIELD, SLOT_FIELD = "c:", "dispo:"  # `c:site-web` = level 0..3, `dispo:soirs` = "oui"
+PERSONAL = ("first_name", "last_name", "email", "phone", "city", "profession", "message")  # dropped once applied
 
 
 def choices(session: Session) -> dict[str, Any]:
@@ -327,6 +328,8 @@ def sign_up(session: Session, row: PublicSubmission) -> tuple[Volunteer, list[st
     log_change(session, v, actor=f"{v.full_name} (inscription en ligne)", source=ConsentSource.SIGNUP,
                changes=changes or ["inscription confirmée, rien de changé"])  # fmt: skip
     row.volunteer_id = v.id
+    # What was typed is in the volunteer's record now: the submission keeps no copy of who they are.
+    row.payload = {k: value for k, value in p.items() if k not in PERSONAL}
     session.flush()
     return v, changes, new
 
@@ -356,7 +359,7 @@ def applied(session: Session, row: PublicSubmission) -> tuple[list[str], bool]:
     """Apply a confirmed sign-up with its application: the volunteer signed up (or updated), then the application
     recorded as a one-click apply is, « via » the relay of the link it came by (when they still exist); (what the
     page says, whether an application was recorded). An annonce closed meanwhile keeps the sign-up and says so."""
-    p = row.payload
+    p = dict(row.payload)  # the message is dropped from the row by the sign-up
     v, changes, new = sign_up(session, row)
     said = _said(v, changes, new)
     relay = session.get(Volunteer, p["relay_id"]) if p.get("relay_id") else None

@@ -299,6 +299,23 @@ def test_an_expired_signup_link_records_nobody(site: TestClient, mail_server: An
     assert site.get(link[:-4] + "abcd").status_code == 400
 
 
+def test_a_confirmed_signup_keeps_no_copy_of_the_person_and_erasure_reaches_it(
+    site: TestClient, mail_server: Any
+) -> None:
+    from tasks.privacy import erase_volunteer
+
+    mission_id, reference = annonce_mission()
+    assert site.post(f"/missions/{reference}", data={**GOOD, "message": "Disponible le soir."}).status_code == 200
+    assert site.post(confirmation_path(mail_server)).status_code == 200
+    [row] = submissions()
+    assert not {"first_name", "last_name", "email", "phone", "city", "profession", "message"} & set(row.payload)
+    assert row.payload["mission_id"] == mission_id and row.volunteer_id is not None
+    with unit_of_work() as s:
+        erasure = erase_volunteer(s, f"V-{row.volunteer_id:04d}", reason="demande de la personne")
+        assert erasure.rows["public_submission"] == 1
+    assert submissions() == []
+
+
 # --- 4. A public page per published annonce -----------------------------------------------------------------------
 
 
