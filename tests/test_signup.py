@@ -42,6 +42,7 @@ from models.volunteer import CONSENT_VERSION
 from portal import public
 from tasks import links, notices
 from tasks.links import Purpose
+from tasks.report_rendering import render_csv
 from tasks.reports import build_report
 from tests import lifecycle_driver as d
 from tests.test_portal import link_in, path, published_mission
@@ -432,6 +433,12 @@ def test_a_bad_application_from_the_page_is_shown_again_and_keeps_nothing(
     assert submissions() == [] and outbox() == [] and applications_of(mission_id) == []
 
 
+def test_an_oversized_application_is_refused(site: TestClient) -> None:
+    _, reference = annonce_mission()
+    answer = site.post(f"/missions/{reference}", data={**GOOD, "message": "x" * 70_000})
+    assert answer.status_code == 413 and "trop long" in said(answer) and submissions() == []
+
+
 def test_the_page_s_honeypot_and_rate_limit(site: TestClient, mail_server: Any) -> None:
     _, reference = annonce_mission()
     robot = site.post(f"/missions/{reference}", data={**GOOD, "site_web": "x"})
@@ -525,6 +532,11 @@ def test_a_stranger_follows_a_relays_link_signs_up_and_applies_via_that_relay(
         report = build_report(s, branch_codes=["STR"], start=today - timedelta(days=1), end=today + timedelta(days=1))
     assert report.applications.by_channel == (("par un relais", 1),)
     assert report.applications.by_relay == ((f"V-{relay_id:04d}", 1),)
+    csv_text = render_csv(report)
+    assert f"Candidatures venues par un relais (annonces diffusées sur la période);V-{relay_id:04d};Candidatures;1" in (
+        csv_text
+    )
+    assert "Prénom3" not in csv_text  # the report names nobody
 
 
 def test_a_relay_following_their_own_link_applies_as_themselves(site: TestClient, mail_server: Any) -> None:
@@ -534,6 +546,29 @@ def test_a_relay_following_their_own_link_applies_as_themselves(site: TestClient
     assert site.post(confirmation_path(mail_server, "benevole3@exemple.fr")).status_code == 200
     [app] = applications_of(mission_id)
     assert app.volunteer_id == 3 and app.relayed_by_id is None and app.channel is Channel.PUBLIC_PAGE
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason", "status"),
+    [
+        ({"message": "<script>alert(1)</script>"}, "« Votre message » contient des balises HTML", 422),
+        ({"c:nope": "1"}, "La compétence « nope » n'est pas dans notre liste", 422),
+        ({"email": "pas-une-adresse"}, "Adresse e-mail invalide", 422),
+        ({"message": "x" * 70_000}, "trop long", 413),
+    ],
+)
+def test_a_bad_form_sent_from_a_relays_link_keeps_nothing(
+    site: TestClient, changes: dict[str, str], reason: str, status: int
+) -> None:
+    mission_id, _ = annonce_mission()
+    answer = site.post(relay_path(3, mission_id), data={**GOOD, **changes})
+    assert answer.status_code == status and reason in said(answer)
+    if status == 422:
+        shown_again(answer, {**GOOD, **changes})
+        assert "transmis par un relais" in said(answer)
+    assert submissions() == [] and outbox() == [] and applications_of(mission_id) == []
+    robot = site.post(relay_path(3, mission_id), data={**GOOD, "site_web": "spam"})
+    assert robot.status_code == 200 and submissions() == []
 
 
 def test_bad_relay_links(site: TestClient) -> None:
