@@ -73,7 +73,7 @@ def start_mission(argv: list[str]) -> int:
     parser.add_argument("--demande", default="", help="la demande de l'association, dans ses mots")
     args = parser.parse_args(argv)
     from flows.request_mission import open_and_start
-    from tasks.refusals import StepRefused
+    from models.refusals import StepRefused
 
     try:
         result = open_and_start(args.association, args.passerelle, args.titre, args.demande)
@@ -97,10 +97,10 @@ def apply(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from models import Channel
     from models.db import unit_of_work
+    from models.refusals import StepRefused
     from tasks.lookups import find_mission, find_volunteer
     from tasks.matching import rank_applicants
     from tasks.missions import record_application
-    from tasks.refusals import StepRefused
 
     try:
         with unit_of_work() as session:

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any
 
 from deployments.identity_cli import NotSignedIn, cli_actor
+from models.refusals import StepRefused
 from tasks import admin_actions as actions
 from tasks.admin_actions import Done, perform
-from tasks.refusals import StepRefused
 
 
 def _date(value: str) -> date:

@@ -16,10 +16,10 @@ from pydantic import Field
 
 from flows.privacy import erase_volunteer_flow
 from models.org import ROLE_LABELS, Role
+from models.refusals import StepRefused
 from models.volunteer import AVAILABILITY_LABELS
 from tasks import admin_actions as actions
 from tasks.admin_actions import Done, perform
-from tasks.refusals import StepRefused
 from tasks.runs import started_by
 
 RoleChoice = StrEnum("RoleChoice", {role.name: label for role, label in ROLE_LABELS.items()})  # type: ignore[misc]

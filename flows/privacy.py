@@ -14,8 +14,8 @@ from pydantic import Field
 
 from models.db import unit_of_work
 from models.permissions import SYSTEM_RUN
+from models.refusals import StepRefused
 from tasks.privacy import erase_volunteer, record_summary, retention_pass, scrub_prefect
-from tasks.refusals import StepRefused
 from tasks.runs import started_by
 
 

@@ -40,12 +40,12 @@ from models import Coordinator
 from models.db import unit_of_work
 from models.org import ROLE_LABELS, Role
 from models.permissions import PORTAL_STARTS, Act, Call, classify, may, refusal, run_branch
+from models.refusals import StepRefused
 from models.settings import check_secrets, get_settings, portal_token
 from portal.pages import form, page
 from tasks import identity
 from tasks.delivery import deliver_soon
 from tasks.links import secret_key
-from tasks.refusals import StepRefused
 from tasks.rendering import render
 
 log = logging.getLogger("passerelles.gateway")

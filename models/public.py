@@ -18,6 +18,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum, utcnow
+from models.refusals import TextRefused
 
 
 class SubmissionKind(StrEnum):
@@ -72,25 +73,6 @@ class PublicSubmission(Base):
 
 # --- Pure checks of what is typed ----------------------------------------------------------------------------------
 
-_TAG = re.compile(r"<\s*[a-zA-Z!/?][^>]*>")
-
-
-class Refused(ValueError):
-    """A value typed on a public form that cannot be taken as is; the message is the French sentence shown."""
-
-
-def check_text(value: str, what: str, *, max_len: int, required: bool = True, one_line: bool = True) -> str:
-    """A text typed on a public form, stripped (one line: inner blanks collapsed); Refused when empty and required,
-    longer than `max_len`, or made of HTML."""
-    text_ = " ".join(value.split()) if one_line else value.strip().replace("\r\n", "\n")
-    if required and not text_:
-        raise Refused(f"Le champ « {what} » est vide.")
-    if len(text_) > max_len:
-        raise Refused(f"Le champ « {what} » compte {len(text_)} caractères : {max_len} au plus.")
-    if _TAG.search(text_):
-        raise Refused(f"Le champ « {what} » contient des balises HTML : écrivez en texte simple.")
-    return text_
-
 
 def luhn_ok(digits: str) -> bool:
     """Whether a string of digits passes the Luhn checksum (SIREN and SIRET numbers do)."""
@@ -105,20 +87,22 @@ def luhn_ok(digits: str) -> bool:
 
 def check_registration(value: str) -> str:
     """An association's RNA number (`W` and 9 digits) or SIRET (14 digits, Luhn checksum), normalised (blanks
-    removed, `W` upper-cased); Refused with a French sentence when it is neither."""
+    removed, `W` upper-cased); TextRefused with a French sentence when it is neither."""
     compact = re.sub(r"[\s.\-]", "", value).upper()
     if not compact:
-        raise Refused("Indiquez le numéro RNA (W suivi de 9 chiffres) ou le SIRET (14 chiffres) de l'association.")
+        raise TextRefused("Indiquez le numéro RNA (W suivi de 9 chiffres) ou le SIRET (14 chiffres) de l'association.")
     if compact.startswith("W"):
         if not re.fullmatch(r"W\d{9}", compact):
-            raise Refused(
+            raise TextRefused(
                 f"Le numéro RNA « {value.strip()} » n'a pas la bonne forme : W suivi de 9 chiffres (W672012345)."
             )
         return compact
     if not compact.isdigit():
-        raise Refused(f"« {value.strip()} » n'est ni un numéro RNA (W suivi de 9 chiffres) ni un SIRET (14 chiffres).")
+        raise TextRefused(
+            f"« {value.strip()} » n'est ni un numéro RNA (W suivi de 9 chiffres) ni un SIRET (14 chiffres)."
+        )
     if len(compact) != 14:
-        raise Refused(f"Le SIRET « {value.strip()} » compte {len(compact)} chiffres : il en faut 14.")
+        raise TextRefused(f"Le SIRET « {value.strip()} » compte {len(compact)} chiffres : il en faut 14.")
     if not luhn_ok(compact):
-        raise Refused(f"Le SIRET « {value.strip()} » n'est pas valide (clé de contrôle) : vérifiez-le.")
+        raise TextRefused(f"Le SIRET « {value.strip()} » n'est pas valide (clé de contrôle) : vérifiez-le.")
     return compact

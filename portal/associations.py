@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse
 from models import MissionStatus
 from models.base import utcnow
 from models.db import unit_of_work
+from models.refusals import StepRefused
 from portal.pages import form, page, refused
 from tasks import parties, portal
 from tasks.links import LinkRefused, Purpose, read
-from tasks.refusals import StepRefused
 from tasks.rendering import render
 from tasks.runs import answered, resume, waiting_form
 from tasks.steps import ANNOUNCEMENT, ROADMAP, Outcome

@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from models.db import unit_of_work
+from models.refusals import StepRefused, TextRefused
 from tasks.links import LinkRefused, Purpose, read
 from tasks.portal import MESSAGE_MAX
-from tasks.refusals import StepRefused, TextRefused
 from tasks.rendering import render
 
 # A link's page: `show(token)`, or again with the reason of a refused answer and what was typed.

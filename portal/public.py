@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from models import PublicSubmission, SubmissionKind
 from models.db import unit_of_work
+from models.refusals import StepRefused, TextRefused
 from portal.pages import form, page
 from tasks import confirmations
 from tasks.delivery import deliver_soon
-from tasks.refusals import StepRefused, TextRefused
 from tasks.rendering import render
 
 log = logging.getLogger("passerelles.portal")

@@ -9,12 +9,12 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from models.db import unit_of_work
+from models.refusals import PersonRefused, StepRefused, TextRefused
 from models.volunteer import AVAILABILITY_LABELS, CONSENT_VERSION, CONSENT_WORDING, LEVEL_LABELS
 from portal.pages import answered, form, page, refused, shown
 from tasks import portal
 from tasks.links import LinkRefused, Purpose, read
 from tasks.portal import refresh_applications_form
-from tasks.refusals import PersonRefused, StepRefused, TextRefused
 from tasks.rendering import render
 
 router = APIRouter()

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from models import FeeStatus
 from models.db import unit_of_work
 from models.org import ROLE_LABELS, Role
+from models.refusals import StepRefused
 from models.settings import get_settings
 from models.volunteer import Availability
 from tasks import diffusion, fees, identity, links, organisation
 from tasks.lookups import find_coordinator, find_mission, find_volunteer
-from tasks.refusals import StepRefused
 from tasks.runs import retag_runs
 
 

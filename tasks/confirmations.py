@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from models import PublicSubmission, SubmissionKind, SubmissionStatus
 from models.base import utcnow
+from models.refusals import StepRefused
 from models.settings import get_settings
 from tasks.compose import compose
 from tasks.outbox import enqueue
-from tasks.refusals import StepRefused
 
 CONFIRM_HOURS = 48
 PATH = "confirmation"  # the portal's path of a confirmation link: /confirmation/<secret>

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from models import Branch, Channel, Diffusion, Mission, PriorityFlag, Scope, Volunteer
 from models.outbox import OutboxMail
+from models.refusals import StepRefused
 from models.waves import Wave
 from tasks import notices
 from tasks.compose import MailContent, compose
 from tasks.links import annonce_url, volunteer_links
 from tasks.outbox import outbox_key
-from tasks.refusals import StepRefused
 
 KIND = "annonce"  # the outbox kind of an annonce mail
 

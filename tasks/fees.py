@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 from models import Coordinator, FeeBracket, FeeKind, FeeRecord, FeeStatus, Mission, MissionStatus, Role
 from models.association import Association
 from models.base import utcnow
+from models.refusals import StepRefused
 from models.rules import Bracket, check_brackets
 from models.settings import get_settings
 from tasks.compose import compose
 from tasks.identity import actor_name
 from tasks.lookups import find_mission
 from tasks.outbox import enqueue
-from tasks.refusals import StepRefused
 
 SETTLERS = (Role.SUPPORT, Role.ADMIN)
 BEFORE_A_VOLUNTEER = {MissionStatus.REQUESTED, MissionStatus.ANALYSED, MissionStatus.APPROVED, MissionStatus.PUBLISHED}

@@ -22,10 +22,10 @@ from models import AccessLog, Coordinator, MailStatus, MemberSession, OutboxMail
 from models.base import utcnow
 from models.org import ROLE_LABELS, Role
 from models.permissions import SYSTEM_CLI, SYSTEM_RUN
+from models.refusals import StepRefused
 from tasks.compose import compose
 from tasks.lookups import find_coordinator
 from tasks.outbox import enqueue
-from tasks.refusals import StepRefused
 
 LINK_MINUTES = 15
 BROWSER_IDLE = timedelta(hours=8)

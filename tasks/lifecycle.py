@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from models import AuditEvent
 from models.db import unit_of_work
+from models.refusals import StepRefused
 from tasks import notices
 from tasks.delivery import deliver_soon
 from tasks.lookups import find_association, find_coordinator, get_mission
 from tasks.missions import audit, open_mission, step_done
-from tasks.refusals import StepRefused
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, REGISTRY
 from tasks.steps.answers import describe, first_round, handle, recorded_verdict, returns
 from tasks.views import dashboard

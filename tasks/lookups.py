@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Association, Coordinator, Mission, Volunteer
+from models.refusals import StepRefused
 from models.text import fold
-from tasks.refusals import StepRefused
 
 _VOLUNTEER_NO = re.compile(r"^V-?(\d+)$", re.IGNORECASE)
 

@@ -24,9 +24,9 @@ from models import (
     Volunteer,
 )
 from models.base import utcnow
+from models.refusals import StepRefused
 from models.rules import REACHED_AT, check_reopen, check_transition, fees_for_budget, format_reference, next_sequence
 from tasks.fees import waive_if_unfound
-from tasks.refusals import StepRefused
 
 
 def audit(

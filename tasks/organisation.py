@@ -17,6 +17,7 @@ from models import AuditEvent, Branch, ConsentKind, ConsentSource, Coordinator, 
 from models.association import Association
 from models.base import utcnow
 from models.org import ROLE_LABELS
+from models.refusals import StepRefused
 from models.rules import fees_for_budget
 from models.text import fold
 from models.volunteer import AVAILABILITY_LABELS, Availability
@@ -25,7 +26,6 @@ from tasks.compose import check_address
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.lookups import find_coordinator, find_volunteer
 from tasks.missions import audit, current_brackets
-from tasks.refusals import StepRefused
 
 BRANCH_CODE = re.compile(r"^[A-Z]{2,5}$")
 # Roles that follow missions; support team and admins may be national (no branch).

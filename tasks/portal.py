@@ -9,7 +9,6 @@ API, as the UI does, and the step's own checks and writes run in the mission's f
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -34,13 +33,14 @@ from models import (
 )
 from models.base import utcnow
 from models.db import unit_of_work
+from models.refusals import PersonRefused, StepRefused, TextRefused
+from models.text import check_text
 from models.volunteer import AVAILABILITY_LABELS, LEVEL_LABELS
 from tasks import notices, parties
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.invitations import was_invited
 from tasks.matching import rank_applicants
 from tasks.missions import OPEN_TO_APPLICATIONS, record_application
-from tasks.refusals import PersonRefused, StepRefused, TextRefused
 from tasks.runs import resume, rewrite_form, waiting_form
 from tasks.steps import APPLICATIONS, CHECK_IN, REVIEW, ROADMAP
 from tasks.steps import check_in as check_in_step
@@ -50,21 +50,13 @@ from tasks.steps.answers import describe
 from tasks.steps.selection import set_priority
 
 MESSAGE_MAX = 2000
-_TAG = re.compile(r"<\s*[a-zA-Z!/?][^>]*>")
 
 logger = logging.getLogger("passerelles.portal")
 
 
 def check_message(message: str, *, required: bool = False, what: str = "Votre message") -> str:
-    """A free text typed on the portal, stripped; StepRefused if too long, made of HTML, or missing."""
-    text = message.strip()
-    if required and not text:
-        raise TextRefused(f"Le champ « {what} » est vide : écrivez quelques mots.")
-    if len(text) > MESSAGE_MAX:
-        raise TextRefused(f"Le champ « {what} » compte {len(text)} caractères : {MESSAGE_MAX} au plus.")
-    if _TAG.search(text):
-        raise TextRefused(f"Le champ « {what} » contient des balises HTML : écrivez en texte simple.")
-    return text
+    """A free text typed on a signed link's page (several lines), checked as every typed text is."""
+    return check_text(message, what, max_len=MESSAGE_MAX, required=required, one_line=False)
 
 
 UNKNOWN = "Ce lien ne correspond à aucun bénévole : votre fiche a peut-être été effacée à votre demande."

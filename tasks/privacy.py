@@ -38,10 +38,10 @@ from models import (
     VolunteerEvent,
 )
 from models.base import utcnow
+from models.refusals import StepRefused
 from models.settings import get_settings
 from tasks import confirmations, identity, notices
 from tasks.lookups import find_volunteer
-from tasks.refusals import StepRefused
 
 ERASED_FIRST, ERASED_LAST = "Bénévole", "effacé(e)"
 

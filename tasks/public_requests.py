@@ -30,14 +30,14 @@ from models import (
     Volunteer,
 )
 from models.base import utcnow
-from models.public import Refused, check_registration, check_text
-from models.text import fold
+from models.public import check_registration
+from models.refusals import StepRefused, TextRefused
+from models.text import check_text, fold
 from tasks.compose import check_address, compose
 from tasks.lookups import find_coordinator
 from tasks.missions import audit, current_brackets, open_mission
 from tasks.notices import run_url
 from tasks.outbox import enqueue
-from tasks.refusals import StepRefused, TextRefused
 from tasks.steps.base import entered_by, entered_by_field, label_code
 
 NAME_MAX, TITLE_MAX, DESCRIPTION_MAX = 160, 160, 2000
@@ -115,7 +115,7 @@ def check_request(session: Session, fields: dict[str, str]) -> tuple[str, dict[s
     def take(name: str, what: str, check: Any) -> None:
         try:
             payload[name] = check(fields.get(name, ""), what)
-        except Refused as exc:
+        except TextRefused as exc:
             errors.append(str(exc))
 
     take("association", "Nom de l'association", lambda v, w: check_text(v, w, max_len=NAME_MAX))

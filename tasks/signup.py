@@ -37,14 +37,14 @@ from models import (
     Volunteer,
     VolunteerCompetence,
 )
-from models.public import Refused, check_text
+from models.refusals import PersonRefused, StepRefused, TextRefused
+from models.text import check_text
 from models.volunteer import CONSENT_VERSION, CONSENT_WORDING, LEVEL_LABELS, TIME_SLOTS
 from tasks import portal
 from tasks.compose import check_address
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.missions import OPEN_TO_APPLICATIONS
 from tasks.public_requests import branch_for_city
-from tasks.refusals import PersonRefused, StepRefused, TextRefused
 
 NAME_MAX, CITY_MAX, PROFESSION_MAX, PHONE_MAX = 80, 80, 120, 30
 COMPETENCE_FIELD, SLOT_FIELD = "c:", "dispo:"  # `c:site-web` = level 0..3, `dispo:soirs` = "oui"
@@ -79,7 +79,7 @@ def check_signup(session: Session, fields: dict[str, str]) -> tuple[str, dict[st
     def take(name: str, what: str, max_len: int, required: bool = True) -> None:
         try:
             payload[name] = check_text(fields.get(name, ""), what, max_len=max_len, required=required)
-        except Refused as exc:
+        except TextRefused as exc:
             errors.append(str(exc))
 
     take("first_name", "Prénom", NAME_MAX)

@@ -15,9 +15,9 @@ from models.base import utcnow
 from models.db import unit_of_work
 from models.digest import Digest, NewRequest, digest_about, digest_day
 from models.org import digest_by_default
+from models.refusals import StepRefused
 from tasks import admin_actions
 from tasks.digest import send_digests
-from tasks.refusals import StepRefused
 from tasks.runs import start_run
 from tests import factories as f
 from tests import lifecycle_driver as d

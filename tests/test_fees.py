@@ -12,11 +12,11 @@ from deployments.cli import main
 from models import FeeBracket, FeeKind, FeeRecord, FeeStatus, MissionStatus, OutboxMail, Role
 from models.base import utcnow
 from models.db import unit_of_work
+from models.refusals import StepRefused
 from models.rules import Bracket
 from tasks import fees
 from tasks.lookups import get_mission
 from tasks.missions import cancel
-from tasks.refusals import StepRefused
 from tests import factories as f
 from tests import lifecycle_driver as d
 from tests.factories import token_for

@@ -13,9 +13,9 @@ from models import AccessLog, MemberSession, Role
 from models.base import utcnow
 from models.db import unit_of_work
 from models.permissions import Act, classify, may, member_of_tags, run_branch
+from models.refusals import StepRefused
 from models.settings import check_secrets, get_settings, weak_secret
 from tasks import identity, links, organisation
-from tasks.refusals import StepRefused
 from tests import factories as f
 
 RUN = "0b5e1b5c-1111-4a4a-9d9d-0123456789ab"

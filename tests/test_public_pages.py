@@ -24,7 +24,9 @@ from sqlalchemy import func, select
 from models import Association, Mission, OutboxMail, PublicSubmission, SubmissionStatus
 from models.base import utcnow
 from models.db import session_factory, unit_of_work
-from models.public import Refused, check_registration, check_text, luhn_ok
+from models.public import check_registration, luhn_ok
+from models.refusals import TextRefused
+from models.text import check_text
 from portal import public
 from tasks import notices
 from tasks.confirmations import CONFIRM_HOURS, purge_unconfirmed
@@ -72,18 +74,18 @@ def test_registration_numbers_are_checked_for_format() -> None:
         ("ABC", "ni un numéro RNA"),
         ("", "Indiquez le numéro RNA"),
     ]:
-        with pytest.raises(Refused, match=said):
+        with pytest.raises(TextRefused, match=said):
             check_registration(typed)
 
 
 def test_public_texts_refuse_html_length_and_emptiness() -> None:
     assert check_text("  Les   Amis ", "Nom", max_len=20) == "Les Amis"
     assert check_text(" a\r\nb ", "Besoin", max_len=20, one_line=False) == "a\nb"
-    with pytest.raises(Refused, match="balises HTML"):
+    with pytest.raises(TextRefused, match="balises HTML"):
         check_text("Bonjour <script>alert(1)</script>", "Nom", max_len=200)
-    with pytest.raises(Refused, match="compte 21 caractères : 20 au plus"):
+    with pytest.raises(TextRefused, match="compte 21 caractères : 20 au plus"):
         check_text("x" * 21, "Nom", max_len=20)
-    with pytest.raises(Refused, match="« Nom » est vide"):
+    with pytest.raises(TextRefused, match="« Nom » est vide"):
         check_text("   ", "Nom", max_len=20)
     assert check_text("", "Tél", max_len=20, required=False) == ""
     assert check_text("3 < 4 et 5 > 2", "Besoin", max_len=50) == "3 < 4 et 5 > 2"  # not a tag

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Mission, MissionStatus
 from models.permissions import NO_IDENTITY
+from models.refusals import StepRefused
 from tasks import notices
 from tasks.lookups import get_mission
 from tasks.missions import audit, cancel, step_done
-from tasks.refusals import StepRefused
 from tasks.steps.base import BACK, CANCEL, Ctx, Outcome, Step, StepWaits, entered_by
 from tasks.views import card
 

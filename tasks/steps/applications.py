@@ -18,13 +18,13 @@ from models import Application, ApplicationStatus, Channel, Mission, MissionStat
 from models.base import utcnow
 from models.matching import Score
 from models.mission_steps import CHANNEL_LABELS
+from models.refusals import StepRefused
 from models.waves import Wave, next_wave
 from tasks import invitations
 from tasks.lookups import find_volunteer
 from tasks.matching import rank_applicants, suggest
 from tasks.missions import record_application
 from tasks.parties import as_text
-from tasks.refusals import StepRefused
 from tasks.steps import diffusion
 from tasks.steps.base import (
     CANCEL,

@@ -23,8 +23,8 @@ from pydantic import Field, WithJsonSchema
 from sqlalchemy.orm import Session
 
 from models import Mission, MissionStatus
+from models.refusals import StepRefused
 from models.rules import MissionSnapshot, Waiting, steps_done, waiting_step
-from tasks.refusals import StepRefused
 
 CANCEL = "annuler la mission"  # the decision every form offers; each form's Decision enum has it as CANCEL
 

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Announcement, AnnouncementStatus, Mission, MissionStatus
+from models.refusals import StepRefused
 from models.waves import Wave
 from tasks.diffusion import diffuse
 from tasks.fees import bill_search
 from tasks.missions import advance, audit
-from tasks.refusals import StepRefused
 from tasks.steps.base import Step
 
 ACTOR = "diffusion"

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from models import Mission, MissionStatus, ObjectivesMet, Review, Volunteer
 from models.base import utcnow
+from models.refusals import StepRefused
 from models.rules import MissionSnapshot
 from tasks import notices, parties
 from tasks.missions import advance
-from tasks.refusals import StepRefused
 from tasks.steps import withdrawal
 from tasks.steps.base import (
     CANCEL,

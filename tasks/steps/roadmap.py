@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from models import Application, ApplicationStatus, Mission, MissionStatus, Roadmap, RoadmapObjective, Volunteer
 from models.base import utcnow
+from models.refusals import StepRefused
 from tasks import notices, parties
 from tasks.missions import advance
-from tasks.refusals import StepRefused
 from tasks.steps import withdrawal
 from tasks.steps.base import (
     CANCEL,
