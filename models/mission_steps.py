@@ -51,6 +51,7 @@ class Channel(StrEnum):
     RELAY = "relay"
     LINK = "link"  # the volunteer's own « Je suis intéressé(e) » link (portal)
     INVITATION = "invitation"  # the link of a personal invitation the Passerelle sent (tasks/invitations.py)
+    PUBLIC_PAGE = "public_page"  # the annonce's public page on the portal (its address on the social networks)
 
 
 CHANNEL_LABELS = {
@@ -63,6 +64,7 @@ CHANNEL_LABELS = {
     Channel.RELAY: "par un relais",
     Channel.LINK: "lien de l'annonce",
     Channel.INVITATION: "invitation",
+    Channel.PUBLIC_PAGE: "page publique de l'annonce",
 }
 
 

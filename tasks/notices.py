@@ -26,7 +26,7 @@ from models import (
 from models.outbox import OutboxMail
 from models.settings import get_settings
 from tasks.compose import compose
-from tasks.links import Purpose, link, volunteer_links
+from tasks.links import Purpose, annonce_url, link, volunteer_links
 from tasks.outbox import enqueue
 from tasks.rendering import render
 
@@ -162,7 +162,9 @@ def social_post(session: Session, mission: Mission, *, text: str) -> int:
         .where(or_(Coordinator.branch_id == mission.branch_id, Coordinator.branch_id.is_(None)))
     ).all() or [mission.coordinator]
     for member in team:
-        content = compose("social_post", mission=mission, member=member, text=text)
+        content = compose(
+            "social_post", mission=mission, member=member, text=text, public_url=annonce_url(mission.reference)
+        )
         enqueue(
             session,
             mission_id=mission.id,
@@ -211,6 +213,7 @@ def _announcement_context(session: Session, mission: Mission) -> dict[str, objec
         "branch": session.get(Branch, mission.branch_id),
         "competences": competence_names(session, mission),
         "national": mission.scope.value == "national",
+        "public_url": annonce_url(mission.reference),  # the annonce's public page, where anyone may apply
     }
 
 

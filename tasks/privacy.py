@@ -36,8 +36,10 @@ from models import (
     OutboxMail,
     PartyAnswer,
     PriorityFlag,
+    PublicSubmission,
     Review,
     Roadmap,
+    SubmissionKind,
     Volunteer,
     VolunteerCompetence,
     VolunteerEvent,
@@ -118,6 +120,13 @@ def erase_volunteer(session: Session, ref: str, *, reason: str, actor: str = "")
         gone = session.execute(delete(owned).where(owned.volunteer_id == v.id))
         rows[owned.__tablename__] = gone.rowcount  # type: ignore[attr-defined]
     address = v.email
+    # Their sign-ups and applications from the portal's public pages (a request for a mission is an association's)
+    rows["public_submission"] = session.execute(
+        delete(PublicSubmission).where(
+            PublicSubmission.kind.in_([SubmissionKind.SIGNUP, SubmissionKind.APPLICATION]),
+            or_(PublicSubmission.volunteer_id == v.id, PublicSubmission.email == address),
+        )
+    ).rowcount  # type: ignore[attr-defined]
     now = utcnow()
     v.first_name, v.last_name, v.email = ERASED_FIRST, ERASED_LAST, erased_email(v.id)
     v.phone = v.city = v.profession = ""
