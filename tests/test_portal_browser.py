@@ -17,7 +17,7 @@ import pytest
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import select
 
-from models import Application, Channel, Mission, MissionStatus, Volunteer
+from models import Application, Channel, Mission, MissionStatus, PublicSubmission, SubmissionStatus, Volunteer
 from models.db import unit_of_work
 from models.settings import get_settings
 from portal import public
@@ -335,3 +335,59 @@ def test_a_stranger_signs_up_through_a_relays_link_and_applies_via_the_relay_in_
         app = s.scalar(select(Application).where(Application.mission_id == mission_id))
         assert app is not None and app.channel is Channel.RELAY and app.relayed_by_id == relay_id
     assert f"par un relais (V-{relay_id:04d} Prénom3 Nom3)" in drv.form()["description"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_association_asks_for_a_mission_in_a_browser(prefect_server, app_db, mail_server, portal_url) -> None:
+    """/demande on a phone: sent with a wrong RNA number, asked again with the reason and what was typed kept;
+    corrected, sent, confirmed from the mail's link; the branch lead accepts the « nouvelle demande » and the
+    mission exists, its Passerelle assigned, the association told."""
+    from tests.test_public_pages import deploy_new_request, run_until_suspended
+
+    d.deploy()
+    deploy_new_request()
+    d.seed_small()
+    public.reset_limits()
+    email = "lucie.roth@jardin.example"
+
+    def ask(page: Any) -> None:
+        page.goto(f"{portal_url}/demande")
+        page.get_by_label("Nom de l'association").fill("Les Amis du Jardin Partagé")
+        page.get_by_label("Numéro RNA ou SIRET").fill("W12345")
+        page.get_by_label("Ville").fill("Strasbourg")
+        page.get_by_label("Budget annuel de fonctionnement").select_option(value="20000")
+        page.get_by_label("Votre nom").fill("Lucie Roth")
+        page.get_by_label("Votre adresse e-mail").fill(email)
+        page.get_by_label("Un plan de communication").check()
+        page.get_by_label("Décrivez votre besoin").fill("Nos 20 ans : un plan de communication pour le quartier.")
+        page.get_by_role("button", name="Envoyer ma demande").click()
+        page.get_by_role("alert").get_by_text("W suivi de 9 chiffres").wait_for()  # asked again, the reason said
+        assert page.get_by_label("Nom de l'association").input_value() == "Les Amis du Jardin Partagé"
+        assert "20 ans" in page.get_by_label("Décrivez votre besoin").input_value()
+        assert not mail_server.messages  # nothing sent, nothing kept
+        page.get_by_label("Numéro RNA ou SIRET").fill("W672012345")
+        shoot(page, "portail-demande", doc=True)
+        page.get_by_role("button", name="Envoyer ma demande").click()
+        page.get_by_text("Vérifiez votre boîte mail").wait_for()
+        _confirm(page, portal_url, mail_server, email)
+        page.get_by_text("votre demande D-0001 est transmise à l'antenne de Strasbourg").wait_for()
+
+    in_browser(ask, PHONE)
+    with unit_of_work() as s:
+        row = s.scalar(select(PublicSubmission))
+        assert row is not None and row.status is SubmissionStatus.CONFIRMED and row.flow_run_id
+        run_id = row.flow_run_id
+    waiting = run_until_suspended(run_id).state
+    assert waiting is not None and waiting.is_paused()  # the « nouvelle demande » waits for the branch lead
+    lead_mail = [m for m in mail_server.messages if m["X-Passerelles-Kind"] == "new_request"]
+    assert [m["To"] for m in lead_mail] == ["jean.kieffer@pc.example"]  # the branch lead, once confirmed only
+    ok, said = d.submit_form(run_id, {"decision": "accepter : ouvrir la mission", "passerelle": "C-1 · Claire Muller",
+                                      "titre": "Plan de communication", "motif": ""})  # fmt: skip
+    assert ok, said
+    done = run_until_suspended(run_id).state
+    assert done is not None and done.is_completed()
+    with unit_of_work() as s:
+        m = s.scalar(select(Mission))
+        assert m is not None and m.coordinator.first_name == "Claire" and m.association.registration == "W672012345"
+    told = [m for m in mail_server.messages if m["X-Passerelles-Kind"] == "request_accepted"]
+    assert [m["To"] for m in told] == [email]
