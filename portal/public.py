@@ -46,8 +46,8 @@ def reset_limits() -> None:
 
 
 def client_ip(request: Request) -> str:
-    """The caller's address as the portal's server sees it (the reverse proxy in front, if any, must pass the
-    connection through or the limit is per proxy)."""
+    """The visitor's address: uvicorn puts there the `X-Forwarded-For` client of a proxy it trusts (on this machine
+    by default, others named in FORWARDED_ALLOW_IPS), else the peer (tests/test_portal_browser.py)."""
     return request.client.host if request.client else "?"
 
 

@@ -391,3 +391,25 @@ def test_an_association_asks_for_a_mission_in_a_browser(prefect_server, app_db, 
         assert m is not None and m.coordinator.first_name == "Claire" and m.association.registration == "W672012345"
     told = [m for m in mail_server.messages if m["X-Passerelles-Kind"] == "request_accepted"]
     assert [m["To"] for m in told] == [email]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_behind_a_local_reverse_proxy_the_limit_per_ip_counts_each_visitor(
+    app_db, mail_server, portal_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The portal as served (uvicorn) trusts X-Forwarded-For from a proxy on this machine (FORWARDED_ALLOW_IPS
+    widens it): behind Caddy or nginx, one visitor over the limit does not shut the public forms for the others."""
+    import httpx
+
+    from tests.test_public_pages import GOOD
+
+    d.seed_small()
+    public.reset_limits()
+    monkeypatch.setattr(public, "PER_IP", public.parse("2/hour"))
+
+    def ask(visitor: str, n: int) -> int:
+        data = {**GOOD, "contact_email": f"contact{n}@jardin.example"}
+        return httpx.post(f"{portal_url}/demande", data=data, headers={"X-Forwarded-For": visitor}).status_code
+
+    assert [ask("203.0.113.7", n) for n in range(3)] == [200, 200, 429]
+    assert ask("198.51.100.23", 3) == 200  # another visitor through the same proxy
