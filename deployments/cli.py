@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("deployments.identity_cli:login", "agit sous votre nom en ligne de commande (jeton personnel)"),
     "logout": ("deployments.identity_cli:logout", "révoque votre jeton ; les commandes agiront comme le système"),
     "whoami": ("deployments.identity_cli:whoami", "dit sous quel nom les commandes agissent"),
+    "export": ("deployments.organisation_cli:export", "exporte missions, candidatures ou cotisations en CSV (tableur)"),
     "access-log": ("deployments.identity_cli:access_log", "exporte le journal des accès (CSV, admins)"),
 }
 

@@ -1,4 +1,4 @@
-"""`passerelles branch|team|association|reassign|fees`: the organisation's data without SQL.
+"""`passerelles branch|team|association|reassign|fees|export`: the organisation's data without SQL.
 
 Each action is one of `tasks/admin_actions.py`, run in one transaction: a refusal (French, on stderr, exit 1)
 writes nothing. The Prefect UI's admin forms (`flows/admin.py`) are adapters over the same actions.
@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from deployments.arguments import Parser
@@ -358,3 +359,39 @@ def erase_volunteer(argv: list[str]) -> int:
         print(f"Refusé : {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def export(argv: list[str]) -> int:
+    """`passerelles export missions|candidatures|cotisations --du AAAA-MM-JJ --au AAAA-MM-JJ [--antenne STR …]
+    [--sortie FICHIER]`: a CSV file for a French spreadsheet (admins)."""
+    from models.exports import EXPORT_LABELS
+
+    parser = Parser(
+        prog="passerelles export",
+        description="Exporte les missions, les candidatures ou les cotisations d'une période en CSV pour un tableur "
+        "(UTF-8 avec BOM, séparateur « ; », dates JJ/MM/AAAA, virgule décimale). Réservé aux administrateurs.",
+    )
+    parser.add_argument(
+        "donnees",
+        metavar="DONNÉES",
+        help=" ; ".join(f"{k.value} : {label}" for k, label in EXPORT_LABELS.items()),
+    )
+    parser.add_argument("--du", type=_date, required=True, help="premier jour de la période (AAAA-MM-JJ), inclus")
+    parser.add_argument("--au", type=_date, required=True, help="dernier jour de la période (AAAA-MM-JJ), inclus")
+    parser.add_argument(
+        "--antenne",
+        action="append",
+        default=[],
+        help="code d'une antenne (ex. STR) ; répétez-la ou séparez par des virgules ; sans elle : toutes",
+    )
+    parser.add_argument(
+        "--sortie", type=Path, help="fichier (ou dossier) où écrire le CSV ; défaut : le dossier des rapports"
+    )
+    args = parser.parse_args(argv)
+    codes = [c for value in args.antenne for c in value.split(",")]
+    return _run(
+        lambda s: actions.export_data(
+            s, args.donnees, branches=codes, start=args.du, end=args.au, actor=cli_actor(), target=args.sortie
+        ),
+        args,
+    )

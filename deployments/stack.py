@@ -175,6 +175,9 @@ Passerelles est prêt.
   Ouvrir une mission ........... {ui}/deployments  → request-mission → Run → Custom run
   Rapport régional ............. {ui}/deployments  → regional-report → Run
   Portail (liens des mails) .... {portal}   (bénévoles : candidature, désinscription ; associations : annonce)
+  Pages publiques du portail ... {portal}/inscription   (un bénévole s'inscrit)
+                                 {portal}/missions   (les annonces ouvertes : on y candidate, en s'inscrivant)
+                                 {portal}/demande   (une association demande une mission)
   Mails envoyés (fichiers .eml)  {maildir}
   Journaux ..................... {var}/worker-*.log, {var}/prefect-server.log, {var}/portal.log, {var}/gateway.log
 Pour répondre à une étape : ouvrez le run « mission-… », bouton « Resume » (ou menu ⋮ → Resume), remplissez,

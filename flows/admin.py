@@ -11,12 +11,15 @@ from enum import StrEnum
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, Failed, State
 from pydantic import Field
 
 from flows.privacy import erase_volunteer_flow
+from models.exports import EXPORT_LABELS, ExportKind, export_slug
 from models.org import ROLE_LABELS, Role
 from models.refusals import ConfirmationNeeded, StepRefused
+from models.report_rules import artifact_key, normalise_codes
 from models.volunteer import AVAILABILITY_LABELS
 from tasks import admin_actions as actions
 from tasks.admin_actions import Done, perform
@@ -39,8 +42,9 @@ def _role(choice: Any) -> Role:
     return Role[choice.name]
 
 
-def _apply(action: Callable[[Any], Done], after: Callable[[], None] | None = None) -> State:
-    """Perform an action (tasks/admin_actions.py); the run's state says what it did, or why it was refused."""
+def _apply(action: Callable[[Any], Done], after: Callable[[Done], None] | None = None) -> State:
+    """Perform an action (tasks/admin_actions.py); the run's state says what it did, or why it was refused;
+    `after` runs once it is done (told what it did)."""
     try:
         done = perform(action)
     except ConfirmationNeeded as exc:
@@ -52,7 +56,7 @@ def _apply(action: Callable[[Any], Done], after: Callable[[], None] | None = Non
         return Failed(message=f"Refusé : {exc}")
     get_run_logger().info(done.message)
     if after:
-        after()
+        after(done)
     return Completed(message=done.message)
 
 
@@ -256,7 +260,35 @@ def fee_reminders() -> State:
     """Relancer les associations dont une cotisation facturée reste impayée (tous les 30 jours par défaut)."""
     from tasks.delivery import deliver_soon
 
-    return _apply(actions.remind_fees, deliver_soon)
+    return _apply(actions.remind_fees, lambda _: deliver_soon())
+
+
+ExportChoice = StrEnum("ExportChoice", {k.name: label for k, label in EXPORT_LABELS.items()})  # type: ignore[misc]
+
+
+@flow(name="export-data", flow_run_name="export-{debut}-{fin}", validate_parameters=True)
+def export_data(
+    donnees: ExportChoice = Field(description="Ce qu'il faut exporter."),
+    debut: date = Field(description="Premier jour de la période (inclus)."),
+    fin: date = Field(description="Dernier jour de la période (inclus)."),
+    antennes: list[str] = Field(
+        default_factory=list, description="Codes des antennes (par exemple STR, MUL) ; vide : toutes les antennes."
+    ),
+) -> State:
+    """Exporter les missions, les candidatures ou les cotisations d'une période en CSV pour un tableur (UTF-8 avec
+    BOM, séparateur « ; », dates JJ/MM/AAAA, virgule décimale), à côté des rapports régionaux. Réservé aux
+    administrateurs."""
+    kind = ExportKind[donnees.name]
+
+    def publish(done: Done) -> None:
+        # Where the file is and what it holds, not its content: the rows stay out of Prefect's storage.
+        key = artifact_key(export_slug(kind, normalise_codes(antennes), debut, fin))
+        create_markdown_artifact(markdown=f"**Export CSV**\n\n{done.message}\n", key=key, description=done.message)
+
+    return _apply(
+        lambda s: actions.export_data(s, kind.value, branches=antennes, start=debut, end=fin, actor=started_by()),
+        publish,
+    )
 
 
 ADMIN_FLOWS = (
@@ -272,4 +304,5 @@ ADMIN_FLOWS = (
     record_fee,
     set_fee_schedule,
     erase_volunteer_flow,
+    export_data,
 )

@@ -56,6 +56,9 @@ HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", 
 OPEN_PATHS = ("/api/health", "/api/ready")
 SEEN_EVERY = 600.0  # seconds: an opened run or form is logged once per member and target in this time
 JSON_MAX = 10_000_000  # a body the gateway reads to check or stamp (forms, filters): more is refused
+# The live streams a member may follow (reads). Emitting events (`/api/events/in`, what workers do, straight to the
+# server) is a write that would bypass the roles (an event can trigger an automation): never through the gateway.
+WS_STREAMS = ("/api/events/out", "/api/logs/out")
 
 app = FastAPI(title="Passerelles — connexion", docs_url=None, redoc_url=None, openapi_url=None)
 # The OpenID Connect round trip's state and nonce (a signed cookie, only set during that round trip).
@@ -431,24 +434,45 @@ async def access_log_csv(request: Request) -> Response:
 # --- the proxy ----------------------------------------------------------------------------------------------------
 
 
+class UpstreamUnavailable(Exception):
+    """The Prefect server did not answer what a check needs (a run's tags, a deployment's name): the call waits."""
+
+
+async def _lookup(path: str) -> dict[str, Any] | None:
+    """A JSON object of the server (with the service credential); None if it does not know it. Any other answer
+    (a 503 of a busy server) stops the check: guessing would refuse a rightful member or let a read through."""
+    r = await http().get(f"{upstream()}{path}", headers=service_auth())
+    if r.status_code == 404:
+        return None
+    if r.status_code != 200:
+        raise UpstreamUnavailable(f"{path}: {r.status_code}")
+    return cast(dict[str, Any], r.json())
+
+
 async def _run_tags(flow_run_id: str) -> list[str] | None:
     """A flow run's tags (cached 10 s); None if the server does not know it."""
     cached = _tags.get(flow_run_id)
     if cached and time.monotonic() - cached[0] < 10:
         return cached[1]
-    r = await http().get(f"{upstream()}/api/flow_runs/{flow_run_id}", headers=service_auth())
-    if r.status_code != 200:
+    run = await _lookup(f"/api/flow_runs/{flow_run_id}")
+    if run is None:
         return None
-    tags = list(r.json().get("tags") or [])
+    tags = list(run.get("tags") or [])
     _tags[flow_run_id] = (time.monotonic(), tags)
     return tags
 
 
 async def _deployment_name(deployment_id: str) -> str:
+    """A deployment's name (kept: a deployment's id never changes name); empty if the server does not know it."""
     if deployment_id not in _deployments:
-        r = await http().get(f"{upstream()}/api/deployments/{deployment_id}", headers=service_auth())
-        _deployments[deployment_id] = r.json().get("name", "") if r.status_code == 200 else ""
+        deployment = await _lookup(f"/api/deployments/{deployment_id}")
+        if deployment is None:
+            return ""
+        _deployments[deployment_id] = str(deployment.get("name", ""))
     return _deployments[deployment_id]
+
+
+BUSY = "Le serveur est momentanément occupé : réessayez dans un instant."
 
 
 def forbidden(reason: str) -> JSONResponse:
@@ -539,7 +563,11 @@ async def proxy(request: Request, path: str) -> Response:
         with contextlib.suppress(ValueError):
             body = json.loads(raw) if raw else None
     if who != "sonde":
-        reason, stamped = await check(who, call, body)
+        try:
+            reason, stamped = await check(who, call, body)
+        except (UpstreamUnavailable, httpx.HTTPError) as exc:
+            log.warning("check of %s %s: the Prefect server did not answer: %s", request.method, full, exc)
+            return JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "1"})
         if reason:
             await run_in_threadpool(_log, who, "refused", method=request.method, path=full, status=403, detail=reason)
             return forbidden(reason)
@@ -577,11 +605,12 @@ async def _access(who: identity.Member | str, call: Call, method: str, path: str
 
 @app.websocket("/{path:path}")
 async def websocket_proxy(websocket: WebSocket, path: str) -> None:
-    """The UI's live events and logs: the member's session on the upgrade, the same origin only; the auth message
-    carries the service credential upstream; closed when the session ends."""
+    """The live streams of events and logs (Prefect's clients subscribe to them; the UIs poll over HTTP): the
+    member's session on the upgrade, the same origin only, reads only; the auth message carries the service
+    credential upstream; closed when the session ends, with the server's close code."""
     who = await caller(websocket)
     origin = websocket.headers.get("origin")
-    if not isinstance(who, identity.Member) or (origin and origin != public_origin()):
+    if "/" + path not in WS_STREAMS or not isinstance(who, identity.Member) or (origin and origin != public_origin()):
         await websocket.close(code=1008)
         return
     wanted = [p.strip() for h in websocket.headers.getlist("sec-websocket-protocol") for p in h.split(",")]
@@ -635,8 +664,12 @@ async def websocket_proxy(websocket: WebSocket, path: str) -> None:
         for t in tasks:
             t.cancel()
         await upstream_ws.close()
+        # The server's close (a refused auth is 1008, a message out of turn 1002, with its reason) reaches the
+        # client as is; an upstream that dropped the connection without a close frame (1006, which cannot be sent)
+        # is an error of the server (1011).
+        code, reason = upstream_ws.close_code or 1000, upstream_ws.close_reason or ""
         with contextlib.suppress(Exception):
-            await websocket.close()
+            await websocket.close(code={1005: 1000, 1006: 1011}.get(code, code), reason=reason)
 
 
 def main(argv: list[str]) -> int:

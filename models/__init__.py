@@ -2,6 +2,7 @@
 
 from models.association import Association, FeeBracket, FeeKind, FeeRecord, FeeStatus
 from models.base import Base, utcnow
+from models.calendar import CalendarEvent
 from models.identity import AccessLog, ErasureRecord, MemberSession, SignInLink
 from models.mission import AuditEvent, Mission, MissionCompetence, Scope
 from models.mission_steps import (
@@ -47,6 +48,7 @@ __all__ = [
     "Availability",
     "Base",
     "Branch",
+    "CalendarEvent",
     "Channel",
     "CheckIn",
     "CheckInStatus",

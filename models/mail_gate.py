@@ -38,6 +38,7 @@ VOLUNTEER_MAILS: dict[str, MailNeed] = {
     "party_reminder": MailNeed.MISSION,
     "completed": MailNeed.MISSION,
     "cancelled": MailNeed.MISSION,
+    "calendar": MailNeed.MISSION,  # a check-in's day as a calendar invitation (tasks/calendar.py)
     "retention_warning": MailNeed.LAW,
 }
 

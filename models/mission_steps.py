@@ -51,6 +51,7 @@ class Channel(StrEnum):
     RELAY = "relay"
     LINK = "link"  # the volunteer's own « Je suis intéressé(e) » link (portal)
     INVITATION = "invitation"  # the link of a personal invitation the Passerelle sent (tasks/invitations.py)
+    PUBLIC_PAGE = "public_page"  # the annonce's public page on the portal (its address on the social networks)
 
 
 CHANNEL_LABELS = {
@@ -63,6 +64,7 @@ CHANNEL_LABELS = {
     Channel.RELAY: "par un relais",
     Channel.LINK: "lien de l'annonce",
     Channel.INVITATION: "invitation",
+    Channel.PUBLIC_PAGE: "page publique de l'annonce",
 }
 
 
@@ -91,6 +93,17 @@ class ApplicationStatus(StrEnum):
     NOT_SELECTED = "not_selected"  # not retained, before the search closed at the roadmap (missions before 0009)
     CLOSED = "closed"  # the search closed at the roadmap: thanked; still a replacement if someone withdraws
     WITHDRAWN = "withdrawn"
+
+
+# How an application's status reads in French (exports, a volunteer's own data).
+APPLICATION_STATUS_LABELS = {
+    ApplicationStatus.RECEIVED: "Reçue",
+    ApplicationStatus.SELECTED: "Retenue",
+    ApplicationStatus.RESERVE: "En réserve",
+    ApplicationStatus.NOT_SELECTED: "Non retenue",
+    ApplicationStatus.CLOSED: "Close (recherche terminée)",
+    ApplicationStatus.WITHDRAWN: "Désistement",
+}
 
 
 class Application(Base):

@@ -40,6 +40,8 @@ class OutboxMail(Base):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text, default="")
+    # The calendar invitation the mail carries (an .ics, RFC 5545), as built when queued: a mail re-sent is the same
+    calendar: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     status: Mapped[MailStatus] = mapped_column(str_enum(MailStatus), default=MailStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     message_id: Mapped[str] = mapped_column(String(254), default="")

@@ -22,10 +22,12 @@ from models.refusals import TextRefused
 
 
 class SubmissionKind(StrEnum):
-    """What a public form asks for; its value is also the portal's path of the form."""
+    """What a public form asks for; its value names it in the confirmation mail and the rate limits."""
 
-    MISSION_REQUEST = "demande"  # an association asks for a mission
-    SIGNUP = "inscription"  # a volunteer signs up (or updates their record)
+    MISSION_REQUEST = "demande"  # an association asks for a mission (/demande)
+    SIGNUP = "inscription"  # a volunteer signs up, or updates their record (/inscription)
+    APPLICATION = "candidature"  # someone signs up (or updates) and applies to a published annonce, from its
+    # public page (/missions/<reference>) or a relay's forwarding link (/relais/<token>)
 
 
 class SubmissionStatus(StrEnum):

@@ -167,6 +167,7 @@ class ApplicationStats:
     without_application: int
     median_per_announcement: float | None
     by_channel: tuple[tuple[str, int], ...] = ()  # (French channel label, applications), most first
+    by_relay: tuple[tuple[str, int], ...] = ()  # (relay's reference `V-0042`, applications « via » them), most first
 
     @property
     def per_announcement(self) -> float | None:

@@ -78,6 +78,11 @@ def report_tables(report: ReportData) -> dict[str, Table]:
                 ("dont nouvellement engagés", v.newly_engaged),
             ],
         ),
+        "relais": Table(
+            "Candidatures venues par un relais (annonces diffusées sur la période)",
+            ("Relais", "Candidatures"),
+            list(a.by_relay),
+        ),
         "satisfaction": Table(
             "Satisfaction (bilans des missions terminées)",
             ("Indicateur", "Valeur"),

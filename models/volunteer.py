@@ -165,6 +165,7 @@ class ConsentSource(StrEnum):
     IMPORT = "import"
     FORM = "form"  # a team member's form or command
     LINK = "link"  # the volunteer's own signed link (preferences, unsubscribe)
+    SIGNUP = "signup"  # the portal's public sign-up, confirmed by the link mailed to the address (double opt-in)
 
 
 # The wording the volunteer agreed to, by version: a consent record names the version it was given under.

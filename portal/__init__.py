@@ -6,6 +6,6 @@ application and its entry point.
 
 Every page is reached by a signed, expiring, single-purpose link (tasks/links.py). A tampered, expired or misused
 link, or any refusal, gets a French page and changes nothing; routing is on the refusal's type
-(tasks/refusals.py), never on its wording. Tokens are kept out of logs (no access log) and out of referrers; pages
+(models/refusals.py), never on its wording. Tokens are kept out of logs (no access log) and out of referrers; pages
 load nothing from another host.
 """

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from deployments.arguments import Parser
-from portal import associations, parties, public, requests, volunteers
+from portal import associations, parties, public, requests, signup, volunteers
 from portal.pages import BODY_MAX, page
 
 log = logging.getLogger("passerelles.portal")
@@ -59,8 +59,10 @@ def home() -> HTMLResponse:
     return page(
         "Portail des bénévoles et des associations",
         [
-            "Ce site s'utilise depuis les liens de nos mails : se positionner sur une mission, gérer ses préférences, "
-            "valider une annonce. Il n'y a pas de compte à créer."
+            "Ce site s'utilise surtout depuis les liens de nos mails : se positionner sur une mission, gérer ses "
+            "préférences, valider une annonce. Il n'y a pas de compte à créer.",
+            "Bénévole ? Inscrivez-vous : /inscription ; les missions qui cherchent quelqu'un : /missions. "
+            "Association ? Demandez une mission : /demande.",
         ],
         problem=False,
     )
@@ -71,6 +73,7 @@ def home() -> HTMLResponse:
 
 app.include_router(public.router)
 app.include_router(requests.router)
+app.include_router(signup.router)
 app.include_router(volunteers.router)
 app.include_router(parties.router)
 app.include_router(associations.router)  # last: its `/{purpose}/{token}` would catch the volunteers' pages

@@ -46,8 +46,8 @@ def reset_limits() -> None:
 
 
 def client_ip(request: Request) -> str:
-    """The caller's address as the portal's server sees it (the reverse proxy in front, if any, must pass the
-    connection through or the limit is per proxy)."""
+    """The visitor's address: uvicorn puts there the `X-Forwarded-For` client of a proxy it trusts (on this machine
+    by default, others named in FORWARDED_ALLOW_IPS), else the peer (tests/test_portal_browser.py)."""
     return request.client.host if request.client else "?"
 
 
@@ -118,10 +118,11 @@ async def submitted(request: Request, kind: SubmissionKind, show: Show, check: C
 @dataclass(frozen=True)
 class Confirmed:
     """What a kind of submission does once confirmed: `apply` in the confirming transaction (what the page then
-    says), `after` once it is committed (start a run; "" when done, else a French note)."""
+    says), `after` once it is committed (start a run, refresh a form; "" when done, else a French note)."""
 
     apply: Callable[[Session, PublicSubmission], list[str]]
     after: Callable[[int], str] | None = None
+    what: str = "votre inscription"  # « Vous confirmez que l'adresse … est bien la vôtre, pour <what> ? »
 
 
 CONFIRMED: dict[SubmissionKind, Confirmed] = {}
@@ -133,7 +134,7 @@ def confirmation_page(secret: str) -> HTMLResponse:
     try:
         with unit_of_work() as session:
             row = confirmations.pending(session, secret)
-            what = "votre demande de mission" if row.kind is SubmissionKind.MISSION_REQUEST else "votre inscription"
+            what = CONFIRMED[row.kind].what
             address = row.email
     except confirmations.ConfirmationRefused as exc:
         return _refused(exc)

@@ -75,4 +75,4 @@ def _start(request_id: int) -> str:
     return ""
 
 
-CONFIRMED[SubmissionKind.MISSION_REQUEST] = Confirmed(apply=_confirmed, after=_start)
+CONFIRMED[SubmissionKind.MISSION_REQUEST] = Confirmed(apply=_confirmed, after=_start, what="votre demande de mission")

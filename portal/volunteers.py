@@ -1,11 +1,12 @@
-"""The volunteers' pages: apply to a mission, manage preferences, unsubscribe."""
+"""The volunteers' pages: apply to a mission, manage preferences (and download one's data), unsubscribe."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from models.db import unit_of_work
@@ -13,8 +14,9 @@ from models.refusals import PersonRefused, StepRefused, TextRefused
 from models.volunteer import AVAILABILITY_LABELS, CONSENT_VERSION, CONSENT_WORDING, LEVEL_LABELS
 from portal.pages import answered, form, page, refused, shown
 from tasks import portal
-from tasks.links import LinkRefused, Purpose, read
+from tasks.links import LinkRefused, Purpose, link, read
 from tasks.portal import refresh_applications_form
+from tasks.privacy import access_report
 from tasks.rendering import render
 
 router = APIRouter()
@@ -203,6 +205,7 @@ def _preferences_page(token: str, *, saved: str = "", error: str = "") -> HTMLRe
             wording={k.value: text for k, text in CONSENT_WORDING[CONSENT_VERSION].items()},
             availabilities=[(a.value, label) for a, label in AVAILABILITY_LABELS.items()],
             levels=[(0, "—"), *LEVEL_LABELS.items()],
+            my_data_url=link(Purpose.MY_DATA, v=v.id),
         )
     return HTMLResponse(html, status_code=422 if error else 200)
 
@@ -232,6 +235,27 @@ async def preferences_save(token: str, request: Request) -> HTMLResponse:
         return _preferences_page(token, saved=saved)
     except (LinkRefused, StepRefused) as exc:
         return refused(exc)
+
+
+@router.get("/mes-donnees/{token}", response_model=None)
+def my_data(token: str) -> Response:
+    """Everything held about the volunteer (RGPD art. 15), as a JSON file to keep; linked from the preferences."""
+    try:
+        payload = read(Purpose.MY_DATA, token)
+        volunteer_id = payload.get("v")
+        if not isinstance(volunteer_id, int):
+            raise LinkRefused("Ce lien est invalide.")
+        with unit_of_work() as session:
+            data = access_report(session, volunteer_id)
+    except (LinkRefused, StepRefused) as exc:
+        return refused(exc)
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    name = f"mes-donnees-{data['profil']['numero']}.json"
+    return Response(
+        body.encode("utf-8"),
+        media_type="application/json; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 # --- Associations: the annonce, the roadmap, their bilan ---------------------------------------------

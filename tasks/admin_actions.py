@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from models.org import ROLE_LABELS, Role
 from models.refusals import StepRefused
 from models.settings import get_settings
 from models.volunteer import Availability
-from tasks import diffusion, fees, identity, links, organisation
+from tasks import diffusion, exports, fees, identity, links, organisation
 from tasks.lookups import find_coordinator, find_mission, find_volunteer
 from tasks.runs import retag_runs
 
@@ -224,3 +225,24 @@ def remind_fees(session: Session) -> Done:
     """Remind the associations whose billed fee is still unpaid."""
     reminded = fees.remind_unpaid(session, every_days=get_settings().fee_reminder_days)
     return Done(f"Relances envoyées : {len(reminded)}.")
+
+
+def export_data(
+    session: Session,
+    kind: str,
+    *,
+    branches: list[str] | None,
+    start: date,
+    end: date,
+    actor: str,
+    target: Path | None = None,
+) -> Done:
+    """Export missions, applications or fees of some branches (none: all) over [start, end] as a CSV file for a
+    French spreadsheet (tasks/exports.py); admins only. Everything is checked before the file is written."""
+    identity.require_role(identity.resolve_actor(session, actor)[1], Role.ADMIN, what="exporter les données")
+    which = exports.parse_kind(kind)
+    table = exports.EXPORTS[which](session, exports.scope(session, codes=branches, start=start, end=end))
+    path = exports.write_export(table, target)
+    lines = len(table.rows)
+    return Done(f"Export des {which.value} ({table.scope_label}) : {lines} ligne{'s' if lines > 1 else ''}, "
+                f"écrit dans {path}")  # fmt: skip

@@ -70,7 +70,12 @@ def submit(
     session.add(row)
     session.flush()
     content = compose(
-        "confirm_address", form_kind=kind.value, url=confirmation_url(secret), hours=CONFIRM_HOURS, name=greeting
+        "confirm_address",
+        form_kind=kind.value,
+        url=confirmation_url(secret),
+        hours=CONFIRM_HOURS,
+        name=greeting,
+        p=payload,
     )
     enqueue(session, mission_id=None, kind="confirm_address", about=f"s{row.id}", to=row.email, content=content)
     return row

@@ -15,7 +15,7 @@ from models.refusals import StepRefused
 from models.waves import Wave
 from tasks import notices
 from tasks.compose import MailContent, compose
-from tasks.links import volunteer_links
+from tasks.links import annonce_url, volunteer_links
 from tasks.outbox import outbox_key
 
 KIND = "annonce"  # the outbox kind of an annonce mail
@@ -94,7 +94,7 @@ def diffuse(
         key = outbox_key(mission.id, KIND, f"v{person.id}")
         if key in already:
             continue
-        links = volunteer_links(person.id, mission.id)
+        links = volunteer_links(person.id, mission.id, relay=person.is_relay)
         content = annonce.content(person, person.priority, links)
         rows.append(
             {
@@ -147,9 +147,10 @@ def diffuse(
 
 
 class Annonce:
-    """The annonce mail of one mission, rendered once per variant (priority, relay) with placeholders, then
-    personalised per volunteer by replacing them: the very text of `compose` per volunteer (tested), at a fraction
-    of the cost for a national audience. A name the layout could turn into a link is rendered the slow way."""
+    """The annonce mail of one mission, rendered once per variant (priority, relay: with their forwarding link) with
+    placeholders, then personalised per volunteer by replacing them: the very text of `compose` per volunteer
+    (tested), at a fraction of the cost for a national audience. A name the layout could turn into a link is
+    rendered the slow way."""
 
     # URL placeholders are URLs, so that the layout's urlize links them as it links the real ones; names use
     # private-use characters no one types. URLs are replaced first: a name never goes through a second pass.
@@ -157,6 +158,7 @@ class Annonce:
         "apply_url": "https://apply.zzpc.invalid/zz",
         "preferences_url": "https://prefs.zzpc.invalid/zz",
         "unsubscribe_url": "https://unsub.zzpc.invalid/zz",
+        "relay_url": "https://relay.zzpc.invalid/zz",  # a relay's only
     }
     NAMES = {"first_name": "\ue000first\ue000", "full_name": "\ue000full\ue000"}
     ODD = re.compile(r"[@:/.\n<>&\"'\ue000]|www", re.IGNORECASE)  # what urlize or escaping could treat apart
@@ -174,6 +176,7 @@ class Annonce:
             text=self.text,
             branch=self.branch,
             priority=priority,
+            public_url=annonce_url(self.mission.reference),
             **links,
         )
 
@@ -190,7 +193,8 @@ class Annonce:
 
     def _fill(self, body: str, links: dict[str, str], names: dict[str, str]) -> str:
         for field, mark in self.URLS.items():
-            body = body.replace(mark, links[field])
+            if field in links:
+                body = body.replace(mark, links[field])
         for field, mark in self.NAMES.items():
             body = body.replace(mark, names[field])
         return body

@@ -97,6 +97,8 @@ def prepare_form(
         if info.ask_outside is not None:  # the association may answer this form by link
             # the previous answer only when it waits for them: a refused « envoyer » sends nothing
             info.ask_outside(session, mission, key, spec["defaults"], previous if awaiting else None)
+        if info.plan is not None:  # the dates this wait announces (calendar invitations)
+            info.plan(session, mission, n, previous if awaiting else None)
         notices.waiting(
             session,
             mission,

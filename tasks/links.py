@@ -37,11 +37,19 @@ class Purpose(StrEnum):
     ROADMAP_AGREEMENT = "accord-feuille-de-route"  # a retained volunteer agrees to the roadmap, or asks changes
     VOLUNTEER_REVIEW = "bilan-benevole"  # a retained volunteer's half of the bilan
     NEWS = "point"  # at a check-in, the association's or a volunteer's news of the mission
+    MY_DATA = "mes-donnees"  # a volunteer downloads everything held about them (RGPD art. 15), from preferences
+    RELAY = "relais"  # a relay's forwarding link of an annonce: who follows it signs up and applies « via » them
 
 
 # How long a link stays valid: an unsubscribe link must still work when an old mail is opened (RFC 8058 asks for
 # it to keep working); links about a mission, as long as the mission may need them.
-MAX_AGE = {Purpose.UNSUBSCRIBE: timedelta(days=730), Purpose.PREFERENCES: timedelta(days=365)}
+# The download of one's data is signed when the preferences page is shown: a day is enough, and a copied link stops
+# giving the data away soon.
+MAX_AGE = {
+    Purpose.UNSUBSCRIBE: timedelta(days=730),
+    Purpose.PREFERENCES: timedelta(days=365),
+    Purpose.MY_DATA: timedelta(days=1),
+}
 
 
 class LinkRefused(Exception):
@@ -125,13 +133,25 @@ def revoke(session: Session, volunteer: Volunteer) -> None:
     volunteer.links_revoked_at = utcnow()
 
 
-def volunteer_links(volunteer_id: int, mission_id: int | None = None) -> dict[str, str]:
+ANNONCES_PATH = "missions"  # the portal's public pages of the published annonces: /missions/<reference>
+
+
+def annonce_url(reference: str) -> str:
+    """The public page of a published annonce (`/missions/STR-2026-014`): the one address of the portal that is not
+    signed, meant to be shared (the social networks' post); it names the mission, nobody."""
+    return f"{get_settings().portal_url.rstrip('/')}/{ANNONCES_PATH}/{reference}"
+
+
+def volunteer_links(volunteer_id: int, mission_id: int | None = None, *, relay: bool = False) -> dict[str, str]:
     """The links every mail to a volunteer carries (unsubscribe, preferences) and, about a mission, « Je suis
-    intéressé(e) »."""
+    intéressé(e) » and, for a relay, their personal forwarding link (`relay_url`)."""
     links = {
         "unsubscribe_url": link(Purpose.UNSUBSCRIBE, v=volunteer_id),
         "preferences_url": link(Purpose.PREFERENCES, v=volunteer_id),
     }
     if mission_id is not None:
         links["apply_url"] = link(Purpose.APPLY, v=volunteer_id, m=mission_id)
+        if relay:
+            # `r`, not `v`: the relay's own links may be revoked (a lost phone), the one they spread keeps working
+            links["relay_url"] = link(Purpose.RELAY, r=volunteer_id, m=mission_id)
     return links

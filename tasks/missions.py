@@ -26,6 +26,7 @@ from models import (
 from models.base import utcnow
 from models.refusals import StepRefused
 from models.rules import REACHED_AT, check_reopen, check_transition, fees_for_budget, format_reference, next_sequence
+from tasks import calendar
 from tasks.fees import waive_if_unfound
 
 
@@ -71,7 +72,8 @@ def advance(
     action: str,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Move the mission to `target`, stamp when, and audit it; IllegalTransition if the lifecycle forbids it."""
+    """Move the mission to `target`, stamp when, and audit it; IllegalTransition if the lifecycle forbids it. A
+    mission that ends (completed, cancelled) withdraws from the parties' calendars the dates still ahead."""
     previous = mission.status
     check_transition(previous, target)
     mission.status = target
@@ -86,6 +88,8 @@ def advance(
         to_status=target,
         details=details,
     )
+    if not target.is_open:
+        calendar.cancel_ahead(session, mission)
 
 
 def reopen_search(

@@ -26,12 +26,13 @@ from models import (
 from models.outbox import OutboxMail
 from models.settings import get_settings
 from tasks.compose import compose
-from tasks.links import Purpose, link, volunteer_links
+from tasks.links import Purpose, annonce_url, link, volunteer_links
 from tasks.outbox import enqueue
 from tasks.rendering import render
 
 UNDELIVERED = "undelivered"
 RETENTION_WARNING = "retention_warning"
+CALENDAR = "calendar"  # a calendar invitation (tasks/calendar.py)
 
 
 def run_url(flow_run_id: str) -> str:
@@ -49,9 +50,17 @@ def _volunteers(session: Session, ids: list[int]) -> list[Volunteer]:
 
 
 def _to_volunteer(
-    session: Session, mission: Mission, v: Volunteer, kind: str, *, occasion: str = "", **ctx: object
+    session: Session,
+    mission: Mission,
+    v: Volunteer,
+    kind: str,
+    *,
+    occasion: str = "",
+    calendar: str = "",
+    **ctx: object,
 ) -> bool:
-    """`occasion`, as for the association: what tells apart mails of one kind sent again (each roadmap sending)."""
+    """`occasion`, as for the association: what tells apart mails of one kind sent again (each roadmap sending);
+    `calendar`: the invitation the mail carries."""
     if not v.may_receive(kind):  # the mail gate (models/mail_gate.py); checked again when it is sent
         return False
     links = volunteer_links(v.id)
@@ -65,10 +74,13 @@ def _to_volunteer(
         content=content,
         reply_to=mission.coordinator.email,
         list_unsubscribe=links["unsubscribe_url"],
+        calendar=calendar,
     )
 
 
-def _to_association(session: Session, mission: Mission, kind: str, *, occasion: str = "", **ctx: object) -> bool:
+def _to_association(
+    session: Session, mission: Mission, kind: str, *, occasion: str = "", calendar: str = "", **ctx: object
+) -> bool:
     """`occasion` tells apart mails of one kind that a mission may send again (the introduction after a
     withdrawal, each withdrawal): the step key that causes it."""
     a = mission.association
@@ -82,7 +94,18 @@ def _to_association(session: Session, mission: Mission, kind: str, *, occasion: 
         to=a.contact_email,
         content=content,
         reply_to=mission.coordinator.email,
+        calendar=calendar,
     )
+
+
+def calendar_mail(
+    session: Session, mission: Mission, volunteer: Volunteer | None, *, occasion: str, ics: str, **ctx: object
+) -> bool:
+    """A calendar invitation (new, moved or cancelled date: tasks/calendar.py) to one party, a retained volunteer or
+    (None) the association, carrying its .ics; once per event, change and party (`occasion`)."""
+    if volunteer is None:
+        return _to_association(session, mission, CALENDAR, occasion=occasion, calendar=ics, **ctx)
+    return _to_volunteer(session, mission, volunteer, CALENDAR, occasion=occasion, calendar=ics, **ctx)
 
 
 def waiting(session: Session, mission: Mission, *, step_key: str, step_title: str, instructions: str) -> None:
@@ -139,7 +162,9 @@ def social_post(session: Session, mission: Mission, *, text: str) -> int:
         .where(or_(Coordinator.branch_id == mission.branch_id, Coordinator.branch_id.is_(None)))
     ).all() or [mission.coordinator]
     for member in team:
-        content = compose("social_post", mission=mission, member=member, text=text)
+        content = compose(
+            "social_post", mission=mission, member=member, text=text, public_url=annonce_url(mission.reference)
+        )
         enqueue(
             session,
             mission_id=mission.id,
@@ -188,6 +213,7 @@ def _announcement_context(session: Session, mission: Mission) -> dict[str, objec
         "branch": session.get(Branch, mission.branch_id),
         "competences": competence_names(session, mission),
         "national": mission.scope.value == "national",
+        "public_url": annonce_url(mission.reference),  # the annonce's public page, where anyone may apply
     }
 
 

@@ -47,10 +47,12 @@ def enqueue(
     content: MailContent,
     reply_to: str = "",
     list_unsubscribe: str = "",
+    calendar: str = "",
 ) -> bool:
     """Put a mail in the outbox unless the same one (`outbox_key`) is there; True when added. `reply_to`: who
     answers (the mission's Passerelle), when it is not the sender's address; `list_unsubscribe`: the volunteer's
-    one-click unsubscribe link (RFC 8058), on every mail to a volunteer."""
+    one-click unsubscribe link (RFC 8058), on every mail to a volunteer; `calendar`: the invitation it carries (an
+    .ics, tasks/calendar.py), stored with the mail so that every sending of it sends the same."""
     dedup_key = outbox_key(mission_id, kind, about)
     if session.scalar(select(OutboxMail.id).where(OutboxMail.dedup_key == dedup_key)) is not None:
         return False
@@ -64,6 +66,7 @@ def enqueue(
         subject=content.subject,
         text_body=content.text,
         html_body=content.html,
+        calendar=calendar,
     )
     # A concurrent writer of the same key makes the unique constraint fail this transaction; the task's
     # retry then finds the row and adds nothing.
@@ -135,6 +138,7 @@ class Claimed:
     subject: str
     text_body: str
     html_body: str
+    calendar: str
 
 
 CLAIM_BATCH = 50  # mails claimed per transaction (recorded RECORD_EVERY at a time)

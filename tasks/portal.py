@@ -119,9 +119,18 @@ def application_of(session: Session, volunteer_id: int, mission_id: int) -> Appl
     )
 
 
-def apply(session: Session, volunteer_id: object, mission_id: object, message: str) -> bool:
-    """Record the volunteer's application by link (channel `link`; `invitation` when the Passerelle invited them),
-    rank it, tell the Passerelle; False when it was already recorded (nothing is written again)."""
+def apply(
+    session: Session,
+    volunteer_id: object,
+    mission_id: object,
+    message: str,
+    *,
+    channel: Channel = Channel.LINK,
+    relayed_by: Volunteer | None = None,
+) -> bool:
+    """Record the volunteer's application by link (channel `link`, or the page's own: the annonce's public page;
+    `invitation` when the Passerelle invited them; `relay` « via » `relayed_by`), rank it, tell the Passerelle —
+    in reserve after the selection; False when it was already recorded (nothing is written again)."""
     v, m = volunteer(session, volunteer_id), mission(session, mission_id)
     if application_of(session, v.id, m.id) is not None:
         return False
@@ -129,8 +138,11 @@ def apply(session: Session, volunteer_id: object, mission_id: object, message: s
     if m.status not in OPEN_TO_APPLICATIONS:
         raise StepRefused(f"La mission {m.reference} n'est plus ouverte aux candidatures ({m.status.label.lower()}).")
     m = session.get(Mission, m.id, with_for_update=True) or m  # one application per volunteer, even clicked twice
-    channel = Channel.INVITATION if was_invited(session, m.id, v.id) else Channel.LINK
-    _, new = record_application(session, m, v, channel=channel, message=text)
+    if relayed_by is not None and relayed_by.id == v.id:
+        relayed_by = None  # a relay who follows their own forwarding link applies as themselves
+    if relayed_by is None and was_invited(session, m.id, v.id):
+        channel = Channel.INVITATION
+    _, new = record_application(session, m, v, channel=channel, message=text, relayed_by=relayed_by)
     if not new:
         return False
     session.flush()

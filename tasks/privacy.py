@@ -5,7 +5,8 @@ phone, city, profession), their competences, priority flags, consents and record
 mails to them (address and body) and every mail, audit detail, check-in, roadmap or bilan text that names them —
 and keeps what statistics need (applications with status, channel, score and dates; missions). `scrub_prefect`
 then rewrites what Prefect keeps of the missions they took part in (artifacts, stored form answers, schemas and
-descriptions). docs/registre-des-traitements.md says what is kept, why and for how long.
+descriptions). `access_report` gives a volunteer everything held about them (right of access).
+docs/registre-des-traitements.md says what is kept, why and for how long.
 """
 
 from __future__ import annotations
@@ -21,23 +22,33 @@ from sqlalchemy.orm import Session
 
 from models import (
     Application,
+    ApplicationStatus,
     AuditEvent,
+    Branch,
     CheckIn,
+    Competence,
     ConsentRecord,
+    Domain,
     ErasureRecord,
+    Invitation,
     MailStatus,
     Mission,
     OutboxMail,
+    PartyAnswer,
     PriorityFlag,
+    PublicSubmission,
     Review,
     Roadmap,
+    SubmissionKind,
     Volunteer,
     VolunteerCompetence,
     VolunteerEvent,
 )
 from models.base import utcnow
+from models.mission_steps import APPLICATION_STATUS_LABELS, CHANNEL_LABELS
 from models.refusals import StepRefused
 from models.settings import get_settings
+from models.volunteer import AVAILABILITY_LABELS, CONSENT_WORDING, LEVEL_LABELS, TIME_SLOTS
 from tasks import confirmations, identity, notices
 from tasks.lookups import find_volunteer
 
@@ -109,6 +120,13 @@ def erase_volunteer(session: Session, ref: str, *, reason: str, actor: str = "")
         gone = session.execute(delete(owned).where(owned.volunteer_id == v.id))
         rows[owned.__tablename__] = gone.rowcount  # type: ignore[attr-defined]
     address = v.email
+    # Their sign-ups and applications from the portal's public pages (a request for a mission is an association's)
+    rows["public_submission"] = session.execute(
+        delete(PublicSubmission).where(
+            PublicSubmission.kind.in_([SubmissionKind.SIGNUP, SubmissionKind.APPLICATION]),
+            or_(PublicSubmission.volunteer_id == v.id, PublicSubmission.email == address),
+        )
+    ).rowcount  # type: ignore[attr-defined]
     now = utcnow()
     v.first_name, v.last_name, v.email = ERASED_FIRST, ERASED_LAST, erased_email(v.id)
     v.phone = v.city = v.profession = ""
@@ -123,12 +141,13 @@ def erase_volunteer(session: Session, ref: str, *, reason: str, actor: str = "")
         if mail.to_address == address:
             mail.to_address, mail.list_unsubscribe = v.email, ""
             mail.subject, mail.text_body, mail.html_body = erasure.replace(mail.subject), "", ""
+            mail.calendar = ""
             if mail.status in (MailStatus.PENDING, MailStatus.SENDING):
                 mail.status, mail.last_error = MailStatus.SUPPRESSED, "effacé(e) : non envoyé"
             rows["mails"] += 1
-        elif erasure.names(mail.subject + mail.text_body + mail.html_body):
-            mail.subject, mail.text_body, mail.html_body = (
-                erasure.replace(x) for x in (mail.subject, mail.text_body, mail.html_body)
+        elif erasure.names(mail.subject + mail.text_body + mail.html_body + mail.calendar):
+            mail.subject, mail.text_body, mail.html_body, mail.calendar = (
+                erasure.replace(x) for x in (mail.subject, mail.text_body, mail.html_body, mail.calendar)
             )
             rows["mails"] += 1
     # Free texts and audit details of their missions (form answers kept for refused attempts, notes).
@@ -213,6 +232,152 @@ def scrub_prefect(erasure: Erasure, *, current_run: str = "") -> dict[str, int]:
     return done
 
 
+# --- Right of access -------------------------------------------------------------------------------
+
+
+def _when(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def access_report(session: Session, volunteer_id: int) -> dict[str, Any]:
+    """Everything the application database holds about a volunteer (RGPD art. 15), as plain JSON-able data in
+    French: profile, competences, consents (with the wording agreed to), record of changes, applications (with
+    their message), the missions they were retained for (roadmap dates, check-ins), priority flags, invitations,
+    answers given by their links, and the mails sent to them (subject and date: bodies are purged after
+    `mail_body_days`). StepRefused when there is no such volunteer."""
+    v = session.get(Volunteer, volunteer_id)
+    if v is None or v.email == erased_email(volunteer_id):
+        raise StepRefused("Aucune donnée : cette fiche de bénévole n'existe pas ou a été effacée.")
+    competences = session.execute(
+        select(Competence.name, Domain.name, VolunteerCompetence.level)
+        .join(Competence, Competence.id == VolunteerCompetence.competence_id)
+        .join(Domain, Domain.id == Competence.domain_id)
+        .where(VolunteerCompetence.volunteer_id == v.id)
+        .order_by(Domain.name, Competence.name)
+    ).tuples()
+    consents = session.scalars(
+        select(ConsentRecord).where(ConsentRecord.volunteer_id == v.id).order_by(ConsentRecord.at, ConsentRecord.id)
+    )
+    events = session.scalars(
+        select(VolunteerEvent).where(VolunteerEvent.volunteer_id == v.id).order_by(VolunteerEvent.at)
+    )
+    applications = session.execute(
+        select(Application, Mission)
+        .join(Mission, Mission.id == Application.mission_id)
+        .where(Application.volunteer_id == v.id)
+        .order_by(Application.applied_at)
+    ).tuples()
+    retained: list[Mission] = []
+    shown_applications = []
+    for a, m in applications:
+        shown_applications.append(
+            {
+                "mission": m.reference,
+                "intitule": m.title,
+                "association": m.association.name,
+                "statut": APPLICATION_STATUS_LABELS[a.status],
+                "canal": CHANNEL_LABELS[a.channel],
+                "par_le_relais": f"V-{a.relayed_by_id:04d}" if a.relayed_by_id else None,
+                "message": a.message,
+                "score": a.score,
+                "recue_le": _when(a.applied_at),
+                "decidee_le": _when(a.decided_at),
+            }
+        )
+        if a.status is ApplicationStatus.SELECTED:
+            retained.append(m)
+    missions = []
+    for m in retained:
+        roadmap = session.scalar(select(Roadmap).where(Roadmap.mission_id == m.id))
+        check_ins = session.scalars(select(CheckIn).where(CheckIn.mission_id == m.id).order_by(CheckIn.number))
+        missions.append(
+            {
+                "mission": m.reference,
+                "intitule": m.title,
+                "association": m.association.name,
+                "statut": m.status.label,
+                "passerelle": m.coordinator.full_name,
+                "feuille_de_route": {"debut": _when(roadmap.start_on), "fin": _when(roadmap.end_on)}
+                if roadmap
+                else None,
+                "points_de_suivi": [{"numero": c.number, "le": _when(c.held_on)} for c in check_ins],
+            }
+        )
+    wording = {version: {k.value: text for k, text in texts.items()} for version, texts in CONSENT_WORDING.items()}
+    return {
+        "responsable_du_traitement": "Passerelles & Compétences",
+        "extrait_le": utcnow().isoformat(),
+        "profil": {
+            "numero": f"V-{v.id:04d}",
+            "prenom": v.first_name,
+            "nom": v.last_name,
+            "email": v.email,
+            "telephone": v.phone,
+            "ville": v.city,
+            "profession": v.profession,
+            "antenne": session.scalar(select(Branch.name).where(Branch.id == v.branch_id)),
+            "disponibilite": AVAILABILITY_LABELS[v.availability],
+            "creneaux": [TIME_SLOTS.get(k, k) for k in v.time_slots.split(",") if k],
+            "relais": v.is_relay,
+            "accepte_les_annonces_de_son_antenne": v.consent_announcements,
+            "accepte_les_annonces_nationales": v.consent_national,
+            "inscrit_le": _when(v.created_at),
+            "archive_le": _when(v.archived_at),
+            "desinscrit_le": _when(v.unsubscribed_at),
+        },
+        "competences": [{"competence": c, "domaine": d, "niveau": LEVEL_LABELS.get(n, n)} for c, d, n in competences],
+        "consentements": [
+            {
+                "objet": c.kind.value,
+                "donne": c.granted,
+                "source": c.source.value,
+                "texte": wording.get(c.wording_version, {}).get(c.kind.value, ""),
+                "version_du_texte": c.wording_version,
+                "le": _when(c.at),
+            }
+            for c in consents
+        ],
+        "modifications_de_la_fiche": [
+            {"le": _when(e.at), "par": e.actor, "source": e.source.value, "changements": e.changes} for e in events
+        ],
+        "candidatures": shown_applications,
+        "missions": missions,
+        "priorites": [
+            {"domaine": name, "depuis": _when(flag.since), "levee_le": _when(flag.cleared_at)}
+            for flag, name in session.execute(
+                select(PriorityFlag, Domain.name)
+                .join(Domain, Domain.id == PriorityFlag.domain_id)
+                .where(PriorityFlag.volunteer_id == v.id)
+            ).tuples()
+        ],
+        "invitations": [
+            {"mission": ref, "le": _when(at)}
+            for ref, at in session.execute(
+                select(Mission.reference, Invitation.invited_at)
+                .join(Mission, Mission.id == Invitation.mission_id)
+                .where(Invitation.volunteer_id == v.id)
+            ).tuples()
+        ],
+        "reponses_par_lien": [
+            {"mission": ref, "etape": p.step, "reponse": p.answer, "commentaire": p.comment, "le": _when(p.answered_at)}
+            for p, ref in session.execute(
+                select(PartyAnswer, Mission.reference)
+                .join(Mission, Mission.id == PartyAnswer.mission_id)
+                .where(PartyAnswer.volunteer_id == v.id)
+                .order_by(PartyAnswer.answered_at)
+            ).tuples()
+        ],
+        "mails_envoyes": [
+            {"objet": subject, "envoye_le": _when(sent)}
+            for subject, sent in session.execute(
+                select(OutboxMail.subject, OutboxMail.sent_at)
+                .where(OutboxMail.to_address == v.email, OutboxMail.status == MailStatus.SENT)
+                .order_by(OutboxMail.sent_at)
+            ).tuples()
+        ],
+    }
+
+
 # --- Retention -------------------------------------------------------------------------------------
 
 
@@ -241,7 +406,8 @@ class Retention:
 def retention_pass(session: Session, *, now: datetime | None = None) -> Retention:
     """Volunteers inactive for `retention_years` are warned by mail (their preferences link keeps them); those still
     inactive `retention_notice_days` after the warning are listed for erasure. Sent mails' bodies older than
-    `mail_body_days` are purged (subject, kind and dates kept); the access log's lines older than 12 months too."""
+    `mail_body_days` are purged, calendar invitations with them (subject, kind and dates kept); the access log's
+    lines older than 12 months too."""
     settings = get_settings()
     now = now or utcnow()
     stale_before = now - timedelta(days=365 * settings.retention_years)
@@ -268,8 +434,8 @@ def retention_pass(session: Session, *, now: datetime | None = None) -> Retentio
     purged = session.execute(
         update(OutboxMail)
         .where(OutboxMail.status == MailStatus.SENT, OutboxMail.sent_at < now - timedelta(days=settings.mail_body_days))
-        .where(or_(OutboxMail.text_body != "", OutboxMail.html_body != ""))
-        .values(text_body="", html_body="")
+        .where(or_(OutboxMail.text_body != "", OutboxMail.html_body != "", OutboxMail.calendar != ""))
+        .values(text_body="", html_body="", calendar="")
     )
     result.bodies_purged = purged.rowcount  # type: ignore[attr-defined]
     result.access_log_purged = identity.purge_access_log(session, now)

@@ -244,7 +244,15 @@ def _applications(sc: _Scope) -> rules.ApplicationStats:
         .group_by(Application.channel)
     ).all()
     by_channel = tuple(sorted(((CHANNEL_LABELS[c], n) for c, n in channels), key=lambda x: (-x[1], x[0])))
-    return rules.ApplicationStats(announcements, int(applications), without, rules.round2(med), by_channel)
+    # By the relay's reference only: report files are copies an erasure could not reach, so they name nobody.
+    relays = sc.session.execute(
+        select(Application.relayed_by_id, func.count())
+        .join(Mission, Mission.id == Application.mission_id)
+        .where(published, Application.relayed_by_id.is_not(None))
+        .group_by(Application.relayed_by_id)
+    ).all()
+    by_relay = tuple(sorted(((f"V-{i:04d}", n) for i, n in relays), key=lambda x: (-x[1], x[0])))
+    return rules.ApplicationStats(announcements, int(applications), without, rules.round2(med), by_channel, by_relay)
 
 
 def _volunteers(sc: _Scope) -> rules.VolunteerStats:

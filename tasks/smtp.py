@@ -37,6 +37,8 @@ class Mail(Protocol):
     def text_body(self) -> str: ...
     @property
     def html_body(self) -> str: ...
+    @property
+    def calendar(self) -> str: ...
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")  # an address written as is in a header
@@ -58,9 +60,10 @@ def _address_of(sender: str) -> str:
 def message_bytes(mail: Mail, mid: str) -> bytes:
     """The message as sent, with Message-ID `mid`: the same headers and parts as `build_message`, written
     directly (quoted-printable UTF-8 bodies, RFC 2047 subject), ten times cheaper than flattening an
-    EmailMessage. An address that is not plain ASCII goes through `build_message`, which knows how to encode it."""
+    EmailMessage. An address that is not plain ASCII, or a mail carrying a calendar invitation, goes through
+    `build_message`, which knows how to encode it."""
     settings = get_settings()
-    if not (
+    if mail.calendar or not (
         _PLAIN.fullmatch(mail.to_address)
         and _PLAIN.fullmatch(mail.reply_to or "a@b")
         and len(mail.subject) < 900
@@ -128,7 +131,19 @@ def build_message(row: Mail, mid: str) -> EmailMessage:
     msg.set_content(row.text_body)
     if row.html_body:
         msg.add_alternative(row.html_body, subtype="html")
+    if row.calendar:
+        _add_calendar(msg, row.calendar)
     return msg
+
+
+def _add_calendar(msg: EmailMessage, ics: str) -> None:
+    """An invitation as calendar clients expect it (RFC 6047, iMIP): a `text/calendar; method=…` alternative they
+    act on (add, update, remove the event), and the same .ics as an attachment a person can open."""
+    method = re.search(r"^METHOD:(\w+)", ics, re.MULTILINE)
+    params = {"method": method.group(1)} if method else {}
+    msg.add_alternative(ics, subtype="calendar", params=params)
+    msg.make_mixed()
+    msg.add_attachment(ics.encode(), maintype="application", subtype="ics", filename="invitation.ics")
 
 
 class Connection:

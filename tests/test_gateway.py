@@ -261,7 +261,7 @@ def test_members_sign_in_by_link_and_act_as_themselves(gated: Gated) -> None:
 
 
 def test_live_events_pass_through_the_gateway_for_members_only(gated: Gated) -> None:
-    from websockets.exceptions import InvalidStatus
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
     from websockets.sync.client import connect
 
     d.seed_small()
@@ -271,11 +271,53 @@ def test_live_events_pass_through_the_gateway_for_members_only(gated: Gated) -> 
     with connect(ws_url, subprotocols=["prefect"], additional_headers=headers) as ws:  # type: ignore[list-item]
         ws.send(json.dumps({"type": "auth", "token": None}))
         assert json.loads(ws.recv(timeout=10))["type"] == "auth_success"
+        ws.send(json.dumps({"type": "ping"}))  # out of turn: the server closes
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    assert (ws.close_code, ws.close_reason) == (1002, "Expected 'filter' message")  # the server's own close
     with pytest.raises(InvalidStatus), connect(ws_url, subprotocols=["prefect"]):  # type: ignore[list-item]
         pass
     hijack = {**headers, "Origin": "https://site-malveillant.example"}
     with pytest.raises(InvalidStatus), connect(ws_url, subprotocols=["prefect"], additional_headers=hijack):  # type: ignore[list-item]
         pass
+
+
+def sign_in_in_browser(page: Any, g: Gated, email: str, path: str = "/dashboard") -> None:
+    """In Chromium: open `path`, get sent to the sign-in page, ask a link, open it from the mail, press its button;
+    back on `path`, signed in."""
+    page.goto(f"{g.url}{path}")
+    page.wait_for_url("**/connexion**")
+    before = len(g.mail.messages)
+    page.get_by_label("Votre adresse e-mail").fill(email)
+    page.get_by_role("button", name="Recevoir mon lien de connexion").click()
+    page.get_by_text("un lien de connexion vient de lui être envoyé").wait_for()
+    page.goto(signin_link(g.mail, email, before))
+    page.get_by_role("button", name="Me connecter").click()
+    page.wait_for_url(f"**{path}")  # back where she was going
+
+
+# A POST from the page, as the Prefect UI (3.9, v1: `ui/assets/usePrefectApi-*.js`) sends it: when `/ui-settings`
+# says `csrf_enabled`, a token from `GET /api/csrf-token?client=<its client id>`, sent back in the
+# `Prefect-Csrf-Token` and `Prefect-Csrf-Client` headers of every POST, PATCH, PUT and DELETE. A 503 (the test
+# server's SQLite busy under load: `prefect/server/api/server.py`, is_client_retryable_exception) is retried, as
+# Prefect's own client does (`prefect/client/base.py`); the person would click again.
+UI_POST = """async ({path, body}) => {
+  const settings = await (await fetch('/ui-settings')).json();
+  const headers = {'Content-Type': 'application/json'};
+  if (settings.csrf_enabled) {
+    const client = crypto.randomUUID();
+    const token = await (await fetch(`/api/csrf-token?client=${client}`)).json();
+    headers['Prefect-Csrf-Token'] = token.token;
+    headers['Prefect-Csrf-Client'] = client;
+  }
+  for (let attempt = 1; ; attempt++) {
+    const r = await fetch(settings.api_url + path, {method: 'POST', headers, body: JSON.stringify(body)});
+    if (r.status !== 503 || attempt === 10) {
+      return {status: r.status, body: await r.json(), csrf: settings.csrf_enabled === true, attempts: attempt};
+    }
+    await new Promise((wake) => setTimeout(wake, 500));
+  }
+}"""
 
 
 def test_a_passerelle_signs_in_and_resumes_in_chromium(gated: Gated) -> None:
@@ -285,15 +327,7 @@ def test_a_passerelle_signs_in_and_resumes_in_chromium(gated: Gated) -> None:
     run_id, g = drv.flow_run_id, gated
 
     def steps(page: Any) -> None:
-        page.goto(f"{g.url}/runs/flow-run/{run_id}")
-        page.wait_for_url("**/connexion**")
-        before = len(g.mail.messages)
-        page.get_by_label("Votre adresse e-mail").fill("claire.muller@pc.example")
-        page.get_by_role("button", name="Recevoir mon lien de connexion").click()
-        page.get_by_text("un lien de connexion vient de lui être envoyé").wait_for()
-        page.goto(signin_link(g.mail, "claire.muller@pc.example", before))
-        page.get_by_role("button", name="Me connecter").click()
-        page.wait_for_url(f"**/runs/flow-run/{run_id}")  # back where she was going
+        sign_in_in_browser(page, g, "claire.muller@pc.example", f"/runs/flow-run/{run_id}")
         page.get_by_text("Suspended").first.wait_for()
         page.get_by_role("button", name="Resume").first.click()
         dialog = page.get_by_role("dialog")
@@ -310,3 +344,188 @@ def test_a_passerelle_signs_in_and_resumes_in_chromium(gated: Gated) -> None:
             s.execute(select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.mission_id == mission_id)).all()
         )
     assert [a for k, a in actors.items() if k.startswith("needs-analysis")] == ["Claire Muller"], actors
+
+
+def service(g: Gated) -> httpx.Client:
+    """The Prefect server itself, with the service credential, as a worker reaches it (never a person)."""
+    user, password = SECRET.split(":", 1)
+    client = httpx.Client(base_url=g.server.ui_url, auth=(user, password), timeout=30)
+    client.headers.update(csrf(client))
+    return client
+
+
+def reassign_deployment() -> str:
+    from flows.admin import reassign_missions
+
+    return str(cast(RunnerDeployment, reassign_missions.to_deployment(name="reassign-missions")).apply())
+
+
+def test_a_passerelle_of_another_branch_is_refused_in_chromium(gated: Gated) -> None:
+    """Marie (Passerelle, MUL) in Chromium, posting from the page as the UI's own code does: neither the resume of a
+    Strasbourg mission nor a reassignment, each a French 403 that changes nothing; Jean (lead, STR) may reassign."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.flow_engine import run_flow
+
+    from flows.admin import reassign_missions
+    from tests.test_browser import in_browser
+
+    mission_id, drv = started_mission()
+    run_id, g = drv.flow_run_id, gated
+    reassign = reassign_deployment()
+    with unit_of_work() as s:
+        mission = s.get(Mission, mission_id)
+        assert mission is not None and mission.branch.code == "STR"
+        reference = mission.reference
+        f.coordinator(s, mission.branch, "Léa", "Brun", email="lea.brun@pc.example")
+        audit_before = len(s.scalars(select(AuditEvent).where(AuditEvent.mission_id == mission_id)).all())
+    paused = drv.state()
+    assert paused.type.value == "PAUSED"
+    start = {"parameters": {"a": "lea.brun@pc.example", "mission": reference}}
+    answers: dict[str, Any] = {}
+
+    def steps(page: Any) -> None:
+        sign_in_in_browser(page, g, "marie.meyer@pc.example")
+        answers["resume"] = page.evaluate(
+            UI_POST, {"path": f"/flow_runs/{run_id}/resume", "body": {"run_input": d.needs_analysis()}}
+        )
+        answers["reassign"] = page.evaluate(
+            UI_POST, {"path": f"/deployments/{reassign}/create_flow_run", "body": start}
+        )
+        lead = page.context.browser.new_context().new_page()  # another person, another browser profile
+        sign_in_in_browser(lead, g, "jean.kieffer@pc.example")
+        answers["lead"] = lead.evaluate(UI_POST, {"path": f"/deployments/{reassign}/create_flow_run", "body": start})
+
+    in_browser(steps)
+    resume, refused, lead = answers["resume"], answers["reassign"], answers["lead"]
+    assert resume["csrf"] and resume["status"] == 403, resume
+    assert resume["body"]["detail"].startswith("Accès refusé : Seule une Passerelle ou la responsable de l'antenne")
+    assert refused["status"] == 403, refused
+    assert (
+        refused["body"]["detail"]
+        == "Accès refusé : Votre rôle ne permet pas de lancer cette action. (Vous êtes : Passerelle.)"
+    )
+    # Nothing changed: the same suspension, no answer in the mission's audit
+    state = drv.state()
+    assert state.type.value == "PAUSED" and state.id == paused.id
+    with unit_of_work() as s:
+        assert len(s.scalars(select(AuditEvent).where(AuditEvent.mission_id == mission_id)).all()) == audit_before
+        refusals = s.scalars(
+            select(AccessLog).where(AccessLog.who == "marie.meyer@pc.example", AccessLog.event == "refused")
+        )
+        assert {r.path for r in refusals} == {
+            f"/api/flow_runs/{run_id}/resume",
+            f"/api/deployments/{reassign}/create_flow_run",
+        }
+
+    # The branch lead's run: the only run of the deployment, tagged with his name; run, it reassigns as him
+    assert lead["status"] == 201, lead
+    with unit_of_work() as s:
+        jean_id = s.scalar(select(Coordinator.id).where(Coordinator.email == "jean.kieffer@pc.example"))
+    assert lead["body"]["tags"] == [f"membre:C-{jean_id}"]
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[reassign])))
+    assert [str(r.id) for r in runs] == [lead["body"]["id"]]
+    done = cast(Any, run_flow(reassign_missions, flow_run=runs[0], return_type="state"))
+    assert done.is_completed(), done.message
+    with unit_of_work() as s:
+        mission = s.get(Mission, mission_id)
+        assert mission is not None and mission.coordinator.email == "lea.brun@pc.example"
+        moved = s.scalar(select(AuditEvent).where(AuditEvent.mission_id == mission_id, AuditEvent.action == "reassign"))
+        assert moved is not None and moved.actor == "Jean Kieffer <jean.kieffer@pc.example>", moved and moved.actor
+
+
+# The events stream as Prefect's client follows it (`prefect/events/clients.py`, PrefectEventSubscriber): the
+# `prefect` subprotocol, an `auth` message, then a `filter` message; events come as {"type": "event", ...}.
+SUBSCRIBE = """({path, filter}) => new Promise((resolve, reject) => {
+  const ws = new WebSocket(`ws://${location.host}${path}`, ['prefect']);
+  window.received = [];
+  ws.onopen = () => ws.send(JSON.stringify({type: 'auth', token: null}));
+  ws.onerror = () => reject(new Error('websocket error'));
+  ws.onclose = (e) => reject(new Error(`closed ${e.code}`));
+  ws.onmessage = (m) => {
+    const data = JSON.parse(m.data);
+    if (data.type === 'auth_success') {
+      ws.send(JSON.stringify({type: 'filter', filter}));
+      resolve(ws.protocol);
+    } else if (data.type === 'event') {
+      window.received.push(data.event);
+    } else {
+      reject(new Error(m.data));
+    }
+  };
+})"""
+REFUSED_SOCKET = """(path) => new Promise((resolve) => {
+  const ws = new WebSocket(`ws://${location.host}${path}`, ['prefect']);
+  ws.onopen = () => resolve('open');
+  ws.onclose = (e) => resolve(`closed ${e.code}`);
+})"""
+
+
+def test_the_run_page_follows_logs_and_events_live_in_chromium(gated: Gated) -> None:
+    """Claire's run page, open in Chromium through the gateway, shows a log line written after it opened (the v1 UI
+    polls `POST /api/logs/filter`; it opens no websocket); and a websocket on `/api/events/out` from the page gets
+    an event emitted after it subscribed."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
+
+    from tests.test_browser import SHOTS, in_browser
+
+    _, drv = started_mission()
+    run_id, g = drv.flow_run_id, gated
+    upstream = service(g)
+    line = f"Ligne écrite après l'ouverture de la page {uuid.uuid4().hex[:8]}"
+    event_id, name = str(uuid.uuid4()), "passerelles.essai.signal"
+    now = datetime.now(UTC)
+    stream_filter = EventFilter(
+        occurred=EventOccurredFilter(since=now - timedelta(minutes=1), until=now + timedelta(days=1)),
+        event=EventNameFilter(name=[name]),
+    ).model_dump(mode="json")
+    seen: dict[str, Any] = {"polls": [], "sockets": []}
+
+    def polled(response: Any) -> None:
+        if response.url.endswith("/api/logs/filter") and response.request.method == "POST":
+            seen["polls"].append((time.monotonic(), response.status))
+
+    def steps(page: Any) -> None:
+        page.on("response", polled)
+        page.on("websocket", lambda ws: seen["sockets"].append(ws.url))
+        sign_in_in_browser(page, g, "claire.muller@pc.example", f"/runs/flow-run/{run_id}")
+        page.get_by_text("Suspended").first.wait_for()
+        for _ in range(150):  # the Logs tab (open by default) has loaded its logs: none yet
+            if seen["polls"]:
+                break
+            page.wait_for_timeout(100)
+        page.evaluate("window.opened = true")  # gone if the page reloads
+        assert seen["polls"] and page.get_by_text(line).count() == 0
+        written = time.monotonic()
+        log_line = {"name": "prefect.flow_runs", "level": 20, "message": line, "flow_run_id": run_id,
+                    "timestamp": datetime.now(UTC).isoformat()}  # fmt: skip
+        r = upstream.post("/api/logs/", json=[log_line])  # as a worker writes its run's logs
+        assert r.status_code == 201, r.text
+        page.get_by_text(line).wait_for(timeout=20_000)
+        seen["line_after"] = time.monotonic() - written
+        page.screenshot(path=str(SHOTS / "journal-en-direct.png"), full_page=True)
+        assert page.evaluate("window.opened === true")  # no reload: a later poll brought it in
+        seen["polls_after"] = [status for t, status in seen["polls"] if t > written]
+        assert seen["sockets"] == []  # the UI itself opens no websocket
+
+        # A websocket on the events stream, from the page: same origin, Claire's cookie
+        seen["protocol"] = page.evaluate(SUBSCRIBE, {"path": "/api/events/out", "filter": stream_filter})
+        page.wait_for_timeout(1000)  # the server subscribes after the filter message; the event comes live
+        emitted = time.monotonic()
+        event = {"id": event_id, "occurred": datetime.now(UTC).isoformat(), "event": name, "related": [],
+                 "payload": {}, "resource": {"prefect.resource.id": f"prefect.flow-run.{run_id}"}}  # fmt: skip
+        r = upstream.post("/api/events", json=[event])
+        assert r.status_code == 204, r.text
+        page.wait_for_function(f"window.received.some(e => e.id === '{event_id}')", timeout=20_000)
+        seen["event_after"] = time.monotonic() - emitted
+        seen["events_in"] = page.evaluate(REFUSED_SOCKET, "/api/events/in")  # emitting is not a member's
+
+    in_browser(steps)
+    assert seen["polls_after"] and set(seen["polls_after"]) == {200}, seen["polls"]  # polled through the gateway
+    assert seen["protocol"] == "prefect"
+    assert seen["events_in"].startswith("closed"), seen["events_in"]
+    print(f"log line shown after {seen['line_after']:.1f} s; event received after {seen['event_after']:.1f} s")

@@ -117,9 +117,10 @@ def test_mission_suspended_by_the_previous_code_finishes(lifecycle, legacy_db: s
         assert len(keys) == len(set(keys)) == len(mail.messages)
         assert s.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == "annonce")) == 5
     # after the old code's mails: the check-in forms, the bilan form (and each party asked for its own bilan)
-    # and the thank-you mails, nothing again
+    # and the thank-you mails, nothing again; the second check-in's day announced to the parties' calendars, then
+    # withdrawn when the mission completed before it
     kinds = {m["X-Passerelles-Kind"] for m in mail.messages[sent_before:]}
-    assert kinds == {"waiting", "review_to_give", "review_to_give_volunteer", "completed"}
+    assert kinds == {"waiting", "review_to_give", "review_to_give_volunteer", "completed", "calendar"}
 
 
 # The version before each party answered its own part (issue 21): schema 0008, one roadmap sent to the association

@@ -78,6 +78,7 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
             "apply_url": "http://portail/candidature/T1",
             "preferences_url": "http://portail/p/T2",
             "unsubscribe_url": "http://portail/desinscription/T3",
+            "public_url": "http://portail/missions/STR-2026-014",
         },
         "[Strasbourg] Recherche bénévole : Refonte du site internet",
         "Bonjour Alice,",
@@ -87,6 +88,7 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
             "STR-2026-014",
             "relais",
             "Dites-le en un clic : http://portail/candidature/T1",
+            "Pour candidater, en s'inscrivant au passage : http://portail/missions/STR-2026-014",
             "Ne plus recevoir nos annonces : http://portail/desinscription/T3",
             "Vos préférences",
         ],
@@ -247,10 +249,38 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
         ["annulée avant qu'un bénévole soit trouvé", "250 € (F-8)"],
     ),
     "social_post": (
-        {"mission": mission, "member": lead, "text": "Les Restos cherchent un bénévole #solidarité"},
+        {
+            "mission": mission,
+            "member": lead,
+            "text": "Les Restos cherchent un bénévole #solidarité",
+            "public_url": "http://portail/missions/STR-2026-014",
+        },
         "[STR-2026-014] À publier sur les réseaux sociaux",
         "Bonjour Jean,",
-        ["#solidarité", "passerelles social-posted STR-2026-014 --par jean.kieffer@pc.example"],
+        [
+            "#solidarité",
+            "passerelles social-posted STR-2026-014 --par jean.kieffer@pc.example",
+            "La page publique de l'annonce, à mettre dans la publication",
+            "http://portail/missions/STR-2026-014",
+        ],
+    ),
+    "calendar": (
+        {
+            **to_association,
+            "what": "la rencontre pour l'analyse du besoin",
+            "when": "lundi 14 décembre 2026 à 14 h 30",
+            "cancelled": False,
+            "moved": True,
+            "ended": "annulée",
+        },
+        "[STR-2026-014] Nouvelle date : la rencontre pour l'analyse du besoin le lundi 14 décembre 2026 à 14 h 30",
+        "Bonjour Paul Weber,",
+        [
+            "Changement de date : la rencontre pour l'analyse du besoin de la mission « Refonte du site internet » "
+            "aura lieu le lundi 14 décembre 2026 à 14 h 30",
+            "met votre agenda à jour",
+            "claire.muller@pc.example",
+        ],
     ),
     "cancelled": (
         {**to_volunteer},
@@ -427,11 +457,16 @@ def test_a_relay_gets_a_version_to_forward() -> None:
         apply_url="u1",
         preferences_url="u2",
         unsubscribe_url="u3",
+        relay_url="http://portail/relais/R7",
+        public_url="http://portail/missions/STR-2026-014",
     )
     forward = mail.text.split("--- À transférer ---")[1].split("--- Fin ---")[0]
     assert "RECHERCHE BÉNÉVOLE : site" in forward and "Bonjour" not in forward
     assert "écrivez à claire.muller@pc.example" in forward and "de la part de Bruno Relais" in forward
     assert not {"u1", "u2", "u3"} & set(forward.split())  # no link of the relay's own in what is forwarded
+    # but their forwarding link: who follows it signs up and applies « via » them
+    assert "Pour candidater, en s'inscrivant au passage : http://portail/relais/R7" in forward
+    assert "/missions/" not in forward
 
 
 def test_every_annonce_says_to_forward_the_text_not_the_mail() -> None:
@@ -439,10 +474,12 @@ def test_every_annonce_says_to_forward_the_text_not_the_mail() -> None:
     meant for others, which carries none of them."""
     someone = Volunteer(first_name="Léa", last_name="Martin", email="lea@exemple.fr", is_relay=False)
     mail = compose("annonce", mission=mission, volunteer=someone, text="RECHERCHE BÉNÉVOLE : site", branch=branch,
-                   priority=False, apply_url="u1", preferences_url="u2", unsubscribe_url="u3")  # fmt: skip
+                   priority=False, apply_url="u1", preferences_url="u2", unsubscribe_url="u3",
+                   public_url="http://portail/missions/STR-2026-014")  # fmt: skip
     assert "Ne transférez pas ce mail entier : ses liens sont à votre nom" in mail.text
     forward = mail.text.split("--- À transférer ---")[1].split("--- Fin ---")[0]
     assert not {"u1", "u2", "u3"} & set(forward.split()) and "de la part de" not in forward
+    assert "http://portail/missions/STR-2026-014" in forward  # the annonce's public page, anyone may apply there
 
 
 def test_every_template_has_a_case() -> None:
@@ -481,12 +518,15 @@ def test_the_annonce_rendered_once_then_personalised_is_the_mail_rendered_per_vo
     priority: bool, relay: bool, first: str, last: str
 ) -> None:
     from tasks.diffusion import Annonce
+    from tasks.links import annonce_url
 
     links = {
         "apply_url": "https://portail.example/candidature/eyJ2Ijo0Mn0.aB-c_d",
         "preferences_url": "https://portail.example/preferences/eyJ2Ijo0Mn0.Zz9",
         "unsubscribe_url": "https://portail.example/desinscription/eyJ2Ijo0Mn0.Q-q",
     }
+    if relay:
+        links["relay_url"] = "https://portail.example/relais/eyJyIjo0Mn0.Rr-1"
     text = "Les Restos du Quartier cherchent un·e bénévole : site web, https://restos.example & co."
     person = SimpleNamespace(first_name=first, last_name=last, is_relay=relay)
     annonce = Annonce(mission, branch, text)
@@ -494,8 +534,9 @@ def test_the_annonce_rendered_once_then_personalised_is_the_mail_rendered_per_vo
         got = annonce.content(person, priority, links)
         who = Volunteer(first_name=first, last_name=last, is_relay=relay)
         assert got == compose(
-            "annonce", mission=mission, volunteer=who, text=text, branch=branch, priority=priority, **links
-        )
+            "annonce", mission=mission, volunteer=who, text=text, branch=branch, priority=priority,
+            public_url=annonce_url("STR-2026-014"), **links,
+        )  # fmt: skip
 
 
 def test_a_message_written_directly_reads_as_the_email_package_builds_it() -> None:

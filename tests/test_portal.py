@@ -477,3 +477,36 @@ def test_association_validates_the_roadmap_and_gives_its_bilan_by_link(lifecycle
         }
         assert consents == {"association": (True, "J'accepte que Passer"), "v2": (False, "")}
         assert review.testimony == "Un site enfin à jour !"
+
+
+def test_a_volunteer_downloads_everything_held_about_them_from_the_preferences(portal: TestClient) -> None:
+    """Right of access (RGPD art. 15): a signed link on the preferences page gives a JSON file of the profile,
+    consents, applications and missions; a link made for another purpose, or for someone erased, gives nothing."""
+    from tasks.privacy import erase_volunteer
+
+    with unit_of_work() as s:
+        m = published_mission(s)
+        s.add(Application(mission_id=m.id, volunteer_id=1, channel=Channel.LINK, message="Disponible le mardi"))
+        s.add(ConsentRecord(volunteer_id=1, kind="announcements", granted=True, source="import"))
+        reference = m.reference
+    page = html.unescape(portal.get(path(links.link(Purpose.PREFERENCES, v=1))).text)
+    found = re.search(r'href="([^"]*/mes-donnees/[^"]+)"', page)
+    assert found and "droit d'accès" in page
+    r = portal.get(path(found.group(1)))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert r.headers["content-disposition"] == 'attachment; filename="mes-donnees-V-0001.json"'
+    data = json.loads(r.content.decode("utf-8"))
+    assert data["profil"]["prenom"] == "Prénom1" and data["profil"]["email"] == "benevole1@exemple.fr"
+    assert data["competences"] and data["competences"][0]["competence"] == "Conception de site internet"
+    [consent] = data["consentements"]
+    assert consent["donne"] and consent["texte"].startswith("J'accepte de recevoir par e-mail")
+    [application] = data["candidatures"]
+    assert application["mission"] == reference and application["message"] == "Disponible le mardi"
+    assert application["statut"] == "Reçue" and data["missions"] == []  # not retained (yet)
+
+    wrong = portal.get(path(links.link(Purpose.PREFERENCES, v=1)).replace("/preferences/", "/mes-donnees/"))
+    assert wrong.status_code == 400 and "Lien invalide" in html.unescape(wrong.text)
+    with unit_of_work() as s:
+        erase_volunteer(s, "V-0001", reason="demande du 7 décembre 2026")
+    gone = portal.get(path(found.group(1)))
+    assert gone.status_code == 409 and "a été effacée" in html.unescape(gone.text)

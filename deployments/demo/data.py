@@ -1055,6 +1055,7 @@ message. Et si la mission n'est pas pour vous, pensez à relayer cette annonce a
 SOCIAL_TEXT = (
     "L'association {association} cherche un(e) bénévole de compétences : « {title} » ({effort}). "
     "Vous connaissez la personne idéale ? Partagez ! #bénévolatdecompétences #PasserellesEtCompétences"
+    " 👉 Pour candidater : {url}"
 )
 
 REVISION_REMARKS = [

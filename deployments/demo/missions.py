@@ -39,6 +39,7 @@ from models.reference_data import TAXONOMY
 from models.rules import MissionStatus as S
 from models.rules import format_reference, parse_reference
 from models.waves import Wave
+from tasks.links import annonce_url
 from tasks.parties import ASSOCIATION, TESTIMONY_CONSENT
 from tasks.steps import ANNOUNCEMENT, CHECK_IN, NEEDS_ANALYSIS, REVIEW, ROADMAP
 
@@ -267,7 +268,8 @@ def _plan_announcements(plan: Plan, m: MissionPlan, effort: str, now: datetime) 
         competences=", ".join(COMPETENCE_NAMES[c] for c, _ in tpl.competences),
         place=place,
     )
-    social = data.SOCIAL_TEXT.format(association=spec.name, title=tpl.title, effort=effort)
+    url = annonce_url(m.reference)  # the public page, open once the annonce is out
+    social = data.SOCIAL_TEXT.format(association=spec.name, title=tpl.title, effort=effort, url=url)
     drafted = t[S.ANALYSED] + timedelta(minutes=10)
     common = {"_parent": m.mission, "mission_id": m.mission, "text": text, "social_text": social}
     if not m.reached(S.APPROVED):

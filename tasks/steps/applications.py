@@ -178,12 +178,15 @@ def applicants_table(session: Session, mission: Mission) -> str:
         "| Rang | Candidat | Score | " + " | ".join(k.capitalize() for k in keys) + " | Canal | Message |",
         "|---|---|---|" + "---|" * len(keys) + "---|---|",
     ]
+    relays = {a.relayed_by_id for a in apps.values() if a.relayed_by_id is not None}
+    relay_names = {v.id: v.label for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(relays)))}
     for i, s in enumerate(scores, 1):
         app = apps[s.volunteer_id]
+        via = f" ({relay_names[app.relayed_by_id]})" if app.relayed_by_id in relay_names else ""
         lines.append(
             f"| {i} | {people[s.volunteer_id].label} | **{s.total:g}** | "
             + " | ".join(f"{s.breakdown[k]:g}" for k in keys)
-            + f" | {CHANNEL_LABELS[app.channel]} | {as_text(app.message[:80]).replace('|', '/')} |"
+            + f" | {CHANNEL_LABELS[app.channel]}{via} | {as_text(app.message[:80]).replace('|', '/')} |"
         )
     return "\n### Candidats classés\n\n" + "\n".join(lines) + "\n"
 

@@ -119,6 +119,10 @@ class Step:
     # step waits, with the form's prefilled values; its answer resumes the same suspended step.
     # Called with the suspend key, the form's prefilled values and the previous answer (None on a first attempt).
     ask_outside: Callable[[Session, Mission, str, dict[str, Any], dict[str, Any] | None], None] | None = None
+    # The dates the step's wait announces to the parties as calendar invitations (tasks/calendar.py: the meeting of
+    # the needs analysis, each check-in). Called when the form is asked, with the round and the previous answer when
+    # the form waits (None otherwise); announcing the same date again sends nothing.
+    plan: Callable[[Session, Mission, int, dict[str, Any] | None], None] | None = None
     answered_by: tuple[str, ...] = ()  # « Saisi par » beyond the team: a deployment that answers (the waves)
     # The decision the form shows when it is asked again while it waits (for the association, for the rest of the
     # analysis): submitted as shown, it goes on waiting — it never mails anyone again nor ends anything.

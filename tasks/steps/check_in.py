@@ -12,10 +12,11 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import CheckIn, CheckInStatus, Mission, MissionStatus, Roadmap, RoadmapObjective
+from models import CheckIn, CheckInStatus, Mission, MissionStatus, Roadmap, RoadmapObjective, Volunteer
 from models.base import utcnow
 from models.rules import MissionSnapshot
-from tasks import notices, parties
+from models.waves import PARIS
+from tasks import calendar, notices, parties
 from tasks.steps import withdrawal
 from tasks.steps.base import CANCEL, Ctx, Outcome, Prefill, Step, entered_by_field, reason_field, refuse_if
 
@@ -185,6 +186,20 @@ def roadmap_rhythm(snapshot: MissionSnapshot, configured: int) -> int:
     return snapshot.checkin_every_days or configured
 
 
+def plan_check_in(session: Session, mission: Mission, n: int, previous: dict[str, Any] | None) -> None:
+    """Check-in `n` is due one rhythm after the previous one (or the start of the mission): the association and the
+    retained volunteers get that day as a calendar invitation, when it is still ahead."""
+    rhythm = session.scalar(select(Roadmap.checkin_every_days).where(Roadmap.mission_id == mission.id)) or 30
+    last = session.scalar(select(func.max(CheckIn.held_on)).where(CheckIn.mission_id == mission.id, CheckIn.number < n))
+    base = last or (mission.started_at.astimezone(PARIS).date() if mission.started_at else None)
+    if base is None or base + timedelta(days=rhythm) < calendar.today_in_paris():
+        return
+    retained = [session.get(Volunteer, vid) for vid in withdrawal.retained(session, mission)]
+    key = STEP.step_key(n)
+    calendar.schedule(session, mission, key=key, what=calendar.describe(key), on=base + timedelta(days=rhythm),
+                      at=None, parties=[None, *(v for v in retained if v is not None)])  # fmt: skip
+
+
 STEP = Step(
     key="check-in",
     label="Suivi",
@@ -199,6 +214,7 @@ STEP = Step(
     tell_each_round=True,
     prefill=prefill,
     apply=apply,
+    plan=plan_check_in,
     next_round=next_round,
     since=since_last_contact,
     level=roadmap_rhythm,

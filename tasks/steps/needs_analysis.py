@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from models import Competence, Domain, Mission, MissionCompetence, MissionStatus, Scope
 from models.base import utcnow
+from models.calendar import NEEDS_MEETING
+from models.refusals import StepRefused
 from models.rules import values_still_valid, values_valid_until
+from tasks import calendar
 from tasks.fees import bill_membership
 from tasks.missions import advance
 from tasks.steps.base import (
@@ -42,7 +45,16 @@ class Decision(StrEnum):
 class NeedsAnalysisForm(RunInput):
     """The need, made precise with the association."""
 
-    meeting_date: date = Field(title="Date de la rencontre", description="Quand vous avez rencontré l'association.")
+    meeting_date: date = Field(
+        title="Date de la rencontre",
+        description="Quand vous avez rencontré l'association ; une date à venir, avec l'analyse gardée en cours, "
+        "lui est envoyée en invitation d'agenda (et à nouveau si vous la changez).",
+    )
+    meeting_time: str = Field(
+        default="",
+        title="Heure de la rencontre",
+        description="Par exemple 14:30, heure de Paris (facultatif : sans heure, l'invitation vaut pour la journée).",
+    )
     values_accepted: bool = Field(
         default=False,
         title="Adhésion aux valeurs validée",
@@ -184,6 +196,10 @@ def apply(session: Session, mission: Mission, a: NeedsAnalysisForm, ctx: Ctx) ->
     association = mission.association
     valid = values_still_valid(association.values_validated_on, a.meeting_date)
     errors = check(a, domains=[domain.code] if domain else [], competences=found, values_valid=valid)
+    try:  # a time the invitation could not carry is refused even in a draft
+        calendar.parse_time(a.meeting_time)
+    except ValueError as exc:
+        raise StepRefused(str(exc)) from exc
     if a.decision is Decision.DRAFT:
         # Say what validating still needs (the values check to do at this meeting, a domain to choose...), so
         # that the Passerelle who submitted the form as shown knows what to complete.
@@ -214,6 +230,22 @@ def apply(session: Session, mission: Mission, a: NeedsAnalysisForm, ctx: Ctx) ->
     return Outcome.CONTINUE
 
 
+def plan_meeting(session: Session, mission: Mission, n: int, previous: dict[str, Any] | None) -> None:
+    """The analysis kept in progress with a meeting ahead: the association gets it as a calendar invitation (again,
+    same event, when the date or time changes)."""
+    if previous is None or not previous.get("meeting_date"):
+        return
+    on = date.fromisoformat(str(previous["meeting_date"]))
+    try:
+        at = calendar.parse_time(str(previous.get("meeting_time") or ""))
+    except ValueError:
+        return  # refused with the answer
+    today = calendar.today_in_paris()
+    if on > today or (on == today and at is not None):
+        calendar.schedule(session, mission, key=NEEDS_MEETING, what=calendar.describe(NEEDS_MEETING), on=on, at=at,
+                          parties=[None])  # fmt: skip
+
+
 STEP = Step(
     key="needs-analysis",
     label="Analyse du besoin",
@@ -225,5 +257,6 @@ STEP = Step(
     form=NeedsAnalysisForm,
     prefill=prefill,
     apply=apply,
+    plan=plan_meeting,
     waiting_decision=Decision.DRAFT.value,
 )
