@@ -30,13 +30,3 @@ def compose(kind: str, **context: Any) -> MailContent:
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
     html = env.get_template("mail/_layout.html.j2").render(subject=subject, paragraphs=paragraphs)
     return MailContent(subject=subject, text=text, html=html)
-
-
-def check_address(address: str) -> str:
-    """The normalised address, or ValueError with a French message."""
-    from email_validator import EmailNotValidError, validate_email  # imported when needed: not on every resume
-
-    try:
-        return validate_email(address, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"Adresse e-mail invalide « {address} » : {exc}") from exc

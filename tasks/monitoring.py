@@ -28,12 +28,13 @@ from models import (
     Role,
 )
 from models.base import utcnow
+from models.checks import check_email
 from models.db import unit_of_work
 from models.rules import REACHED_AT, MissionSnapshot, Waiting
 from models.settings import get_settings, wave_policy
 from models.waves import summary
 from tasks import outsiders, waves
-from tasks.compose import check_address, compose
+from tasks.compose import compose
 from tasks.delivery import deliver_soon
 from tasks.notices import run_url
 from tasks.outbox import enqueue
@@ -224,7 +225,7 @@ def _remind_one(
         "action": REGISTRY[o.waiting.step].next_action,
         "url": run_url(o.flow_run_id) if o.flow_run_id else "",
     }
-    to = check_address(passerelle.email)
+    to = check_email(passerelle.email)
     if enqueue(
         session,
         mission_id=o.mission_id,
@@ -242,7 +243,7 @@ def _remind_one(
             mission_id=o.mission_id,
             kind="escalation",
             about=period,
-            to=check_address(lead.email),
+            to=check_email(lead.email),
             content=compose("escalation", name=lead.first_name, **ctx),
         ):
             counts["escalations"] += 1

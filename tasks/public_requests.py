@@ -30,10 +30,11 @@ from models import (
     Volunteer,
 )
 from models.base import utcnow
+from models.checks import check_email
 from models.public import check_registration
 from models.refusals import StepRefused, TextRefused
 from models.text import check_text, fold
-from tasks.compose import check_address, compose
+from tasks.compose import compose
 from tasks.lookups import find_coordinator
 from tasks.missions import audit, current_brackets, open_mission
 from tasks.notices import run_url
@@ -130,7 +131,7 @@ def check_request(session: Session, fields: dict[str, str]) -> tuple[str, dict[s
             raise ValueError("Indiquez votre adresse e-mail : nous vous y demanderons de la confirmer.")
         if len(address) > 254:
             raise ValueError("L'adresse e-mail est trop longue.")
-        payload["contact_email"] = check_address(address).lower()
+        payload["contact_email"] = check_email(address).lower()
     except ValueError as exc:
         errors.append(str(exc))
     c = choices(session)

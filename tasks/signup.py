@@ -37,11 +37,11 @@ from models import (
     Volunteer,
     VolunteerCompetence,
 )
+from models.checks import check_email
 from models.refusals import PersonRefused, StepRefused, TextRefused
 from models.text import check_text
 from models.volunteer import CONSENT_VERSION, CONSENT_WORDING, LEVEL_LABELS, TIME_SLOTS
 from tasks import portal
-from tasks.compose import check_address
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.missions import OPEN_TO_APPLICATIONS
 from tasks.public_requests import branch_for_city
@@ -93,7 +93,7 @@ def check_signup(session: Session, fields: dict[str, str]) -> tuple[str, dict[st
             raise ValueError("Indiquez votre adresse e-mail : nous vous y demanderons de la confirmer.")
         if len(address) > 254:
             raise ValueError("L'adresse e-mail est trop longue.")
-        payload["email"] = check_address(address).lower()
+        payload["email"] = check_email(address).lower()
     except ValueError as exc:
         errors.append(str(exc))
 

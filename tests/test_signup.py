@@ -246,7 +246,7 @@ SIGNUP_REFUSALS = [
     ({"profession": "Dev <script>x</script>"}, "« Métier » contient des balises HTML"),
     ({"last_name": "B" * 81}, "« Nom » compte 81 caractères : 80 au plus"),
     ({"profession": "p" * 121}, "« Métier » compte 121 caractères : 120 au plus"),
-    ({"email": "ines@"}, "Adresse e-mail invalide"),
+    ({"email": "ines@"}, "n'a rien après le « @ »"),
     ({"email": ""}, "Indiquez votre adresse e-mail"),
     ({"c:astrologie": "2"}, "La compétence « astrologie » n'est pas dans notre liste"),
     ({"c:site-web": "7"}, "Le niveau choisi pour « Conception de site internet » est inconnu"),
@@ -416,7 +416,7 @@ def test_a_known_volunteer_applying_from_the_page_is_recognised(site: TestClient
     [
         ({"message": "Voici <a href='http://x'>mon site</a>"}, "« Votre message » contient des balises HTML"),
         ({"message": "m" * 2001}, "« Votre message » compte 2001 caractères : 2000 au plus"),
-        ({"email": "ines@"}, "Adresse e-mail invalide"),
+        ({"email": "ines@"}, "n'a rien après le « @ »"),
         ({"c:astrologie": "3"}, "La compétence « astrologie » n'est pas dans notre liste"),
         ({"first_name": "<i>Inès</i>"}, "« Prénom » contient des balises HTML"),
     ],
@@ -553,7 +553,7 @@ def test_a_relay_following_their_own_link_applies_as_themselves(site: TestClient
     [
         ({"message": "<script>alert(1)</script>"}, "« Votre message » contient des balises HTML", 422),
         ({"c:nope": "1"}, "La compétence « nope » n'est pas dans notre liste", 422),
-        ({"email": "pas-une-adresse"}, "Adresse e-mail invalide", 422),
+        ({"email": "pas-une-adresse"}, "n'a pas de « @ »", 422),
         ({"message": "x" * 70_000}, "trop long", 413),
     ],
 )
