@@ -255,6 +255,7 @@ LONG_FIRST = (
     "tests/test_parties.py",
     "tests/test_legacy_replay.py",
     "tests/test_prefills.py",
+    "tests/test_demo.py",
 )
 
 

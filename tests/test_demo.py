@@ -36,6 +36,9 @@ from models.reference_data import FEE_SCHEDULE, TAXONOMY
 from models.rules import REACHED_AT, MissionStatus, fees_for_budget, values_still_valid
 from tests.conftest import wipe
 
+# One worker runs the module (`--dist loadgroup`): the data set is then seeded once per database, not once per
+# worker and database (the seed is the module's cost: about a minute on PostgreSQL).
+pytestmark = pytest.mark.xdist_group("demo")
 FORWARD: list[MissionStatus] = [s for s in MissionStatus if s is not MissionStatus.CANCELLED]
 NOW = datetime.combine(demo.DEMO_TODAY, time(18), tzinfo=UTC)
 
