@@ -16,6 +16,7 @@ from prefect.states import Completed, Failed, State
 from pydantic import Field
 
 from flows.privacy import erase_volunteer_flow
+from flows.regional_report import day_of, scoped_run_name
 from models.exports import EXPORT_LABELS, ExportKind, export_slug
 from models.org import ROLE_LABELS, Role
 from models.refusals import ConfirmationNeeded, StepRefused
@@ -266,7 +267,13 @@ def fee_reminders() -> State:
 ExportChoice = StrEnum("ExportChoice", {k.name: label for k, label in EXPORT_LABELS.items()})  # type: ignore[misc]
 
 
-@flow(name="export-data", flow_run_name="export-{debut}-{fin}", validate_parameters=True)
+def export_run_name(p: dict[str, Any]) -> str:
+    """`export-cotisations-STR-2026-01-01_2026-12-31`, `export-missions-toutes-antennes-…`."""
+    kind = ExportKind[ExportChoice(p["donnees"]).name]
+    return "export-" + export_slug(kind, normalise_codes(p.get("antennes")), day_of(p["debut"]), day_of(p["fin"]))
+
+
+@flow(name="export-data", flow_run_name=scoped_run_name(export_run_name, "export"), validate_parameters=True)
 def export_data(
     donnees: ExportChoice = Field(description="Ce qu'il faut exporter."),
     debut: date = Field(description="Premier jour de la période (inclus)."),

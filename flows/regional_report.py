@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 
-from models.report_rules import ReportParameterError, check_period
+from models.report_rules import ReportParameterError, check_period, normalise_codes, report_slug
 from tasks.reports import check_report_branches, produce_report
+
+
+def day_of(value: object) -> date:
+    """A date parameter as Prefect hands it (a date, or its ISO text before validation)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def scoped_run_name(build: Callable[[dict[str, Any]], str], fallback: str) -> Callable[[], str]:
+    """A run's name from its parameters (Prefect calls it with none, in the run's context): the scope and the
+    period, so that two reports or exports over other branches are told apart in the runs list; `fallback` when
+    the parameters are wrong (the run then fails saying why)."""
+
+    def name() -> str:
+        try:
+            return build(flow_run.parameters)
+        except (KeyError, ValueError, TypeError):
+            return fallback
+
+    return name
+
+
+def report_run_name(p: dict[str, Any]) -> str:
+    """`rapport-STR-MUL-2026-01-01_2026-12-31`, `rapport-national-…`."""
+    return report_slug(normalise_codes(p.get("antennes")), day_of(p["debut"]), day_of(p["fin"]))
 
 
 @flow(
     name="regional-report",
-    flow_run_name="rapport-{debut}-{fin}",
+    flow_run_name=scoped_run_name(report_run_name, "rapport"),
     description="Rapport d'activité d'une ou plusieurs antennes (ou national) sur une période : missions, "
     "entonnoir, candidatures, bénévoles, satisfaction, cotisations. Produit un rapport HTML et un export CSV.",
     log_prints=False,

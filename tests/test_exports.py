@@ -206,3 +206,8 @@ def test_admin_flow_writes_beside_the_reports_or_refuses(
         )
     assert artifact.key == "cotisations-str-2026-01-01-2026-12-31" and str(path) in str(artifact.data)
     assert "Équipe" not in str(artifact.data)  # where the file is, not what it holds
+    with get_client(sync_client=True) as client:  # the run's name says what, where and when (issue 25)
+        run_id = state.state_details.flow_run_id
+        assert run_id is not None
+        run = client.read_flow_run(run_id)
+    assert run.name == "export-cotisations-STR-2026-01-01_2026-12-31"

@@ -433,6 +433,10 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
 
     slug = "rapport-MUL-STR-2014-01-01_2014-12-31"
     assert out["html"] == str(report_dir.resolve() / f"{slug}.html")
+
+    with get_client(sync_client=True) as client:  # the run's name says the scope and the period (issue 25)
+        run_id = state.state_details.flow_run_id
+        assert run_id is not None and client.read_flow_run(run_id).name == slug
     assert (out["missions_demandees"], out["missions_terminees"], out["missions_annulees"]) == (8, 4, 2)
     html, csv_file = Path(out["html"]), Path(out["csv"])
     assert "<svg" in html.read_text(encoding="utf-8")
