@@ -168,6 +168,9 @@ class PrefectServer:
         self.proc = None
 
 
+QUERY_SECONDS = 1.0  # the local stack's workers' poll (Prefect's default 10 s; production.env.example says 1 s)
+
+
 @dataclass
 class Worker:
     """A `prefect worker start` process on the passerelles work pool; its runs send heartbeats."""
@@ -178,9 +181,12 @@ class Worker:
     limit: int = 4
     proc: subprocess.Popen[bytes] | None = None
     warm_socket: str = ""  # its warm launcher's (deployments/warm.py), when PASSERELLES_WARM_LAUNCHER is on
+    # How often it asks the server for runs to start: a resumed run waits for the next poll, half of it on average
+    # (bench/README.md, « where a resume's wait goes »); each poll is one light API call.
+    query_seconds: float = QUERY_SECONDS
 
     def start(self, env: dict[str, str] | None = None) -> Worker:
-        """Start polling the pool (every 2 s), and its warm launcher first."""
+        """Start polling the pool (every `query_seconds`), and its warm launcher first."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
         args = [
@@ -201,7 +207,7 @@ class Worker:
         worker_env = {
             **os.environ,
             **(env or {}),
-            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "PREFECT_WORKER_QUERY_SECONDS": str(self.query_seconds),
             "PREFECT_WORKER_PREFETCH_SECONDS": "2",
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
         }

@@ -49,6 +49,7 @@ from deployments.arguments import Parser
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("models", "tasks", "flows", "deployments")  # what the warm process imports (and may hold stale)
 SOCKET_ENV = "PASSERELLES_WARM_SOCKET"
+PROFILE_ENV = "PASSERELLES_WARM_PROFILE"  # a folder: each forked run writes its cProfile there (to find its costs)
 READY_SECONDS = 8.0  # a warm process restarting imports for ~4 s; past this the client starts the run itself
 CHECK_SECONDS = 2.0  # how often an idle warm process looks at the code on disk
 MODULE = "deployments.warm"
@@ -58,6 +59,15 @@ PRELOADED = (  # what `python -m prefect.engine` imports before running a flow, 
     "prefect.task_engine",
     "prefect._internal.metrics",
     "prefect.client.orchestration",
+    # What a run then imports on its way, measured in the children's profiles (PASSERELLES_WARM_PROFILE): the first
+    # engine of a run imports psycopg (~80 modules, 0.1 s of CPU, 1 s of wall time on the loaded machine), the first
+    # task call Prefect's graph helpers (graphviz, 0.25-0.5 s), the first suspend its observers. Modules only: no
+    # connection, no thread.
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "prefect.utilities.visualization",
+    "prefect._flow_run_suspension",
+    "prefect._internal.observers",
 )
 
 
@@ -144,9 +154,10 @@ class _Fallback(Exception):
 
 def run(argv: list[str]) -> int:
     """Start one flow run (`PREFECT__FLOW_RUN_ID` in the environment) through the warm process, or classically."""
+    started = time.time()
     path = os.environ.get(SOCKET_ENV) or default_socket()
     try:
-        return _run_warm(path, argv)
+        return _run_warm(path, argv, started)
     except _Fallback as why:
         print(f"passerelles : lanceur chaud {why} ; le run démarre sans lui.", file=sys.stderr, flush=True)
         if why.absent:
@@ -155,7 +166,7 @@ def run(argv: list[str]) -> int:
     return _exec_engine(argv)
 
 
-def _run_warm(path: str, argv: list[str]) -> int:
+def _run_warm(path: str, argv: list[str], started: float) -> int:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)
@@ -170,7 +181,7 @@ def _run_warm(path: str, argv: list[str]) -> int:
         raise _Fallback(f"injoignable ({exc})") from exc
     if hello is None:
         raise _Fallback("a fermé la connexion")
-    request = {"env": dict(os.environ), "cwd": os.getcwd(), "argv": argv, "stamp": code_stamp()}
+    request = {"env": dict(os.environ), "cwd": os.getcwd(), "argv": argv, "stamp": code_stamp(), "started": started}
     _send(sock, request, fds=[0, 1, 2])
     # From here the run may be started: the client never falls back unless the warm process says it did not fork.
     child: list[int] = []
@@ -413,6 +424,7 @@ class Server:
             conn, _ = self.listener.accept()
         except BlockingIOError:
             return
+        accepted_at = time.time()
         conn.setblocking(True)
         reader = _Lines(conn)
         try:
@@ -433,9 +445,15 @@ class Server:
         conn.settimeout(None)
         sys.stdout.flush()
         sys.stderr.flush()
+        forked_at = time.time()
         pid = os.fork()
         if pid == 0:
             raise _Forked(conn, reader.fds, request)
+        # One line per run, with wall-clock times (bench/bench_resume.py reads them for its breakdown of a resume).
+        flow_run_id = request["env"].get("PREFECT__FLOW_RUN_ID", "?")
+        client = float(request.get("started") or 0)
+        times = f"at {forked_at:.3f} (client {client:.3f}, accepted {accepted_at:.3f})"
+        print(f"warm: forked {pid} for flow run {flow_run_id} {times}", flush=True)
         for fd in reader.fds:
             os.close(fd)
         self.started += 1
@@ -560,6 +578,13 @@ def _child(forked: _Forked) -> int:
     get_settings.cache_clear()
     code: int = 0
     warnings.filterwarnings("ignore", message="'prefect.engine' found in sys.modules", category=RuntimeWarning)
+    profile = os.environ.get(PROFILE_ENV)  # a folder: the run's profile goes there (bench/README.md)
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         runpy.run_module("prefect.engine", run_name="__main__", alter_sys=True)
     except SystemExit as exc:
@@ -571,6 +596,11 @@ def _child(forked: _Forked) -> int:
     except BaseException:
         traceback.print_exc()
         code = 1
+    if profiler is not None and profile:
+        profiler.disable()
+        with contextlib.suppress(OSError):
+            name = f"{os.environ.get('PREFECT__FLOW_RUN_ID', 'run')}-{os.getpid()}.prof"
+            profiler.dump_stats(os.path.join(profile, name))
     with contextlib.suppress(OSError):
         _send(forked.conn, {"done": code})
     return code
