@@ -146,6 +146,17 @@ def check_email(value: str) -> str:
         raise StepRefused(f"L'adresse e-mail {shown} : le domaine « {domain} » n'est pas valide.") from None
 
 
+def check_address_to_confirm(value: str) -> str:
+    """An address typed on a public form, to which a confirmation link will go: checked as every address, refused
+    when empty or over 254 characters (the limit of SMTP), in lower case as the confirmations compare them."""
+    address = value.strip()
+    if not address:
+        raise StepRefused("Indiquez votre adresse e-mail : nous vous y demanderons de la confirmer.")
+    if len(address) > 254:
+        raise StepRefused("L'adresse e-mail est trop longue.")
+    return check_email(address).lower()
+
+
 def email_key(address: str) -> str:
     """The form two addresses are compared in: case does not matter (`Luc@Epi.fr` is `luc@epi.fr`)."""
     return address.strip().casefold()

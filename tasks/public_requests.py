@@ -30,7 +30,7 @@ from models import (
     Volunteer,
 )
 from models.base import utcnow
-from models.checks import check_email
+from models.checks import check_address_to_confirm
 from models.public import check_registration
 from models.refusals import StepRefused, TextRefused
 from models.text import check_text, fold
@@ -125,14 +125,9 @@ def check_request(session: Session, fields: dict[str, str]) -> tuple[str, dict[s
     take("contact_name", "Votre nom", lambda v, w: check_text(v, w, max_len=NAME_MAX))
     take("contact_phone", "Téléphone", lambda v, w: check_text(v, w, max_len=30, required=False))
     take("description", "Votre besoin", lambda v, w: check_text(v, w, max_len=DESCRIPTION_MAX, one_line=False))
-    address = fields.get("contact_email", "").strip()
     try:
-        if not address:
-            raise ValueError("Indiquez votre adresse e-mail : nous vous y demanderons de la confirmer.")
-        if len(address) > 254:
-            raise ValueError("L'adresse e-mail est trop longue.")
-        payload["contact_email"] = check_email(address).lower()
-    except ValueError as exc:
+        payload["contact_email"] = check_address_to_confirm(fields.get("contact_email", ""))
+    except StepRefused as exc:
         errors.append(str(exc))
     c = choices(session)
     brackets = dict(c["brackets"])

@@ -37,7 +37,7 @@ from models import (
     Volunteer,
     VolunteerCompetence,
 )
-from models.checks import check_email
+from models.checks import check_address_to_confirm
 from models.refusals import PersonRefused, StepRefused, TextRefused
 from models.text import check_text
 from models.volunteer import CONSENT_VERSION, CONSENT_WORDING, LEVEL_LABELS, TIME_SLOTS
@@ -87,14 +87,9 @@ def check_signup(session: Session, fields: dict[str, str]) -> tuple[str, dict[st
     take("phone", "Téléphone", PHONE_MAX, required=False)
     take("city", "Ville", CITY_MAX, required=False)
     take("profession", "Métier", PROFESSION_MAX, required=False)
-    address = fields.get("email", "").strip()
     try:
-        if not address:
-            raise ValueError("Indiquez votre adresse e-mail : nous vous y demanderons de la confirmer.")
-        if len(address) > 254:
-            raise ValueError("L'adresse e-mail est trop longue.")
-        payload["email"] = check_email(address).lower()
-    except ValueError as exc:
+        payload["email"] = check_address_to_confirm(fields.get("email", ""))
+    except StepRefused as exc:
         errors.append(str(exc))
 
     known = {code: (cid, name) for cid, code, name in session.execute(select(Competence.id, Competence.code,
