@@ -576,8 +576,7 @@ async def proxy(request: Request, path: str) -> Response:
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP}
     headers.update(service_auth())
     url = f"{upstream()}{full}" + (f"?{request.url.query}" if request.url.query else "")
-    req = http().build_request(request.method, url, headers=headers, content=content)
-    resp = await http().send(req, stream=True)
+    resp = await _send(request.method, url, headers, content)
     out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in HOP | {"www-authenticate"}}
     if isinstance(who, identity.Member) or who == PORTAL:
         await _access(who, call, request.method, full, resp.status_code)
@@ -590,6 +589,27 @@ async def proxy(request: Request, path: str) -> Response:
     return StreamingResponse(
         resp.aiter_raw(), status_code=resp.status_code, headers=out_headers, background=BackgroundTask(resp.aclose)
     )
+
+
+RETRY_WAITS = (0.2, 0.5, 1.0, 2.0, 4.0)  # seconds before each new try of a call the Prefect server said to retry
+
+
+async def _send(method: str, url: str, headers: dict[str, str], content: Any) -> httpx.Response:
+    """Send a call upstream. A 503 of the Prefect server means a retryable database error (SQLite busy, a lost
+    PostgreSQL connection: `is_client_retryable_exception`), its transaction rolled back: the call is sent again, as
+    Prefect's own client does (`prefect/client/base.py`), so the person does not see an error and click again. A
+    body still streaming from the person (a large read) cannot be sent twice: its 503 goes through."""
+    replayable = method in ("GET", "HEAD", "OPTIONS") or isinstance(content, bytes)
+    if method in ("GET", "HEAD", "OPTIONS"):
+        content = None
+    for wait in (*RETRY_WAITS, None):
+        resp = await http().send(http().build_request(method, url, headers=headers, content=content), stream=True)
+        if resp.status_code != 503 or not replayable or wait is None:
+            return resp
+        await resp.aclose()
+        log.info("%s %s: the Prefect server asked to retry (503), again in %.1f s", method, url, wait)
+        await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 async def _access(who: identity.Member | str, call: Call, method: str, path: str, status: int) -> None:
