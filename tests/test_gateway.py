@@ -42,39 +42,60 @@ class Gated:
     mail: MailServer
 
 
-@pytest.fixture
-def gated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_app_db: str, mail_server: MailServer) -> Iterator[Gated]:
+@dataclass
+class Upstream:
+    server: PrefectServer
+    public: str  # the gateway's address, fixed for the module: the server's UI settings name it
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+    """One Prefect server with its UI, behind the service credential, for the module (its tests run on one xdist
+    worker): starting one takes 30-50 s on a busy machine. Each test has its own database and `PASSERELLES_INSTANCE`
+    (pg_app_db), so the runs of one test are not those of another."""
     import prefect.settings as ps
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
     from prefect.settings import temporary_settings
 
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    server = PrefectServer(home=tmp_path / "prefect", ui=True, auth=SECRET, public_url=public)
+    public = f"http://127.0.0.1:{free_port()}"
+    server = PrefectServer(home=tmp_path_factory.mktemp("prefect"), ui=True, auth=SECRET, public_url=public)
     server.start()
-    for k, v in {**server.env(), "PREFECT_LOGGING_TO_API_ENABLED": "false"}.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("PASSERELLES_PUBLIC_BASE_URL", public)
-    monkeypatch.setenv("PASSERELLES_PREFECT_UPSTREAM_URL", server.ui_url)
-    monkeypatch.setenv("PASSERELLES_PORTAL_TOKEN", PORTAL_TOKEN)
-    get_settings.cache_clear()
+    env = {
+        **server.env(),
+        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+        "PASSERELLES_PUBLIC_BASE_URL": public,
+        "PASSERELLES_PREFECT_UPSTREAM_URL": server.ui_url,
+        "PASSERELLES_PORTAL_TOKEN": PORTAL_TOKEN,
+    }
     updates = {
         ps.PREFECT_API_URL: server.api_url,
         ps.PREFECT_API_AUTH_STRING: SECRET,
         ps.PREFECT_HOME: str(server.home),
     }
     try:
-        with temporary_settings(updates=updates):
-            gateway = Portal(port, tmp_path / "gateway.log", command="gateway").start()
+        with pytest.MonkeyPatch.context() as mp, temporary_settings(updates=updates):
+            for k, v in env.items():
+                mp.setenv(k, v)
             try:
-                yield Gated(server, gateway, public, mail_server)
+                yield Upstream(server, public)
             finally:
-                gateway.stop()
                 EventsWorker.drain_all(timeout=10)
                 APILogWorker.drain_all(timeout=10)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def gated(upstream: Upstream, tmp_path: Path, pg_app_db: str, mail_server: MailServer) -> Iterator[Gated]:
+    """The gateway, its own process, on this test's database and SMTP server, in front of the module's server."""
+    get_settings.cache_clear()
+    port = int(upstream.public.rsplit(":", 1)[1])
+    gateway = Portal(port, tmp_path / "gateway.log", command="gateway").start()
+    try:
+        yield Gated(upstream.server, gateway, upstream.public, mail_server)
+    finally:
+        gateway.stop()
         get_settings.cache_clear()
 
 
@@ -358,12 +379,18 @@ def test_a_passerelle_of_another_branch_is_refused_in_chromium(gated: Gated) -> 
     """Marie (Passerelle, MUL) in Chromium, posting from the page as the UI's own code does: neither the resume of a
     Strasbourg mission nor a reassignment, each a French 403 that changes nothing; Jean (lead, STR) may reassign."""
     from prefect import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterExpectedStartTime,
+    )
     from prefect.flow_engine import run_flow
 
     from flows.admin import reassign_missions
     from tests.test_browser import in_browser
 
+    began = utcnow()
     mission_id, drv = started_mission()
     run_id, g = drv.flow_run_id, gated
     reassign = reassign_deployment()
@@ -417,8 +444,11 @@ def test_a_passerelle_of_another_branch_is_refused_in_chromium(gated: Gated) -> 
     with unit_of_work() as s:
         jean_id = s.scalar(select(Coordinator.id).where(Coordinator.email == "jean.kieffer@pc.example"))
     assert lead["body"]["tags"] == [f"membre:C-{jean_id}"]
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[reassign])))
+    with get_client(sync_client=True) as client:  # the server is the module's: this test's runs are those since
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[reassign])),
+            flow_run_filter=FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(after_=began)),
+        )
     assert [str(r.id) for r in runs] == [lead["body"]["id"]]
     done = cast(Any, run_flow(reassign_missions, flow_run=runs[0], return_type="state"))
     assert done.is_completed(), done.message
