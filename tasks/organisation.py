@@ -365,6 +365,27 @@ def reassign(session: Session, missions: list[Mission], *, to: str, actor: str) 
     return missions
 
 
+def _budget(session: Session, typed: str) -> int:
+    """An annual budget as typed (`24 000 €`), in a bracket of the schedule in force; StepRefused otherwise."""
+    budget = checks.parse_amount(typed, "Le budget annuel")
+    try:
+        fees_for_budget(budget, current_brackets(session, utcnow().date().year))
+    except ValueError as exc:  # no bracket covers it
+        raise StepRefused(str(exc)) from exc
+    return budget
+
+
+def _confirm_contact_email(session: Session, address: str, *, confirmed: bool, besides: int | None = None) -> None:
+    """ConfirmationNeeded when `address` is already the contact of another association than `besides`."""
+    query = select(Association.name, Association.contact_email).where(
+        func.lower(Association.contact_email) == address.lower()
+    )
+    if besides is not None:
+        query = query.where(Association.id != besides)
+    others = [(n, e) for n, e in session.execute(query)]
+    checks.require_confirmation([checks.duplicate_contact_email(address, others)], confirmed=confirmed)
+
+
 def register_association(
     session: Session,
     *,
@@ -384,22 +405,11 @@ def register_association(
     home = find_branch(session, branch)
     contact = _required(contact_name, "Le nom du contact")
     address = checks.check_email(contact_email)
-    annual_budget = checks.parse_amount(str(annual_budget), "Le budget annuel")
+    annual_budget = _budget(session, str(annual_budget))
     twin = session.scalar(select(Association).where(Association.name_key == fold(name)))
     if twin is not None:
         raise StepRefused(f"L'association « {twin.name} » est déjà enregistrée.")
-    try:
-        fees_for_budget(annual_budget, current_brackets(session, utcnow().date().year))
-    except ValueError as exc:  # no bracket covers it
-        raise StepRefused(str(exc)) from exc
-    others = session.execute(
-        select(Association.name, Association.contact_email).where(
-            func.lower(Association.contact_email) == address.lower()
-        )
-    )
-    checks.require_confirmation(
-        [checks.duplicate_contact_email(address, [(n, e) for n, e in others])], confirmed=confirmed
-    )
+    _confirm_contact_email(session, address, confirmed=confirmed)
     association = Association(
         branch_id=home.id,
         name=name,
@@ -439,22 +449,10 @@ def update_association(
         _set(association, "contact_name", _required(contact_name, "Le nom du contact"), "contact", changes)
     if contact_email.strip():
         address = checks.check_email(contact_email)
-        others = session.execute(
-            select(Association.name, Association.contact_email).where(
-                func.lower(Association.contact_email) == address.lower(), Association.id != association.id
-            )
-        )
-        checks.require_confirmation(
-            [checks.duplicate_contact_email(address, [(n, e) for n, e in others])], confirmed=confirmed
-        )
+        _confirm_contact_email(session, address, confirmed=confirmed, besides=association.id)
         _set(association, "contact_email", address, "e-mail du contact", changes)
     if annual_budget.strip():
-        budget = checks.parse_amount(annual_budget, "Le budget annuel")
-        try:
-            fees_for_budget(budget, current_brackets(session, utcnow().date().year))
-        except ValueError as exc:  # no bracket covers it
-            raise StepRefused(str(exc)) from exc
-        _set(association, "annual_budget", budget, "budget annuel", changes)
+        _set(association, "annual_budget", _budget(session, annual_budget), "budget annuel", changes)
     if city.strip():
         _set(association, "city", " ".join(city.split()), "ville", changes)
     audit_edit(session, actor=actor, event="association_updated", target=f"association {association.id}",

@@ -119,12 +119,18 @@ def test_admin_forms_refuse_the_slips_or_ask_for_je_confirme(prefect_server, app
         assert s.scalar(select(Association.annual_budget).where(Association.name_key == "epicerie solidaire")) == 24000
 
 
-def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) -> None:
+def _running_mission() -> str:
+    """The run of a mission of Claire Muller's, waiting at the needs analysis."""
     d.deploy()
     d.seed_small()
     _, run_id = d.open_and_start()
     d.Driver(run_id).run()  # the run attaches itself to the mission and waits at the needs analysis
     assert "passerelle:claire.muller" in d.Driver(run_id).read().tags
+    return run_id
+
+
+def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) -> None:
+    run_id = _running_mission()
     state = admin.add_team_member(
         prenom="Léa",
         nom="Brun",
@@ -240,11 +246,7 @@ def test_edit_forms_correct_or_refuse_in_french(prefect_server, app_db) -> None:
 
 
 def test_a_new_email_retags_the_runs_of_the_members_open_missions(prefect_server, app_db) -> None:
-    d.deploy()
-    d.seed_small()
-    _, run_id = d.open_and_start()
-    d.Driver(run_id).run()  # the run attaches itself to the mission and waits at the needs analysis
-    assert "passerelle:claire.muller" in d.Driver(run_id).read().tags
+    run_id = _running_mission()
     state = admin.update_team_member(
         membre="claire.muller@pc.example", email="claire.weber@pc.example", motif="mariage", return_state=True
     )
