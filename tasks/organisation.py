@@ -21,7 +21,7 @@ from models.refusals import StepRefused
 from models.rules import fees_for_budget
 from models.text import fold
 from models.volunteer import AVAILABILITY_LABELS, Availability
-from tasks import identity
+from tasks import identity, outbox
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
 from tasks.lookups import find_association, find_coordinator, find_volunteer
 from tasks.missions import audit, current_brackets
@@ -439,7 +439,8 @@ def update_association(
 ) -> tuple[Association, Changes]:
     """Correct an association's contact (name, e-mail), annual budget (as typed, `24 000 €`: it gives the fee
     bracket of the fees to come; those already due keep their amount) or city. A contact e-mail another association
-    uses needs `confirmed`. Audited with who and why."""
+    uses needs `confirmed`; the mails of its missions still waiting for the old address go to the new one. Audited
+    with who and why."""
     association = find_association(session, ref)
     if not any(v.strip() for v in (contact_name, contact_email, annual_budget, city)):
         raise StepRefused("Rien à modifier : indiquez un contact, une adresse e-mail, un budget ou une ville.")
@@ -450,6 +451,8 @@ def update_association(
     if contact_email.strip():
         address = checks.check_email(contact_email)
         _confirm_contact_email(session, address, confirmed=confirmed, besides=association.id)
+        missions = list(session.scalars(select(Mission.id).where(Mission.association_id == association.id)))
+        outbox.readdress_pending(session, old=association.contact_email, new=address, mission_ids=missions)
         _set(association, "contact_email", address, "e-mail du contact", changes)
     if annual_budget.strip():
         _set(association, "annual_budget", _budget(session, annual_budget), "budget annuel", changes)

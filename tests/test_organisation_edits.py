@@ -193,3 +193,28 @@ def test_a_branch_founding_date_is_corrected_never_into_the_future(app_db, capsy
     )
     [(_, target, detail)] = _audit("branch_updated")
     assert target == "antenne STR" and detail.endswith("— motif : PV")
+
+
+def test_a_corrected_contact_email_gets_the_mails_still_waiting_for_the_old_one(app_db, capsys) -> None:
+    from models import MailStatus, OutboxMail
+    from tasks.compose import MailContent
+    from tasks.outbox import enqueue
+
+    d.seed_small()
+    with unit_of_work() as s:
+        mission = d.new_mission(s)
+        for about in ("waiting", "sent"):
+            content = MailContent(subject=f"[{mission.reference}] {about}", text="Bonjour", html="")
+            enqueue(s, mission_id=mission.id, kind="test", about=about, to="contact@restos.example", content=content)
+        s.flush()
+        s.execute(
+            OutboxMail.__table__.update().where(OutboxMail.dedup_key.like("%:sent")).values(status=MailStatus.SENT)
+        )
+    argv = ["association", "update", "Les Restos du Quartier", "--email", "paul.weber@restos.example"]
+    assert main([*argv, "--motif", "adresse du président"]) == 0
+    with unit_of_work() as s:
+        rows = dict(s.execute(select(OutboxMail.subject, OutboxMail.to_address).where(OutboxMail.kind == "test")).all())
+    assert rows == {
+        f"[{mission.reference}] waiting": "paul.weber@restos.example",
+        f"[{mission.reference}] sent": "contact@restos.example",  # what went, went
+    }
