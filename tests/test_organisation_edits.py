@@ -207,9 +207,9 @@ def test_a_corrected_contact_email_gets_the_mails_still_waiting_for_the_old_one(
             content = MailContent(subject=f"[{mission.reference}] {about}", text="Bonjour", html="")
             enqueue(s, mission_id=mission.id, kind="test", about=about, to="contact@restos.example", content=content)
         s.flush()
-        s.execute(
-            OutboxMail.__table__.update().where(OutboxMail.dedup_key.like("%:sent")).values(status=MailStatus.SENT)
-        )
+        sent = s.scalar(select(OutboxMail).where(OutboxMail.dedup_key.like("%:sent")))
+        assert sent is not None
+        sent.status = MailStatus.SENT
     argv = ["association", "update", "Les Restos du Quartier", "--email", "paul.weber@restos.example"]
     assert main([*argv, "--motif", "adresse du président"]) == 0
     with unit_of_work() as s:
