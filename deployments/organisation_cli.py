@@ -49,6 +49,7 @@ def _done(result: Done | str) -> Done:
 
 
 CONFIRM_HELP = "confirme malgré l'avertissement (adresse déjà utilisée, second responsable d'antenne)"
+REASON_HELP = "pourquoi vous faites cette modification (obligatoire : gardé avec elle, avec votre nom)"
 
 
 def _sub(prog: str, description: str) -> tuple[Parser, Any]:
@@ -65,10 +66,12 @@ def branch(argv: list[str]) -> int:
     create.add_argument("--nom", required=True, help="ex. Strasbourg")
     create.add_argument("--region", required=True, help="ex. Grand Est")
     create.add_argument("--fondee-le", type=_date, help="date de création (AAAA-MM-JJ)")
-    update = sub.add_parser("update", help="renomme une antenne ou change sa région")
+    update = sub.add_parser("update", help="renomme une antenne, change sa région ou corrige sa date de création")
     update.add_argument("antenne", help="code ou nom")
     update.add_argument("--nom", default="")
     update.add_argument("--region", default="")
+    update.add_argument("--fondee-le", type=_date, help="date de création (AAAA-MM-JJ)")
+    update.add_argument("--motif", default="", help=REASON_HELP)
     sub.add_parser("list", help="liste les antennes")
     args = parser.parse_args(argv)
 
@@ -78,7 +81,15 @@ def branch(argv: list[str]) -> int:
                 session, code=args.code, name=args.nom, region=args.region, founded_on=args.fondee_le
             )
         if args.action == "update":
-            return actions.update_branch(session, args.antenne, name=args.nom, region=args.region)
+            return actions.update_branch(
+                session,
+                args.antenne,
+                name=args.nom,
+                region=args.region,
+                founded_on=args.fondee_le,
+                reason=args.motif,
+                actor=cli_actor(),
+            )
         from sqlalchemy import select
 
         from models import Branch
@@ -103,10 +114,14 @@ def team(argv: list[str]) -> int:
     add.add_argument("--role", required=True, help=roles)
     add.add_argument("--antenne", default="", help="code ou nom (obligatoire pour une Passerelle ou un responsable)")
     add.add_argument("--confirmer", action="store_true", help=CONFIRM_HELP)
-    change = sub.add_parser("update", help="change le rôle ou l'antenne d'un membre")
+    change = sub.add_parser("update", help="change le rôle ou l'antenne d'un membre, corrige son nom ou son e-mail")
     change.add_argument("membre", help="e-mail ou numéro (C-12)")
     change.add_argument("--role", default="", help=roles)
     change.add_argument("--antenne", default="")
+    change.add_argument("--prenom", default="")
+    change.add_argument("--nom", default="")
+    change.add_argument("--email", default="", help="nouvelle adresse (il/elle se reconnecte avec elle)")
+    change.add_argument("--motif", default="", help=REASON_HELP)
     change.add_argument("--confirmer", action="store_true", help=CONFIRM_HELP)
     off = sub.add_parser("deactivate", help="désactive un membre qui part (ses missions ouvertes sont confiées)")
     off.add_argument("membre", help="e-mail ou numéro (C-12)")
@@ -135,7 +150,18 @@ def team(argv: list[str]) -> int:
             )
         if args.action == "update":
             role = org.parse_role(args.role) if args.role else None
-            return actions.update_member(session, args.membre, role=role, branch=args.antenne, confirmed=args.confirmer)
+            return actions.update_member(
+                session,
+                args.membre,
+                role=role,
+                branch=args.antenne,
+                first_name=args.prenom,
+                last_name=args.nom,
+                email=args.email,
+                confirmed=args.confirmer,
+                reason=args.motif,
+                actor=cli_actor(),
+            )
         if args.action == "digest":
             return actions.set_member_digest(session, args.membre, on=args.digest, actor=cli_actor())
         if args.action in ("deactivate", "reactivate"):
@@ -188,7 +214,7 @@ def reassign(argv: list[str]) -> int:
 
 
 def association(argv: list[str]) -> int:
-    """`passerelles association register|list`."""
+    """`passerelles association register|update|archive|reactivate|list`."""
     from tasks import organisation as org
 
     parser, sub = _sub("association", "Les associations accompagnées.")
@@ -202,6 +228,21 @@ def association(argv: list[str]) -> int:
     reg.add_argument("--objet", default="", help="objet de l'association")
     reg.add_argument("--telephone", default="")
     reg.add_argument("--confirmer", action="store_true", help=CONFIRM_HELP)
+    upd = sub.add_parser("update", help="corrige le contact, le budget ou la ville d'une association")
+    upd.add_argument("association", help="nom de l'association")
+    upd.add_argument("--contact", default="", help="nom de la personne contact")
+    upd.add_argument("--email", default="", help="e-mail du contact")
+    upd.add_argument("--budget", default="", help="budget annuel de fonctionnement, en euros (ex. « 24 000 € »)")
+    upd.add_argument("--ville", default="")
+    upd.add_argument("--motif", default="", help=REASON_HELP)
+    upd.add_argument("--confirmer", action="store_true", help=CONFIRM_HELP)
+    for name, text in (
+        ("archive", "archive une association (plus de nouvelle mission ; son historique reste)"),
+        ("reactivate", "réactive une association archivée"),
+    ):
+        one = sub.add_parser(name, help=text)
+        one.add_argument("association", help="nom de l'association")
+        one.add_argument("--motif", default="", help=REASON_HELP)
     ls = sub.add_parser("list", help="liste les associations")
     ls.add_argument("--antenne", default="")
     args = parser.parse_args(argv)
@@ -220,6 +261,22 @@ def association(argv: list[str]) -> int:
                 contact_phone=args.telephone,
                 confirmed=args.confirmer,
             )
+        if args.action == "update":
+            return actions.update_association(
+                session,
+                args.association,
+                contact_name=args.contact,
+                contact_email=args.email,
+                annual_budget=args.budget,
+                city=args.ville,
+                confirmed=args.confirmer,
+                reason=args.motif,
+                actor=cli_actor(),
+            )
+        if args.action in ("archive", "reactivate"):
+            return actions.archive_association(
+                session, args.association, archived=args.action == "archive", reason=args.motif, actor=cli_actor()
+            )
         from sqlalchemy import select
 
         from models import Association
@@ -227,7 +284,10 @@ def association(argv: list[str]) -> int:
         query = select(Association).order_by(Association.name)
         if args.antenne:
             query = query.where(Association.branch_id == org.find_branch(session, args.antenne).id)
-        rows = [f"{a.name} — {a.city or '?'} — {a.contact_name} <{a.contact_email}>" for a in session.scalars(query)]
+        rows = [
+            f"{a.name} — {a.city or '?'} — {a.contact_name} <{a.contact_email}>{' (archivée)' if a.archived_at else ''}"
+            for a in session.scalars(query)
+        ]
         return "\n".join(rows) or "Aucune association."
 
     return _run(act, args)

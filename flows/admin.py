@@ -36,6 +36,14 @@ def _confirm() -> Any:
     )
 
 
+def _reason() -> Any:
+    return Field(
+        default="",
+        title="Motif",
+        description="Pourquoi vous faites cette modification (obligatoire : gardé avec elle, avec votre nom).",
+    )
+
+
 RoleChoice = StrEnum("RoleChoice", {role.name: label for role, label in ROLE_LABELS.items()})  # type: ignore[misc]
 
 
@@ -77,9 +85,15 @@ def update_branch(
     antenne: str = Field(description="Code ou nom de l'antenne."),
     nom: str = Field(default="", description="Nouveau nom (vide : inchangé)."),
     region: str = Field(default="", description="Nouvelle région (vide : inchangée)."),
+    fondee_le: date | None = Field(default=None, description="Date de création de l'antenne (vide : inchangée)."),
+    motif: str = _reason(),
 ) -> State:
-    """Renommer une antenne ou changer sa région."""
-    return _apply(lambda s: actions.update_branch(s, antenne, name=nom, region=region))
+    """Renommer une antenne, changer sa région ou corriger sa date de création."""
+    return _apply(
+        lambda s: actions.update_branch(
+            s, antenne, name=nom, region=region, founded_on=fondee_le, reason=motif, actor=started_by()
+        )
+    )
 
 
 @flow(name="add-team-member", validate_parameters=True)
@@ -104,12 +118,27 @@ def update_team_member(
     membre: str = Field(description="E-mail ou numéro (C-12) du membre."),
     role: RoleChoice | None = Field(default=None, description="Nouveau rôle (vide : inchangé)."),
     antenne: str = Field(default="", description="Nouvelle antenne (vide : inchangée)."),
+    prenom: str = Field(default="", description="Prénom corrigé (vide : inchangé)."),
+    nom: str = Field(default="", description="Nom corrigé (vide : inchangé)."),
+    email: str = Field(
+        default="", description="Nouvelle adresse e-mail (vide : inchangée) ; il/elle se reconnecte avec elle."
+    ),
+    motif: str = _reason(),
     je_confirme: bool = _confirm(),
 ) -> State:
-    """Changer le rôle ou l'antenne d'un membre de l'équipe."""
+    """Changer le rôle ou l'antenne d'un membre de l'équipe, corriger son nom ou son adresse e-mail."""
     return _apply(
         lambda s: actions.update_member(
-            s, membre, role=_role(role) if role else None, branch=antenne, confirmed=je_confirme
+            s,
+            membre,
+            role=_role(role) if role else None,
+            branch=antenne,
+            first_name=prenom,
+            last_name=nom,
+            email=email,
+            confirmed=je_confirme,
+            reason=motif,
+            actor=started_by(),
         )
     )
 
@@ -165,6 +194,46 @@ def register_association(
             contact_phone=telephone,
             confirmed=je_confirme,
         )
+    )
+
+
+@flow(name="update-association", validate_parameters=True)
+def update_association(
+    association: str = Field(description="Nom de l'association."),
+    contact: str = Field(default="", description="Nom de la personne contact (vide : inchangé)."),
+    email: str = Field(default="", description="E-mail du contact (vide : inchangé)."),
+    budget: str = Field(
+        default="", description="Budget annuel de fonctionnement, en euros, par exemple 24 000 € (vide : inchangé)."
+    ),
+    ville: str = Field(default="", description="Ville (vide : inchangée)."),
+    motif: str = _reason(),
+    je_confirme: bool = _confirm(),
+) -> State:
+    """Corriger le contact, le budget ou la ville d'une association."""
+    return _apply(
+        lambda s: actions.update_association(
+            s,
+            association,
+            contact_name=contact,
+            contact_email=email,
+            annual_budget=budget,
+            city=ville,
+            confirmed=je_confirme,
+            reason=motif,
+            actor=started_by(),
+        )
+    )
+
+
+@flow(name="archive-association", validate_parameters=True)
+def archive_association(
+    association: str = Field(description="Nom de l'association."),
+    motif: str = _reason(),
+    reactiver: bool = Field(default=False, description="Cocher pour réactiver une association archivée."),
+) -> State:
+    """Archiver une association (plus de nouvelle mission ; son historique reste), ou la réactiver."""
+    return _apply(
+        lambda s: actions.archive_association(s, association, archived=not reactiver, reason=motif, actor=started_by())
     )
 
 
@@ -306,6 +375,8 @@ ADMIN_FLOWS = (
     deactivate_team_member,
     reassign_missions,
     register_association,
+    update_association,
+    archive_association,
     update_volunteer,
     confirm_social_post,
     record_fee,

@@ -40,6 +40,8 @@ class Association(Base):
     annual_budget: Mapped[int] = mapped_column(comment="Annual operating budget, euros")
     values_validated_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # No new mission while archived (tasks/organisation.set_association_archived); its history and fees stay.
+    archived_at: Mapped[datetime | None]
 
     @validates("name")
     def _keep_key(self, _: str, name: str) -> str:

@@ -50,6 +50,8 @@ STARTERS: dict[str, frozenset[Role]] = {
     "record-fee": frozenset({Role.SUPPORT, Role.ADMIN}),
     "update-volunteer": frozenset({Role.SUPPORT, Role.ADMIN}),
     "register-association": frozenset({Role.BRANCH_LEAD, Role.SUPPORT, Role.ADMIN}),
+    "update-association": frozenset({Role.BRANCH_LEAD, Role.SUPPORT, Role.ADMIN}),
+    "archive-association": frozenset({Role.BRANCH_LEAD, Role.SUPPORT, Role.ADMIN}),
 }
 # What the portal (its service token) may start: the run of an association's request once its contact confirmed
 # their address (portal/requests.py); nothing else.

@@ -55,10 +55,22 @@ def create_branch(session: Session, *, code: str, name: str, region: str, founde
     return Done(f"Antenne {b.code} « {b.name} » ({b.region}) créée.")
 
 
-def update_branch(session: Session, branch: str, *, name: str, region: str) -> Done:
-    """Rename a branch or change its region."""
-    b = organisation.update_branch(session, branch, name=name, region=region)
-    return Done(f"Antenne {b.code} : « {b.name} » ({b.region}).")
+def update_branch(
+    session: Session,
+    branch: str,
+    *,
+    name: str = "",
+    region: str = "",
+    founded_on: date | None = None,
+    reason: str,
+    actor: str,
+) -> Done:
+    """Rename a branch, change its region or correct its founding date (admins); audited with who and why."""
+    identity.require_role(identity.resolve_actor(session, actor)[1], Role.ADMIN, what="modifier une antenne")
+    b, changes = organisation.update_branch(
+        session, branch, name=name, region=region, founded_on=founded_on, reason=reason, actor=actor
+    )
+    return Done(f"Antenne {b.code} modifiée : {organisation.describe(changes)}.")
 
 
 def add_member(
@@ -78,11 +90,40 @@ def add_member(
     return Done(f"C-{c.id} {c.full_name} <{c.email}> ajouté(e) : {ROLE_LABELS[c.role]}.")
 
 
-def update_member(session: Session, member: str, *, role: Role | None, branch: str, confirmed: bool = False) -> Done:
-    """Change a team member's role or branch (a second lead of a branch: `confirmed`)."""
-    c = organisation.change_coordinator(session, member, role=role, branch=branch, confirmed=confirmed)
-    where = f", antenne {c.branch.code}" if c.branch else ""
-    return Done(f"C-{c.id} {c.full_name} : {ROLE_LABELS[c.role]}{where}.")
+def update_member(
+    session: Session,
+    member: str,
+    *,
+    role: Role | None = None,
+    branch: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    confirmed: bool = False,
+    reason: str,
+    actor: str,
+) -> Done:
+    """Change a team member's role or branch, or correct their name or e-mail (admins; a second lead of a branch:
+    `confirmed`); audited with who and why. A new e-mail retags the runs of the member's open missions."""
+    identity.require_role(identity.resolve_actor(session, actor)[1], Role.ADMIN, what="modifier un membre de l'équipe")
+    c, changes = organisation.change_coordinator(
+        session,
+        member,
+        role=role,
+        branch=branch,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        confirmed=confirmed,
+        reason=reason,
+        actor=actor,
+    )
+    moved: tuple[int, ...] = ()
+    note = ""
+    if "e-mail" in changes:
+        moved = tuple(m.id for m in organisation.open_missions(session, c))
+        note = " Ses sessions sont fermées : il/elle se reconnecte avec la nouvelle adresse."
+    return Done(f"C-{c.id} {c.full_name} modifié(e) : {organisation.describe(changes)}.{note}", moved)
 
 
 def set_member_digest(session: Session, member: str, *, on: bool, actor: str) -> Done:
@@ -155,6 +196,47 @@ def register_association(
         confirmed=confirmed,
     )
     return Done(f"Association « {a.name} » enregistrée (budget {a.annual_budget} €).")
+
+
+def update_association(
+    session: Session,
+    association: str,
+    *,
+    contact_name: str = "",
+    contact_email: str = "",
+    annual_budget: str = "",
+    city: str = "",
+    confirmed: bool = False,
+    reason: str,
+    actor: str,
+) -> Done:
+    """Correct an association's contact, budget or city (support team, branch leads; a contact e-mail already
+    another association's: `confirmed`); audited with who and why."""
+    identity.require_role(identity.resolve_actor(session, actor)[1], Role.SUPPORT, Role.BRANCH_LEAD,
+                          what="modifier une association")  # fmt: skip
+    a, changes = organisation.update_association(
+        session,
+        association,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        annual_budget=annual_budget,
+        city=city,
+        confirmed=confirmed,
+        reason=reason,
+        actor=actor,
+    )
+    fees_note = " Les cotisations déjà dues gardent leur montant." if "budget annuel" in changes else ""
+    return Done(f"Association « {a.name} » modifiée : {organisation.describe(changes)}.{fees_note}")
+
+
+def archive_association(session: Session, association: str, *, archived: bool, reason: str, actor: str) -> Done:
+    """Archive an association (no new mission; its history stays) or reactivate it; audited with who and why."""
+    identity.require_role(identity.resolve_actor(session, actor)[1], Role.SUPPORT, Role.BRANCH_LEAD,
+                          what="archiver une association")  # fmt: skip
+    a = organisation.set_association_archived(session, association, archived=archived, reason=reason, actor=actor)
+    if archived:
+        return Done(f"Association « {a.name} » archivée : plus de nouvelle mission ; son historique reste.")
+    return Done(f"Association « {a.name} » réactivée.")
 
 
 def update_volunteer(

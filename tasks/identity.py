@@ -180,6 +180,19 @@ def end_sessions_of(session: Session, coordinator_id: int) -> int:
     return len(rows)
 
 
+def void_links_of(session: Session, coordinator_id: int) -> int:
+    """Expire the sign-in links of a member not used yet (their address changed: they went to the old one); how
+    many."""
+    rows = session.scalars(
+        select(SignInLink).where(
+            SignInLink.coordinator_id == coordinator_id, SignInLink.used_at.is_(None), SignInLink.expires_at > utcnow()
+        )
+    ).all()
+    for row in rows:
+        row.expires_at = utcnow()
+    return len(rows)
+
+
 def log(
     session: Session,
     *,

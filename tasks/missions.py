@@ -154,6 +154,9 @@ def open_mission(
         raise StepRefused(f"{coordinator.full_name} n'est rattaché(e) à aucune antenne.")
     if not title.strip():
         raise StepRefused("L'intitulé de la mission est vide.")
+    if association.archived_at is not None:
+        raise StepRefused(f"L'association « {association.name} » est archivée : réactivez-la avant de lui ouvrir une "
+                          "mission.")  # fmt: skip
     branch = coordinator.branch
     assert branch is not None
     used = session.scalars(

@@ -21,9 +21,9 @@ from models.refusals import StepRefused
 from models.rules import fees_for_budget
 from models.text import fold
 from models.volunteer import AVAILABILITY_LABELS, Availability
-from tasks import identity
+from tasks import identity, outbox
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
-from tasks.lookups import find_coordinator, find_volunteer
+from tasks.lookups import find_association, find_coordinator, find_volunteer
 from tasks.missions import audit, current_brackets
 
 BRANCH_CODE = re.compile(r"^[A-Z]{2,5}$")
@@ -45,6 +45,54 @@ def _required(value: str, what: str) -> str:
     if not value or not value.strip():
         raise StepRefused(f"{what} est obligatoire.")
     return " ".join(value.split())
+
+
+# What an edit changed: the field's French name -> (before, after), as shown and audited.
+Changes = dict[str, tuple[object, object]]
+
+
+def _reason(reason: str) -> str:
+    """Why an edit is made: required, it is kept with who made it (`audit_edit`)."""
+    if not reason or not reason.strip():
+        raise StepRefused("Indiquez le motif de la modification : il est gardé avec elle, avec votre nom.")
+    return " ".join(reason.split())
+
+
+def _set(row: object, attribute: str, value: object, label: str, changes: Changes) -> None:
+    """Write `value` to `row.attribute` and note the change (nothing when it is the same)."""
+    before = getattr(row, attribute)
+    if before != value:
+        changes[label] = (before, value)
+        setattr(row, attribute, value)
+
+
+def shown(value: object) -> str:
+    """A value of an edit as a person reads it: dates JJ/MM/AAAA, nothing as « (vide) »."""
+    if isinstance(value, date):
+        return f"{value:%d/%m/%Y}"
+    return str(value) if value not in (None, "") else "(vide)"
+
+
+def describe(changes: Changes) -> str:
+    """`budget annuel : 12000 → 24000 ; ville : (vide) → Colmar`."""
+    return " ; ".join(f"{label} : {shown(old)} → {shown(new)}" for label, (old, new) in changes.items())
+
+
+def audit_edit(session: Session, *, actor: str, event: str, target: str, changes: Changes, reason: str) -> None:
+    """Who corrected the organisation's data, what and why: a line of the access log, where every write of the team
+    is (`tasks/identity.log`: who, when, `event`, `target`, the changes and the motif in `detail`). StepRefused
+    when nothing changes (what was typed is what is stored already)."""
+    if not changes:
+        raise StepRefused("Rien de changé : ce qui est indiqué est déjà enregistré.")
+    label, who = identity.resolve_actor(session, actor)
+    identity.log(
+        session,
+        who=who.email if who else label,
+        coordinator_id=who.id if who else None,
+        event=event,
+        target=target,
+        detail=f"{describe(changes)} — motif : {reason}",
+    )
 
 
 def _lead_warning(session: Session, branch: Branch, member_id: int | None = None) -> str | None:
@@ -88,19 +136,38 @@ def create_branch(session: Session, *, code: str, name: str, region: str, founde
     return branch
 
 
-def update_branch(session: Session, ref: str, *, name: str = "", region: str = "") -> Branch:
-    """Rename a branch or change its region (its code stays: it is in every reference already given)."""
+def update_branch(
+    session: Session,
+    ref: str,
+    *,
+    name: str = "",
+    region: str = "",
+    founded_on: date | None = None,
+    reason: str,
+    actor: str,
+) -> tuple[Branch, Changes]:
+    """Rename a branch, change its region or correct its founding date (not in the future); its code stays (it is in
+    every reference already given). Audited with who and why (`audit_edit`)."""
     branch = find_branch(session, ref)
-    if not name.strip() and not region.strip():
-        raise StepRefused("Rien à modifier : indiquez un nouveau nom ou une nouvelle région.")
+    if not name.strip() and not region.strip() and founded_on is None:
+        raise StepRefused(
+            "Rien à modifier : indiquez un nouveau nom, une nouvelle région ou la date de création de l'antenne."
+        )
+    reason = _reason(reason)
+    changes: Changes = {}
     if name.strip():
         clash = [b for b in session.scalars(select(Branch).where(Branch.id != branch.id)) if fold(b.name) == fold(name)]
         if clash:
             raise StepRefused(f"L'antenne « {clash[0].name} » porte déjà ce nom.")
-        branch.name = " ".join(name.split())
+        _set(branch, "name", " ".join(name.split()), "nom", changes)
     if region.strip():
-        branch.region = " ".join(region.split())
-    return branch
+        _set(branch, "region", " ".join(region.split()), "région", changes)
+    if founded_on is not None:
+        checks.check_founding_date(founded_on, today=utcnow().date())
+        _set(branch, "founded_on", founded_on, "date de création", changes)
+    audit_edit(session, actor=actor, event="branch_updated", target=f"antenne {branch.code}", changes=changes,
+               reason=reason)  # fmt: skip
+    return branch, changes
 
 
 def add_coordinator(
@@ -148,13 +215,38 @@ def _any_coordinator(session: Session, ref: str) -> Coordinator:
 
 
 def change_coordinator(
-    session: Session, ref: str, *, role: Role | None = None, branch: str = "", confirmed: bool = False
-) -> Coordinator:
-    """Change a team member's role or branch; one who still follows open missions keeps a mission role. Making
-    them a second lead of a branch needs `confirmed` (ConfirmationNeeded otherwise)."""
+    session: Session,
+    ref: str,
+    *,
+    role: Role | None = None,
+    branch: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    confirmed: bool = False,
+    reason: str,
+    actor: str,
+) -> tuple[Coordinator, Changes]:
+    """Change a team member's role or branch, or correct their name or e-mail (the same member: their missions,
+    audit and sign-in stay theirs). One who still follows open missions keeps a mission role. Making them a second
+    lead of a branch needs `confirmed` (ConfirmationNeeded otherwise). A new address ends their sessions and the
+    sign-in links mailed to the old one: they sign in again with the new one. Audited with who and why."""
     coordinator = _any_coordinator(session, ref)
-    if role is None and not branch.strip():
-        raise StepRefused("Rien à modifier : indiquez un nouveau rôle ou une nouvelle antenne.")
+    if role is None and not any(v.strip() for v in (branch, first_name, last_name, email)):
+        raise StepRefused(
+            "Rien à modifier : indiquez un nouveau rôle, une nouvelle antenne, un prénom, un nom ou une adresse e-mail."
+        )
+    reason = _reason(reason)
+    address = checks.check_email(email) if email.strip() else coordinator.email
+    if not checks.same_email(address, coordinator.email):
+        other = session.scalar(
+            select(Coordinator).where(
+                func.lower(Coordinator.email) == address.lower(), Coordinator.id != coordinator.id
+            )
+        )
+        if other is not None:
+            state = "" if other.active else " (désactivé(e))"
+            raise StepRefused(f"L'adresse {other.email} est déjà celle de {other.full_name}{state}.")
     new_role = role or coordinator.role
     new_branch = find_branch(session, branch) if branch.strip() else coordinator.branch
     open_ = open_missions(session, coordinator)
@@ -168,9 +260,27 @@ def change_coordinator(
     becomes_lead = coordinator.role is not Role.BRANCH_LEAD or coordinator.branch_id != getattr(new_branch, "id", None)
     if new_role is Role.BRANCH_LEAD and new_branch is not None and becomes_lead:
         checks.require_confirmation([_lead_warning(session, new_branch, coordinator.id)], confirmed=confirmed)
-    coordinator.role = new_role
-    coordinator.branch_id = new_branch.id if new_branch else None
-    return coordinator
+    target = f"C-{coordinator.id}"
+    changes: Changes = {}
+    if first_name.strip():
+        _set(coordinator, "first_name", _required(first_name, "Le prénom"), "prénom", changes)
+    if last_name.strip():
+        _set(coordinator, "last_name", _required(last_name, "Le nom"), "nom", changes)
+    if address != coordinator.email:
+        if not checks.same_email(address, coordinator.email):  # another mailbox: what the old one opened ends
+            identity.end_sessions_of(session, coordinator.id)
+            identity.void_links_of(session, coordinator.id)
+        _set(coordinator, "email", address, "e-mail", changes)
+    if new_role is not coordinator.role:
+        changes["rôle"] = (ROLE_LABELS[coordinator.role], ROLE_LABELS[new_role])
+        coordinator.role = new_role
+    new_branch_id = new_branch.id if new_branch else None
+    if new_branch_id != coordinator.branch_id:
+        changes["antenne"] = (coordinator.branch.code if coordinator.branch else "national",
+                              new_branch.code if new_branch else "national")  # fmt: skip
+        coordinator.branch_id = new_branch_id
+    audit_edit(session, actor=actor, event="member_updated", target=target, changes=changes, reason=reason)
+    return coordinator, changes
 
 
 def set_digest(session: Session, ref: str, *, on: bool) -> Coordinator:
@@ -255,6 +365,27 @@ def reassign(session: Session, missions: list[Mission], *, to: str, actor: str) 
     return missions
 
 
+def _budget(session: Session, typed: str) -> int:
+    """An annual budget as typed (`24 000 €`), in a bracket of the schedule in force; StepRefused otherwise."""
+    budget = checks.parse_amount(typed, "Le budget annuel")
+    try:
+        fees_for_budget(budget, current_brackets(session, utcnow().date().year))
+    except ValueError as exc:  # no bracket covers it
+        raise StepRefused(str(exc)) from exc
+    return budget
+
+
+def _confirm_contact_email(session: Session, address: str, *, confirmed: bool, besides: int | None = None) -> None:
+    """ConfirmationNeeded when `address` is already the contact of another association than `besides`."""
+    query = select(Association.name, Association.contact_email).where(
+        func.lower(Association.contact_email) == address.lower()
+    )
+    if besides is not None:
+        query = query.where(Association.id != besides)
+    others = [(n, e) for n, e in session.execute(query)]
+    checks.require_confirmation([checks.duplicate_contact_email(address, others)], confirmed=confirmed)
+
+
 def register_association(
     session: Session,
     *,
@@ -274,22 +405,11 @@ def register_association(
     home = find_branch(session, branch)
     contact = _required(contact_name, "Le nom du contact")
     address = checks.check_email(contact_email)
-    annual_budget = checks.parse_amount(str(annual_budget), "Le budget annuel")
+    annual_budget = _budget(session, str(annual_budget))
     twin = session.scalar(select(Association).where(Association.name_key == fold(name)))
     if twin is not None:
         raise StepRefused(f"L'association « {twin.name} » est déjà enregistrée.")
-    try:
-        fees_for_budget(annual_budget, current_brackets(session, utcnow().date().year))
-    except ValueError as exc:  # no bracket covers it
-        raise StepRefused(str(exc)) from exc
-    others = session.execute(
-        select(Association.name, Association.contact_email).where(
-            func.lower(Association.contact_email) == address.lower()
-        )
-    )
-    checks.require_confirmation(
-        [checks.duplicate_contact_email(address, [(n, e) for n, e in others])], confirmed=confirmed
-    )
+    _confirm_contact_email(session, address, confirmed=confirmed)
     association = Association(
         branch_id=home.id,
         name=name,
@@ -302,6 +422,71 @@ def register_association(
     )
     session.add(association)
     session.flush()
+    return association
+
+
+def update_association(
+    session: Session,
+    ref: str,
+    *,
+    contact_name: str = "",
+    contact_email: str = "",
+    annual_budget: str = "",
+    city: str = "",
+    confirmed: bool = False,
+    reason: str,
+    actor: str,
+) -> tuple[Association, Changes]:
+    """Correct an association's contact (name, e-mail), annual budget (as typed, `24 000 €`: it gives the fee
+    bracket of the fees to come; those already due keep their amount) or city. A contact e-mail another association
+    uses needs `confirmed`; the mails of its missions still waiting for the old address go to the new one. Audited
+    with who and why."""
+    association = find_association(session, ref)
+    if not any(v.strip() for v in (contact_name, contact_email, annual_budget, city)):
+        raise StepRefused("Rien à modifier : indiquez un contact, une adresse e-mail, un budget ou une ville.")
+    reason = _reason(reason)
+    changes: Changes = {}
+    if contact_name.strip():
+        _set(association, "contact_name", _required(contact_name, "Le nom du contact"), "contact", changes)
+    if contact_email.strip():
+        address = checks.check_email(contact_email)
+        _confirm_contact_email(session, address, confirmed=confirmed, besides=association.id)
+        missions = list(session.scalars(select(Mission.id).where(Mission.association_id == association.id)))
+        outbox.readdress_pending(session, old=association.contact_email, new=address, mission_ids=missions)
+        _set(association, "contact_email", address, "e-mail du contact", changes)
+    if annual_budget.strip():
+        _set(association, "annual_budget", _budget(session, annual_budget), "budget annuel", changes)
+    if city.strip():
+        _set(association, "city", " ".join(city.split()), "ville", changes)
+    audit_edit(session, actor=actor, event="association_updated", target=f"association {association.id}",
+               changes=changes, reason=reason)  # fmt: skip
+    return association, changes
+
+
+def set_association_archived(session: Session, ref: str, *, archived: bool, reason: str, actor: str) -> Association:
+    """Archive an association (no new mission for it; its missions, fees and history stay), refused while it has
+    open missions; or reactivate it. Audited with who and why."""
+    association = find_association(session, ref)
+    if archived == (association.archived_at is not None):
+        raise StepRefused(f"L'association « {association.name} » est déjà {'archivée' if archived else 'active'}.")
+    reason = _reason(reason)
+    if archived:
+        open_statuses = [s for s in MissionStatus if s.is_open]
+        open_ = session.scalars(
+            select(Mission.reference)
+            .where(Mission.association_id == association.id, Mission.status.in_(open_statuses))
+            .order_by(Mission.id)
+        ).all()
+        if open_:
+            raise StepRefused(
+                f"L'association « {association.name} » a encore {len(open_)} mission(s) ouverte(s) "
+                f"({', '.join(open_)}) : terminez-les ou annulez-les d'abord."
+            )
+    before = "archivée" if association.archived_at else "active"
+    association.archived_at = utcnow() if archived else None
+    audit_edit(session, actor=actor, event="association_archived" if archived else "association_reactivated",
+               target=f"association {association.id}", changes={"état": (before, "archivée" if archived else "active")},
+               reason=reason)  # fmt: skip
     return association
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
@@ -72,6 +72,23 @@ def enqueue(
     # retry then finds the row and adds nothing.
     session.add(row)
     return True
+
+
+def readdress_pending(session: Session, *, old: str, new: str, mission_ids: list[int]) -> int:
+    """Send to `new` the mails about these missions still waiting for `old` (not claimed by a sender yet): a
+    contact's address corrected; how many."""
+    if not mission_ids or old.strip().casefold() == new.strip().casefold():
+        return 0
+    moved = session.execute(
+        update(OutboxMail)
+        .where(
+            func.lower(OutboxMail.to_address) == old.strip().lower(),
+            OutboxMail.status == MailStatus.PENDING,
+            OutboxMail.mission_id.in_(mission_ids),
+        )
+        .values(to_address=new)
+    )
+    return moved.rowcount or 0  # type: ignore[attr-defined]
 
 
 def message_id(row: OutboxMail | Claimed) -> str:

@@ -119,12 +119,18 @@ def test_admin_forms_refuse_the_slips_or_ask_for_je_confirme(prefect_server, app
         assert s.scalar(select(Association.annual_budget).where(Association.name_key == "epicerie solidaire")) == 24000
 
 
-def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) -> None:
+def _running_mission() -> str:
+    """The run of a mission of Claire Muller's, waiting at the needs analysis."""
     d.deploy()
     d.seed_small()
     _, run_id = d.open_and_start()
     d.Driver(run_id).run()  # the run attaches itself to the mission and waits at the needs analysis
     assert "passerelle:claire.muller" in d.Driver(run_id).read().tags
+    return run_id
+
+
+def test_reassigning_a_running_mission_retags_its_run(prefect_server, app_db) -> None:
+    run_id = _running_mission()
     state = admin.add_team_member(
         prenom="Léa",
         nom="Brun",
@@ -166,3 +172,84 @@ def test_volunteer_form_and_command_change_consents_archive_and_refuse(prefect_s
         assert v1.availability is Availability.LIMITED and v1.consent_national
         assert v2.archived_at is not None and not v2.reachable
     assert main(["volunteer", "reactivate", "V-2"]) == 0
+
+
+def test_edit_forms_correct_or_refuse_in_french(prefect_server, app_db) -> None:
+    """Issue 25, point 1, from the UI's forms: the same actions as the command (tests/test_organisation_edits.py),
+    each slip the run's French message with nothing written."""
+    from datetime import date, timedelta
+
+    from models import AccessLog
+    from models.base import utcnow
+
+    d.seed_small()
+    assoc = {"association": "les restos du quartier"}
+    state = admin.update_association(**assoc, budget="24 000 €", return_state=True)
+    assert state.is_failed() and state.message == (
+        "Refusé : Indiquez le motif de la modification : il est gardé avec elle, avec votre nom."
+    )
+    state = admin.update_association(**assoc, budget="24 000,50", motif="budget voté", return_state=True)
+    assert state.is_failed() and "Le budget annuel « 24 000,50 » a des centimes" in (state.message or "")
+    state = admin.update_association(**assoc, email="paul@@restos.example", motif="x", return_state=True)
+    assert state.is_failed() and "a plusieurs « @ »" in (state.message or "")
+    state = admin.update_association(**assoc, budget="24 000 €", ville="Colmar", motif="budget voté",
+                                     return_state=True)  # fmt: skip
+    assert state.is_completed() and state.message == (
+        "Association « Les Restos du Quartier » modifiée : budget annuel : 80000 → 24000 ; ville : Strasbourg → "
+        "Colmar. Les cotisations déjà dues gardent leur montant."
+    )
+
+    state = admin.archive_association(**assoc, return_state=True)
+    assert state.is_failed() and "Indiquez le motif" in (state.message or "")
+    state = admin.archive_association(**assoc, motif="dissoute", return_state=True)
+    assert state.is_completed() and "archivée" in (state.message or "")
+    state = admin.archive_association(**assoc, motif="dissoute", return_state=True)
+    assert state.is_failed() and state.message == "Refusé : L'association « Les Restos du Quartier » est déjà archivée."
+    state = admin.archive_association(**assoc, motif="reprise", reactiver=True, return_state=True)
+    assert state.is_completed() and state.message == "Association « Les Restos du Quartier » réactivée."
+
+    member = {"membre": "claire.muller@pc.example", "motif": "faute de frappe"}
+    state = admin.update_team_member(**member, email="Jean.Kieffer@pc.example", return_state=True)
+    assert state.is_failed() and state.message == (
+        "Refusé : L'adresse jean.kieffer@pc.example est déjà celle de Jean Kieffer."
+    )
+    state = admin.update_team_member(**member, email="Clairé.Muller@pc.example", return_state=True)
+    assert state.is_failed() and "contient « é » avant le « @ »" in (state.message or "")
+    state = admin.update_team_member(**member, nom="Müller", email="Claire.Mueller@pc.example", return_state=True)
+    assert state.is_completed() and (state.message or "").startswith("C-1 Claire Müller modifié(e) : nom : Muller")
+
+    tomorrow = utcnow().date() + timedelta(days=1)
+    state = admin.update_branch(antenne="STR", fondee_le=tomorrow, motif="PV", return_state=True)
+    assert state.is_failed() and f"La date de création de l'antenne ({tomorrow:%d/%m/%Y}) est dans le futur" in (
+        state.message or ""
+    )
+    state = admin.update_branch(antenne="STR", fondee_le=date(2009, 3, 14), motif="PV", return_state=True)
+    assert (
+        state.is_completed() and state.message == "Antenne STR modifiée : date de création : 01/01/2008 → 14/03/2009."
+    )
+
+    with unit_of_work() as s:
+        a = s.scalar(select(Association).where(Association.name_key == "les restos du quartier"))
+        assert a is not None and (a.annual_budget, a.city, a.archived_at) == (24_000, "Colmar", None)
+        claire = s.scalar(select(Coordinator).where(Coordinator.email == "Claire.Mueller@pc.example"))
+        assert claire is not None and claire.full_name == "Claire Müller"
+        events = [(r.who, r.event, r.detail.split(" — motif : ")[1]) for r in s.scalars(
+            select(AccessLog).where(AccessLog.event.not_like("signin%")).order_by(AccessLog.id))]  # fmt: skip
+    system = "système (run lancé sans identité)"
+    assert events == [
+        (system, "association_updated", "budget voté"),
+        (system, "association_archived", "dissoute"),
+        (system, "association_reactivated", "reprise"),
+        (system, "member_updated", "faute de frappe"),
+        (system, "branch_updated", "PV"),
+    ]
+
+
+def test_a_new_email_retags_the_runs_of_the_members_open_missions(prefect_server, app_db) -> None:
+    run_id = _running_mission()
+    state = admin.update_team_member(
+        membre="claire.muller@pc.example", email="claire.weber@pc.example", motif="mariage", return_state=True
+    )
+    assert state.is_completed(), state.message
+    tags = d.Driver(run_id).read().tags
+    assert "passerelle:claire.weber" in tags and "passerelle:claire.muller" not in tags and "antenne:STR" in tags

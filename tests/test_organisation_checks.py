@@ -50,7 +50,11 @@ def test_addresses_refused_in_french_kept_as_typed_and_compared_whatever_the_cas
     assert "<Emilie.Schmitt@pc.example>" in capsys.readouterr().out  # the case as typed, for display
     assert main([*add, "--email", "emilie.schmitt@pc.example"]) == 1
     assert "L'adresse Emilie.Schmitt@pc.example est déjà celle de Émilie Schmitt." in _err(capsys)
-    assert main(["team", "update", "EMILIE.SCHMITT@pc.example", "--antenne", "STR"]) == 0  # found whatever the case
+    # found whatever the case
+    assert (
+        main(["team", "update", "EMILIE.SCHMITT@pc.example", "--prenom", "Émilie Marie", "--motif", "second prénom"])
+        == 0
+    )
     with unit_of_work() as s:
         stored = s.scalars(select(Coordinator.email).where(Coordinator.last_name == "Schmitt")).all()
     assert stored == ["Emilie.Schmitt@pc.example"]
@@ -66,7 +70,7 @@ def test_a_second_branch_lead_needs_a_confirmation(app_db, capsys) -> None:
         "À confirmer : L'antenne Strasbourg a déjà un(e) responsable : Jean Kieffer. Les alertes des missions à "
         "risque iront à chacun(e).\nSi c'est voulu, relancez la commande avec --confirmer.\n"
     )
-    promote = ["team", "update", "claire.muller@pc.example", "--role", "responsable d'antenne"]
+    promote = ["team", "update", "claire.muller@pc.example", "--role", "responsable d'antenne", "--motif", "promue"]
     assert main(promote) == 1
     assert "a déjà un(e) responsable : Jean Kieffer" in _err(capsys)
     with unit_of_work() as s:
@@ -74,7 +78,9 @@ def test_a_second_branch_lead_needs_a_confirmation(app_db, capsys) -> None:
     assert leads == ["Kieffer"]  # nothing written
     assert main([*add, "--confirmer"]) == 0
     assert main([*promote, "--confirmer"]) == 0
-    assert main(["team", "update", "jean.kieffer@pc.example", "--role", "responsable d'antenne"]) == 0  # already one
+    again = ["team", "update", "jean.kieffer@pc.example", "--role", "responsable d'antenne", "--motif", "idem"]
+    assert main(again) == 1  # already a lead: no confirmation asked, nothing to change
+    assert _err(capsys) == "Refusé : Rien de changé : ce qui est indiqué est déjà enregistré.\n"
     add[7] = "ines2@pc.example"
     assert main(add) == 1
     assert "a déjà un(e) responsable : Claire Muller, Inès Haas, Jean Kieffer." in _err(capsys)
