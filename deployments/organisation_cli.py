@@ -445,7 +445,9 @@ def export(argv: list[str]) -> int:
         help="code d'une antenne (ex. STR) ; répétez-la ou séparez par des virgules ; sans elle : toutes",
     )
     parser.add_argument(
-        "--sortie", type=Path, help="fichier (ou dossier) où écrire le CSV ; défaut : le dossier des rapports"
+        "--sortie",
+        type=Path,
+        help="fichier (ou dossier) où écrire aussi une copie du CSV ; sans elle : gardé dans la base, le lien affiché",
     )
     args = parser.parse_args(argv)
     codes = [c for value in args.antenne for c in value.split(",")]

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact
 from prefect.states import Completed, Failed, State
 from pydantic import Field
 
@@ -352,14 +352,15 @@ def export_data(
     ),
 ) -> State:
     """Exporter les missions, les candidatures ou les cotisations d'une période en CSV pour un tableur (UTF-8 avec
-    BOM, séparateur « ; », dates JJ/MM/AAAA, virgule décimale), à côté des rapports régionaux. Réservé aux
-    administrateurs."""
+    BOM, séparateur « ; », dates JJ/MM/AAAA, virgule décimale), à télécharger depuis le lien du run après
+    connexion. Réservé aux administrateurs."""
     kind = ExportKind[donnees.name]
 
     def publish(done: Done) -> None:
-        # Where the file is and what it holds, not its content: the rows stay out of Prefect's storage.
+        # A link to the file at the sign-in gateway (admins only, each download logged), not its content: the rows
+        # stay out of Prefect's storage, which every signed-in member reads.
         key = artifact_key(export_slug(kind, normalise_codes(antennes), debut, fin))
-        create_markdown_artifact(markdown=f"**Export CSV**\n\n{done.message}\n", key=key, description=done.message)
+        create_link_artifact(link=done.url, link_text=f"Export CSV des {kind.value}", key=key, description=done.message)
 
     return _apply(
         lambda s: actions.export_data(s, kind.value, branches=antennes, start=debut, end=fin, actor=started_by()),

@@ -78,6 +78,7 @@ def privacy_retention() -> dict[str, Any]:
         "erased": len(erased),
         "bodies_purged": result.bodies_purged,
         "access_log_purged": result.access_log_purged,
+        "files_purged": result.files_purged,
         "unconfirmed_purged": result.unconfirmed_purged,
     }
     get_run_logger().info("Conservation : %s", summary)

@@ -41,7 +41,8 @@ def report_run_name(p: dict[str, Any]) -> str:
     name="regional-report",
     flow_run_name=scoped_run_name(report_run_name, "rapport"),
     description="Rapport d'activité d'une ou plusieurs antennes (ou national) sur une période : missions, "
-    "entonnoir, candidatures, bénévoles, satisfaction, cotisations. Produit un rapport HTML et un export CSV.",
+    "entonnoir, candidatures, bénévoles, satisfaction, cotisations. Produit un rapport HTML et un export CSV, liés "
+    "dans les artefacts du run.",
     log_prints=False,
 )
 def regional_report(
@@ -67,7 +68,8 @@ def regional_report(
     codes = check_report_branches(antennes)
     outcome = produce_report(codes, debut, fin)
     logger.info(
-        "Rapport écrit : %s (HTML) et %s (CSV) ; %d mission(s) demandée(s) sur la période.",
+        "Rapport enregistré, à lire après connexion : %s (HTML) et %s (CSV) ; %d mission(s) demandée(s) sur "
+        "la période.",
         outcome["html"],
         outcome["csv"],
         outcome["missions_demandees"],

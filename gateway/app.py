@@ -36,10 +36,10 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.typing import Subprotocol
 
 from deployments.arguments import Parser
-from models import Coordinator
+from models import Coordinator, StoredFile
 from models.db import unit_of_work
 from models.org import ROLE_LABELS, Role
-from models.permissions import PORTAL_STARTS, Act, Call, classify, may, refusal, run_branch
+from models.permissions import PORTAL_STARTS, Act, Call, classify, may, may_read_file, refusal, run_branch
 from models.refusals import StepRefused
 from models.settings import check_secrets, get_settings, portal_token
 from portal.pages import form, page
@@ -429,6 +429,44 @@ async def access_log_csv(request: Request) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="journal-acces.csv"'},
     )
+
+
+FILE_HEADERS = {
+    # Our own template, with no script; sandboxed all the same, on the origin that holds the team's session.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-store",
+}
+
+
+@app.get("/fichiers/{file_id}/{name}")
+async def stored_file(request: Request, file_id: int, name: str) -> Response:
+    """A report's or an export's file (models/files.py), to the members its kind and branches allow; every
+    download and every refusal in the access log."""
+    who = await caller(request)
+    if not isinstance(who, identity.Member):
+        return RedirectResponse(f"/connexion?suite={quote(request.url.path)}", status_code=303)
+
+    def read() -> tuple[str, StoredFile | None]:
+        with unit_of_work() as s:
+            row = s.get(StoredFile, file_id)
+            if row is None or row.name != name:
+                return "", None
+            reason = may_read_file(who.role, member_branch=who.branch, kind=row.kind, branches=row.branch_codes)
+            event = "refused" if reason else f"download_{row.kind}"
+            identity.log(s, who=who.email, coordinator_id=who.id, event=event, method="GET", path=request.url.path,
+                         target=row.name, status=403 if reason else 200, detail=reason)  # fmt: skip
+            s.expunge(row)
+            return reason, row
+
+    reason, row = await run_in_threadpool(read)
+    if row is None:
+        return page("Fichier introuvable", ["Ce fichier n'existe pas, ou plus (gardé 12 mois)."], 404)
+    if reason:
+        return page("Accès refusé", [reason], 403)
+    disposition = "inline" if row.media_type.startswith("text/html") else "attachment"
+    headers = {**FILE_HEADERS, "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.name)}"}
+    return Response(row.content, media_type=row.media_type, headers=headers)
 
 
 # --- the proxy ----------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from models.association import Association, FeeBracket, FeeKind, FeeRecord, FeeStatus
 from models.base import Base, utcnow
 from models.calendar import CalendarEvent
+from models.files import FileKind, StoredFile
 from models.identity import AccessLog, ErasureRecord, MemberSession, SignInLink
 from models.mission import AuditEvent, Mission, MissionCompetence, Scope
 from models.mission_steps import (
@@ -64,6 +65,7 @@ __all__ = [
     "FeeKind",
     "FeeRecord",
     "FeeStatus",
+    "FileKind",
     "IllegalTransition",
     "Invitation",
     "MailStatus",
@@ -82,6 +84,7 @@ __all__ = [
     "Role",
     "Scope",
     "SignInLink",
+    "StoredFile",
     "SubmissionKind",
     "SubmissionStatus",
     "Volunteer",

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from models.files import FileKind
 from models.org import ROLE_LABELS, Role
 
 SYSTEM_CLI = "système (ligne de commande sur le serveur)"
@@ -118,3 +119,17 @@ def refusal(act: Act, role: Role) -> str:
         Act.ADMIN: "Cette action est réservée aux administrateurs.",
     }
     return f"{reasons[act]} (Vous êtes : {ROLE_LABELS[role]}.)"
+
+
+def may_read_file(role: Role, *, member_branch: str | None, kind: str, branches: tuple[str, ...]) -> str:
+    """Empty when a member of `role` (of `member_branch`) may read a stored file (models/files.py) of `kind`
+    covering `branches` (none: every branch), else the French reason of the refusal. An export lists people and
+    fees: admins only, as the export-data action. A report counts: the national team (admins, support) reads every
+    report; a Passerelle or a branch lead only a report of her own branch."""
+    if role is Role.ADMIN:
+        return ""
+    if kind != FileKind.REPORT:
+        return f"Les exports de données sont réservés aux administrateurs. (Vous êtes : {ROLE_LABELS[role]}.)"
+    if role is Role.SUPPORT or (role in BRANCH_SCOPED and member_branch and branches == (member_branch,)):
+        return ""
+    return f"Ce rapport couvre d'autres antennes que la vôtre. (Vous êtes : {ROLE_LABELS[role]}.)"

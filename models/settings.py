@@ -83,7 +83,6 @@ class Settings(BaseSettings):
         default=True, description="Waive the search fee of a mission cancelled before a volunteer is selected."
     )
     fee_reminder_days: int = Field(default=30, ge=1, description="Days between the bill and each unpaid reminder.")
-    report_dir: Path = Field(default=VAR / "reports", description="Where HTML and CSV reports are written.")
     maildir: Path = Field(default=VAR / "mail", description="Where the embedded SMTP server keeps mails.")
     portal_url: str = Field(
         default="http://127.0.0.1:8300",

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 
 from models import FeeStatus
 from models.db import unit_of_work
+from models.exports import csv_bytes
+from models.files import FileKind
 from models.org import ROLE_LABELS, Role
 from models.refusals import StepRefused
 from models.settings import get_settings
 from models.volunteer import Availability
-from tasks import diffusion, exports, fees, identity, links, organisation
+from tasks import diffusion, exports, fees, files, identity, links, organisation
 from tasks.lookups import find_coordinator, find_mission, find_volunteer
 from tasks.runs import retag_runs
 
@@ -33,6 +35,7 @@ class Done:
 
     message: str
     moved: tuple[int, ...] = ()
+    url: str = ""  # a file it produced, at the sign-in gateway (an export)
 
 
 def perform(action: Callable[[Session], Done]) -> Done:
@@ -320,11 +323,17 @@ def export_data(
     target: Path | None = None,
 ) -> Done:
     """Export missions, applications or fees of some branches (none: all) over [start, end] as a CSV file for a
-    French spreadsheet (tasks/exports.py); admins only. Everything is checked before the file is written."""
+    French spreadsheet (tasks/exports.py); admins only. Everything is checked before the file is kept: in the
+    database, served by the sign-in gateway to admins (the address is in the message), and written to `target` too
+    when given (the command line's `--sortie`)."""
     identity.require_role(identity.resolve_actor(session, actor)[1], Role.ADMIN, what="exporter les données")
     which = exports.parse_kind(kind)
     table = exports.EXPORTS[which](session, exports.scope(session, codes=branches, start=start, end=end))
-    path = exports.write_export(table, target)
+    content = csv_bytes(table)
+    row = files.store_file(session, kind=FileKind.EXPORT, name=table.file_name, media_type=files.CSV,
+                           content=content, branches=table.codes, actor=actor)  # fmt: skip
+    url = files.file_url(row.id, row.name)
+    written = f" ; copie écrite dans {exports.write_export(content, table.file_name, target)}" if target else ""
     lines = len(table.rows)
     return Done(f"Export des {which.value} ({table.scope_label}) : {lines} ligne{'s' if lines > 1 else ''}, "
-                f"écrit dans {path}")  # fmt: skip
+                f"à télécharger après connexion (administrateurs) : {url}{written}", url=url)  # fmt: skip

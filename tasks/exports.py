@@ -1,9 +1,9 @@
 """The CSV exports of missions, applications and fees, for a period and some branches (or all).
 
 One function per export reads its rows in SQL (plain columns, no ORM object) and hands them to the pure builders of
-models/exports.py; `write_export` is the only I/O. The command line (`passerelles export`) and the admin flow
-`export-data` are thin adapters over `tasks.admin_actions.export_data`, which checks the parameters before anything
-is read or written.
+models/exports.py; the file is kept in the database (tasks/files.py), `write_export` writes a copy where the command
+line asks. The command line (`passerelles export`) and the admin flow `export-data` are thin adapters over
+`tasks.admin_actions.export_data`, which checks the parameters before anything is read or written.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from models import exports as rules
 from models.exports import ExportKind, ExportTable
 from models.refusals import StepRefused
 from models.report_rules import ReportParameterError, period_bounds
-from models.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -167,11 +166,9 @@ def parse_kind(value: str) -> ExportKind:
         raise StepRefused(f"Export inconnu : « {value} ». Exports possibles : {known}.") from None
 
 
-def write_export(table: ExportTable, target: Path | None = None) -> Path:
-    """Write the export: to `target` (a file, or a folder to put it in), by default under the reports' folder
-    beside the regional reports; an earlier identical export is replaced. The absolute path written."""
-    target = target or get_settings().report_dir
-    path = target / table.file_name if target.is_dir() or not target.suffix else target
+def write_export(content: bytes, name: str, target: Path) -> Path:
+    """Write an export's copy to `target` (a file, or a folder to put it in, as `name`); the absolute path."""
+    path = target / name if target.is_dir() or not target.suffix else target
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(rules.csv_bytes(table))
+    path.write_bytes(content)
     return path.resolve()

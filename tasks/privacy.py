@@ -49,7 +49,7 @@ from models.mission_steps import APPLICATION_STATUS_LABELS, CHANNEL_LABELS
 from models.refusals import StepRefused
 from models.settings import get_settings
 from models.volunteer import AVAILABILITY_LABELS, CONSENT_WORDING, LEVEL_LABELS, TIME_SLOTS
-from tasks import confirmations, identity, notices
+from tasks import confirmations, files, identity, notices
 from tasks.lookups import find_volunteer
 
 ERASED_FIRST, ERASED_LAST = "Bénévole", "effacé(e)"
@@ -400,6 +400,7 @@ class Retention:
     to_erase: list[int] = field(default_factory=list)
     bodies_purged: int = 0
     access_log_purged: int = 0
+    files_purged: int = 0  # reports' and exports' files older than 12 months (tasks/files.py)
     unconfirmed_purged: int = 0  # public forms never confirmed, past their link's expiry (tasks/confirmations.py)
 
 
@@ -407,7 +408,7 @@ def retention_pass(session: Session, *, now: datetime | None = None) -> Retentio
     """Volunteers inactive for `retention_years` are warned by mail (their preferences link keeps them); those still
     inactive `retention_notice_days` after the warning are listed for erasure. Sent mails' bodies older than
     `mail_body_days` are purged, calendar invitations with them (subject, kind and dates kept); the access log's
-    lines older than 12 months too."""
+    lines and the stored reports and exports older than 12 months too."""
     settings = get_settings()
     now = now or utcnow()
     stale_before = now - timedelta(days=365 * settings.retention_years)
@@ -439,6 +440,7 @@ def retention_pass(session: Session, *, now: datetime | None = None) -> Retentio
     )
     result.bodies_purged = purged.rowcount  # type: ignore[attr-defined]
     result.access_log_purged = identity.purge_access_log(session, now)
+    result.files_purged = files.purge_files(session, now)
     result.unconfirmed_purged = confirmations.purge_unconfirmed(session, now)
     identity.forget_sent_links(session)
     return result

@@ -11,13 +11,11 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from models import report_rules as rules
 from models.report_rules import EVENTS, ReportData
 from models.report_tables import report_tables
-from models.settings import get_settings
 from tasks.rendering import number_fr, render
 
 # --- Formatting for people -----------------------------------------------------------------------
@@ -67,9 +65,9 @@ def _context(report: ReportData, **extra: Any) -> dict[str, Any]:
     return {"r": report, "tables": report_tables(report), "cell": cell, "pct": pct, "days": days, **extra}
 
 
-def render_markdown(report: ReportData, *, html_path: Path | None = None, csv_path: Path | None = None) -> str:
-    """The summary shown as the run's markdown artifact."""
-    return render("report/report.md.j2", **_context(report, html_path=html_path, csv_path=csv_path))
+def render_markdown(report: ReportData, *, html_url: str = "", csv_url: str = "") -> str:
+    """The summary shown as the run's markdown artifact, with the links to its files at the sign-in gateway."""
+    return render("report/report.md.j2", **_context(report, html_url=html_url, csv_url=csv_url))
 
 
 def render_html(report: ReportData, *, generated_at: datetime | None = None) -> str:
@@ -103,20 +101,21 @@ def render_html(report: ReportData, *, generated_at: datetime | None = None) -> 
 
 @dataclass(frozen=True)
 class ReportFiles:
-    """Where one report was written."""
+    """One report's files, as stored (tasks/files.py) and served by the sign-in gateway."""
 
     slug: str
-    html: Path
-    csv: Path
+    html: bytes
+    csv: bytes
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """The HTML's and the CSV's file names."""
+        return f"{self.slug}.html", f"{self.slug}.csv"
 
 
-def write_report_files(report: ReportData, directory: Path | None = None) -> ReportFiles:
-    """Write the HTML and CSV files under the report directory, replacing those of an earlier identical run."""
-    directory = directory or get_settings().report_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    slug = rules.report_slug(report.codes, report.start, report.end)
-    html, csv_path = directory / f"{slug}.html", directory / f"{slug}.csv"
-    html.write_text(render_html(report), encoding="utf-8")
-    # The byte-order mark makes Excel read the file as UTF-8 instead of Windows-1252.
-    csv_path.write_text(render_csv(report), encoding="utf-8-sig")
-    return ReportFiles(slug, html.resolve(), csv_path.resolve())
+def report_files(report: ReportData) -> ReportFiles:
+    """The HTML and CSV of a report."""
+    # The byte-order mark makes Excel read the CSV as UTF-8 instead of Windows-1252.
+    html = render_html(report).encode("utf-8")
+    return ReportFiles(rules.report_slug(report.codes, report.start, report.end), html,
+                       render_csv(report).encode("utf-8-sig"))  # fmt: skip

@@ -18,7 +18,7 @@ from queue import Queue
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from sqlalchemy import (
     Connection,
     Engine,
@@ -43,11 +43,14 @@ from sqlalchemy.sql.functions import FunctionElement
 from models import Application, ApplicationStatus, Association, Branch, Domain, FeeRecord, Mission, Review
 from models import report_rules as rules
 from models.db import unit_of_work
+from models.files import FileKind
 from models.mission_steps import CHANNEL_LABELS
 from models.report_rules import EVENTS, ReportData
 from models.report_tables import report_tables
+from tasks import files
 from tasks.rendering import date_fr
-from tasks.report_rendering import ReportFiles, render_markdown, write_report_files
+from tasks.report_rendering import render_markdown, report_files
+from tasks.runs import started_by
 
 EVENT_COLUMNS = dict(zip(EVENTS, ("requested_at", "started_at", "completed_at", "cancelled_at"), strict=True))
 
@@ -464,22 +467,48 @@ def build_report(session: Session, *, branch_codes: list[str] | None, start: dat
 # --- Artifacts, tasks ----------------------------------------------------------------------------
 
 
-def publish_artifacts(report: ReportData, files: ReportFiles) -> dict[str, str]:
-    """Create the keyed markdown and table artifacts of the report; return their keys."""
+@dataclass(frozen=True)
+class StoredReport:
+    """Where a report's files are, at the sign-in gateway."""
+
+    slug: str
+    html_url: str
+    csv_url: str
+
+
+def store_report(session: Session, report: ReportData, *, actor: str) -> StoredReport:
+    """Keep the report's HTML and CSV in the database (workers may be on other machines); their addresses."""
+    rendered = report_files(report)
+    urls = []
+    for name, media_type, content in zip(rendered.names, (files.HTML, files.CSV), (rendered.html, rendered.csv),
+                                          strict=True):  # fmt: skip
+        row = files.store_file(session, kind=FileKind.REPORT, name=name, media_type=media_type, content=content,
+                               branches=report.codes, actor=actor)  # fmt: skip
+        urls.append(files.file_url(row.id, row.name))
+    return StoredReport(rendered.slug, *urls)
+
+
+def publish_artifacts(report: ReportData, stored: StoredReport) -> dict[str, str]:
+    """Create the keyed artifacts of the report: its summary (markdown, with the links to its files), its main
+    tables, and a link to each file (the gateway serves them behind the team's sign-in); return their keys."""
     period = f"du {date_fr(report.start)} au {date_fr(report.end)}"
-    key = rules.artifact_key(files.slug)
+    key = rules.artifact_key(stored.slug)
     create_markdown_artifact(
-        markdown=render_markdown(report, html_path=files.html, csv_path=files.csv),
+        markdown=render_markdown(report, html_url=stored.html_url, csv_url=stored.csv_url),
         key=key,
         description=f"Rapport d'activité {period} — {report.scope_label}",
     )
     keys = {"resume": key}
     tables = report_tables(report)
     for name in ("domaines", "annees", "entonnoir"):
-        keys[name] = rules.artifact_key(files.slug, name)
+        keys[name] = rules.artifact_key(stored.slug, name)
         create_table_artifact(
             table=tables[name].as_dicts(), key=keys[name], description=f"{tables[name].title} {period}"
         )
+    for name, url, label in (("html", stored.html_url, "Rapport HTML avec graphiques"),
+                            ("csv", stored.csv_url, "Chiffres du rapport en CSV")):  # fmt: skip
+        keys[name] = rules.artifact_key(stored.slug, name)
+        create_link_artifact(link=url, link_text=label, key=keys[name], description=f"{label} {period}")
     return keys
 
 
@@ -493,18 +522,19 @@ def check_report_branches(codes: list[str]) -> list[str]:
 
 @task(name="produire-rapport")
 def produce_report(codes: list[str], start: date, end: date) -> dict[str, Any]:
-    """Build the report in SQL, write its files, publish its artifacts; return paths and headline counts only.
+    """Build the report in SQL, keep its files in the database, publish its artifacts; return the files'
+    addresses and headline counts only.
 
     One task on purpose: the report itself never becomes a Prefect result (results are pickles outside our
     retention rules).
     """
     with unit_of_work() as session:
         report = build_report(session, branch_codes=codes, start=start, end=end)
-    files = write_report_files(report)
+        stored = store_report(session, report, actor=started_by())
     return {
-        "html": str(files.html),
-        "csv": str(files.csv),
-        "artefacts": publish_artifacts(report, files),
+        "html": stored.html_url,
+        "csv": stored.csv_url,
+        "artefacts": publish_artifacts(report, stored),
         "missions_demandees": report.total("requested"),
         "missions_terminees": report.total("completed"),
         "missions_annulees": report.total("cancelled"),

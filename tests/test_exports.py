@@ -6,31 +6,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from deployments.cli import main
-from models import Application, ApplicationStatus, Channel, FeeRecord, FeeStatus, Role
+from models import Application, ApplicationStatus, Channel, FeeRecord, FeeStatus, Role, StoredFile
 from models.db import unit_of_work
 from models.exports import date_cell, decimal_cell
 from models.reference_data import ensure_reference_data
+from models.settings import get_settings
 from tasks.missions import open_mission
 from tests import factories as f
-
-
-@pytest.fixture
-def report_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from models.settings import get_settings
-
-    directory = tmp_path / "rapports"
-    monkeypatch.setenv("PASSERELLES_REPORT_DIR", str(directory))
-    get_settings.cache_clear()
-    yield directory
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -91,9 +80,21 @@ def seeded(app_db: object) -> dict[str, str]:
         return {"mission": m.reference, "old": old.reference, "admin": admin.email, "passerelle": claire.email}
 
 
-def read_back(path: Path) -> list[dict[str, str]]:
+def stored(name: str) -> bytes:
+    """The newest export of that name, as the sign-in gateway serves it (tests/test_report_files.py)."""
+    with unit_of_work() as s:
+        content = s.scalars(select(StoredFile.content).where(StoredFile.name == name).order_by(StoredFile.id.desc()))
+        return content.first() or b""
+
+
+def nothing_stored() -> bool:
+    with unit_of_work() as s:
+        return s.scalar(select(func.count()).select_from(StoredFile)) == 0
+
+
+def read_back(source: Path | bytes) -> list[dict[str, str]]:
     """As a spreadsheet opens it: the BOM says UTF-8, `;` separates the cells."""
-    raw = path.read_bytes()
+    raw = source if isinstance(source, bytes) else source.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "no byte-order mark"
     assert b"\r\n" in raw
     return list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8"), newline=""), delimiter=";"))
@@ -105,15 +106,15 @@ def test_cells_for_a_french_spreadsheet() -> None:
     assert decimal_cell(1234) == "1234,00" and decimal_cell(0.875) == "0,88" and decimal_cell(None) == ""
 
 
-def test_missions_applications_fees_read_back_as_a_spreadsheet(
-    seeded: dict[str, str], report_dir: Path, capsys
-) -> None:
+def test_missions_applications_fees_read_back_as_a_spreadsheet(seeded: dict[str, str], tmp_path: Path, capsys) -> None:
     assert main(["export", "missions", "--du", "2026-01-01", "--au", "2026-12-31", "--antenne", "str"]) == 0
     out = capsys.readouterr().out
     assert "Export des missions (antenne STR du 01/01/2026 au 31/12/2026) : 1 ligne" in out
-    path = report_dir.resolve() / "missions-STR-2026-01-01_2026-12-31.csv"
-    assert str(path) in out
-    [row] = read_back(path)
+    with unit_of_work() as s:
+        file_id = s.scalar(select(StoredFile.id).where(StoredFile.name == "missions-STR-2026-01-01_2026-12-31.csv"))
+    url = f"{get_settings().public_base_url}/fichiers/{file_id}/missions-STR-2026-01-01_2026-12-31.csv"
+    assert f"à télécharger après connexion (administrateurs) : {url}\n" in out  # kept in the database, no copy
+    [row] = read_back(stored("missions-STR-2026-01-01_2026-12-31.csv"))
     assert row["Référence"] == seeded["mission"] and row["Antenne"] == "Strasbourg – Bas-Rhin"
     assert row["Association"] == "Équipe Solidarité « Noël »" and row["Intitulé"] == "Créer un site ; « vitrine »"
     assert row["Demandée le"] == "15/03/2026" and row["Annonce diffusée le"] == "01/04/2026"
@@ -121,12 +122,14 @@ def test_missions_applications_fees_read_back_as_a_spreadsheet(
 
     # all branches, a period covering 2025: the Mulhouse mission cancelled in February 2025 only
     assert main(["export", "missions", "--du", "2025-01-01", "--au", "2025-12-31"]) == 0
-    [row] = read_back(report_dir / "missions-toutes-antennes-2025-01-01_2025-12-31.csv")
+    [row] = read_back(stored("missions-toutes-antennes-2025-01-01_2025-12-31.csv"))
     assert row["Référence"] == seeded["old"] and row["Annulée le"] == "01/02/2025" and row["Statut"] == "Demandée"
 
-    target = report_dir / "candidatures.csv"
+    target = tmp_path / "candidatures.csv"
     assert main(["export", "candidatures", "--du", "2026-04-01", "--au", "2026-04-30", "--antenne", "STR,MUL",
                  "--sortie", str(target)]) == 0  # fmt: skip
+    assert f"copie écrite dans {target.resolve()}" in capsys.readouterr().out
+    assert target.read_bytes() == stored("candidatures-MUL-STR-2026-04-01_2026-04-30.csv")  # and kept
     rows = read_back(target)
     assert [(r["Bénévole"], r["Canal"], r["Par le relais"], r["Statut"], r["Score"], r["Reçue le"]) for r in rows] == [
         ("V-0001", "lien de l'annonce", "", "Retenue", "0,88", "02/04/2026"),
@@ -137,7 +140,7 @@ def test_missions_applications_fees_read_back_as_a_spreadsheet(
         assert personal not in raw  # volunteers by number only; no message, no contact
 
     assert main(["export", "cotisations", "--du", "2026-01-01", "--au", "2026-12-31"]) == 0
-    fees = read_back(report_dir / "cotisations-toutes-antennes-2026-01-01_2026-12-31.csv")
+    fees = read_back(stored("cotisations-toutes-antennes-2026-01-01_2026-12-31.csv"))
     assert [(r["Nature"], r["Montant (€)"], r["Statut"], r["Échéance"], r["Payée le"], r["Mission"]) for r in fees] == [
         ("Cotisation annuelle", "120,00", "Payée", "30/04/2026", "02/05/2026", ""),
         ("Participation aux frais de recherche", "250,00", "À payer", "01/06/2026", "", seeded["mission"]),
@@ -145,9 +148,7 @@ def test_missions_applications_fees_read_back_as_a_spreadsheet(
     assert fees[0]["Note"] == "virement n° 12" and fees[0]["Notée par"] == "Claire Müller"
 
 
-def test_wrong_period_unknown_branch_or_export_refused_in_french(
-    seeded: dict[str, str], report_dir: Path, capsys
-) -> None:
+def test_wrong_period_unknown_branch_or_export_refused_in_french(seeded: dict[str, str], capsys) -> None:
     assert main(["export", "missions", "--du", "2026-12-31", "--au", "2026-01-01"]) == 1
     assert "Refusé : La date de fin précède la date de début" in capsys.readouterr().err
     assert main(["export", "cotisations", "--du", "2026-01-01", "--au", "2026-12-31",
@@ -161,24 +162,22 @@ def test_wrong_period_unknown_branch_or_export_refused_in_french(
     with pytest.raises(SystemExit):
         main(["export", "missions", "--du", "31/12/2026", "--au", "2026-12-31"])
     assert "date invalide « 31/12/2026 » (AAAA-MM-JJ attendu)" in capsys.readouterr().err
-    assert not report_dir.exists() or not any(report_dir.iterdir())  # nothing written
+    assert nothing_stored()
 
 
-def test_only_admins_export(seeded: dict[str, str], report_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_only_admins_export(seeded: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setenv("PASSERELLES_TOKEN", f.token_for(seeded["passerelle"]))
     assert main(["export", "missions", "--du", "2026-01-01", "--au", "2026-12-31"]) == 1
     assert "Claire Müller (Passerelle) ne peut pas exporter les données." in capsys.readouterr().err
-    assert not report_dir.exists()
+    assert nothing_stored()
     monkeypatch.setenv("PASSERELLES_TOKEN", f.token_for(seeded["admin"]))
     assert main(["export", "missions", "--du", "2026-01-01", "--au", "2026-12-31"]) == 0
-    assert len(read_back(report_dir / "missions-toutes-antennes-2026-01-01_2026-12-31.csv")) == 1
+    assert len(read_back(stored("missions-toutes-antennes-2026-01-01_2026-12-31.csv"))) == 1
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_admin_flow_writes_beside_the_reports_or_refuses(
-    prefect_server: object, seeded: dict[str, str], report_dir: Path
-) -> None:
+def test_admin_flow_keeps_the_file_and_links_it_or_refuses(prefect_server: object, seeded: dict[str, str]) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
@@ -191,21 +190,25 @@ def test_admin_flow_writes_beside_the_reports_or_refuses(
         donnees=choice, debut=date(2026, 1, 1), fin=date(2026, 12, 31), antennes=["XYZ"], return_state=True
     )
     assert state.is_failed() and "Antenne inconnue : XYZ" in str(state.message)
-    assert not report_dir.exists()
+    assert nothing_stored()
 
     state = admin.export_data(
         donnees=choice, debut=date(2026, 1, 1), fin=date(2026, 12, 31), antennes=["str"], return_state=True
     )
     assert state.is_completed(), state.message
-    path = report_dir.resolve() / "cotisations-STR-2026-01-01_2026-12-31.csv"
-    assert f"2 lignes, écrit dans {path}" in str(state.message)
-    assert [r["Montant (€)"] for r in read_back(path)] == ["120,00", "250,00"]
+    name = "cotisations-STR-2026-01-01_2026-12-31.csv"
+    with unit_of_work() as s:
+        row = s.scalars(select(StoredFile).where(StoredFile.name == name)).one()
+        assert (row.kind, row.branches, row.created_by) == ("export", "STR", "système (run lancé sans identité)")
+        url = f"{get_settings().public_base_url}/fichiers/{row.id}/{name}"
+    assert f"2 lignes, à télécharger après connexion (administrateurs) : {url}" in str(state.message)
+    assert [r["Montant (€)"] for r in read_back(stored(name))] == ["120,00", "250,00"]
     with get_client(sync_client=True) as client:
         [artifact] = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]))
         )
-    assert artifact.key == "cotisations-str-2026-01-01-2026-12-31" and str(path) in str(artifact.data)
-    assert "Équipe" not in str(artifact.data)  # where the file is, not what it holds
+    assert artifact.key == "cotisations-str-2026-01-01-2026-12-31" and artifact.type == "markdown"
+    assert artifact.data == f"[Export CSV des cotisations]({url})"  # a link to the file, not what it holds
     with get_client(sync_client=True) as client:  # the run's name says what, where and when (issue 25)
         run_id = state.state_details.flow_run_id
         assert run_id is not None

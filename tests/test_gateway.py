@@ -262,6 +262,18 @@ def test_members_sign_in_by_link_and_act_as_themselves(gated: Gated) -> None:
     assert claire.get("/journal-acces.csv").status_code == 403
     exported = alain.get("/journal-acces.csv")
     assert exported.status_code == 200 and exported.text.startswith("date;membre;événement")
+    # An export kept by the action (its run's artifact links it, tests/test_exports.py): the gateway's process
+    # serves it to an admin, not to a Passerelle (the roles: tests/test_report_files.py)
+    from models.permissions import SYSTEM_CLI
+    from tasks import admin_actions as actions
+
+    today = utcnow().date()
+    done = actions.perform(
+        lambda s: actions.export_data(s, "missions", branches=[], start=today, end=today, actor=SYSTEM_CLI)
+    )
+    assert done.url.startswith(f"{g.url}/fichiers/")
+    assert claire.get(done.url).status_code == 403
+    assert alain.get(done.url).content.startswith(b"\xef\xbb\xbfR\xc3\xa9f\xc3\xa9rence;")
     with unit_of_work() as s:
         s.scalar(select(Coordinator).where(Coordinator.email == "claire.muller@pc.example")).active = False  # type: ignore[union-attr]
     assert claire.post("/api/flow_runs/filter", json={}).status_code == 401
@@ -276,6 +288,7 @@ def test_members_sign_in_by_link_and_act_as_themselves(gated: Gated) -> None:
         ("inconnu@exemple.fr", "signin_unknown"),
         ("marie.meyer@pc.example", "signin_rate_limited"),
         ("alain.dupont@pc.example", "access_log_export"),
+        ("alain.dupont@pc.example", "download_export"),
     } <= events
     with unit_of_work() as s:
         assert s.get(Mission, mission_id) is not None

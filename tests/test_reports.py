@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bench.bench_report import build_report_naive
@@ -25,7 +24,9 @@ from models import (
     MissionStatus,
     ObjectivesMet,
     Review,
+    StoredFile,
 )
+from models.db import unit_of_work
 from models.report_rules import (
     CountRow,
     ReportParameterError,
@@ -37,6 +38,7 @@ from models.report_rules import (
     rate,
     report_slug,
 )
+from models.settings import get_settings
 from tasks.report_rendering import CSV_HEADER, render_csv, render_html, render_markdown
 from tasks.reports import build_report
 from tests import factories as f
@@ -386,9 +388,12 @@ def test_html_csv_and_markdown(session: Session) -> None:
         "10,0",
     ] in rows
 
-    md = render_markdown(r, html_path=Path("/tmp/r.html"), csv_path=Path("/tmp/r.csv"))
+    md = render_markdown(
+        r, html_url="https://ui.example/fichiers/1/r.html", csv_url="https://ui.example/fichiers/2/r.csv"
+    )
     assert "# Rapport d'activité du 1 janvier 2013 au 31 décembre 2014" in md
-    assert "| Annonce diffusée |" in md and "`/tmp/r.html`" in md and "`/tmp/r.csv`" in md
+    assert "| Annonce diffusée |" in md and "[Rapport HTML avec graphiques](https://ui.example/fichiers/1/r.html)" in md
+    assert "(https://ui.example/fichiers/2/r.csv)" in md
 
 
 # --- The flow, against a real Prefect server ------------------------------------------------------
@@ -404,20 +409,8 @@ def completed(m: Mission) -> datetime:
     return m.completed_at
 
 
-@pytest.fixture
-def report_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Reports written under the test's own directory."""
-    from models.settings import get_settings
-
-    directory = tmp_path / "rapports"
-    monkeypatch.setenv("PASSERELLES_REPORT_DIR", str(directory))
-    get_settings.cache_clear()
-    yield directory
-    get_settings.cache_clear()
-
-
 @pytest.mark.slow
-def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object, report_dir: Path) -> None:
+def test_flow_keeps_files_and_links_them_in_artifacts(prefect_server: object, app_db: object) -> None:
     import json
 
     from prefect.client.orchestration import get_client
@@ -432,15 +425,24 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
     out = state.result()
 
     slug = "rapport-MUL-STR-2014-01-01_2014-12-31"
-    assert out["html"] == str(report_dir.resolve() / f"{slug}.html")
+    with session_factory(app_db)() as s:  # type: ignore[arg-type]
+        html_file, csv_file = s.scalars(select(StoredFile).order_by(StoredFile.id)).all()
+        html, csv_text = html_file.content.decode("utf-8"), csv_file.content.decode("utf-8-sig")
+    # Kept in the database, served by the sign-in gateway at its public address (tests/test_report_files.py)
+    assert out["html"] == f"{get_settings().public_base_url}/fichiers/{html_file.id}/{slug}.html"
+    assert out["csv"] == f"{get_settings().public_base_url}/fichiers/{csv_file.id}/{slug}.csv"
+    assert (html_file.kind, html_file.branches, html_file.media_type) == (
+        "rapport",
+        "MUL,STR",
+        "text/html; charset=utf-8",
+    )
 
     with get_client(sync_client=True) as client:  # the run's name says the scope and the period (issue 25)
         run_id = state.state_details.flow_run_id
         assert run_id is not None and client.read_flow_run(run_id).name == slug
     assert (out["missions_demandees"], out["missions_terminees"], out["missions_annulees"]) == (8, 4, 2)
-    html, csv_file = Path(out["html"]), Path(out["csv"])
-    assert "<svg" in html.read_text(encoding="utf-8")
-    rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert "<svg" in html
+    rows = list(csv.reader(io.StringIO(csv_text), delimiter=";"))
     assert tuple(rows[0]) == CSV_HEADER
 
     key = "rapport-mul-str-2014-01-01-2014-12-31"
@@ -449,6 +451,8 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
         "domaines": f"{key}-domaines",
         "annees": f"{key}-annees",
         "entonnoir": f"{key}-entonnoir",
+        "html": f"{key}-html",
+        "csv": f"{key}-csv",
     }
     with get_client(sync_client=True) as client:
         # Keys are per report, so other runs of the same report add versions: keep this run's.
@@ -466,8 +470,10 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
     data = str(summary.data)
     assert summary.type == "markdown" and "Antennes : Mulhouse, Strasbourg" in data
     assert "| Annonce diffusée | 5 |" in data
-    # The summary tells where the files are; they are there.
-    assert f"`{html}`" in data and f"`{csv_file}`" in data
+    # The summary links the files; so do the link artifacts
+    assert f"]({out['html']})" in data and f"]({out['csv']})" in data
+    assert found[f"{key}-html"].type == "markdown" and out["html"] in str(found[f"{key}-html"].data)
+    assert out["csv"] in str(found[f"{key}-csv"].data)
     domains = found[f"{key}-domaines"].data
     table = cast(list[dict[str, Any]], json.loads(domains) if isinstance(domains, str) else domains)
     assert {"Domaine": "Communication", "Demandées": 3, "Démarrées": 4, "Réalisées": 4, "Annulées": 0} in table
@@ -484,7 +490,7 @@ def test_flow_writes_files_and_artifacts(prefect_server: object, app_db: object,
 
 
 @pytest.mark.slow
-def test_flow_fails_in_french_on_bad_parameters(prefect_server: object, app_db: object, report_dir: Path) -> None:
+def test_flow_fails_in_french_on_bad_parameters(prefect_server: object, app_db: object) -> None:
     from prefect.client.orchestration import get_client
 
     from flows.regional_report import regional_report
@@ -497,4 +503,5 @@ def test_flow_fails_in_french_on_bad_parameters(prefect_server: object, app_db: 
         assert state.state_details.flow_run_id is not None
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert run.state is not None and run.state.is_failed()
-    assert not report_dir.exists()
+    with unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(StoredFile)) == 0
