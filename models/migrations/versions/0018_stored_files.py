@@ -2,7 +2,7 @@
 by the sign-in gateway, instead of a path on a worker's disk
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-08 03:45:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
