@@ -58,14 +58,19 @@ def test_the_second_day_every_slip_refused_or_confirmed(app_db: object, tmp_path
     colmar = ["branch", "create", "--code", "COL", "--nom", "Colmar", "--region", "Grand Est", "--fondee-le"]
     refused([*colmar, "2030-01-01"], "Refusé : La date de création de l'antenne (01/01/2030) est dans le futur")
     accepted([*colmar, "2019-09-01"])
-    # Correction: `branch update COL --fondee-le …` (edit commands) changes it afterwards, audited.
+    # A slip that passes the checks (a wrong but past date) is corrected afterwards, with a reason
+    refused(["branch", "update", "COL", "--fondee-le", "2031-02-01", "--motif", "date du PV"], "dans le futur")
+    accepted(["branch", "update", "COL", "--fondee-le", "2018-09-01", "--motif", "date du PV d'assemblée"])
 
     # « Émilie.Schmitt@… »: a non-ASCII part before the @ is refused, with the address to ask for instead
     emilie = ["team", "add", "--prenom", "Émilie", "--nom", "Schmitt", "--role", "passerelle", "--antenne", "COL"]
     err = refused([*emilie, "--email", "Émilie.Schmitt@pc.example"], "contient « É » avant le « @ »")
     assert "« Emilie.Schmitt@pc.example »" in err
     assert "<Emilie.Schmitt@pc.example>" in accepted([*emilie, "--email", "Emilie.Schmitt@pc.example"])
-    # Correction: `team update C-… --email …` (edit commands) fixes a typo without a deactivated ghost member.
+    # Her real address, the same member (no deactivated ghost): refused without a reason, then corrected
+    fix = ["team", "update", "Emilie.Schmitt@pc.example", "--email", "emilie.schmitt@pc.example"]
+    refused(fix, "motif")
+    accepted([*fix, "--motif", "adresse mal recopiée"])
 
     # A second lead of Strasbourg: warned, taken once confirmed
     ines = ["team", "add", "--prenom", "Inès", "--nom", "Haas", "--email", "ines.haas@pc.example"]
@@ -85,7 +90,9 @@ def test_the_second_day_every_slip_refused_or_confirmed(app_db: object, tmp_path
         refused([*epicerie, "--email", "luc@epicerie.example", "--budget", typed], f"Le budget annuel « {typed} »")
     out = accepted([*epicerie, "--email", "Contact@Restos.example", "--budget", "24 000 €", "--confirmer"])
     assert "budget 24000 €" in out
-    # Correction: `association update … --email …` (edit commands) gives it its own contact address afterwards.
+    # Its own contact address, once the association gives it
+    own = ["association", "update", "Épicerie Solidaire", "--email", "luc@epicerie.example"]
+    accepted([*own, "--motif", "adresse du contact reçue"])
 
     # A fee schedule starting in a past year: refused; next year's accepted
     brackets = "0-20000:60:120, 20000-:150:300"
@@ -129,11 +136,14 @@ def test_the_second_day_every_slip_refused_or_confirmed(app_db: object, tmp_path
 
     # What the day left: what was accepted or confirmed, nothing of the slips
     with unit_of_work() as s:
-        assert s.scalar(select(Branch.founded_on).where(Branch.code == "COL")) == date(2019, 9, 1)
+        assert s.scalar(select(Branch.founded_on).where(Branch.code == "COL")) == date(2018, 9, 1)
         assert set(s.scalars(select(Coordinator.email).where(Coordinator.last_name.in_(["Schmitt", "Haas"])))) == {
-            "Emilie.Schmitt@pc.example",
+            "emilie.schmitt@pc.example",
             "ines.haas@pc.example",
         }
+        assert s.scalar(select(Association.contact_email).where(Association.name == "Épicerie Solidaire")) == (
+            "luc@epicerie.example"
+        )
         leads = s.scalars(select(Coordinator.last_name).where(Coordinator.role == Role.BRANCH_LEAD)).all()
         assert sorted(leads) == ["Haas", "Kieffer"]
         budgets = dict(s.execute(select(Association.name, Association.annual_budget)).all())
