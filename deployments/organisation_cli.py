@@ -299,7 +299,7 @@ def fees(argv: list[str]) -> int:
     from tasks import fees as f
 
     parser, sub = _sub("fees", "Cotisations et participations aux frais de recherche.")
-    ls = sub.add_parser("list", help="liste les cotisations (par défaut celles à payer)")
+    ls = sub.add_parser("list", help="liste les cotisations : dues, facturées (par défaut), payées, exonérées")
     ls.add_argument("--toutes", action="store_true", help="aussi les payées et exonérées")
     pay = sub.add_parser("pay", help="note une cotisation payée")
     pay.add_argument("cotisation", help="numéro (F-12) ou référence de mission (sa participation)")

@@ -1,6 +1,6 @@
 """Entities, enums and the pure rules of the domain. Importing this package registers every table."""
 
-from models.association import Association, FeeBracket, FeeKind, FeeRecord, FeeStatus
+from models.association import Association, FeeBracket, FeeKind, FeeRecord, FeeState, FeeStatus
 from models.base import Base, utcnow
 from models.calendar import CalendarEvent
 from models.files import FileKind, StoredFile
@@ -64,6 +64,7 @@ __all__ = [
     "FeeBracket",
     "FeeKind",
     "FeeRecord",
+    "FeeState",
     "FeeStatus",
     "FileKind",
     "IllegalTransition",

@@ -77,11 +77,42 @@ class FeeKind(StrEnum):
 
 
 class FeeStatus(StrEnum):
-    """Where a fee stands."""
+    """Whether a fee is settled (the stored column); what people read is its `FeeState` (due or billed, paid,
+    waived)."""
 
     DUE = "due"
     PAID = "paid"
     WAIVED = "waived"
+
+
+class FeeState(StrEnum):
+    """Where a fee stands for the association: the one vocabulary of the command line, the mission card, the mails,
+    the exports and the report (`fee_state`). Due: owed, no bill sent yet (written at the request); billed: the bill
+    went (tasks/fees.bill), not paid yet; paid; waived (with a reason)."""
+
+    DUE = "due"
+    BILLED = "billed"
+    PAID = "paid"
+    WAIVED = "waived"
+
+
+FEE_STATE_LABELS = {
+    FeeState.DUE: "due",
+    FeeState.BILLED: "facturée",
+    FeeState.PAID: "payée",
+    FeeState.WAIVED: "exonérée",
+}
+FEE_KIND_LABELS = {FeeKind.MEMBERSHIP: "Cotisation annuelle", FeeKind.SEARCH: "Participation aux frais de recherche"}
+
+
+def fee_state(status: FeeStatus, billed_on: date | bool | None) -> FeeState:
+    """A fee's state from its record: settled (paid, waived), else billed once its bill went (`billed_on`, or
+    whether there is one), else due."""
+    if status is FeeStatus.PAID:
+        return FeeState.PAID
+    if status is FeeStatus.WAIVED:
+        return FeeState.WAIVED
+    return FeeState.BILLED if billed_on not in (None, False) else FeeState.DUE
 
 
 class FeeRecord(Base):
@@ -107,6 +138,11 @@ class FeeRecord(Base):
         String(160), default="", server_default=text("''"), comment="Who recorded it paid or waived"
     )
     note: Mapped[str] = mapped_column(String(300), default="")
+
+    @property
+    def state(self) -> FeeState:
+        """Due, billed, paid or waived (`fee_state`)."""
+        return fee_state(self.status, self.billed_on)
 
     @staticmethod
     def membership_key(association_id: int, year: int) -> str:

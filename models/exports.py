@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from models.association import FeeKind, FeeStatus
+from models.association import FEE_KIND_LABELS, FEE_STATE_LABELS, FeeKind, FeeState, FeeStatus, fee_state
 from models.mission_steps import APPLICATION_STATUS_LABELS, CHANNEL_LABELS, ApplicationStatus, Channel
 from models.report_rules import MAX_CODES_IN_NAME, check_branch_codes, check_period
 from models.rules import STATUS_LABELS, MissionStatus
@@ -41,8 +41,6 @@ EXPORT_LABELS = {
     ExportKind.FEES: "cotisations et participations (échues pendant la période)",
 }
 
-FEE_KIND_LABELS = {FeeKind.MEMBERSHIP: "Cotisation annuelle", FeeKind.SEARCH: "Participation aux frais de recherche"}
-FEE_STATUS_LABELS = {FeeStatus.DUE: "À payer", FeeStatus.PAID: "Payée", FeeStatus.WAIVED: "Exonérée"}
 
 MISSION_COLUMNS = (
     "Référence",
@@ -83,13 +81,14 @@ FEE_COLUMNS = (
     "Année",
     "Mission",
     "Montant (€)",
-    "Statut",
-    "Échéance",
+    "État",
+    "Due le",
     "Facturée le",
     "Relancée le",
     "Payée le",
+    "Moyen de paiement",
+    "Motif de l'exonération",
     "Notée par",
-    "Note",
 )
 COLUMNS = {
     ExportKind.MISSIONS: MISSION_COLUMNS,
@@ -219,7 +218,9 @@ class FeeFacts:
 
 
 def fee_row(f: FeeFacts) -> tuple[str, ...]:
-    """One line of the fees export."""
+    """One line of the fees export: its state in the words of models/association.FeeState; how it was paid (the
+    note of a payment) or why it was waived."""
+    state = fee_state(f.status, f.billed_on)
     return (
         f"F-{f.id}",
         f.branch_code,
@@ -229,10 +230,11 @@ def fee_row(f: FeeFacts) -> tuple[str, ...]:
         str(f.year),
         f.mission or "",
         decimal_cell(f.amount),
-        FEE_STATUS_LABELS[f.status],
+        FEE_STATE_LABELS[state].capitalize(),
         *(date_cell(d) for d in (f.due_on, f.billed_on, f.reminded_on, f.paid_on)),
+        f.note if state is FeeState.PAID else "",
+        f.note if state is FeeState.WAIVED else "",
         f.settled_by,
-        f.note,
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from models.association import FeeState
 from models.rules import STATUS_LABELS, MissionStatus
 
 NO_DOMAIN = "Non renseigné"
@@ -31,7 +32,7 @@ FUNNEL = (
 # Beyond this many branches, names and keys use a count and a short hash instead of the list of codes.
 MAX_CODES_IN_NAME = 5
 
-FEE_KIND_LABELS = {"membership": "Cotisations annuelles", "search": "Participations forfaitaires"}
+FEE_KIND_LABELS = {"membership": "Cotisations annuelles", "search": "Participations aux frais de recherche"}
 OBJECTIVES_LABELS = {"yes": "Atteints", "partly": "Partiellement", "no": "Non atteints"}
 
 
@@ -198,14 +199,21 @@ class Satisfaction:
 
 @dataclass(frozen=True)
 class FeeRow:
-    """Fees of one kind falling due in the period, in euros."""
+    """Fees of one kind falling due in the period, in euros, by state (models/association.FeeState: due, billed,
+    paid, waived); `total` is all of them, `outstanding` what is still owed (due or billed)."""
 
     kind: str
     records: int
-    invoiced: int
+    total: int
+    due: int
+    billed: int
     paid: int
     waived: int
-    outstanding: int
+
+    @property
+    def outstanding(self) -> int:
+        """Still owed: due (no bill yet) or billed."""
+        return self.due + self.billed
 
 
 @dataclass(frozen=True)
@@ -331,20 +339,16 @@ def make_satisfaction(
 
 
 def make_fee_rows(sums: Mapping[tuple[str, str], tuple[int, int]]) -> tuple[FeeRow, ...]:
-    """Fee rows by kind from (kind, status) → (records, amount), plus a total row when there are fees."""
+    """Fee rows by kind from (kind, state) → (records, amount), plus a total row when there are fees."""
     rows = []
     for kind, label in FEE_KIND_LABELS.items():
-        by_status = {s: sums.get((kind, s), (0, 0)) for s in ("due", "paid", "waived")}
-        records = sum(n for n, _ in by_status.values())
-        paid, waived, outstanding = (int(by_status[s][1]) for s in ("paid", "waived", "due"))
-        rows.append(FeeRow(label, records, paid + waived + outstanding, paid, waived, outstanding))
+        by_state = {s: sums.get((kind, s.value), (0, 0)) for s in FeeState}
+        records = sum(n for n, _ in by_state.values())
+        euros = [int(by_state[s][1]) for s in FeeState]
+        rows.append(FeeRow(label, records, sum(euros), *euros))
     if any(r.records for r in rows):
-        rows.append(
-            FeeRow(
-                "Total",
-                *(sum(getattr(r, f) for r in rows) for f in ("records", "invoiced", "paid", "waived", "outstanding")),
-            )
-        )
+        fields = ("records", "total", "due", "billed", "paid", "waived")
+        rows.append(FeeRow("Total", *(sum(getattr(r, f) for r in rows) for f in fields)))
     return tuple(rows)
 
 

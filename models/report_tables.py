@@ -8,7 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.association import FEE_STATE_LABELS, FeeState
 from models.report_rules import EVENT_LABELS, EVENTS, ReportData
+
+# The fees' columns in the words of the command line and the mails (models/association.FeeState).
+FEE_COLUMNS = ("Total (€)", *(f"{FEE_STATE_LABELS[s].capitalize()} (€)" for s in FeeState), "Restant dû (€)")
+FEE_NOTE = (
+    "Due : pas encore facturée (la facture part à la validation des valeurs pour la cotisation, à la diffusion de "
+    "l'annonce pour la participation) ; facturée : facture envoyée, pas encore payée ; restant dû : due ou facturée."
+)
 
 
 @dataclass(frozen=True)
@@ -97,8 +105,8 @@ def report_tables(report: ReportData) -> dict[str, Table]:
         ),
         "cotisations": Table(
             "Cotisations et participations échues sur la période",
-            ("Type", "Nombre", "Facturé (€)", "Payé (€)", "Exonéré (€)", "Restant dû (€)"),
-            [(f.kind, f.records, f.invoiced, f.paid, f.waived, f.outstanding) for f in report.fees],
+            ("Type", "Nombre", *FEE_COLUMNS),
+            [(f.kind, f.records, f.total, f.due, f.billed, f.paid, f.waived, f.outstanding) for f in report.fees],
         ),
         "annees": Table(
             "Missions par antenne et par année",

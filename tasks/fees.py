@@ -21,27 +21,33 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import Coordinator, FeeBracket, FeeKind, FeeRecord, FeeStatus, Mission, MissionStatus, Role, checks
-from models.association import Association
+from models.association import FEE_KIND_LABELS, FEE_STATE_LABELS, Association, FeeState
 from models.base import utcnow
 from models.refusals import StepRefused
 from models.rules import Bracket, check_brackets
 from models.settings import get_settings
 from tasks.compose import compose
+from tasks import identity
 from tasks.identity import actor_name
 from tasks.lookups import find_mission
 from tasks.outbox import enqueue
 
 SETTLERS = (Role.SUPPORT, Role.ADMIN)
 BEFORE_A_VOLUNTEER = {MissionStatus.REQUESTED, MissionStatus.ANALYSED, MissionStatus.APPROVED, MissionStatus.PUBLISHED}
-KIND_LABELS = {FeeKind.MEMBERSHIP: "Cotisation annuelle", FeeKind.SEARCH: "Participation aux frais de recherche"}
-STATUS_LABELS = {FeeStatus.DUE: "à payer", FeeStatus.PAID: "payée", FeeStatus.WAIVED: "exonérée"}
 
 
 def fee_label(fee: FeeRecord, mission: Mission | None = None) -> str:
     """« Cotisation annuelle 2026 » or « Participation aux frais de recherche (STR-2026-014) »."""
     if fee.kind is FeeKind.MEMBERSHIP:
-        return f"{KIND_LABELS[fee.kind]} {fee.year}"
-    return f"{KIND_LABELS[fee.kind]} ({mission.reference if mission else f'mission n° {fee.mission_id}'})"
+        return f"{FEE_KIND_LABELS[fee.kind]} {fee.year}"
+    return f"{FEE_KIND_LABELS[fee.kind]} ({mission.reference if mission else f'mission n° {fee.mission_id}'})"
+
+
+def state_text(fee: FeeRecord) -> str:
+    """« due », « facturée le 12/03/2026 », « payée le 02/04/2026 », « exonérée » (models/association.FeeState)."""
+    state = fee.state
+    when = {FeeState.BILLED: fee.billed_on, FeeState.PAID: fee.paid_on}.get(state)
+    return FEE_STATE_LABELS[state] + (f" le {when:%d/%m/%Y}" if when else "")
 
 
 def _mail(session: Session, fee: FeeRecord, kind: str, about: str, **ctx: object) -> None:
@@ -117,7 +123,7 @@ def settle(
     fee = find_fee(session, ref)
     if fee.status is not FeeStatus.DUE:
         when = f" le {fee.paid_on:%d/%m/%Y}" if fee.paid_on else ""
-        raise StepRefused(f"F-{fee.id} est déjà {STATUS_LABELS[fee.status]}{when} ({fee.settled_by or 'inconnu'}).")
+        raise StepRefused(f"F-{fee.id} est déjà {FEE_STATE_LABELS[fee.state]}{when} ({fee.settled_by or 'inconnu'}).")
     on = on or utcnow().date()
     if status is FeeStatus.PAID:
         checks.check_payment_date(on, due_on=fee.due_on, today=utcnow().date())
@@ -204,7 +210,7 @@ def settlers(session: Session) -> list[Coordinator]:
 
 
 def fees_table(session: Session, *, include_settled: bool = False) -> str:
-    """The fees as plain text lines, oldest first (the CLI's list)."""
+    """The fees as plain text lines, oldest first (the CLI's list): those still owed (due or billed), or all."""
     query = select(FeeRecord).order_by(FeeRecord.id)
     if not include_settled:
         query = query.where(FeeRecord.status == FeeStatus.DUE)
@@ -212,13 +218,9 @@ def fees_table(session: Session, *, include_settled: bool = False) -> str:
     for fee in session.scalars(query):
         association = session.get(Association, fee.association_id)
         mission = session.get(Mission, fee.mission_id) if fee.mission_id else None
-        billed = f"facturée le {fee.billed_on:%d/%m/%Y}" if fee.billed_on else "pas encore facturée"
         name = association.name if association else "?"
-        lines.append(
-            f"F-{fee.id:<5} {fee.amount:>6} €  {STATUS_LABELS[fee.status]:<9} {billed:<24} "
-            f"{fee_label(fee, mission)} — {name}"
-        )
-    return "\n".join(lines) or "Aucune cotisation à payer."
+        lines.append(f"F-{fee.id:<5} {fee.amount:>6} €  {state_text(fee):<24} {fee_label(fee, mission)} — {name}")
+    return "\n".join(lines) or "Aucune cotisation due ni facturée."
 
 
 def schedule_table(session: Session) -> str:

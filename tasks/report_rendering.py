@@ -15,7 +15,7 @@ from typing import Any
 
 from models import report_rules as rules
 from models.report_rules import EVENTS, ReportData
-from models.report_tables import report_tables
+from models.report_tables import FEE_NOTE, report_tables
 from tasks.rendering import number_fr, render
 
 # --- Formatting for people -----------------------------------------------------------------------
@@ -62,7 +62,8 @@ def render_csv(report: ReportData) -> str:
 
 
 def _context(report: ReportData, **extra: Any) -> dict[str, Any]:
-    return {"r": report, "tables": report_tables(report), "cell": cell, "pct": pct, "days": days, **extra}
+    return {"r": report, "tables": report_tables(report), "fee_note": FEE_NOTE, "cell": cell, "pct": pct, "days": days,
+            **extra}  # fmt: skip
 
 
 def render_markdown(report: ReportData, *, html_url: str = "", csv_url: str = "") -> str:

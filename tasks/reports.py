@@ -40,7 +40,19 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from models import Application, ApplicationStatus, Association, Branch, Domain, FeeRecord, Mission, Review
+from models import (
+    Application,
+    ApplicationStatus,
+    Association,
+    Branch,
+    Domain,
+    FeeKind,
+    FeeRecord,
+    FeeStatus,
+    Mission,
+    Review,
+)
+from models.association import fee_state
 from models import report_rules as rules
 from models.db import unit_of_work
 from models.files import FileKind
@@ -330,14 +342,21 @@ def _satisfaction(sc: _Scope) -> rules.Satisfaction:
 
 
 def _fees(sc: _Scope) -> dict[tuple[str, str], tuple[int, int]]:
-    """Fees falling due in the period, attributed to the association's branch."""
+    """Fees falling due in the period, attributed to the association's branch: (kind, state) → (records, euros),
+    the state in the one vocabulary (models/association.fee_state)."""
+    billed = FeeRecord.billed_on.is_not(None)
     q = (
-        select(FeeRecord.kind, FeeRecord.status, func.count(), func.coalesce(func.sum(FeeRecord.amount), 0))
+        select(FeeRecord.kind, FeeRecord.status, billed, func.count(), func.coalesce(func.sum(FeeRecord.amount), 0))
         .join(Association, Association.id == FeeRecord.association_id)
         .where(sc.in_branches(Association.branch_id), FeeRecord.due_on >= sc.start, FeeRecord.due_on <= sc.end)
-        .group_by(FeeRecord.kind, FeeRecord.status)
+        .group_by(FeeRecord.kind, FeeRecord.status, billed)
     )
-    return {(k.value, s.value): (n, int(total)) for k, s, n, total in sc.rows(q)}
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for kind, status, was_billed, n, total in sc.rows(q):
+        key = (FeeKind(kind).value, fee_state(FeeStatus(status), bool(was_billed)).value)
+        records, euros = out.get(key, (0, 0))
+        out[key] = (records + n, euros + int(total))
+    return out
 
 
 def _yearly(sc: _Scope) -> dict[tuple[str, int], dict[str, int]]:

@@ -19,7 +19,6 @@ from models import (
     CheckIn,
     Domain,
     FeeRecord,
-    FeeStatus,
     MailStatus,
     Mission,
     MissionStatus,
@@ -28,7 +27,7 @@ from models import (
 )
 from models.base import utcnow
 from tasks import notices, waves
-from tasks.fees import STATUS_LABELS, fee_label
+from tasks.fees import fee_label, state_text
 from tasks.monitoring import open_missions, service_levels
 from tasks.rendering import render
 from tasks.steps import REGISTRY
@@ -64,8 +63,7 @@ def card(session: Session, mission: Mission) -> str:
         )
     ]
     fees = [
-        f"{fee_label(f, mission)} F-{f.id} : {f.amount} €, {STATUS_LABELS[f.status]}"
-        + (f" (facturée le {f.billed_on:%d/%m/%Y})" if f.billed_on and f.status is FeeStatus.DUE else "")
+        f"{fee_label(f, mission)} F-{f.id} : {f.amount} €, {state_text(f)}"
         for f in session.scalars(
             select(FeeRecord)
             .where(

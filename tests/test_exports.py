@@ -76,7 +76,7 @@ def seeded(app_db: object) -> dict[str, str]:
         )
         membership.paid_on, membership.settled_by, membership.note = date(2026, 5, 2), "Claire Müller", "virement n° 12"
         search = fees[FeeRecord.search_key(m.id)]
-        search.amount, search.due_on, search.year = 250, date(2026, 6, 1), 2026
+        search.amount, search.due_on, search.year, search.billed_on = 250, date(2026, 6, 1), 2026, date(2026, 6, 2)
         return {"mission": m.reference, "old": old.reference, "admin": admin.email, "passerelle": claire.email}
 
 
@@ -141,11 +141,22 @@ def test_missions_applications_fees_read_back_as_a_spreadsheet(seeded: dict[str,
 
     assert main(["export", "cotisations", "--du", "2026-01-01", "--au", "2026-12-31"]) == 0
     fees = read_back(stored("cotisations-toutes-antennes-2026-01-01_2026-12-31.csv"))
-    assert [(r["Nature"], r["Montant (€)"], r["Statut"], r["Échéance"], r["Payée le"], r["Mission"]) for r in fees] == [
-        ("Cotisation annuelle", "120,00", "Payée", "30/04/2026", "02/05/2026", ""),
-        ("Participation aux frais de recherche", "250,00", "À payer", "01/06/2026", "", seeded["mission"]),
+    shown = [(r["Nature"], r["Montant (€)"], r["État"], r["Due le"], r["Facturée le"], r["Payée le"], r["Mission"])
+             for r in fees]  # fmt: skip
+    assert shown == [  # one line per fee, its state in the words of the command and the report
+        ("Cotisation annuelle", "120,00", "Payée", "30/04/2026", "", "02/05/2026", ""),
+        (
+            "Participation aux frais de recherche",
+            "250,00",
+            "Facturée",
+            "01/06/2026",
+            "02/06/2026",
+            "",
+            seeded["mission"],
+        ),
     ]
-    assert fees[0]["Note"] == "virement n° 12" and fees[0]["Notée par"] == "Claire Müller"
+    assert fees[0]["Moyen de paiement"] == "virement n° 12" and fees[0]["Notée par"] == "Claire Müller"
+    assert fees[0]["Motif de l'exonération"] == "" and fees[0]["Association"] and fees[0]["Année"] == "2026"
 
 
 def test_wrong_period_unknown_branch_or_export_refused_in_french(seeded: dict[str, str], capsys) -> None:

@@ -289,10 +289,10 @@ def test_report_of_one_branch_is_exact(session: Session) -> None:
     assert [o.count for o in s.objectives] == [1, 1, 1]
     assert (s.association_would_redo, s.volunteer_would_redo) == (1, 2)
 
-    assert [(f.kind, f.records, f.invoiced, f.paid, f.waived, f.outstanding) for f in r.fees] == [
-        ("Cotisations annuelles", 1, 60, 60, 0, 0),
-        ("Participations forfaitaires", 3, 450, 150, 150, 150),
-        ("Total", 4, 510, 210, 150, 150),
+    assert [(f.kind, f.records, f.total, f.due, f.billed, f.paid, f.waived, f.outstanding) for f in r.fees] == [
+        ("Cotisations annuelles", 1, 60, 0, 0, 60, 0, 0),
+        ("Participations aux frais de recherche", 3, 450, 150, 0, 150, 150, 150),
+        ("Total", 4, 510, 150, 0, 210, 150, 150),
     ]
     assert [(y.branch_code, y.year, y.requested, y.started, y.completed, y.cancelled) for y in r.yearly] == [
         ("STR", 2014, 7, 4, 3, 2)
@@ -310,7 +310,7 @@ def test_yearly_breakdown_and_national_scope(session: Session) -> None:
     assert national.national and [b.code for b in national.branches] == ["MET", "MUL", "STR"]
     assert national.total("requested") == 8
     assert [(y.branch_code, y.year, y.requested) for y in national.yearly] == [("MUL", 2014, 1), ("STR", 2014, 7)]
-    assert national.fees[-1].invoiced == 540
+    assert national.fees[-1].total == 540
     # v4 selected on M9 (MUL) for the first time.
     assert (national.volunteers.engaged, national.volunteers.newly_engaged) == (4, 2)
 
@@ -349,7 +349,7 @@ def test_demo_data_shows_strasbourg_by_year(session: Session) -> None:
     assert year_2014.total("requested") == demo_data.STRASBOURG_VOLUMES[2014]
     assert 105 <= year_2014.total("completed") <= 125  # the association's « 114 missions réalisées en 2014 »
     assert f"**{year_2014.total('completed')} missions réalisées**" in render_markdown(year_2014)
-    assert year_2014.funnel[-1].count > 0 and year_2014.satisfaction.reviews > 0 and year_2014.fees[-1].invoiced > 0
+    assert year_2014.funnel[-1].count > 0 and year_2014.satisfaction.reviews > 0 and year_2014.fees[-1].total > 0
     assert build_report_naive(session, branch_codes=["STR"], **YEAR_2014) == year_2014
 
 
