@@ -213,6 +213,27 @@ def reassign(argv: list[str]) -> int:
     )
 
 
+def move_mission(argv: list[str]) -> int:
+    """`passerelles move-mission REF --antenne CODE [--a MEMBRE] --motif "…"`."""
+
+    parser = Parser(
+        prog="passerelles move-mission",
+        description="Confie une mission ouverte à une autre antenne (son run y est rattaché, la Passerelle qui la "
+        "reprend est prévenue par mail). Réservé aux administrateurs.",
+    )
+    parser.add_argument("mission", help="référence, ex. STR-2026-014 (elle ne change pas)")
+    parser.add_argument("--antenne", required=True, help="code ou nom de l'antenne qui la reprend")
+    parser.add_argument("--a", default="", help="la Passerelle de cette antenne qui la suit (défaut : sa responsable)")
+    parser.add_argument("--motif", required=True, help="pourquoi elle change d'antenne")
+    args = parser.parse_args(argv)
+    return _run(
+        lambda s: actions.move_mission(
+            s, args.mission, branch=args.antenne, to=args.a, reason=args.motif, actor=cli_actor()
+        ),
+        args,
+    )
+
+
 def association(argv: list[str]) -> int:
     """`passerelles association register|update|archive|reactivate|list`."""
     from tasks import organisation as org
@@ -294,7 +315,7 @@ def association(argv: list[str]) -> int:
 
 
 def fees(argv: list[str]) -> int:
-    """`passerelles fees list|pay|waive|remind|schedule`."""
+    """`passerelles fees list|pay|waive|correct|cancel|remind|schedule|remove-schedule`."""
     from models import FeeStatus
     from tasks import fees as f
 
@@ -310,6 +331,17 @@ def fees(argv: list[str]) -> int:
     waive.add_argument("cotisation")
     waive.add_argument("--par", help=argparse.SUPPRESS)
     waive.add_argument("--motif", required=True)
+    fix = sub.add_parser(
+        "correct", help="corrige un paiement noté (date, montant, moyen) ou le motif d'une exonération"
+    )
+    fix.add_argument("cotisation", help="numéro (F-12) ou référence de mission (sa participation)")
+    fix.add_argument("--le", type=_date, help="date du paiement (AAAA-MM-JJ)")
+    fix.add_argument("--montant", default="", help="montant en euros (ex. « 120 € »)")
+    fix.add_argument("--note", default="", help="moyen de paiement (virement n°…, chèque…) ou motif de l'exonération")
+    fix.add_argument("--motif", required=True, help="pourquoi cette correction")
+    undo = sub.add_parser("cancel", help="annule un paiement ou une exonération notés par erreur")
+    undo.add_argument("cotisation", help="numéro (F-12) ou référence de mission (sa participation)")
+    undo.add_argument("--motif", required=True, help="pourquoi l'annuler")
     sub.add_parser("remind", help="relance maintenant les cotisations impayées")
     sched = sub.add_parser("schedule", help="affiche l'historique du barème, ou en fixe un nouveau (admin)")
     sched.add_argument("--a-partir-de", type=int, help="année d'entrée en vigueur")
@@ -319,6 +351,9 @@ def fees(argv: list[str]) -> int:
         "(budget min-max : cotisation : participation, en euros)",
     )
     sched.add_argument("--par", help=argparse.SUPPRESS)
+    drop = sub.add_parser("remove-schedule", help="retire un barème pas encore en vigueur, saisi par erreur (admin)")
+    drop.add_argument("annee", type=int, metavar="ANNÉE", help="son année d'entrée en vigueur")
+    drop.add_argument("--motif", required=True, help="pourquoi le retirer")
     args = parser.parse_args(argv)
 
     def act(session: Any) -> Done | str:
@@ -330,6 +365,15 @@ def fees(argv: list[str]) -> int:
             return actions.settle_fee(
                 session, args.cotisation, status=FeeStatus.WAIVED, actor=cli_actor(), note=args.motif
             )
+        if args.action == "correct":
+            return actions.correct_payment(
+                session, args.cotisation, actor=cli_actor(), reason=args.motif, on=args.le, amount=args.montant,
+                how=args.note,
+            )  # fmt: skip
+        if args.action == "cancel":
+            return actions.cancel_settlement(session, args.cotisation, actor=cli_actor(), reason=args.motif)
+        if args.action == "remove-schedule":
+            return actions.remove_fee_schedule(session, from_year=args.annee, actor=cli_actor(), reason=args.motif)
         if args.action == "remind":
             return actions.remind_fees(session)
         if args.action == "schedule":

@@ -166,6 +166,17 @@ def reassign_missions(
     return _apply(lambda s: actions.reassign(s, to=a, mission=mission, of=de, actor=started_by()))
 
 
+@flow(name="move-mission", validate_parameters=True)
+def move_mission(
+    mission: str = Field(description="Référence de la mission, ex. STR-2026-014 (elle ne change pas)."),
+    antenne: str = Field(description="Code ou nom de l'antenne qui la reprend."),
+    motif: str = Field(description="Pourquoi elle change d'antenne (gardé dans son historique)."),
+    a: str = Field(default="", description="La Passerelle de cette antenne qui la suit (vide : sa responsable)."),
+) -> State:
+    """Confier une mission ouverte à une autre antenne ; la Passerelle qui la reprend est prévenue par mail."""
+    return _apply(lambda s: actions.move_mission(s, mission, branch=antenne, to=a, reason=motif, actor=started_by()))
+
+
 @flow(name="register-association", validate_parameters=True)
 def register_association(
     nom: str = Field(description="Nom de l'association."),
@@ -310,6 +321,32 @@ def record_fee(
     return _apply(lambda s: actions.settle_fee(s, cotisation, status=status, actor=started_by(), on=le, note=note))
 
 
+class FeeCorrection(StrEnum):
+    """What is corrected."""
+
+    CORRECT = "corriger le paiement (date, montant, moyen) ou le motif de l'exonération"
+    CANCEL = "annuler le paiement ou l'exonération (la cotisation redevient due)"
+
+
+@flow(name="correct-fee", validate_parameters=True)
+def correct_fee(
+    cotisation: str = Field(description="Numéro (F-12), ou référence de la mission pour sa participation."),
+    correction: FeeCorrection = Field(description="Corriger ce qui a été noté, ou l'annuler."),
+    motif: str = Field(description="Pourquoi cette correction (gardée dans le journal avec votre nom)."),
+    le: date | None = Field(default=None, description="Date du paiement corrigée (vide : inchangée)."),
+    montant: str = Field(default="", description="Montant corrigé, en euros, ex. 120 € (vide : inchangé)."),
+    note: str = Field(default="", description="Moyen de paiement, ou motif de l'exonération (vide : inchangé)."),
+) -> State:
+    """Corriger ou annuler un paiement ou une exonération notés par erreur."""
+    if correction is FeeCorrection.CANCEL:
+        return _apply(lambda s: actions.cancel_settlement(s, cotisation, actor=started_by(), reason=motif))
+    return _apply(
+        lambda s: actions.correct_payment(
+            s, cotisation, actor=started_by(), reason=motif, on=le, amount=montant, how=note
+        )
+    )
+
+
 @flow(name="set-fee-schedule", validate_parameters=True)
 def set_fee_schedule(
     a_partir_de: int = Field(
@@ -323,6 +360,15 @@ def set_fee_schedule(
 ) -> State:
     """Fixer un nouveau barème des cotisations (les précédents restent dans l'historique)."""
     return _apply(lambda s: actions.set_fee_schedule(s, from_year=a_partir_de, brackets=tranches, actor=started_by()))
+
+
+@flow(name="remove-fee-schedule", validate_parameters=True)
+def remove_fee_schedule(
+    a_partir_de: int = Field(description="Année d'entrée en vigueur du barème à retirer (pas encore en vigueur)."),
+    motif: str = Field(description="Pourquoi le retirer (gardé dans le journal avec votre nom)."),
+) -> State:
+    """Retirer un barème saisi par erreur, tant qu'il n'est pas en vigueur."""
+    return _apply(lambda s: actions.remove_fee_schedule(s, from_year=a_partir_de, actor=started_by(), reason=motif))
 
 
 @flow(name="fee-reminders")
@@ -375,13 +421,16 @@ ADMIN_FLOWS = (
     update_team_member,
     deactivate_team_member,
     reassign_missions,
+    move_mission,
     register_association,
     update_association,
     archive_association,
     update_volunteer,
     confirm_social_post,
     record_fee,
+    correct_fee,
     set_fee_schedule,
+    remove_fee_schedule,
     erase_volunteer_flow,
     export_data,
 )

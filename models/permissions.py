@@ -49,6 +49,7 @@ STARTERS: dict[str, frozenset[Role]] = {
     "reassign-missions": frozenset({Role.BRANCH_LEAD, Role.ADMIN}),
     "confirm-social-post": frozenset({Role.SUPPORT, Role.PASSERELLE, Role.BRANCH_LEAD, Role.ADMIN}),
     "record-fee": frozenset({Role.SUPPORT, Role.ADMIN}),
+    "correct-fee": frozenset({Role.SUPPORT, Role.ADMIN}),
     "update-volunteer": frozenset({Role.SUPPORT, Role.ADMIN}),
     "register-association": frozenset({Role.BRANCH_LEAD, Role.SUPPORT, Role.ADMIN}),
     "update-association": frozenset({Role.BRANCH_LEAD, Role.SUPPORT, Role.ADMIN}),

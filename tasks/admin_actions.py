@@ -172,6 +172,16 @@ def reassign(session: Session, *, to: str, mission: str = "", of: str = "", acto
     return Done(f"Confiée(s) à {taker} : {', '.join(m.reference for m in missions)}.", tuple(m.id for m in missions))
 
 
+def move_mission(session: Session, mission: str, *, branch: str, to: str = "", reason: str, actor: str) -> Done:
+    """Move an open mission to another branch, with the Passerelle there who takes it (admins); its run is
+    retagged after the commit and the Passerelle told by mail."""
+    label, who = identity.resolve_actor(session, actor)
+    identity.require_role(who, Role.ADMIN, what="changer une mission d'antenne")
+    m = organisation.move_mission(session, mission, branch=branch, to=to, reason=reason, actor=label)
+    return Done(f"Mission {m.reference} confiée à l'antenne {m.branch.code} ({m.branch.name}), suivie par "
+                f"{m.coordinator.full_name} (prévenu(e) par mail).", (m.id,))  # fmt: skip
+
+
 def register_association(
     session: Session,
     *,
@@ -296,6 +306,35 @@ def settle_fee(
             f"F-{record.id} payée le {record.paid_on:%d/%m/%Y} ({record.amount} €), notée par {record.settled_by}."
         )
     return Done(f"F-{record.id} exonérée ({record.amount} €) : {record.note}")
+
+
+def correct_payment(
+    session: Session,
+    fee: str,
+    *,
+    actor: str,
+    reason: str,
+    on: date | None = None,
+    amount: str = "",
+    how: str = "",
+) -> Done:
+    """Correct a payment recorded (date, amount, how it was paid) or a waiver's reason, with the correction's
+    reason (support team, admins); audited."""
+    record, changes = fees.correct_payment(session, fee, by=actor, reason=reason, on=on, amount=amount, how=how)
+    return Done(f"F-{record.id} corrigée : {' ; '.join(changes)}.")
+
+
+def cancel_settlement(session: Session, fee: str, *, actor: str, reason: str) -> Done:
+    """Cancel a payment or a waiver recorded by mistake (support team, admins); the fee is owed again; audited."""
+    record, was = fees.cancel_settlement(session, fee, by=actor, reason=reason)
+    return Done(f"F-{record.id} : annulé ({was}) ; elle est de nouveau {fees.state_text(record)}.")
+
+
+def remove_fee_schedule(session: Session, *, from_year: int, actor: str, reason: str) -> Done:
+    """Remove a fee schedule not yet in force (admins); audited."""
+    lines = fees.remove_schedule(session, from_year=from_year, by=actor, reason=reason)
+    return Done(f"Barème à partir de {from_year} retiré ({lines} tranche{'s' if lines > 1 else ''}).\n"
+                f"{fees.schedule_table(session)}")  # fmt: skip
 
 
 def set_fee_schedule(session: Session, *, from_year: int, brackets: str, actor: str) -> Done:

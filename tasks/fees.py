@@ -26,8 +26,8 @@ from models.base import utcnow
 from models.refusals import StepRefused
 from models.rules import Bracket, check_brackets
 from models.settings import get_settings
-from tasks.compose import compose
 from tasks import identity
+from tasks.compose import compose
 from tasks.identity import actor_name
 from tasks.lookups import find_mission
 from tasks.outbox import enqueue
@@ -117,9 +117,7 @@ def settle(
     """Record a fee paid or waived, by a member of the support team or an admin."""
     if status is FeeStatus.DUE:
         raise StepRefused("Une cotisation se note payée ou exonérée.")
-    name, who = actor_name(session, by)
-    if who is not None and who.role not in SETTLERS:
-        raise StepRefused(f"{who.full_name} n'est ni de l'équipe support ni admin : seuls eux notent les paiements.")
+    name, _ = _settler(session, by)
     fee = find_fee(session, ref)
     if fee.status is not FeeStatus.DUE:
         when = f" le {fee.paid_on:%d/%m/%Y}" if fee.paid_on else ""
@@ -134,6 +132,109 @@ def settle(
     fee.settled_by = name
     fee.note = note.strip()[:300]
     return fee
+
+
+def _settler(session: Session, by: str) -> tuple[str, Coordinator | None]:
+    name, who = actor_name(session, by)
+    if who is not None and who.role not in SETTLERS:
+        raise StepRefused(f"{who.full_name} n'est ni de l'équipe support ni admin : seuls eux notent les paiements.")
+    return name, who
+
+
+def _reason(reason: str) -> str:
+    if not reason.strip():
+        raise StepRefused("Indiquez le motif de la correction : il reste dans le journal avec votre nom.")
+    return " ".join(reason.split())[:300]
+
+
+def _audit(session: Session, who: Coordinator | None, name: str, *, event: str, target: str, detail: str) -> None:
+    """Who corrected a fee or the schedule, what and why: a line of the access log (tasks/identity.log)."""
+    identity.log(session, who=who.email if who else name, coordinator_id=who.id if who else None, event=event,
+                 target=target, detail=detail)  # fmt: skip
+
+
+def correct_payment(
+    session: Session,
+    ref: str,
+    *,
+    by: str,
+    reason: str,
+    on: date | None = None,
+    amount: str = "",
+    how: str = "",
+) -> tuple[FeeRecord, list[str]]:
+    """Correct a payment recorded (its date, its amount, how it was paid) or a waiver's reason, with the reason of
+    the correction; audited. The date is checked as at the payment (neither in the future nor before the fee)."""
+    name, who = _settler(session, by)
+    why = _reason(reason)
+    fee = find_fee(session, ref)
+    if fee.status is FeeStatus.DUE:
+        raise StepRefused(
+            f"F-{fee.id} est {state_text(fee)} : aucun paiement à corriger ; notez-le d'abord (passerelles fees pay)."
+        )
+    if fee.status is FeeStatus.WAIVED and (on is not None or amount.strip()):
+        raise StepRefused(f"F-{fee.id} est exonérée : ni date ni montant de paiement ; corrigez seulement son motif.")
+    changes = []
+    if on is not None and on != fee.paid_on:
+        checks.check_payment_date(on, due_on=fee.due_on, today=utcnow().date())
+        before = f"{fee.paid_on:%d/%m/%Y}" if fee.paid_on else "(vide)"
+        changes.append(f"payée le : {before} → {on:%d/%m/%Y}")
+        fee.paid_on = on
+    if amount.strip():
+        euros = checks.parse_amount(amount, "Le montant")
+        if euros != fee.amount:
+            changes.append(f"montant : {fee.amount} € → {euros} €")
+            fee.amount = euros
+    if how.strip() and " ".join(how.split()) != fee.note:
+        what = "moyen de paiement" if fee.status is FeeStatus.PAID else "motif de l'exonération"
+        changes.append(f"{what} : « {fee.note} » → « {' '.join(how.split())} »")
+        fee.note = " ".join(how.split())[:300]
+    if not changes:
+        raise StepRefused(f"Rien de changé pour F-{fee.id} : ce qui est indiqué est déjà enregistré.")
+    _audit(session, who, name, event="fee-correct", target=f"F-{fee.id}",
+           detail=f"{' ; '.join(changes)} — motif : {why}")  # fmt: skip
+    return fee, changes
+
+
+def cancel_settlement(session: Session, ref: str, *, by: str, reason: str) -> tuple[FeeRecord, str]:
+    """Cancel a payment or a waiver recorded by mistake, with a reason: the fee is owed again (billed if its bill
+    went, due otherwise); audited with what was cancelled. Returns the fee and what was cancelled, in French."""
+    name, who = _settler(session, by)
+    why = _reason(reason)
+    fee = find_fee(session, ref)
+    if fee.status is FeeStatus.DUE:
+        raise StepRefused(f"F-{fee.id} est {state_text(fee)} : ni paiement ni exonération à annuler.")
+    was = f"{state_text(fee)} ({fee.settled_by or 'inconnu'}{f', {fee.note}' if fee.note else ''})"
+    fee.status, fee.paid_on, fee.settled_by, fee.note = FeeStatus.DUE, None, "", ""
+    _audit(session, who, name, event="fee-cancel", target=f"F-{fee.id}", detail=f"annulé : {was} — motif : {why}")
+    return fee, was
+
+
+def remove_schedule(session: Session, *, from_year: int, by: str, reason: str) -> int:
+    """Remove a fee schedule entered by mistake, while it is not in force (it starts after the current year):
+    nothing used it. Admins only; audited. How many lines were removed."""
+    name, who = actor_name(session, by)
+    if who is not None and who.role is not Role.ADMIN:
+        raise StepRefused(f"{who.full_name} n'est pas admin : seul un admin change le barème.")
+    why = _reason(reason)
+    this_year = utcnow().date().year
+    rows = list(session.scalars(select(FeeBracket).where(FeeBracket.valid_from == from_year)))
+    if not rows:
+        years = sorted(set(session.scalars(select(FeeBracket.valid_from))))
+        known = ", ".join(str(y) for y in years) or "aucun"
+        raise StepRefused(f"Aucun barème ne part de {from_year}. Barèmes : à partir de {known}.")
+    if from_year <= this_year:
+        raise StepRefused(
+            f"Le barème à partir de {from_year} est en vigueur (nous sommes en {this_year}) : il a pu servir aux "
+            "cotisations et reste dans l'historique. Pour la suite, fixez un nouveau barème à partir de "
+            f"{this_year + 1}."
+        )
+    shown = ", ".join(f"{b.min_budget}-{b.max_budget or ''}:{b.membership_fee}:{b.search_fee}" for b in rows)
+    for row in rows:
+        session.delete(row)
+    _audit(session, who, name, event="fee-schedule-remove", target=f"barème {from_year}",
+           detail=f"retiré : {shown} (saisi par {rows[0].recorded_by or 'inconnu'}) — motif : {why}")  # fmt: skip
+    return len(rows)
 
 
 def remind_unpaid(session: Session, *, today: date | None = None, every_days: int = 30) -> list[FeeRecord]:

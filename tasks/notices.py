@@ -123,6 +123,22 @@ def waiting(session: Session, mission: Mission, *, step_key: str, step_title: st
     enqueue(session, mission_id=mission.id, kind="waiting", about=step_key, to=c.email, content=content)
 
 
+def mission_moved(session: Session, mission: Mission, *, occasion: str, from_branch: str, reason: str) -> bool:
+    """Tell the Passerelle of the branch a mission moved to that she follows it now, where it stands and why it
+    came; once per move (`occasion`: its audit key)."""
+    c = mission.coordinator
+    content = compose(
+        "mission_moved",
+        mission=mission,
+        coordinator=c,
+        from_branch=from_branch,
+        reason=reason,
+        run_url=run_url(mission.flow_run_id or ""),
+    )
+    return enqueue(session, mission_id=mission.id, kind="mission_moved", about=f"{occasion}:c{c.id}", to=c.email,
+                   content=content)  # fmt: skip
+
+
 def at_risk(session: Session, mission: Mission, *, number: int, status: CheckInStatus, notes: str) -> int:
     """Tell the branch's leads that a check-in found the mission at risk or blocked; how many were told."""
     leads = session.scalars(

@@ -21,9 +21,9 @@ from models.refusals import StepRefused
 from models.rules import fees_for_budget
 from models.text import fold
 from models.volunteer import AVAILABILITY_LABELS, Availability
-from tasks import identity, outbox
+from tasks import identity, notices, outbox
 from tasks.consents import CONSENT_LABELS, log_change, set_consent
-from tasks.lookups import find_association, find_coordinator, find_volunteer
+from tasks.lookups import find_association, find_coordinator, find_mission, find_volunteer
 from tasks.missions import audit, current_brackets
 
 BRANCH_CODE = re.compile(r"^[A-Z]{2,5}$")
@@ -363,6 +363,60 @@ def reassign(session: Session, missions: list[Mission], *, to: str, actor: str) 
             details={"from": previous, "to": target.full_name},
         )
     return missions
+
+
+def move_mission(session: Session, ref: str, *, branch: str, to: str = "", reason: str, actor: str) -> Mission:
+    """Move an open mission to another branch (a new branch takes over a neighbour's mission), with a Passerelle of
+    that branch (`to`; by default its only lead) and a reason; audited (`move-branch-<n>`, from → to) and the
+    Passerelle who takes it told by mail, once. Its reference keeps its first branch's prefix (already given to the
+    association). The caller retags the run (`tasks.runs.retag_runs`) after the commit."""
+    mission = find_mission(session, ref)
+    if not mission.status.is_open:
+        raise StepRefused(f"La mission {mission.reference} est « {mission.status.label} » : elle ne change plus "
+                          "d'antenne.")  # fmt: skip
+    target = find_branch(session, branch)
+    if target.id == mission.branch_id:
+        raise StepRefused(f"La mission {mission.reference} est déjà de l'antenne {target.code} ({target.name}).")
+    why = " ".join(reason.split())
+    if not why:
+        raise StepRefused("Indiquez le motif du changement d'antenne : il reste dans l'historique de la mission.")
+    if to.strip():
+        taker = find_coordinator(session, to)
+        if taker.role not in MISSION_ROLES or taker.branch_id != target.id:
+            raise StepRefused(f"{taker.full_name} n'est pas Passerelle ou responsable de l'antenne {target.code} : "
+                              "la mission y est suivie par l'une d'elles.")  # fmt: skip
+    else:
+        leads = _followers(session, target, Role.BRANCH_LEAD)
+        if len(leads) != 1:
+            team = ", ".join(c.email for c in _followers(session, target)) or "personne : ajoutez-en une"
+            raise StepRefused(f"Indiquez la Passerelle de {target.code} qui reprend la mission ({team}).")
+        taker = leads[0]
+    before = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.mission_id == mission.id, AuditEvent.action == "move-branch")
+    )
+    step_key = f"move-branch-{(before or 0) + 1}"
+    details = {"from_branch": mission.branch.code, "to_branch": target.code, "from": mission.coordinator.full_name,
+               "to": taker.full_name, "reason": why}  # fmt: skip
+    mission.branch_id, mission.coordinator_id = target.id, taker.id
+    session.flush()
+    session.refresh(mission, ["branch", "coordinator"])
+    audit(session, mission, actor=actor, action="move-branch", step_key=step_key, details=details)
+    notices.mission_moved(session, mission, occasion=step_key, from_branch=details["from_branch"], reason=why)
+    return mission
+
+
+def _followers(session: Session, branch: Branch, *roles: Role) -> list[Coordinator]:
+    """The active members of a branch who follow missions (of `roles`, by default Passerelles and leads)."""
+    return list(
+        session.scalars(
+            select(Coordinator)
+            .where(Coordinator.branch_id == branch.id, Coordinator.active.is_(True))
+            .where(Coordinator.role.in_(roles or MISSION_ROLES))
+            .order_by(Coordinator.id)
+        )
+    )
 
 
 def _budget(session: Session, typed: str) -> int:

@@ -52,8 +52,8 @@ from models import (
     Mission,
     Review,
 )
-from models.association import fee_state
 from models import report_rules as rules
+from models.association import fee_state
 from models.db import unit_of_work
 from models.files import FileKind
 from models.mission_steps import CHANNEL_LABELS

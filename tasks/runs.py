@@ -49,13 +49,14 @@ def run_labels(mission_id: int) -> tuple[str, list[str]]:
 
 
 def retag_runs(mission_ids: list[int]) -> None:
-    """Give the runs of reassigned missions the tags of their new Passerelle (the filters of the runs page)."""
+    """Give the runs of reassigned or moved missions the tags of their Passerelle and branch (the filters of the runs
+    page, and who may see them); missions without a run yet need no Prefect server."""
+    with unit_of_work() as session:
+        runs = {i: run for i in mission_ids if (run := get_mission(session, i).flow_run_id) is not None}
+    if not runs:
+        return
     with get_client(sync_client=True) as client:
-        for mission_id in mission_ids:
-            with unit_of_work() as session:
-                run_id = get_mission(session, mission_id).flow_run_id
-            if run_id is None:
-                continue
+        for mission_id, run_id in runs.items():
             _, tags = run_labels(mission_id)
             keep = [t for t in client.read_flow_run(UUID(run_id)).tags if not t.startswith(("antenne:", "passerelle:"))]
             client.update_flow_run(UUID(run_id), tags=[*keep, *tags])

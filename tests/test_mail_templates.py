@@ -429,6 +429,22 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
         "Bonjour Lucie Roth,",
         ["pour cette raison : Hors de notre champ d'action."],
     ),
+    "mission_moved": (
+        {
+            "mission": mission,
+            "coordinator": coordinator,
+            "from_branch": "MUL",
+            "reason": "l'association a déménagé",
+            "run_url": "http://ui/runs/flow-run/1",
+        },
+        "[STR-2026-014] Mission confiée à l'antenne STR",
+        "Bonjour Claire,",
+        [
+            "passe de l'antenne MUL à l'antenne Strasbourg : vous la suivez désormais.",
+            "Motif : l'association a déménagé",
+            "Sa référence ne change pas.",
+        ],
+    ),
     "waiting": (
         {
             "mission": mission,
