@@ -26,18 +26,23 @@ from models.rules import MissionStatus as S
 from models.rules import fees_for_budget
 
 
-def _fee_status(rng: random.Random, due_on: date, today: date) -> tuple[FeeStatus, date | None, str]:
-    """Old fees are mostly paid, a few waived or still owed; recent ones are often still due."""
-    if due_on + timedelta(days=45) >= today:
+def _fee_status(
+    rng: random.Random, billed_on: date | None, today: date
+) -> tuple[FeeStatus, date | None, date | None, str]:
+    """(status, billed on, paid on, note) as the live path leaves them: a fee not billed yet is due; a billed one is
+    paid (never before its bill), sometimes waived or still owed; recent bills are often still unpaid."""
+    if billed_on is None or billed_on > today:
+        return FeeStatus.DUE, None, None, ""
+    if billed_on + timedelta(days=45) >= today:
         if rng.random() < 0.5:
-            return FeeStatus.DUE, None, ""
-        return FeeStatus.PAID, min(today, due_on - timedelta(days=rng.randint(0, 25))), ""
+            return FeeStatus.DUE, billed_on, None, ""
+        return FeeStatus.PAID, billed_on, min(today, billed_on + timedelta(days=rng.randint(0, 25))), "virement"
     roll = rng.random()
     if roll < 0.04:
-        return FeeStatus.WAIVED, None, data.WAIVED_NOTE
+        return FeeStatus.WAIVED, billed_on, None, data.WAIVED_NOTE
     if roll < 0.08:
-        return FeeStatus.DUE, None, "Relance envoyée, règlement en attente."
-    return FeeStatus.PAID, due_on + timedelta(days=rng.randint(-25, 40)), ""
+        return FeeStatus.DUE, billed_on, None, "Relance envoyée, règlement en attente."
+    return FeeStatus.PAID, billed_on, min(today, billed_on + timedelta(days=rng.randint(0, 65))), "virement"
 
 
 def _plan_fees(plan: Plan, missions: list[MissionPlan], today: date) -> None:
@@ -47,7 +52,7 @@ def _plan_fees(plan: Plan, missions: list[MissionPlan], today: date) -> None:
         joined = association_created(spec).date()
         for year in range(joined.year, today.year + 1):
             due_on = max(date(year, 3, 31), joined + timedelta(days=30))
-            status, paid_on, note = _fee_status(rng, due_on, today)
+            status, billed_on, paid_on, note = _fee_status(rng, due_on, today)  # billed when it falls due
             plan.add(
                 FeeRecord,
                 key=KeyTemplate("membership:{association_id}:{year}"),
@@ -58,16 +63,17 @@ def _plan_fees(plan: Plan, missions: list[MissionPlan], today: date) -> None:
                 amount=fees.membership_fee,
                 status=status,
                 due_on=due_on,
+                billed_on=billed_on,
                 paid_on=paid_on,
-                note=note or f"Cotisation annuelle {year}",
+                note=note,
             )
     for m in missions:
         if not m.reached(S.PUBLISHED):
             continue
-        published = m.times[S.PUBLISHED].date()
-        status, paid_on, note = _fee_status(rng, published + timedelta(days=30), today)
+        published = m.times[S.PUBLISHED].date()  # the search fee is due at the request, billed at the publication
+        status, billed_on, paid_on, note = _fee_status(rng, published, today)
         if m.cancel and m.cancel[0] is S.PUBLISHED:
-            status, paid_on, note = FeeStatus.WAIVED, None, "Recherche sans suite : participation annulée."
+            status, paid_on, note = FeeStatus.WAIVED, None, "Mission annulée avant qu'un bénévole soit trouvé."
         plan.add(
             FeeRecord,
             key=KeyTemplate("search:{mission_id}"),
@@ -77,9 +83,10 @@ def _plan_fees(plan: Plan, missions: list[MissionPlan], today: date) -> None:
             year=published.year,
             amount=fees_for_budget(m.spec.budget, FEE_SCHEDULE).search_fee,
             status=status,
-            due_on=published + timedelta(days=30),
-            paid_on=max(published, paid_on) if paid_on else None,
-            note=note or f"Participation aux frais de recherche, mission {m.reference}",
+            due_on=m.times[S.REQUESTED].date(),
+            billed_on=billed_on,
+            paid_on=paid_on,
+            note=note,
         )
 
 
