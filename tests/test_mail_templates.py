@@ -244,9 +244,9 @@ CASES: dict[str, tuple[dict[str, Any], str, str, list[str]]] = {
     ),
     "fee_waived": (
         {**fee_of, "fee": search, "label": "Participation aux frais de recherche (STR-2026-014)"},
-        "rien à payer",
+        "Participation aux frais de recherche (STR-2026-014) : exonérée, rien à payer",
         "Bonjour Paul Weber,",
-        ["annulée avant qu'un bénévole soit trouvé", "250 € (F-8)"],
+        ["annulée avant qu'un bénévole soit trouvé", "250 € (F-8) est exonérée"],
     ),
     "social_post": (
         {
