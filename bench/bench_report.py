@@ -123,8 +123,8 @@ def build_report_naive(session: Session, *, branch_codes: list[str] | None, star
     fees: dict[tuple[str, str], tuple[int, int]] = {}
     for f in session.scalars(of_branches(select(FeeRecord).join(Association), Association.branch_id)):
         if start <= f.due_on <= end:
-            n, total = fees.get((f.kind.value, f.status.value), (0, 0))
-            fees[(f.kind.value, f.status.value)] = (n + 1, total + f.amount)
+            n, total = fees.get((f.kind.value, f.state.value), (0, 0))
+            fees[(f.kind.value, f.state.value)] = (n + 1, total + f.amount)
 
     cancel_reasons, cancelled_from = make_cancel_rows(cancels)
     return ReportData(
