@@ -191,7 +191,7 @@ def correct_payment(
         fee.note = " ".join(how.split())[:300]
     if not changes:
         raise StepRefused(f"Rien de changé pour F-{fee.id} : ce qui est indiqué est déjà enregistré.")
-    _audit(session, who, name, event="fee-correct", target=f"F-{fee.id}",
+    _audit(session, who, name, event="fee_corrected", target=f"F-{fee.id}",
            detail=f"{' ; '.join(changes)} — motif : {why}")  # fmt: skip
     return fee, changes
 
@@ -206,7 +206,14 @@ def cancel_settlement(session: Session, ref: str, *, by: str, reason: str) -> tu
         raise StepRefused(f"F-{fee.id} est {state_text(fee)} : ni paiement ni exonération à annuler.")
     was = f"{state_text(fee)} ({fee.settled_by or 'inconnu'}{f', {fee.note}' if fee.note else ''})"
     fee.status, fee.paid_on, fee.settled_by, fee.note = FeeStatus.DUE, None, "", ""
-    _audit(session, who, name, event="fee-cancel", target=f"F-{fee.id}", detail=f"annulé : {was} — motif : {why}")
+    _audit(
+        session,
+        who,
+        name,
+        event="fee_settlement_cancelled",
+        target=f"F-{fee.id}",
+        detail=f"annulé : {was} — motif : {why}",
+    )
     return fee, was
 
 
@@ -232,7 +239,7 @@ def remove_schedule(session: Session, *, from_year: int, by: str, reason: str) -
     shown = ", ".join(f"{b.min_budget}-{b.max_budget or ''}:{b.membership_fee}:{b.search_fee}" for b in rows)
     for row in rows:
         session.delete(row)
-    _audit(session, who, name, event="fee-schedule-remove", target=f"barème {from_year}",
+    _audit(session, who, name, event="fee_schedule_removed", target=f"barème {from_year}",
            detail=f"retiré : {shown} (saisi par {rows[0].recorded_by or 'inconnu'}) — motif : {why}")  # fmt: skip
     return len(rows)
 

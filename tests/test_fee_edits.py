@@ -77,7 +77,7 @@ def test_a_payment_is_corrected_or_cancelled_with_a_reason_and_its_slips_refused
     assert "ni de l'équipe support ni admin" in capsys.readouterr().err
     fee = _search_fee(mission_id)
     assert (fee.status, fee.paid_on, fee.note, fee.amount) == (FeeStatus.PAID, today, "chèque", 150)
-    assert _log("fee-correct") == [] and _log("fee-cancel") == []
+    assert _log("fee_corrected") == [] and _log("fee_settlement_cancelled") == []
 
     _as(monkeypatch, "sonia.kern@pc.example")
     assert main(["fees", "correct", ref, "--le", str(today), "--montant", "200 €", "--note", "virement n° 88",
@@ -86,7 +86,7 @@ def test_a_payment_is_corrected_or_cancelled_with_a_reason_and_its_slips_refused
     assert f"{fee_no} corrigée : montant : 150 € → 200 € ; moyen de paiement : « chèque » → « virement n° 88 »." in out
     fee = _search_fee(mission_id)
     assert (fee.status, fee.amount, fee.note) == (FeeStatus.PAID, 200, "virement n° 88")
-    [line] = _log("fee-correct")
+    [line] = _log("fee_corrected")
     assert line.who == "sonia.kern@pc.example" and line.target == fee_no
     assert line.detail.endswith("— motif : remise accordée par le bureau") and "150 € → 200 €" in line.detail
 
@@ -97,7 +97,7 @@ def test_a_payment_is_corrected_or_cancelled_with_a_reason_and_its_slips_refused
     )
     fee = _search_fee(mission_id)
     assert (fee.state, fee.paid_on, fee.settled_by, fee.note) == (FeeState.DUE, None, "", "")
-    [line] = _log("fee-cancel")
+    [line] = _log("fee_settlement_cancelled")
     assert line.who == "alain.dupont@pc.example" and "chèque sans provision" in line.detail
     _as(monkeypatch, "alain.dupont@pc.example")
     assert main(["fees", "cancel", ref, "--motif", "encore"]) == 1
@@ -129,7 +129,7 @@ def test_a_schedule_is_removed_only_before_it_is_in_force(app_db, capsys, monkey
     assert f"Barème à partir de {later} retiré (2 tranches)." in capsys.readouterr().out
     with unit_of_work() as s:
         assert set(s.scalars(select(FeeBracket.valid_from))) == {2008}
-    [line] = _log("fee-schedule-remove")
+    [line] = _log("fee_schedule_removed")
     assert (
         line.target == f"barème {later}"
         and "0-20000:60:120" in line.detail
@@ -236,7 +236,10 @@ def test_forms_correct_cancel_remove_and_move_or_refuse_in_french(prefect_server
     assert state.is_completed() and "elle est de nouveau due" in (state.message or "")
     fee = _search_fee(mission_id)
     assert (fee.state, fee.amount, fee.paid_on) == (FeeState.DUE, 200, None)
-    assert [line.event for line in _log("fee-correct") + _log("fee-cancel")] == ["fee-correct", "fee-cancel"]
+    assert [line.event for line in _log("fee_corrected") + _log("fee_settlement_cancelled")] == [
+        "fee_corrected",
+        "fee_settlement_cancelled",
+    ]
 
     state = admin.remove_fee_schedule(a_partir_de=2008, motif="erreur", return_state=True)
     assert state.is_failed() and "Le barème à partir de 2008 est en vigueur" in (state.message or "")
