@@ -4,8 +4,8 @@ or is taken only once confirmed (`--confirmer`, `--remplacer-competences`); at t
 accepted, nothing else.
 
 Each rule has its own test (tests/test_checks.py pure, tests/test_organisation_checks.py through the command line,
-tests/test_admin_flows.py through the forms); this is the story in sequence. The slips the edit commands correct
-afterwards (`# Correction:` below) are added with them (issue 25, point 1).
+tests/test_admin_flows.py and tests/test_fee_edits.py through the forms); this is the story in sequence. The slips
+that pass the checks are corrected afterwards with the edit commands (issue 25, point 1), each with its reason.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from models import (
     FeeBracket,
     FeeRecord,
     FeeStatus,
+    Mission,
     Role,
     Volunteer,
     VolunteerCompetence,
@@ -101,7 +102,10 @@ def test_the_second_day_every_slip_refused_or_confirmed(app_db: object, tmp_path
         f"Refusé : Un barème ne part pas d'une année passée ({today.year - 1})",
     )
     accepted(["fees", "schedule", "--a-partir-de", str(today.year + 1), "--tranches", brackets])
-    # Correction: removing a schedule not yet in force (edit commands) undoes this one if it was a mistake.
+    # A schedule entered by mistake is removed while it is not in force, with a reason; the one in force stays
+    refused(["fees", "remove-schedule", "2008", "--motif", "erreur"], "Le barème à partir de 2008 est en vigueur")
+    refused(["fees", "remove-schedule", str(today.year + 1), "--motif", " "], "Indiquez le motif")
+    accepted(["fees", "remove-schedule", str(today.year + 1), "--motif", "tranches d'un autre réseau"])
 
     # A payment dated 2019 for this year's fee, or tomorrow: refused; on the day it fell due, recorded
     with unit_of_work() as s:
@@ -112,7 +116,19 @@ def test_the_second_day_every_slip_refused_or_confirmed(app_db: object, tmp_path
     refused(["fees", "pay", ref, "--le", "2019-05-03"], "Refusé : La date du paiement (03/05/2019) précède celle")
     refused(["fees", "pay", ref, "--le", (today + timedelta(days=1)).isoformat()], "est dans le futur")
     accepted(["fees", "pay", ref, "--le", due_on.isoformat()])
-    # Correction: `fees cancel F-… --motif …` (edit commands) undoes a payment recorded by mistake, audited.
+    # A payment recorded by mistake: its correction checks the date as the payment did; cancelled with a reason,
+    # the fee is owed again, then recorded when it really comes
+    refused(["fees", "correct", ref, "--le", "2019-05-03", "--motif", "date"], "précède celle de la cotisation")
+    assert "elle est de nouveau due." in accepted(["fees", "cancel", ref, "--motif", "chèque sans provision"])
+    accepted(["fees", "pay", ref, "--le", due_on.isoformat(), "--note", "virement"])
+
+    # The new branch takes over its neighbour's mission: refused to its own branch, moved with a reason
+    with unit_of_work() as s:
+        mission_ref = s.scalars(select(Mission.reference)).one()
+    refused(["move-mission", mission_ref, "--antenne", "STR", "--motif", "reprise"], "est déjà de l'antenne STR")
+    out = accepted(["move-mission", mission_ref, "--antenne", "COL", "--a", "emilie.schmitt@pc.example",
+                    "--motif", "l'association est à Colmar"])  # fmt: skip
+    assert "confiée à l'antenne COL (Colmar), suivie par Émilie Schmitt" in out
 
     # A volunteer updated by CSV: the competences the file omits are kept (said in the dry run), removed only
     # with --remplacer-competences
@@ -148,7 +164,8 @@ def test_the_second_day_every_slip_refused_or_confirmed(app_db: object, tmp_path
         assert sorted(leads) == ["Haas", "Kieffer"]
         budgets = dict(s.execute(select(Association.name, Association.annual_budget)).all())
         assert budgets == {"Les Restos du Quartier": 80_000, "Épicerie Solidaire": 24_000}
-        assert today.year - 1 not in set(s.scalars(select(FeeBracket.valid_from)))
+        assert set(s.scalars(select(FeeBracket.valid_from))) == {2008}  # the past year refused, the next removed
+        assert s.scalars(select(Mission.branch_id)).one() == s.scalar(select(Branch.id).where(Branch.code == "COL"))
         paid = s.get(FeeRecord, int(ref[2:]))
         assert paid is not None and (paid.status, paid.paid_on) == (FeeStatus.PAID, due_on)
         kept = s.scalars(
