@@ -367,9 +367,14 @@ def fees(argv: list[str]) -> int:
             )
         if args.action == "correct":
             return actions.correct_payment(
-                session, args.cotisation, actor=cli_actor(), reason=args.motif, on=args.le, amount=args.montant,
+                session,
+                args.cotisation,
+                actor=cli_actor(),
+                reason=args.motif,
+                on=args.le,
+                amount=args.montant,
                 how=args.note,
-            )  # fmt: skip
+            )
         if args.action == "cancel":
             return actions.cancel_settlement(session, args.cotisation, actor=cli_actor(), reason=args.motif)
         if args.action == "remove-schedule":

@@ -454,8 +454,17 @@ async def stored_file(request: Request, file_id: int, name: str) -> Response:
                 return "", None
             reason = may_read_file(who.role, member_branch=who.branch, kind=row.kind, branches=row.branch_codes)
             event = "refused" if reason else f"download_{row.kind}"
-            identity.log(s, who=who.email, coordinator_id=who.id, event=event, method="GET", path=request.url.path,
-                         target=row.name, status=403 if reason else 200, detail=reason)  # fmt: skip
+            identity.log(
+                s,
+                who=who.email,
+                coordinator_id=who.id,
+                event=event,
+                method="GET",
+                path=request.url.path,
+                target=row.name,
+                status=403 if reason else 200,
+                detail=reason,
+            )
             s.expunge(row)
             return reason, row
 

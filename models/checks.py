@@ -106,8 +106,9 @@ def check_email(value: str) -> str:
         raise StepRefused(f"L'adresse e-mail {shown} contient une espace : une adresse s'écrit d'un seul tenant.")
     if address.count("@") != 1:
         count = "a plusieurs « @ »" if "@" in address else "n'a pas de « @ »"
-        raise StepRefused(f"L'adresse e-mail {shown} {count} : une adresse s'écrit nom@domaine, par exemple "
-                          "prenom.nom@exemple.fr.")  # fmt: skip
+        raise StepRefused(
+            f"L'adresse e-mail {shown} {count} : une adresse s'écrit nom@domaine, par exemple prenom.nom@exemple.fr."
+        )
     local, domain = address.split("@")
     if not local:
         raise StepRefused(f"L'adresse e-mail {shown} n'a rien avant le « @ ».")

@@ -39,8 +39,17 @@ def _form(
     if branch and not typed:
         typed["branch"] = branch  # an annonce's page: its branch, preselected
     title = annonce.title if annonce else "Devenir bénévole de compétences"
-    return public_page("portal/signup.html.j2", title, status=status, typed=typed, error=error, annonce=annonce,
-                       relayed=relayed, max=MESSAGE_MAX, **offered)  # fmt: skip
+    return public_page(
+        "portal/signup.html.j2",
+        title,
+        status=status,
+        typed=typed,
+        error=error,
+        annonce=annonce,
+        relayed=relayed,
+        max=MESSAGE_MAX,
+        **offered,
+    )
 
 
 def show_signup(typed: dict[str, str] | None = None, error: str = "", status: int = 200) -> HTMLResponse:

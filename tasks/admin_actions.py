@@ -178,8 +178,11 @@ def move_mission(session: Session, mission: str, *, branch: str, to: str = "", r
     label, who = identity.resolve_actor(session, actor)
     identity.require_role(who, Role.ADMIN, what="changer une mission d'antenne")
     m = organisation.move_mission(session, mission, branch=branch, to=to, reason=reason, actor=label)
-    return Done(f"Mission {m.reference} confiée à l'antenne {m.branch.code} ({m.branch.name}), suivie par "
-                f"{m.coordinator.full_name} (prévenu(e) par mail).", (m.id,))  # fmt: skip
+    return Done(
+        f"Mission {m.reference} confiée à l'antenne {m.branch.code} ({m.branch.name}), suivie par "
+        f"{m.coordinator.full_name} (prévenu(e) par mail).",
+        (m.id,),
+    )
 
 
 def register_association(
@@ -225,8 +228,9 @@ def update_association(
 ) -> Done:
     """Correct an association's contact, budget or city (support team, branch leads; a contact e-mail already
     another association's: `confirmed`); audited with who and why."""
-    identity.require_role(identity.resolve_actor(session, actor)[1], Role.SUPPORT, Role.BRANCH_LEAD,
-                          what="modifier une association")  # fmt: skip
+    identity.require_role(
+        identity.resolve_actor(session, actor)[1], Role.SUPPORT, Role.BRANCH_LEAD, what="modifier une association"
+    )
     a, changes = organisation.update_association(
         session,
         association,
@@ -244,8 +248,9 @@ def update_association(
 
 def archive_association(session: Session, association: str, *, archived: bool, reason: str, actor: str) -> Done:
     """Archive an association (no new mission; its history stays) or reactivate it; audited with who and why."""
-    identity.require_role(identity.resolve_actor(session, actor)[1], Role.SUPPORT, Role.BRANCH_LEAD,
-                          what="archiver une association")  # fmt: skip
+    identity.require_role(
+        identity.resolve_actor(session, actor)[1], Role.SUPPORT, Role.BRANCH_LEAD, what="archiver une association"
+    )
     a = organisation.set_association_archived(session, association, archived=archived, reason=reason, actor=actor)
     if archived:
         return Done(f"Association « {a.name} » archivée : plus de nouvelle mission ; son historique reste.")
@@ -333,8 +338,10 @@ def cancel_settlement(session: Session, fee: str, *, actor: str, reason: str) ->
 def remove_fee_schedule(session: Session, *, from_year: int, actor: str, reason: str) -> Done:
     """Remove a fee schedule not yet in force (admins); audited."""
     lines = fees.remove_schedule(session, from_year=from_year, by=actor, reason=reason)
-    return Done(f"Barème à partir de {from_year} retiré ({lines} tranche{'s' if lines > 1 else ''}).\n"
-                f"{fees.schedule_table(session)}")  # fmt: skip
+    return Done(
+        f"Barème à partir de {from_year} retiré ({lines} tranche{'s' if lines > 1 else ''}).\n"
+        f"{fees.schedule_table(session)}"
+    )
 
 
 def set_fee_schedule(session: Session, *, from_year: int, brackets: str, actor: str) -> Done:
@@ -369,10 +376,20 @@ def export_data(
     which = exports.parse_kind(kind)
     table = exports.EXPORTS[which](session, exports.scope(session, codes=branches, start=start, end=end))
     content = csv_bytes(table)
-    row = files.store_file(session, kind=FileKind.EXPORT, name=table.file_name, media_type=files.CSV,
-                           content=content, branches=table.codes, actor=actor)  # fmt: skip
+    row = files.store_file(
+        session,
+        kind=FileKind.EXPORT,
+        name=table.file_name,
+        media_type=files.CSV,
+        content=content,
+        branches=table.codes,
+        actor=actor,
+    )
     url = files.file_url(row.id, row.name)
     written = f" ; copie écrite dans {exports.write_export(content, table.file_name, target)}" if target else ""
     lines = len(table.rows)
-    return Done(f"Export des {which.value} ({table.scope_label}) : {lines} ligne{'s' if lines > 1 else ''}, "
-                f"à télécharger après connexion (administrateurs) : {url}{written}", url=url)  # fmt: skip
+    return Done(
+        f"Export des {which.value} ({table.scope_label}) : {lines} ligne{'s' if lines > 1 else ''}, "
+        f"à télécharger après connexion (administrateurs) : {url}{written}",
+        url=url,
+    )

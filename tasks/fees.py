@@ -147,12 +147,6 @@ def _reason(reason: str) -> str:
     return " ".join(reason.split())[:300]
 
 
-def _audit(session: Session, who: Coordinator | None, name: str, *, event: str, target: str, detail: str) -> None:
-    """Who corrected a fee or the schedule, what and why: a line of the access log (tasks/identity.log)."""
-    identity.log(session, who=who.email if who else name, coordinator_id=who.id if who else None, event=event,
-                 target=target, detail=detail)  # fmt: skip
-
-
 def correct_payment(
     session: Session,
     ref: str,
@@ -191,8 +185,9 @@ def correct_payment(
         fee.note = " ".join(how.split())[:300]
     if not changes:
         raise StepRefused(f"Rien de changé pour F-{fee.id} : ce qui est indiqué est déjà enregistré.")
-    _audit(session, who, name, event="fee_corrected", target=f"F-{fee.id}",
-           detail=f"{' ; '.join(changes)} — motif : {why}")  # fmt: skip
+    identity.log_edit(
+        session, who, name, event="fee_corrected", target=f"F-{fee.id}", detail=f"{' ; '.join(changes)} — motif : {why}"
+    )
     return fee, changes
 
 
@@ -206,7 +201,7 @@ def cancel_settlement(session: Session, ref: str, *, by: str, reason: str) -> tu
         raise StepRefused(f"F-{fee.id} est {state_text(fee)} : ni paiement ni exonération à annuler.")
     was = f"{state_text(fee)} ({fee.settled_by or 'inconnu'}{f', {fee.note}' if fee.note else ''})"
     fee.status, fee.paid_on, fee.settled_by, fee.note = FeeStatus.DUE, None, "", ""
-    _audit(
+    identity.log_edit(
         session,
         who,
         name,
@@ -239,8 +234,14 @@ def remove_schedule(session: Session, *, from_year: int, by: str, reason: str) -
     shown = ", ".join(f"{b.min_budget}-{b.max_budget or ''}:{b.membership_fee}:{b.search_fee}" for b in rows)
     for row in rows:
         session.delete(row)
-    _audit(session, who, name, event="fee_schedule_removed", target=f"barème {from_year}",
-           detail=f"retiré : {shown} (saisi par {rows[0].recorded_by or 'inconnu'}) — motif : {why}")  # fmt: skip
+    identity.log_edit(
+        session,
+        who,
+        name,
+        event="fee_schedule_removed",
+        target=f"barème {from_year}",
+        detail=f"retiré : {shown} (saisi par {rows[0].recorded_by or 'inconnu'}) — motif : {why}",
+    )
     return len(rows)
 
 

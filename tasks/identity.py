@@ -193,6 +193,19 @@ def void_links_of(session: Session, coordinator_id: int) -> int:
     return len(rows)
 
 
+def log_edit(session: Session, who: Coordinator | None, label: str, *, event: str, target: str, detail: str) -> None:
+    """A correction made by the team (the organisation's data, a fee, the schedule): who (the member, or `label`
+    when it is the system), what and why, as a line of the access log."""
+    log(
+        session,
+        who=who.email if who else label,
+        coordinator_id=who.id if who else None,
+        event=event,
+        target=target,
+        detail=detail,
+    )
+
+
 def log(
     session: Session,
     *,

@@ -155,8 +155,9 @@ def open_mission(
     if not title.strip():
         raise StepRefused("L'intitulé de la mission est vide.")
     if association.archived_at is not None:
-        raise StepRefused(f"L'association « {association.name} » est archivée : réactivez-la avant de lui ouvrir une "
-                          "mission.")  # fmt: skip
+        raise StepRefused(
+            f"L'association « {association.name} » est archivée : réactivez-la avant de lui ouvrir une mission."
+        )
     branch = coordinator.branch
     assert branch is not None
     used = session.scalars(

@@ -135,8 +135,9 @@ def mission_moved(session: Session, mission: Mission, *, occasion: str, from_bra
         reason=reason,
         run_url=run_url(mission.flow_run_id or ""),
     )
-    return enqueue(session, mission_id=mission.id, kind="mission_moved", about=f"{occasion}:c{c.id}", to=c.email,
-                   content=content)  # fmt: skip
+    return enqueue(
+        session, mission_id=mission.id, kind="mission_moved", about=f"{occasion}:c{c.id}", to=c.email, content=content
+    )
 
 
 def at_risk(session: Session, mission: Mission, *, number: int, status: CheckInStatus, notes: str) -> int:

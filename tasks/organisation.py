@@ -85,14 +85,7 @@ def audit_edit(session: Session, *, actor: str, event: str, target: str, changes
     if not changes:
         raise StepRefused("Rien de changé : ce qui est indiqué est déjà enregistré.")
     label, who = identity.resolve_actor(session, actor)
-    identity.log(
-        session,
-        who=who.email if who else label,
-        coordinator_id=who.id if who else None,
-        event=event,
-        target=target,
-        detail=f"{describe(changes)} — motif : {reason}",
-    )
+    identity.log_edit(session, who, label, event=event, target=target, detail=f"{describe(changes)} — motif : {reason}")
 
 
 def _lead_warning(session: Session, branch: Branch, member_id: int | None = None) -> str | None:
@@ -165,8 +158,9 @@ def update_branch(
     if founded_on is not None:
         checks.check_founding_date(founded_on, today=utcnow().date())
         _set(branch, "founded_on", founded_on, "date de création", changes)
-    audit_edit(session, actor=actor, event="branch_updated", target=f"antenne {branch.code}", changes=changes,
-               reason=reason)  # fmt: skip
+    audit_edit(
+        session, actor=actor, event="branch_updated", target=f"antenne {branch.code}", changes=changes, reason=reason
+    )
     return branch, changes
 
 
@@ -276,8 +270,10 @@ def change_coordinator(
         coordinator.role = new_role
     new_branch_id = new_branch.id if new_branch else None
     if new_branch_id != coordinator.branch_id:
-        changes["antenne"] = (coordinator.branch.code if coordinator.branch else "national",
-                              new_branch.code if new_branch else "national")  # fmt: skip
+        changes["antenne"] = (
+            coordinator.branch.code if coordinator.branch else "national",
+            new_branch.code if new_branch else "national",
+        )
         coordinator.branch_id = new_branch_id
     audit_edit(session, actor=actor, event="member_updated", target=target, changes=changes, reason=reason)
     return coordinator, changes
@@ -372,8 +368,9 @@ def move_mission(session: Session, ref: str, *, branch: str, to: str = "", reaso
     association). The caller retags the run (`tasks.runs.retag_runs`) after the commit."""
     mission = find_mission(session, ref)
     if not mission.status.is_open:
-        raise StepRefused(f"La mission {mission.reference} est « {mission.status.label} » : elle ne change plus "
-                          "d'antenne.")  # fmt: skip
+        raise StepRefused(
+            f"La mission {mission.reference} est « {mission.status.label} » : elle ne change plus d'antenne."
+        )
     target = find_branch(session, branch)
     if target.id == mission.branch_id:
         raise StepRefused(f"La mission {mission.reference} est déjà de l'antenne {target.code} ({target.name}).")
@@ -383,8 +380,10 @@ def move_mission(session: Session, ref: str, *, branch: str, to: str = "", reaso
     if to.strip():
         taker = find_coordinator(session, to)
         if taker.role not in MISSION_ROLES or taker.branch_id != target.id:
-            raise StepRefused(f"{taker.full_name} n'est pas Passerelle ou responsable de l'antenne {target.code} : "
-                              "la mission y est suivie par l'une d'elles.")  # fmt: skip
+            raise StepRefused(
+                f"{taker.full_name} n'est pas Passerelle ou responsable de l'antenne {target.code} : "
+                "la mission y est suivie par l'une d'elles."
+            )
     else:
         leads = _followers(session, target, Role.BRANCH_LEAD)
         if len(leads) != 1:
@@ -397,8 +396,13 @@ def move_mission(session: Session, ref: str, *, branch: str, to: str = "", reaso
         .where(AuditEvent.mission_id == mission.id, AuditEvent.action == "move-branch")
     )
     step_key = f"move-branch-{(before or 0) + 1}"
-    details = {"from_branch": mission.branch.code, "to_branch": target.code, "from": mission.coordinator.full_name,
-               "to": taker.full_name, "reason": why}  # fmt: skip
+    details = {
+        "from_branch": mission.branch.code,
+        "to_branch": target.code,
+        "from": mission.coordinator.full_name,
+        "to": taker.full_name,
+        "reason": why,
+    }
     mission.branch_id, mission.coordinator_id = target.id, taker.id
     session.flush()
     session.refresh(mission, ["branch", "coordinator"])
@@ -512,8 +516,14 @@ def update_association(
         _set(association, "annual_budget", _budget(session, annual_budget), "budget annuel", changes)
     if city.strip():
         _set(association, "city", " ".join(city.split()), "ville", changes)
-    audit_edit(session, actor=actor, event="association_updated", target=f"association {association.id}",
-               changes=changes, reason=reason)  # fmt: skip
+    audit_edit(
+        session,
+        actor=actor,
+        event="association_updated",
+        target=f"association {association.id}",
+        changes=changes,
+        reason=reason,
+    )
     return association, changes
 
 
@@ -538,9 +548,14 @@ def set_association_archived(session: Session, ref: str, *, archived: bool, reas
             )
     before = "archivée" if association.archived_at else "active"
     association.archived_at = utcnow() if archived else None
-    audit_edit(session, actor=actor, event="association_archived" if archived else "association_reactivated",
-               target=f"association {association.id}", changes={"état": (before, "archivée" if archived else "active")},
-               reason=reason)  # fmt: skip
+    audit_edit(
+        session,
+        actor=actor,
+        event="association_archived" if archived else "association_reactivated",
+        target=f"association {association.id}",
+        changes={"état": (before, "archivée" if archived else "active")},
+        reason=reason,
+    )
     return association
 
 

@@ -62,8 +62,15 @@ def render_csv(report: ReportData) -> str:
 
 
 def _context(report: ReportData, **extra: Any) -> dict[str, Any]:
-    return {"r": report, "tables": report_tables(report), "fee_note": FEE_NOTE, "cell": cell, "pct": pct, "days": days,
-            **extra}  # fmt: skip
+    return {
+        "r": report,
+        "tables": report_tables(report),
+        "fee_note": FEE_NOTE,
+        "cell": cell,
+        "pct": pct,
+        "days": days,
+        **extra,
+    }
 
 
 def render_markdown(report: ReportData, *, html_url: str = "", csv_url: str = "") -> str:
@@ -118,5 +125,6 @@ def report_files(report: ReportData) -> ReportFiles:
     """The HTML and CSV of a report."""
     # The byte-order mark makes Excel read the CSV as UTF-8 instead of Windows-1252.
     html = render_html(report).encode("utf-8")
-    return ReportFiles(rules.report_slug(report.codes, report.start, report.end), html,
-                       render_csv(report).encode("utf-8-sig"))  # fmt: skip
+    return ReportFiles(
+        rules.report_slug(report.codes, report.start, report.end), html, render_csv(report).encode("utf-8-sig")
+    )

@@ -499,10 +499,18 @@ def store_report(session: Session, report: ReportData, *, actor: str) -> StoredR
     """Keep the report's HTML and CSV in the database (workers may be on other machines); their addresses."""
     rendered = report_files(report)
     urls = []
-    for name, media_type, content in zip(rendered.names, (files.HTML, files.CSV), (rendered.html, rendered.csv),
-                                          strict=True):  # fmt: skip
-        row = files.store_file(session, kind=FileKind.REPORT, name=name, media_type=media_type, content=content,
-                               branches=report.codes, actor=actor)  # fmt: skip
+    for name, media_type, content in zip(
+        rendered.names, (files.HTML, files.CSV), (rendered.html, rendered.csv), strict=True
+    ):
+        row = files.store_file(
+            session,
+            kind=FileKind.REPORT,
+            name=name,
+            media_type=media_type,
+            content=content,
+            branches=report.codes,
+            actor=actor,
+        )
         urls.append(files.file_url(row.id, row.name))
     return StoredReport(rendered.slug, *urls)
 
@@ -524,8 +532,10 @@ def publish_artifacts(report: ReportData, stored: StoredReport) -> dict[str, str
         create_table_artifact(
             table=tables[name].as_dicts(), key=keys[name], description=f"{tables[name].title} {period}"
         )
-    for name, url, label in (("html", stored.html_url, "Rapport HTML avec graphiques"),
-                            ("csv", stored.csv_url, "Chiffres du rapport en CSV")):  # fmt: skip
+    for name, url, label in (
+        ("html", stored.html_url, "Rapport HTML avec graphiques"),
+        ("csv", stored.csv_url, "Chiffres du rapport en CSV"),
+    ):
         keys[name] = rules.artifact_key(stored.slug, name)
         create_link_artifact(link=url, link_text=label, key=keys[name], description=f"{label} {period}")
     return keys

@@ -92,8 +92,10 @@ def check_signup(session: Session, fields: dict[str, str]) -> tuple[str, dict[st
     except StepRefused as exc:
         errors.append(str(exc))
 
-    known = {code: (cid, name) for cid, code, name in session.execute(select(Competence.id, Competence.code,
-                                                                             Competence.name)).tuples()}  # fmt: skip
+    known = {
+        code: (cid, name)
+        for cid, code, name in session.execute(select(Competence.id, Competence.code, Competence.name)).tuples()
+    }
     competences: dict[str, int] = {}
     odd = False  # a competence or level off the list (a stale page, a forged form)
     for name, value in fields.items():
@@ -109,8 +111,9 @@ def check_signup(session: Session, fields: dict[str, str]) -> tuple[str, dict[st
         elif value != "0":
             competences[code] = int(value)
     if not competences and not odd:
-        errors.append("Choisissez au moins une compétence et votre niveau : c'est ainsi que nous vous proposons "
-                      "des missions.")  # fmt: skip
+        errors.append(
+            "Choisissez au moins une compétence et votre niveau : c'est ainsi que nous vous proposons des missions."
+        )
     payload["competences"] = competences
     slots = []
     for name, value in fields.items():
@@ -136,8 +139,10 @@ def check_signup(session: Session, fields: dict[str, str]) -> tuple[str, dict[st
     elif payload.get("city"):
         branch = branch_for_city(session, payload["city"])
         if branch is None:
-            errors.append(f"Nous ne savons pas encore à quelle antenne rattacher « {payload['city']} » : choisissez "
-                          "l'antenne la plus proche.")  # fmt: skip
+            errors.append(
+                f"Nous ne savons pas encore à quelle antenne rattacher « {payload['city']} » : choisissez "
+                "l'antenne la plus proche."
+            )
     elif "city" in payload:
         errors.append("Choisissez votre antenne, ou indiquez votre ville.")
     if errors:
@@ -207,9 +212,15 @@ def public_annonce(session: Session, *, reference: str = "", mission_id: int | N
         )
     branch = session.get(Branch, m.branch_id)
     return PublicAnnonce(
-        m.id, m.reference, m.title, m.association.name, branch.name if branch else "", branch.code if branch else "",
-        text, True,
-    )  # fmt: skip
+        m.id,
+        m.reference,
+        m.title,
+        m.association.name,
+        branch.name if branch else "",
+        branch.code if branch else "",
+        text,
+        True,
+    )
 
 
 def open_annonces(session: Session) -> list[PublicAnnonce]:
@@ -248,8 +259,9 @@ def check_application(
         raise TextRefused(str(exc)) from exc
     if reasons:
         raise TextRefused(" ".join(reasons))
-    payload.update(mission_id=annonce.id, reference=annonce.reference, title=annonce.title, message=message,
-                   relay_id=relay_id)  # fmt: skip
+    payload.update(
+        mission_id=annonce.id, reference=annonce.reference, title=annonce.title, message=message, relay_id=relay_id
+    )
     return address, payload, branch_id, greeting
 
 
@@ -287,8 +299,13 @@ def sign_up(session: Session, row: PublicSubmission) -> tuple[Volunteer, list[st
                 "Votre fiche de bénévole est archivée : contactez votre antenne pour la réactiver. Rien n'a été "
                 "modifié."
             )
-        for attr, label in (("first_name", "prénom"), ("last_name", "nom"), ("phone", "téléphone"),
-                            ("city", "ville"), ("profession", "métier")):  # fmt: skip
+        for attr, label in (
+            ("first_name", "prénom"),
+            ("last_name", "nom"),
+            ("phone", "téléphone"),
+            ("city", "ville"),
+            ("profession", "métier"),
+        ):
             if p[attr] and p[attr] != getattr(v, attr):
                 changes.append(f"{label} : {getattr(v, attr) or '(vide)'} → {p[attr]}")
                 setattr(v, attr, p[attr])
@@ -320,8 +337,13 @@ def sign_up(session: Session, row: PublicSubmission) -> tuple[Volunteer, list[st
     if p["consent_announcements"] and v.unsubscribed_at is not None:
         v.unsubscribed_at = None
         changes.append("réinscrit(e) aux mails")
-    log_change(session, v, actor=f"{v.full_name} (inscription en ligne)", source=ConsentSource.SIGNUP,
-               changes=changes or ["inscription confirmée, rien de changé"])  # fmt: skip
+    log_change(
+        session,
+        v,
+        actor=f"{v.full_name} (inscription en ligne)",
+        source=ConsentSource.SIGNUP,
+        changes=changes or ["inscription confirmée, rien de changé"],
+    )
     row.volunteer_id = v.id
     # What was typed is in the volunteer's record now: the submission keeps no copy of who they are.
     row.payload = {k: value for k, value in p.items() if k not in PERSONAL}
@@ -371,8 +393,11 @@ def applied(session: Session, row: PublicSubmission) -> tuple[list[str], bool]:
     except PersonRefused:
         raise
     except StepRefused:
-        return [*said, f"La mission {p['reference']} ne reçoit plus de candidatures : la vôtre n'a pas pu être "
-                       "enregistrée. Nous vous proposerons d'autres missions."], False  # fmt: skip
+        return [
+            *said,
+            f"La mission {p['reference']} ne reçoit plus de candidatures : la vôtre n'a pas pu être "
+            "enregistrée. Nous vous proposerons d'autres missions.",
+        ], False
     if not recorded:
         return [*said, f"Votre candidature à la mission {p['reference']} était déjà enregistrée."], False
     m = session.get(Mission, p["mission_id"])

@@ -71,8 +71,9 @@ def test_admin_forms_refuse_the_slips_or_ask_for_je_confirme(prefect_server, app
     from models.base import utcnow
 
     d.seed_small()
-    state = admin.create_branch(code="COL", nom="Colmar", region="Grand Est", fondee_le=date(2030, 1, 1),
-                                return_state=True)  # fmt: skip
+    state = admin.create_branch(
+        code="COL", nom="Colmar", region="Grand Est", fondee_le=date(2030, 1, 1), return_state=True
+    )
     assert state.is_failed() and "La date de création de l'antenne (01/01/2030) est dans le futur" in (
         state.message or ""
     )
@@ -192,8 +193,7 @@ def test_edit_forms_correct_or_refuse_in_french(prefect_server, app_db) -> None:
     assert state.is_failed() and "Le budget annuel « 24 000,50 » a des centimes" in (state.message or "")
     state = admin.update_association(**assoc, email="paul@@restos.example", motif="x", return_state=True)
     assert state.is_failed() and "a plusieurs « @ »" in (state.message or "")
-    state = admin.update_association(**assoc, budget="24 000 €", ville="Colmar", motif="budget voté",
-                                     return_state=True)  # fmt: skip
+    state = admin.update_association(**assoc, budget="24 000 €", ville="Colmar", motif="budget voté", return_state=True)
     assert state.is_completed() and state.message == (
         "Association « Les Restos du Quartier » modifiée : budget annuel : 80000 → 24000 ; ville : Strasbourg → "
         "Colmar. Les cotisations déjà dues gardent leur montant."
@@ -233,8 +233,10 @@ def test_edit_forms_correct_or_refuse_in_french(prefect_server, app_db) -> None:
         assert a is not None and (a.annual_budget, a.city, a.archived_at) == (24_000, "Colmar", None)
         claire = s.scalar(select(Coordinator).where(Coordinator.email == "Claire.Mueller@pc.example"))
         assert claire is not None and claire.full_name == "Claire Müller"
-        events = [(r.who, r.event, r.detail.split(" — motif : ")[1]) for r in s.scalars(
-            select(AccessLog).where(AccessLog.event.not_like("signin%")).order_by(AccessLog.id))]  # fmt: skip
+        events = [
+            (r.who, r.event, r.detail.split(" — motif : ")[1])
+            for r in s.scalars(select(AccessLog).where(AccessLog.event.not_like("signin%")).order_by(AccessLog.id))
+        ]
     system = "système (run lancé sans identité)"
     assert events == [
         (system, "association_updated", "budget voté"),

@@ -126,8 +126,18 @@ def test_the_second_day_every_slip_refused_or_confirmed(app_db: object, tmp_path
     with unit_of_work() as s:
         mission_ref = s.scalars(select(Mission.reference)).one()
     refused(["move-mission", mission_ref, "--antenne", "STR", "--motif", "reprise"], "est déjà de l'antenne STR")
-    out = accepted(["move-mission", mission_ref, "--antenne", "COL", "--a", "emilie.schmitt@pc.example",
-                    "--motif", "l'association est à Colmar"])  # fmt: skip
+    out = accepted(
+        [
+            "move-mission",
+            mission_ref,
+            "--antenne",
+            "COL",
+            "--a",
+            "emilie.schmitt@pc.example",
+            "--motif",
+            "l'association est à Colmar",
+        ]
+    )
     assert "confiée à l'antenne COL (Colmar), suivie par Émilie Schmitt" in out
 
     # A volunteer updated by CSV: the competences the file omits are kept (said in the dry run), removed only

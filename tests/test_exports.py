@@ -141,8 +141,10 @@ def test_missions_applications_fees_read_back_as_a_spreadsheet(seeded: dict[str,
 
     assert main(["export", "cotisations", "--du", "2026-01-01", "--au", "2026-12-31"]) == 0
     fees = read_back(stored("cotisations-toutes-antennes-2026-01-01_2026-12-31.csv"))
-    shown = [(r["Nature"], r["Montant (€)"], r["État"], r["Due le"], r["Facturée le"], r["Payée le"], r["Mission"])
-             for r in fees]  # fmt: skip
+    shown = [
+        (r["Nature"], r["Montant (€)"], r["État"], r["Due le"], r["Facturée le"], r["Payée le"], r["Mission"])
+        for r in fees
+    ]
     assert shown == [  # one line per fee, its state in the words of the command and the report
         ("Cotisation annuelle", "120,00", "Payée", "30/04/2026", "", "02/05/2026", ""),
         (

@@ -80,8 +80,24 @@ def test_a_payment_is_corrected_or_cancelled_with_a_reason_and_its_slips_refused
     assert _log("fee_corrected") == [] and _log("fee_settlement_cancelled") == []
 
     _as(monkeypatch, "sonia.kern@pc.example")
-    assert main(["fees", "correct", ref, "--le", str(today), "--montant", "200 €", "--note", "virement n° 88",
-                 "--motif", "remise accordée par le bureau"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "fees",
+                "correct",
+                ref,
+                "--le",
+                str(today),
+                "--montant",
+                "200 €",
+                "--note",
+                "virement n° 88",
+                "--motif",
+                "remise accordée par le bureau",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"{fee_no} corrigée : montant : 150 € → 200 € ; moyen de paiement : « chèque » → « virement n° 88 »." in out
     fee = _search_fee(mission_id)
@@ -181,8 +197,13 @@ def test_a_mission_moves_to_another_branch_once_told_and_its_slips_refused(app_d
         assert (m.reference, m.branch.code, m.coordinator.full_name) == (ref, "MUL", "Marc Roth")
         [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "move-branch"))
         assert event.step_key == "move-branch-1" and event.actor.startswith("Alain Dupont")
-        assert event.details == {"from_branch": "STR", "to_branch": "MUL", "from": "Claire Muller", "to": "Marc Roth",
-                                 "reason": "l'association a déménagé"}  # fmt: skip
+        assert event.details == {
+            "from_branch": "STR",
+            "to_branch": "MUL",
+            "from": "Claire Muller",
+            "to": "Marc Roth",
+            "reason": "l'association a déménagé",
+        }
         [mail] = s.scalars(select(OutboxMail).where(OutboxMail.kind == "mission_moved"))
         assert (
             mail.to_address == "marc.roth@pc.example"
@@ -262,8 +283,9 @@ def test_forms_correct_cancel_remove_and_move_or_refuse_in_french(prefect_server
         state.is_failed()
         and state.message == f"Refusé : La mission {moved_ref} est déjà de l'antenne STR (Strasbourg)."
     )
-    state = admin.move_mission(mission=moved_ref, antenne="MUL", motif="reprise", a="lea.brun@pc.example",
-                               return_state=True)  # fmt: skip
+    state = admin.move_mission(
+        mission=moved_ref, antenne="MUL", motif="reprise", a="lea.brun@pc.example", return_state=True
+    )
     assert state.is_completed() and "suivie par Léa Brun" in (state.message or ""), state.message
     tags = d.Driver(run_id).read().tags
     assert "antenne:MUL" in tags and "passerelle:lea.brun" in tags and "antenne:STR" not in tags
@@ -310,8 +332,9 @@ def test_a_fee_goes_from_due_to_billed_to_paid_on_the_live_path(prefect_server, 
 
     _as(monkeypatch, "sonia.kern@pc.example")
     assert main(["fees", "pay", ref, "--note", "virement n° 7"]) == 0
-    state = admin.record_fee(cotisation=f"F-{membership}", decision=admin.FeeDecision.PAID, note="chèque",
-                             return_state=True)  # fmt: skip
+    state = admin.record_fee(
+        cotisation=f"F-{membership}", decision=admin.FeeDecision.PAID, note="chèque", return_state=True
+    )
     assert state.is_completed(), state.message
     assert states() == {"membership": FeeState.PAID, "search": FeeState.PAID}
     capsys.readouterr()

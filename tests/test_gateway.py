@@ -538,8 +538,13 @@ def test_the_run_page_follows_logs_and_events_live_in_chromium(gated: Gated) -> 
         page.evaluate("window.opened = true")  # gone if the page reloads
         assert seen["polls"] and page.get_by_text(line).count() == 0
         written = time.monotonic()
-        log_line = {"name": "prefect.flow_runs", "level": 20, "message": line, "flow_run_id": run_id,
-                    "timestamp": datetime.now(UTC).isoformat()}  # fmt: skip
+        log_line = {
+            "name": "prefect.flow_runs",
+            "level": 20,
+            "message": line,
+            "flow_run_id": run_id,
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
         r = upstream.post("/api/logs/", json=[log_line])  # as a worker writes its run's logs
         assert r.status_code == 201, r.text
         page.get_by_text(line).wait_for(timeout=20_000)
@@ -553,8 +558,14 @@ def test_the_run_page_follows_logs_and_events_live_in_chromium(gated: Gated) -> 
         seen["protocol"] = page.evaluate(SUBSCRIBE, {"path": "/api/events/out", "filter": stream_filter})
         page.wait_for_timeout(1000)  # the server subscribes after the filter message; the event comes live
         emitted = time.monotonic()
-        event = {"id": event_id, "occurred": datetime.now(UTC).isoformat(), "event": name, "related": [],
-                 "payload": {}, "resource": {"prefect.resource.id": f"prefect.flow-run.{run_id}"}}  # fmt: skip
+        event = {
+            "id": event_id,
+            "occurred": datetime.now(UTC).isoformat(),
+            "event": name,
+            "related": [],
+            "payload": {},
+            "resource": {"prefect.resource.id": f"prefect.flow-run.{run_id}"},
+        }
         r = upstream.post("/api/events", json=[event])
         assert r.status_code == 204, r.text
         page.wait_for_function(f"window.received.some(e => e.id === '{event_id}')", timeout=20_000)

@@ -489,9 +489,18 @@ def test_every_annonce_says_to_forward_the_text_not_the_mail() -> None:
     """Whoever receives a forwarded mail could act as its volunteer (their links): the mail says to copy the part
     meant for others, which carries none of them."""
     someone = Volunteer(first_name="Léa", last_name="Martin", email="lea@exemple.fr", is_relay=False)
-    mail = compose("annonce", mission=mission, volunteer=someone, text="RECHERCHE BÉNÉVOLE : site", branch=branch,
-                   priority=False, apply_url="u1", preferences_url="u2", unsubscribe_url="u3",
-                   public_url="http://portail/missions/STR-2026-014")  # fmt: skip
+    mail = compose(
+        "annonce",
+        mission=mission,
+        volunteer=someone,
+        text="RECHERCHE BÉNÉVOLE : site",
+        branch=branch,
+        priority=False,
+        apply_url="u1",
+        preferences_url="u2",
+        unsubscribe_url="u3",
+        public_url="http://portail/missions/STR-2026-014",
+    )
     assert "Ne transférez pas ce mail entier : ses liens sont à votre nom" in mail.text
     forward = mail.text.split("--- À transférer ---")[1].split("--- Fin ---")[0]
     assert not {"u1", "u2", "u3"} & set(forward.split()) and "de la part de" not in forward
@@ -550,9 +559,15 @@ def test_the_annonce_rendered_once_then_personalised_is_the_mail_rendered_per_vo
         got = annonce.content(person, priority, links)
         who = Volunteer(first_name=first, last_name=last, is_relay=relay)
         assert got == compose(
-            "annonce", mission=mission, volunteer=who, text=text, branch=branch, priority=priority,
-            public_url=annonce_url("STR-2026-014"), **links,
-        )  # fmt: skip
+            "annonce",
+            mission=mission,
+            volunteer=who,
+            text=text,
+            branch=branch,
+            priority=priority,
+            public_url=annonce_url("STR-2026-014"),
+            **links,
+        )
 
 
 def test_a_message_written_directly_reads_as_the_email_package_builds_it() -> None:

@@ -159,8 +159,10 @@ def test_a_team_members_name_and_email_are_corrected_and_they_stay_the_same_memb
         )
         assert s.scalar(select(Mission.coordinator_id).where(Mission.reference == reference)) == anne_id
         assert identity.session_member(s, token, kind="token") is None  # opened with the old address: ended
-        assert all(r.ended_at is not None for r in s.scalars(select(MemberSession).where(
-            MemberSession.coordinator_id == anne_id)))  # fmt: skip
+        assert all(
+            r.ended_at is not None
+            for r in s.scalars(select(MemberSession).where(MemberSession.coordinator_id == anne_id))
+        )
         link = s.scalar(select(SignInLink).where(SignInLink.coordinator_id == anne_id))
         assert link is not None and link.expires_at <= utcnow()  # the link mailed to the old address: void
         assert identity.active_member(s, "anne.otte@pc.exmaple") is None

@@ -381,8 +381,15 @@ def test_an_association_asks_for_a_mission_in_a_browser(prefect_server, app_db, 
     assert waiting is not None and waiting.is_paused()  # the « nouvelle demande » waits for the branch lead
     lead_mail = [m for m in mail_server.messages if m["X-Passerelles-Kind"] == "new_request"]
     assert [m["To"] for m in lead_mail] == ["jean.kieffer@pc.example"]  # the branch lead, once confirmed only
-    ok, said = d.submit_form(run_id, {"decision": "accepter : ouvrir la mission", "passerelle": "C-1 · Claire Muller",
-                                      "titre": "Plan de communication", "motif": ""})  # fmt: skip
+    ok, said = d.submit_form(
+        run_id,
+        {
+            "decision": "accepter : ouvrir la mission",
+            "passerelle": "C-1 · Claire Muller",
+            "titre": "Plan de communication",
+            "motif": "",
+        },
+    )
     assert ok, said
     done = run_until_suspended(run_id).state
     assert done is not None and done.is_completed()

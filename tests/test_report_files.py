@@ -93,8 +93,9 @@ def test_a_branch_report_is_read_by_its_branch_and_the_national_team(team: None)
 
     # A report of two branches, or the national one: the national team only
     with unit_of_work() as s:
-        national = store_report(s, build_report(s, branch_codes=[], start=date(2026, 1, 1), end=date(2026, 12, 31)),
-                                actor="C-2")  # fmt: skip
+        national = store_report(
+            s, build_report(s, branch_codes=[], start=date(2026, 1, 1), end=date(2026, 12, 31)), actor="C-2"
+        )
     assert client_of("jean.kieffer@pc.example").get(path_of(national.html_url)).status_code == 403
     assert client_of("sophie.support@pc.example").get(path_of(national.html_url)).status_code == 200
 

@@ -128,8 +128,9 @@ def test_the_confirmation_mail_says_what_is_confirmed() -> None:
     from tasks.compose import compose
 
     p = {"known": True, "reference": "STR-2026-014", "title": "Refonte du site internet"}
-    mail = compose("confirm_address", form_kind="candidature", url="http://p/confirmation/x", hours=48, name="Inès",
-                   p=p)  # fmt: skip
+    mail = compose(
+        "confirm_address", form_kind="candidature", url="http://p/confirmation/x", hours=48, name="Inès", p=p
+    )
     assert mail.subject == "Confirmez votre candidature à la mission STR-2026-014"
     assert "candidaté sur notre site à la mission STR-2026-014 « Refonte du site internet »" in mail.text
     assert "déjà inscrite chez nous" in mail.text and "http://p/confirmation/x" in mail.text
@@ -143,9 +144,19 @@ def test_the_confirmation_mail_says_what_is_confirmed() -> None:
 def test_the_signup_form_offers_the_taxonomy_time_slots_and_the_consents_wording(site: TestClient) -> None:
     page = site.get("/inscription")
     assert page.status_code == 200
-    for shown in ("Web et numérique", "Conception de site internet", 'name="c:site-web"', "expert", "en soirée",
-                  "le week-end", "à distance", "J'accepte de recevoir par e-mail les annonces de mission",
-                  'name="site_web"', 'class="hp"', "Strasbourg"):  # fmt: skip
+    for shown in (
+        "Web et numérique",
+        "Conception de site internet",
+        'name="c:site-web"',
+        "expert",
+        "en soirée",
+        "le week-end",
+        "à distance",
+        "J'accepte de recevoir par e-mail les annonces de mission",
+        'name="site_web"',
+        'class="hp"',
+        "Strasbourg",
+    ):
         assert shown in said(page), shown
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
 
@@ -174,9 +185,14 @@ def test_a_signup_is_kept_apart_until_confirmed_then_the_volunteer_is_recorded(
         assert v.time_slots == "soirs,distance" and v.profession == "Cheffe de projet web" and v.city == "Strasbourg"
         assert v.consent_announcements and v.consent_national and v.reachable
         levels = dict(
-            s.execute(select(VolunteerCompetence.competence_id, VolunteerCompetence.level).where(
-                VolunteerCompetence.volunteer_id == v.id)).tuples().all()
-        )  # fmt: skip
+            s.execute(
+                select(VolunteerCompetence.competence_id, VolunteerCompetence.level).where(
+                    VolunteerCompetence.volunteer_id == v.id
+                )
+            )
+            .tuples()
+            .all()
+        )
         assert sorted(levels.values()) == [2, 3]
         consents = s.scalars(select(ConsentRecord).where(ConsentRecord.volunteer_id == v.id)).all()
         assert {(c.kind, c.granted, c.source, c.wording_version) for c in consents} == {
@@ -199,8 +215,15 @@ def test_a_known_address_updates_its_owner_only_once_confirmed(site: TestClient,
         assert v is not None
         v.unsubscribed_at, v.consent_announcements = utcnow(), False
         vid = v.id
-    typed = {**GOOD, "email": "Benevole2@exemple.fr", "first_name": "Prénom2", "last_name": "Nom2",
-             "c:site-web": "1", "national": "", "dispo:distance": ""}  # fmt: skip
+    typed = {
+        **GOOD,
+        "email": "Benevole2@exemple.fr",
+        "first_name": "Prénom2",
+        "last_name": "Nom2",
+        "c:site-web": "1",
+        "national": "",
+        "dispo:distance": "",
+    }
     assert site.post("/inscription", data=typed).status_code == 200
     with unit_of_work() as s:
         v = s.get(Volunteer, vid)
@@ -209,9 +232,14 @@ def test_a_known_address_updates_its_owner_only_once_confirmed(site: TestClient,
     done = site.post(confirmation_path(mail_server, "benevole2@exemple.fr"))
     text = said(done)
     assert done.status_code == 200 and "votre fiche de bénévole est mise à jour" in text
-    for change in ("métier : (vide) → Cheffe de projet web", "disponibilités : en soirée",
-                   "Site WordPress (confirmé)", "Conception de site internet : notions",
-                   "annonces de l'antenne : oui", "réinscrit(e) aux mails"):  # fmt: skip
+    for change in (
+        "métier : (vide) → Cheffe de projet web",
+        "disponibilités : en soirée",
+        "Site WordPress (confirmé)",
+        "Conception de site internet : notions",
+        "annonces de l'antenne : oui",
+        "réinscrit(e) aux mails",
+    ):
         assert change in text, change
     with unit_of_work() as s:
         v = s.get(Volunteer, vid)
